@@ -1,0 +1,64 @@
+"""The composition root: ``create_app(settings)`` builds everything and owns the lifespan.
+
+Nothing imports this module but the server entry point (``tessera serve`` names
+``tessera.app:create_app`` as a factory, so each worker process builds its own).
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import anyio.to_thread
+from fastapi import FastAPI
+
+from tessera.bootstrap import Runtime, build_runtime
+from tessera.logs import configure_logging
+from tessera.settings import Settings
+from tessera.web.application import build_web_app
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    runtime = runtime or build_runtime(settings or Settings())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = (
+            runtime.settings.thread_pool_size
+        )
+        flusher = asyncio.create_task(_flush_usage_forever(runtime))
+        try:
+            yield
+        finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            await _flush_usage(runtime)
+            runtime.database.dispose()
+
+    app = build_web_app(runtime.services, lifespan)
+    app.state.runtime = runtime
+    return app
+
+
+async def _flush_usage(runtime: Runtime) -> None:
+    try:
+        await anyio.to_thread.run_sync(runtime.services.usage.flush)
+    except Exception:
+        # Losing a last-used time is better than losing the server; the next flush retries.
+        log.exception("could not record last use of credentials")
+
+
+async def _flush_usage_forever(runtime: Runtime) -> None:
+    while True:
+        await asyncio.sleep(runtime.settings.usage_flush_seconds)
+        await _flush_usage(runtime)
+
+
+def serve_app() -> FastAPI:
+    """The factory ``tessera serve`` hands uvicorn: each worker configures logging and builds."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

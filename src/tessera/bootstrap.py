@@ -1,0 +1,118 @@
+"""Wiring: turn Settings into a database and the services, for the web app and the CLI."""
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import anyio
+
+from tessera import __version__
+from tessera.core.clock import Clock, SystemClock
+from tessera.core.credentials import CodeHasher
+from tessera.core.passwords import PasswordHasher
+from tessera.core.principals import TokenLifetime
+from tessera.core.site import SiteInfo
+from tessera.services.api_keys import ApiKeyService
+from tessera.services.api_tokens import ApiTokenService, TokenPolicy
+from tessera.services.authenticate import Authenticator
+from tessera.services.container import Services
+from tessera.services.people import PeopleService
+from tessera.services.throttle import Throttle, ThrottleRule
+from tessera.services.usage import UsageRecorder
+from tessera.settings import Settings
+from tessera.store import schema
+from tessera.store.database import Database, make_engine
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    settings: Settings
+    database: Database
+    services: Services
+    throttle: Throttle
+
+
+def secret_key(settings: Settings) -> bytes:
+    """The configured secret key, or the one kept in ``secret_key_file`` (made on first use)."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value().encode()
+    path = settings.secret_key_file
+    if not path.exists():
+        _create_secret_file(path)
+    value = path.read_text(encoding="utf-8").strip()
+    if len(value) < 32:
+        raise RuntimeError(f"{path} holds a secret key shorter than 32 characters")
+    return value.encode()
+
+
+def _create_secret_file(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # O_EXCL: of two processes starting at once, one creates and the other reads.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(secrets.token_urlsafe(48) + "\n")
+    log.warning("generated a new secret key in %s; keep it with the database", path)
+
+
+def build_runtime(
+    settings: Settings, *, clock: Clock | None = None, passwords: PasswordHasher | None = None
+) -> Runtime:
+    clock = clock or SystemClock()
+    passwords = passwords or PasswordHasher()
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    if settings.should_migrate:
+        schema.upgrade(engine)
+    database = Database(engine)
+    hasher = CodeHasher(secret_key(settings))
+    throttle = Throttle(settings.redis_url)
+    usage = UsageRecorder(database)
+    lifetime = TokenLifetime(
+        idle=timedelta(days=settings.token_idle_days) if settings.token_idle_days else None,
+        max_age=timedelta(days=settings.token_max_age_days)
+        if settings.token_max_age_days
+        else None,
+    )
+    policy = TokenPolicy(
+        exchange_enabled=settings.exchange_enabled,
+        allow_users=settings.exchange_allow_users,
+        lifetime=lifetime,
+        exchange_per_email=ThrottleRule.parse("exchange-email", settings.exchange_rate_per_email),
+        exchange_per_address=ThrottleRule.parse(
+            "exchange-address", settings.exchange_rate_per_address
+        ),
+        device_setup_per_address=ThrottleRule.parse(
+            "device-setup-address", settings.device_setup_rate_per_address
+        ),
+    )
+    services = Services(
+        site=SiteInfo(public_url=settings.public_url, version=__version__),
+        authenticator=Authenticator(
+            database,
+            hasher,
+            clock,
+            usage,
+            lifetime,
+            allow_query_credentials=settings.allow_query_credentials,
+        ),
+        people=PeopleService(database, passwords, clock),
+        api_keys=ApiKeyService(database, hasher, clock),
+        api_tokens=ApiTokenService(
+            database,
+            hasher,
+            passwords,
+            clock,
+            throttle,
+            policy,
+            hashing_limiter=anyio.CapacityLimiter(settings.password_hash_threads),
+        ),
+        usage=usage,
+    )
+    return Runtime(settings=settings, database=database, services=services, throttle=throttle)

@@ -1,0 +1,124 @@
+"""Credentials as they arrive: parsing, generating and verifying ``ID:CODE`` strings.
+
+Pure functions, no I/O: the first half of the per-request check (``services/authenticate.py``
+is the second). Parsing follows Deskpro (shared/spec §3.1) with Tessera's decisions 11.2–11.3:
+scheme names are case-insensitive, ``Bearer`` means ``token``, ``Basic`` carries ``ID:CODE``.
+"""
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+from tessera.core.errors import (
+    InvalidApiKey,
+    InvalidApiToken,
+    InvalidAuthorizationHeader,
+    MalformedAuthorizationHeader,
+)
+
+#: Deskpro's code alphabet (``Strings::CHARS_KEY``): no 0/1/E/F/I/L/O/U/V to misread.
+CODE_ALPHABET = "23456789ABCDGHJKMNPQRSTWXYZ"
+#: 25 symbols of 27 carry about 119 bits: guessing is hopeless, so a fast keyed hash suffices.
+CODE_LENGTH = 25
+#: No code we issue is longer; anything longer cannot verify, so it is not even hashed.
+MAX_CODE_LENGTH = 256
+
+_SEPARATORS = re.compile(r"[\s,]+")
+# Ids are positive base-10 integers that fit a 64-bit column.
+_ID_AND_CODE = re.compile(r"([0-9]{1,18}):(.*)", re.DOTALL)
+
+
+class CredentialKind(StrEnum):
+    API_KEY = "key"
+    API_TOKEN = "token"
+    #: HTTP Basic ``ID:CODE``: tried as a key, then as a token (legacy v1 clients).
+    EITHER = "basic"
+
+
+_SCHEMES = {
+    "key": CredentialKind.API_KEY,
+    "token": CredentialKind.API_TOKEN,
+    "bearer": CredentialKind.API_TOKEN,
+    "basic": CredentialKind.EITHER,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PresentedCredential:
+    kind: CredentialKind
+    id: int
+    code: str
+
+
+def parse_authorization(header: str) -> PresentedCredential:
+    """Read an ``Authorization`` header value that is not empty.
+
+    Raises:
+        MalformedAuthorizationHeader: the value does not split into exactly two parts, or a
+            Basic value is not base64 of ``ID:CODE`` text.
+        InvalidAuthorizationHeader: the scheme is not key, token, Bearer or Basic.
+        InvalidApiKey, InvalidApiToken: the value is not ``ID:CODE``.
+    """
+    parts = _SEPARATORS.split(header.strip())
+    if len(parts) != 2:
+        raise MalformedAuthorizationHeader()
+    scheme, value = parts
+    kind = _SCHEMES.get(scheme.lower())
+    if kind is None:
+        raise InvalidAuthorizationHeader()
+    if kind is CredentialKind.EITHER:
+        value = _decode_basic(value)
+    return parse_credential(kind, value)
+
+
+def parse_credential(kind: CredentialKind, value: str) -> PresentedCredential:
+    """Split ``ID:CODE`` at the first colon (legacy headers carry the bare value).
+
+    Raises:
+        InvalidApiKey, InvalidApiToken: the value names no credential.
+    """
+    match = _ID_AND_CODE.fullmatch(value)
+    if match is None or len(match[2]) > MAX_CODE_LENGTH:
+        raise InvalidApiToken() if kind is CredentialKind.API_TOKEN else InvalidApiKey()
+    return PresentedCredential(kind, int(match[1]), match[2])
+
+
+def _decode_basic(value: str) -> str:
+    try:
+        return base64.b64decode(value.encode("ascii"), validate=True).decode("utf-8")
+    except (UnicodeError, binascii.Error):
+        raise MalformedAuthorizationHeader() from None
+
+
+def new_code(length: int = CODE_LENGTH) -> str:
+    """Return a fresh secret code from a CSPRNG (decision 11.9)."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+def format_credential(credential_id: int, code: str) -> str:
+    return f"{credential_id}:{code}"
+
+
+class CodeHasher:
+    """Keyed digests of generated codes: what the database holds instead of the code.
+
+    HMAC-SHA-256 under the server's secret key: a stolen database alone does not let anyone
+    check guesses, and a digest costs a microsecond, not an argon2 hash per API request
+    (ADR 0003).
+    """
+
+    def __init__(self, secret_key: bytes) -> None:
+        if len(secret_key) < 32:
+            raise ValueError("the secret key must be at least 32 bytes")
+        self._key = secret_key
+
+    def digest(self, code: str) -> bytes:
+        return hmac.new(self._key, code.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
+
+    def matches(self, code: str, stored_digest: bytes) -> bool:
+        return hmac.compare_digest(self.digest(code), stored_digest)

@@ -1,0 +1,159 @@
+"""Every error a caller can see, named after its Deskpro wire ``code``.
+
+The core says *what* went wrong; adapters decide *how* to show it (``web/errors.py`` maps the
+kind to an HTTP status, ``cli/output.py`` to an exit status). Messages are Deskpro's catalogue
+strings (shared/spec §1.2), so a client sees the same answer from either server.
+"""
+
+from dataclasses import dataclass, field
+from enum import Enum, auto
+from typing import ClassVar
+
+
+class ErrorKind(Enum):
+    UNAUTHENTICATED = auto()
+    FORBIDDEN = auto()
+    INVALID_INPUT = auto()
+    NOT_FOUND = auto()
+    METHOD_NOT_ALLOWED = auto()
+    RATE_LIMITED = auto()
+    INTERNAL = auto()
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    code: str
+    message: str
+
+
+#: Deskpro's field-level messages (shared/spec §1.2; Symfony's validator wording).
+REQUIRED = FieldError("required", "This value should not be blank.")
+INVALID = FieldError("invalid", "This value is not valid.")
+DUPLICATE = FieldError("duplicate", "This value is already used.")
+INVALID_EMAIL = FieldError("invalid_email", "This value is not a valid email address.")
+
+
+@dataclass
+class FieldErrors:
+    """Problems with named fields, nested as Deskpro nests them (``errors.fields``)."""
+
+    errors: list[FieldError] = field(default_factory=list)
+    fields: dict[str, "FieldErrors"] = field(default_factory=dict)
+
+    def add(self, path: tuple[str, ...], error: FieldError) -> None:
+        node = self
+        for name in path:
+            node = node.fields.setdefault(name, FieldErrors())
+        node.errors.append(error)
+
+    def __bool__(self) -> bool:
+        return bool(self.errors or self.fields)
+
+
+class TesseraError(Exception):
+    """Base of every error with a wire identity."""
+
+    kind: ClassVar[ErrorKind]
+    code: ClassVar[str]
+    message: ClassVar[str]
+
+    def __init__(self) -> None:
+        super().__init__(self.message)
+
+
+class Unauthorized(TesseraError):
+    kind = ErrorKind.UNAUTHENTICATED
+    code = "unauthorized"
+    message = "You must be authenticated to make this request."
+
+
+class MalformedAuthorizationHeader(TesseraError):
+    kind = ErrorKind.UNAUTHENTICATED
+    code = "malformed_authorization_header"
+    message = 'Malformed Authorization header (should be "Authorization: type value").'
+
+
+class InvalidAuthorizationHeader(TesseraError):
+    kind = ErrorKind.UNAUTHENTICATED
+    code = "invalid_authorization_header"
+    message = 'Invalid Authorization header (type can be one of "key" or "token").'
+
+
+class InvalidApiKey(TesseraError):
+    kind = ErrorKind.UNAUTHENTICATED
+    code = "invalid_api_key"
+    message = "Invalid API key."
+
+
+class InvalidApiToken(TesseraError):
+    kind = ErrorKind.UNAUTHENTICATED
+    code = "invalid_api_token"
+    message = "Invalid API token."
+
+
+class BadCredentials(TesseraError):
+    kind = ErrorKind.UNAUTHENTICATED
+    code = "bad_credentials"
+    message = "Bad credentials."
+
+
+class InvalidInput(TesseraError):
+    kind = ErrorKind.INVALID_INPUT
+    code = "invalid_input"
+    message = "Request input is invalid."
+
+    def __init__(self, problems: FieldErrors) -> None:
+        super().__init__()
+        self.problems = problems
+
+    @classmethod
+    def for_field(cls, name: str, error: FieldError) -> "InvalidInput":
+        problems = FieldErrors()
+        problems.add((name,), error)
+        return cls(problems)
+
+
+class InvalidJsonBody(TesseraError):
+    kind = ErrorKind.INVALID_INPUT
+    code = "invalid_json_body"
+    message = "The request JSON body is not valid JSON."
+
+
+class BadRequest(TesseraError):
+    kind = ErrorKind.INVALID_INPUT
+    code = "bad_request"
+    message = "Request is invalid."
+
+
+class Forbidden(TesseraError):
+    kind = ErrorKind.FORBIDDEN
+    code = "forbidden"
+    message = "You are not authorized to make this request."
+
+
+class NotFound(TesseraError):
+    kind = ErrorKind.NOT_FOUND
+    code = "not_found"
+    message = "The requested resource was not found."
+
+
+class MethodNotAllowed(TesseraError):
+    kind = ErrorKind.METHOD_NOT_ALLOWED
+    code = "method_not_allowed"
+    message = "The request method is not supported by this resource."
+
+
+class RateLimited(TesseraError):
+    kind = ErrorKind.RATE_LIMITED
+    code = "rate_limits"
+    message = "Your limit for api calls is exhausted."
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__()
+        self.retry_after_seconds = max(1, retry_after_seconds)
+
+
+class InternalError(TesseraError):
+    kind = ErrorKind.INTERNAL
+    code = "internal_error"
+    message = "An unexpected error occurred. It has been logged with this response's request id."

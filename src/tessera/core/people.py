@@ -1,0 +1,49 @@
+"""People: the agents, admins and users that credentials act for."""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from tessera.core.ids import PersonId
+
+# Deliberately loose: one "@", something on each side, no blanks. Deliverability is not ours
+# to judge; uniqueness and a sane shape are.
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def is_valid_email(email: str) -> bool:
+    return len(email) <= 320 and _EMAIL.fullmatch(email) is not None
+
+
+def split_name(name: str) -> tuple[str, str]:
+    first, _, last = name.strip().partition(" ")
+    return first, last.strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    id: PersonId
+    name: str
+    first_name: str
+    last_name: str
+    display_name: str
+    primary_email: str
+    emails: tuple[str, ...]
+    is_agent: bool
+    is_admin: bool
+    is_disabled: bool
+    timezone: str
+    language_id: int
+    phone: str | None
+    #: Name of the external identity provider the person signs in with; None for a password.
+    identity_provider: str | None
+    has_password: bool
+    created_at: datetime
+
+    @property
+    def is_active_agent(self) -> bool:
+        return self.is_agent and not self.is_disabled

@@ -1,0 +1,90 @@
+"""Who is calling, and the stored credential records the per-request check reads."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from tessera.core.ids import ApiKeyId, ApiTokenId
+from tessera.core.people import Person
+from tessera.core.tags import TagPolicy
+
+
+class AuthMethod(StrEnum):
+    API_KEY = "api_key"
+    API_TOKEN = "api_token"
+    AGENT_SESSION = "agent_session"
+
+
+class TokenSource(StrEnum):
+    EXCHANGE = "exchange"
+    DEVICE_SETUP = "device_setup"
+    OAUTH = "oauth"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    id: ApiKeyId
+    code_digest: bytes
+    #: The bound agent of a normal key, or the default agent of a superuser key (may be None).
+    person: Person | None
+    is_superuser: bool
+    admin_api: bool
+    tags: str
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenLifetime:
+    """How long tokens live (decision 11.10)."""
+
+    #: A token unused for this long expires; None: never.
+    idle: timedelta | None
+    #: No token lives longer than this after creation; None: no limit.
+    max_age: timedelta | None
+
+    def expiry(
+        self, created_at: datetime, last_used_at: datetime | None, expires_at: datetime | None
+    ) -> datetime | None:
+        """When a token stops working if nothing else happens to it."""
+        limits = [] if expires_at is None else [expires_at]
+        if self.idle is not None:
+            limits.append(max(created_at, last_used_at or created_at) + self.idle)
+        if self.max_age is not None:
+            limits.append(created_at + self.max_age)
+        return min(limits, default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiTokenRecord:
+    id: ApiTokenId
+    code_digest: bytes
+    person: Person
+    source: TokenSource
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    def is_live(self, now: datetime, lifetime: TokenLifetime) -> bool:
+        expiry = lifetime.expiry(self.created_at, self.last_used_at, self.expires_at)
+        return self.revoked_at is None and (expiry is None or now < expiry)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The outcome of a successful credential check."""
+
+    person: Person
+    auth_method: AuthMethod
+    api_key_id: ApiKeyId | None = None
+    api_token_id: ApiTokenId | None = None
+    #: Tag limits of the API key used; None for tokens and sessions (tags never apply there).
+    key_tags: TagPolicy | None = None
+    #: May this caller use admin endpoints (decision: admin person, or superuser key + flag)?
+    may_admin: bool = False
+    app_id: str | None = None
+
+    def may_call(self, tags: tuple[str, ...], *, admin: bool) -> bool:
+        if admin and not self.may_admin:
+            return False
+        return self.key_tags is None or self.key_tags.allows_all(tags)

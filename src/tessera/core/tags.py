@@ -1,0 +1,69 @@
+"""Endpoint tag patterns that limit what an API key may call (decision 11.5).
+
+A tag names an endpoint, general to specific: ``api_keys.api_keys.list``. A key holds patterns
+such as ``*`` or ``tickets.*, -*.delete``. A tag is allowed when at least one allow pattern
+matches it and no deny (``-``) pattern does; ``*`` matches any run of characters, dots
+included; matching is whole-string and case-sensitive; an empty list allows nothing. This is
+Deskpro's *documented* meaning, not its code's short-circuit on a literal ``*`` (§10.6).
+"""
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+
+#: What a pattern may contain, besides an optional leading ``-``.
+_PATTERN = re.compile(r"-?[A-Za-z0-9_.*]+")
+_LIST_SEPARATOR = re.compile(r"\s*,\s*")
+
+
+class InvalidTagPattern(ValueError):
+    """A pattern uses characters that no tag has."""
+
+
+@dataclass(frozen=True, slots=True)
+class TagPolicy:
+    allow: tuple[str, ...]
+    deny: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> "TagPolicy":
+        """Read a comma-separated pattern list; blanks around commas and empty items are ignored.
+
+        Raises:
+            InvalidTagPattern: an item is not a pattern.
+        """
+        allow: list[str] = []
+        deny: list[str] = []
+        for item in _LIST_SEPARATOR.split(text.strip()):
+            if not item:
+                continue
+            if _PATTERN.fullmatch(item) is None:
+                raise InvalidTagPattern(item)
+            if item.startswith("-"):
+                deny.append(item[1:])
+            else:
+                allow.append(item)
+        return cls(tuple(allow), tuple(deny))
+
+    def allows(self, tag: str) -> bool:
+        return any(_matcher(p)(tag) for p in self.allow) and not any(
+            _matcher(p)(tag) for p in self.deny
+        )
+
+    def allows_all(self, tags: Iterable[str]) -> bool:
+        """An endpoint with several tags needs every one of them allowed."""
+        return all(self.allows(tag) for tag in tags)
+
+    def __str__(self) -> str:
+        return ", ".join([*self.allow, *(f"-{p}" for p in self.deny)])
+
+
+ALLOW_EVERYTHING = TagPolicy(("*",), ())
+
+
+@cache
+def _matcher(pattern: str) -> Callable[[str], re.Match[str] | None]:
+    # Patterns come from a bounded set (stored keys, fixed endpoint tags), so caching is safe.
+    regex = ".*".join(re.escape(part) for part in pattern.split("*"))
+    return re.compile(regex, re.DOTALL).fullmatch

@@ -1,0 +1,65 @@
+"""Logging: one format with the request id, and a filter that keeps secrets out of log lines."""
+
+import contextvars
+import logging
+import re
+
+#: The id of the request being handled, for every log line written while handling it.
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+_SECRETS = [
+    # ID:CODE credentials in any text (paths, messages, exceptions).
+    (re.compile(r"\b(\d+):[23456789ABCDGHJKMNPQRSTWXYZ]{16,}\b"), r"\1:[redacted]"),
+    # The one-time code in a device-setup URL is the credential.
+    (re.compile(r"(device_setup/)[^\s/?\"']+"), r"\1[redacted]"),
+    # Query-string credentials, when an operator allowed them.
+    (re.compile(r"((?:API-KEY|API-TOKEN)=)[^&\s\"]+", re.IGNORECASE), r"\1[redacted]"),
+]
+
+
+def redact(text: str) -> str:
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites a record's message with secrets masked (attached to loggers and handlers)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id.get()
+        return True
+
+
+def configure_logging(level: str = "info") -> None:
+    """Log to stderr with request ids; redact on the server loggers that print paths."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+    )
+    handler.addFilter(_RequestIdFilter())
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    install_redaction()
+
+
+def install_redaction() -> None:
+    """Mask secrets at the source loggers, so every handler (and test capture) sees them masked."""
+    for name in ("uvicorn.access", "uvicorn.error", "uvicorn"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())
+        logger.propagate = True
+        if name.startswith("uvicorn"):
+            logger.handlers[:] = []

@@ -1,0 +1,231 @@
+"""API tokens: issued by password exchange and device setup, listed and revoked.
+
+The password exchange is the one ``async`` use case: it waits on an argon2 hash, which runs in
+worker threads bounded by their own limiter, so a storm of logins never takes the threads that
+API requests need, nor stalls the event loop (shared/spec E3, decision 11.12).
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+
+import anyio
+import anyio.to_thread
+from sqlalchemy.orm import Session
+
+from tessera.core.clock import Clock
+from tessera.core.credentials import CodeHasher, format_credential, new_code
+from tessera.core.errors import BadCredentials, Forbidden, NotFound
+from tessera.core.ids import ApiTokenId, PersonId
+from tessera.core.paging import Page, PageRequest
+from tessera.core.passwords import PasswordHasher
+from tessera.core.people import Person, normalize_email
+from tessera.core.principals import TokenLifetime, TokenSource
+from tessera.core.records import ApiTokenInfo
+from tessera.services.throttle import Throttle, ThrottleRule
+from tessera.store import api_tokens as stored
+from tessera.store import people as stored_people
+from tessera.store.database import Database
+
+log = logging.getLogger(__name__)
+
+#: Deskpro: device-setup codes live ten minutes (shared/spec §8.1, decision 11.13).
+DEVICE_SETUP_LIFETIME = timedelta(minutes=10)
+#: Deskpro's scope for tokens that apps hold on a person's behalf (not OAuth-issued).
+CLIENT_SCOPE = "client"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPolicy:
+    exchange_enabled: bool
+    #: Let non-agent people (helpdesk users) obtain tokens; Deskpro's default is agents only.
+    allow_users: bool
+    lifetime: TokenLifetime
+    exchange_per_email: ThrottleRule
+    exchange_per_address: ThrottleRule
+    device_setup_per_address: ThrottleRule
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """A new token with its full secret: shown once, never stored."""
+
+    token: ApiTokenInfo
+    code: str
+
+    @property
+    def token_string(self) -> str:
+        return format_credential(self.token.id, self.code)
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    person: Person
+    password_hash: str | None
+
+
+class ApiTokenService:
+    def __init__(
+        self,
+        database: Database,
+        hasher: CodeHasher,
+        passwords: PasswordHasher,
+        clock: Clock,
+        throttle: Throttle,
+        policy: TokenPolicy,
+        *,
+        hashing_limiter: anyio.CapacityLimiter,
+    ) -> None:
+        self._database = database
+        self._hasher = hasher
+        self._passwords = passwords
+        self._clock = clock
+        self._throttle = throttle
+        self.policy = policy
+        self._hashing = hashing_limiter
+
+    # -- password exchange (E3) ---------------------------------------------------------
+
+    async def exchange_password(
+        self, email: str, password: str, client_address: str | None
+    ) -> IssuedToken:
+        """Trade an e-mail and password for a new token.
+
+        Unknown e-mail, wrong password, and a person who may not use the exchange all get
+        ``BadCredentials`` after exactly one argon2 verification, so neither the answer nor its
+        timing tells which case it was.
+
+        Raises:
+            Forbidden: the operator switched the exchange off.
+            RateLimited: too many attempts for this e-mail or from this address.
+            BadCredentials: anything else that is not a success.
+        """
+        if not self.policy.exchange_enabled:
+            raise Forbidden()
+        email = normalize_email(email)
+        await anyio.to_thread.run_sync(self._count_attempt, email, client_address)
+        candidate = await anyio.to_thread.run_sync(self._find_candidate, email)
+        check = await anyio.to_thread.run_sync(
+            self._passwords.verify,
+            candidate.password_hash if candidate else None,
+            password,
+            limiter=self._hashing,
+        )
+        if candidate is None or not check.ok or not self._may_hold_token(candidate.person):
+            log.info("password exchange refused")
+            raise BadCredentials()
+        new_hash = None
+        if check.needs_rehash:
+            new_hash = await anyio.to_thread.run_sync(
+                self._passwords.hash, password, limiter=self._hashing
+            )
+        issued = await anyio.to_thread.run_sync(
+            partial(self._issue_after_login, candidate.person.id, new_hash)
+        )
+        log.info("token issued by password exchange", extra={"token_id": issued.token.id})
+        return issued
+
+    def _count_attempt(self, email: str, client_address: str | None) -> None:
+        # Attempts are counted whatever their outcome: the limit then says nothing about
+        # whether an account exists. E-mails are keyed by digest, not stored in the limiter.
+        self._throttle.hit(self.policy.exchange_per_email, self._hasher.digest(email).hex())
+        self._throttle.hit(self.policy.exchange_per_address, client_address or "unknown")
+
+    def _find_candidate(self, email: str) -> _Candidate | None:
+        with self._database.read() as session:
+            login = stored_people.find_login(session, email)
+        return None if login is None else _Candidate(login.person, login.password_hash)
+
+    def _may_hold_token(self, person: Person) -> bool:
+        if person.is_disabled or person.identity_provider is not None:
+            return False
+        return person.is_agent or self.policy.allow_users
+
+    def _issue_after_login(self, person_id: PersonId, new_hash: str | None) -> IssuedToken:
+        with self._database.write() as session:
+            if new_hash is not None:
+                stored_people.update_person(
+                    session, person_id, now=self._clock.now(), password_hash=new_hash
+                )
+            return self._issue(session, person_id, TokenSource.EXCHANGE)
+
+    def _issue(self, session: Session, person_id: PersonId, source: TokenSource) -> IssuedToken:
+        code = new_code()
+        token = stored.add_api_token(
+            session,
+            code_digest=self._hasher.digest(code),
+            person_id=person_id,
+            scope=CLIENT_SCOPE,
+            source=source,
+            now=self._clock.now(),
+        )
+        return IssuedToken(token, code)
+
+    # -- device setup (§8.1) ------------------------------------------------------------
+
+    def create_device_setup_code(self, person: Person) -> str:
+        """Make a one-time code that turns into a token for ``person`` within ten minutes.
+
+        Raises:
+            Forbidden: the person may not hold tokens (disabled, or not an agent).
+        """
+        if person.is_disabled or not (person.is_agent or self.policy.allow_users):
+            raise Forbidden()
+        code = new_code()
+        now = self._clock.now()
+        with self._database.write() as session:
+            stored.add_device_setup_code(
+                session,
+                code_digest=self._hasher.digest(code),
+                person_id=person.id,
+                now=now,
+                expires_at=now + DEVICE_SETUP_LIFETIME,
+            )
+        return code
+
+    def redeem_device_setup_code(self, code: str, client_address: str | None) -> IssuedToken:
+        """Turn a device-setup code into a token, once.
+
+        Raises:
+            RateLimited: too many attempts from this address.
+            NotFound: unknown, used or expired code, or a person who may no longer hold tokens.
+        """
+        self._throttle.hit(self.policy.device_setup_per_address, client_address or "unknown")
+        if len(code) > 64:
+            raise NotFound()
+        with self._database.write() as session:
+            person_id = stored.take_device_setup_code(
+                session, self._hasher.digest(code), now=self._clock.now()
+            )
+            person = stored_people.get_person(session, person_id) if person_id else None
+            if person is None or person.is_disabled:
+                raise NotFound()
+            issued = self._issue(session, person.id, TokenSource.DEVICE_SETUP)
+        log.info("token issued by device setup", extra={"token_id": issued.token.id})
+        return issued
+
+    # -- listing and revoking -----------------------------------------------------------
+
+    def list(
+        self, page: PageRequest, *, person_id: int | None = None, include_revoked: bool = False
+    ) -> Page[ApiTokenInfo]:
+        with self._database.read() as session:
+            items, total = stored.list_api_tokens(
+                session,
+                person_id=PersonId(person_id) if person_id is not None else None,
+                offset=page.offset,
+                limit=page.per_page,
+                include_revoked=include_revoked,
+            )
+        return Page(items, total, page)
+
+    def revoke(self, token_id: int, *, owner: PersonId | None = None) -> ApiTokenInfo:
+        """Revoke a token; with ``owner``, only one of theirs (others look like not found)."""
+        with self._database.write() as session:
+            token = stored.get_api_token(session, ApiTokenId(token_id))
+            if token is None or (owner is not None and token.person_id != owner):
+                raise NotFound()
+            revoked = stored.revoke_api_token(session, token.id, now=self._clock.now())
+        assert revoked is not None  # noqa: S101 - it existed in this transaction
+        return revoked

@@ -1,0 +1,20 @@
+"""The use cases an adapter can call, built once by the composition root."""
+
+from dataclasses import dataclass
+
+from tessera.core.site import SiteInfo
+from tessera.services.api_keys import ApiKeyService
+from tessera.services.api_tokens import ApiTokenService
+from tessera.services.authenticate import Authenticator
+from tessera.services.people import PeopleService
+from tessera.services.usage import UsageRecorder
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    site: SiteInfo
+    authenticator: Authenticator
+    people: PeopleService
+    api_keys: ApiKeyService
+    api_tokens: ApiTokenService
+    usage: UsageRecorder

@@ -1,0 +1,247 @@
+"""People: add, change, disable and remove the persons that credentials act for."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tessera.core.clock import Clock
+from tessera.core.errors import (
+    DUPLICATE,
+    INVALID,
+    INVALID_EMAIL,
+    REQUIRED,
+    FieldError,
+    FieldErrors,
+    InvalidInput,
+    NotFound,
+)
+from tessera.core.ids import PersonId
+from tessera.core.paging import Page, PageRequest
+from tessera.core.passwords import PasswordHasher, password_problem
+from tessera.core.people import Person, is_valid_email, normalize_email, split_name
+from tessera.store import people as stored
+from tessera.store.database import Database
+
+_MAX_NAME = 200
+
+
+@dataclass(frozen=True, slots=True)
+class NewPerson:
+    email: str
+    name: str
+    is_agent: bool = False
+    is_admin: bool = False
+    password: str | None = None
+    identity_provider: str | None = None
+    display_name: str | None = None
+    timezone: str = "UTC"
+    language_id: int = 1
+    phone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PersonChanges:
+    """Fields to change; None leaves a field as it is."""
+
+    name: str | None = None
+    display_name: str | None = None
+    emails: Sequence[str] | None = None
+    primary_email: str | None = None
+    is_agent: bool | None = None
+    is_admin: bool | None = None
+    is_disabled: bool | None = None
+    identity_provider: str | None = None
+    clear_identity_provider: bool = False
+    timezone: str | None = None
+    language_id: int | None = None
+    phone: str | None = None
+    #: A new password (hashed here), or ``remove_password`` to take it away.
+    password: str | None = None
+    remove_password: bool = False
+
+
+class PeopleService:
+    def __init__(self, database: Database, passwords: PasswordHasher, clock: Clock) -> None:
+        self._database = database
+        self._passwords = passwords
+        self._clock = clock
+
+    def add(self, new: NewPerson) -> Person:
+        problems = FieldErrors()
+        email = normalize_email(new.email)
+        _check_email(problems, ("email",), email)
+        name = _check_name(problems, ("name",), new.name)
+        if new.password is not None:
+            _check_password(problems, ("password",), new.password)
+        if problems:
+            raise InvalidInput(problems)
+        password_hash = self._passwords.hash(new.password) if new.password is not None else None
+        first, last = split_name(name)
+        with self._database.write() as session:
+            if stored.emails_in_use(session, [email]):
+                raise InvalidInput.for_field("email", DUPLICATE)
+            return stored.add_person(
+                session,
+                emails=[email],
+                name=name,
+                first_name=first,
+                last_name=last,
+                display_name=(new.display_name or "").strip() or name,
+                # An admin is always an agent: admin rights act through the agent interface.
+                is_agent=new.is_agent or new.is_admin,
+                is_admin=new.is_admin,
+                password_hash=password_hash,
+                identity_provider=new.identity_provider,
+                timezone=new.timezone,
+                language_id=new.language_id,
+                phone=new.phone,
+                now=self._clock.now(),
+            )
+
+    def get(self, person_id: int) -> Person:
+        with self._database.read() as session:
+            person = stored.get_person(session, PersonId(person_id))
+        if person is None:
+            raise NotFound()
+        return person
+
+    def find(self, email_or_id: str) -> Person:
+        """Find by numeric id or by any of the person's e-mail addresses."""
+        value = email_or_id.strip()
+        if value.isascii() and value.isdigit():
+            return self.get(int(value))
+        with self._database.read() as session:
+            person = stored.find_person_by_email(session, normalize_email(value))
+        if person is None:
+            raise NotFound()
+        return person
+
+    def list(self, page: PageRequest, search: str | None = None) -> Page[Person]:
+        with self._database.read() as session:
+            items, total = stored.list_people(
+                session, offset=page.offset, limit=page.per_page, search=search
+            )
+        return Page(items, total, page)
+
+    def change(self, person_id: int, changes: PersonChanges) -> Person:
+        problems = FieldErrors()
+        columns: dict[str, object] = {}
+        if changes.name is not None:
+            name = _check_name(problems, ("name",), changes.name)
+            first, last = split_name(name)
+            columns.update(name=name, first_name=first, last_name=last)
+        if changes.display_name is not None:
+            columns["display_name"] = changes.display_name.strip()[:_MAX_NAME]
+        for flag in ("is_agent", "is_admin", "is_disabled", "timezone", "language_id", "phone"):
+            value = getattr(changes, flag)
+            if value is not None:
+                columns[flag] = value
+        if changes.identity_provider is not None:
+            columns["identity_provider"] = changes.identity_provider
+        if changes.clear_identity_provider:
+            columns["identity_provider"] = None
+        if columns.get("is_admin") is True:
+            columns["is_agent"] = True
+        emails = _check_emails(problems, changes.emails, changes.primary_email)
+        if changes.password is not None:
+            _check_password(problems, ("password",), changes.password)
+        if problems:
+            raise InvalidInput(problems)
+        if changes.password is not None:
+            columns["password_hash"] = self._passwords.hash(changes.password)
+        elif changes.remove_password:
+            columns["password_hash"] = None
+        with self._database.write() as session:
+            current = stored.get_person(session, PersonId(person_id))
+            if current is None:
+                raise NotFound()
+            if emails is None and changes.primary_email is not None:
+                emails = _with_primary(problems, list(current.emails), changes.primary_email)
+                if problems:
+                    raise InvalidInput(problems)
+            if columns.get("is_agent") is False and "is_admin" not in columns:
+                columns["is_admin"] = False
+            if emails is not None:
+                taken = stored.emails_in_use(session, emails, except_person=current.id)
+                for index, email in enumerate(emails):
+                    if email in taken:
+                        problems.add(("emails", f"emails_{index}"), DUPLICATE)
+                if problems:
+                    raise InvalidInput(problems)
+                columns["emails"] = emails
+            person = stored.update_person(session, current.id, now=self._clock.now(), **columns)
+        assert person is not None  # noqa: S101 - it existed in this transaction
+        return person
+
+    def set_password(self, person_id: int, password: str | None) -> Person:
+        """Set a new password, or remove it (the person can then not use the exchange)."""
+        return self.change(
+            person_id, PersonChanges(password=password, remove_password=password is None)
+        )
+
+    def set_disabled(self, person_id: int, disabled: bool) -> Person:
+        return self.change(person_id, PersonChanges(is_disabled=disabled))
+
+    def delete(self, person_id: int) -> Person:
+        with self._database.write() as session:
+            person = stored.delete_person(session, PersonId(person_id))
+        if person is None:
+            raise NotFound()
+        return person
+
+    def count_admins(self) -> int:
+        with self._database.read() as session:
+            return stored.count_admins(session)
+
+
+def _check_name(problems: FieldErrors, path: tuple[str, ...], name: str) -> str:
+    name = " ".join(name.split())
+    if not name:
+        problems.add(path, REQUIRED)
+    elif len(name) > _MAX_NAME:
+        problems.add(path, FieldError("too_long", f"This value is too long ({_MAX_NAME} at most)."))
+    return name
+
+
+def _check_email(problems: FieldErrors, path: tuple[str, ...], email: str) -> None:
+    if not email:
+        problems.add(path, REQUIRED)
+    elif not is_valid_email(email):
+        problems.add(path, INVALID_EMAIL)
+
+
+def _check_password(problems: FieldErrors, path: tuple[str, ...], password: str) -> None:
+    problem = password_problem(password)
+    if problem is not None:
+        problems.add(path, FieldError("invalid_password", problem))
+
+
+def _check_emails(
+    problems: FieldErrors, emails: Sequence[str] | None, primary: str | None
+) -> list[str] | None:
+    """Normalize a new address list, primary first; report problems per ``emails_N``."""
+    if emails is None:
+        return None
+    if not emails:
+        problems.add(
+            ("emails",),
+            FieldError("too_few_elements", "This collection should contain 1 element or more."),
+        )
+        return None
+    normalized: list[str] = []
+    for index, email in enumerate(emails):
+        value = normalize_email(email)
+        _check_email(problems, ("emails", f"emails_{index}"), value)
+        if value in normalized:
+            problems.add(("emails", f"emails_{index}"), DUPLICATE)
+        normalized.append(value)
+    if problems:
+        return None
+    return _with_primary(problems, normalized, primary) if primary is not None else normalized
+
+
+def _with_primary(problems: FieldErrors, emails: list[str], primary: str) -> list[str]:
+    value = normalize_email(primary)
+    if value not in emails:
+        problems.add(("primary_email",), INVALID)
+        return emails
+    return [value, *(e for e in emails if e != value)]

@@ -1,0 +1,136 @@
+"""Configuration: environment variables ``TESSERA_*`` over an optional TOML file over defaults.
+
+Built once, by ``tessera.app.create_app`` or the CLI's root command, and passed down as plain
+values; nothing deeper reads it (checked by import-linter). The file is the one named by
+``TESSERA_CONFIG`` (or ``tessera --config``), else ``./tessera.toml`` when it exists.
+"""
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+ENV_PREFIX = "TESSERA_"
+DEFAULT_CONFIG_FILE = Path("tessera.toml")
+
+
+def config_file_path() -> Path | None:
+    named = os.environ.get(f"{ENV_PREFIX}CONFIG")
+    if named:
+        return Path(named)
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+def read_config_file(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    with path.open("rb") as file:
+        return tomllib.load(file)
+
+
+class _ConfigFileSource(PydanticBaseSettingsSource):
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        self._values = read_config_file(config_file_path())
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {
+            name: value
+            for name, value in self._values.items()
+            if name in self.settings_cls.model_fields
+        }
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
+
+    database_url: str = Field(
+        "sqlite:///tessera.db", description="SQLAlchemy URL; postgresql://… uses psycopg 3."
+    )
+    public_url: str = Field(
+        "http://127.0.0.1:8000", description="Where clients reach this server (discover, QR codes)."
+    )
+    host: str = Field("127.0.0.1", description="Address `tessera serve` listens on.")
+    port: int = Field(8000, ge=0, le=65535)
+    workers: int = Field(1, ge=1, le=64, description="Server processes.")
+    secret_key: SecretStr | None = Field(
+        None, description="Key of the HMAC digests of codes (32+ characters); same on every node."
+    )
+    secret_key_file: Path = Field(
+        Path("tessera.secret"), description="Where a generated secret key is kept when none is set."
+    )
+    redis_url: str | None = Field(
+        None, description="Redis for shared rate limits across workers and nodes."
+    )
+    exchange_enabled: bool = Field(True, description="Serve POST /api/v2/api_tokens.")
+    exchange_allow_users: bool = Field(
+        False, description="Let non-agents use the password exchange and device setup."
+    )
+    exchange_rate_per_email: str = Field("5/minute;30/hour")
+    exchange_rate_per_address: str = Field("20/minute;300/hour")
+    device_setup_rate_per_address: str = Field("20/minute;300/hour")
+    token_idle_days: int = Field(
+        90, ge=0, description="Exchange/device tokens expire after this many days unused; 0 never."
+    )
+    token_max_age_days: int = Field(0, ge=0, description="Absolute token lifetime in days; 0 none.")
+    allow_query_credentials: bool = Field(
+        False, description="Accept API-KEY / API-TOKEN query parameters (they leak into logs)."
+    )
+    usage_flush_seconds: float = Field(5.0, gt=0, le=3600)
+    password_hash_threads: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        le=64,
+        description="Concurrent argon2 hashes; more only queue for the same cores.",
+    )
+    thread_pool_size: int = Field(40, ge=4, le=1000)
+    db_pool_size: int = Field(10, ge=1, le=500)
+    auto_migrate: bool | None = Field(
+        None, description="Migrate on start; default yes for SQLite, no for PostgreSQL."
+    )
+    forwarded_allow_ips: str | None = Field(
+        None, description="Proxies trusted for X-Forwarded-For (the client address)."
+    )
+    log_level: str = Field("info")
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an absolute http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _ConfigFileSource(settings_cls))
+
+    @property
+    def should_migrate(self) -> bool:
+        if self.auto_migrate is not None:
+            return self.auto_migrate
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,80 @@
+"""Engines and transactions for SQLite and PostgreSQL."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
+
+
+def normalize_url(url: str) -> str:
+    """Accept the plain ``postgresql://`` form and use psycopg 3 for it."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+    url = normalize_url(url)
+    # Parameters never reach logs or error messages: they include digests and hashes.
+    options: dict[str, Any] = {"hide_parameters": True}
+    if is_sqlite(url):
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **options)
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, **options
+    )
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin (see _on_begin).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA busy_timeout = 10000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # Writers take the write lock up front: two deferred transactions that both read and
+        # then write would otherwise fail with "database is locked" instead of waiting.
+        mode = connection.get_execution_options().get("tessera_sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+class Database:
+    """Short transactions on one engine: ``read()`` for lookups, ``write()`` for changes."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._readers = sessionmaker(engine, expire_on_commit=False)
+        writer_engine = engine.execution_options(tessera_sqlite_begin="IMMEDIATE")
+        self._writers = sessionmaker(writer_engine, expire_on_commit=False)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._readers() as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A transaction that commits when the block ends normally, before anything is returned."""
+        with self._writers.begin() as session:
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()

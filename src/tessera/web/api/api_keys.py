@@ -1,0 +1,90 @@
+"""``/api/v2/api_keys``: admins manage API keys (Deskpro does this in its admin UI only)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, Field
+
+from tessera.core.principals import Principal
+from tessera.services.api_keys import ApiKeyChanges, NewApiKey
+from tessera.web.api.models import ApiKeyOut, IssuedApiKeyOut
+from tessera.web.deps import MAX_ID, Access, PagingDep, ResourceId, ServicesDep
+from tessera.web.envelope import Envelope, pagination_meta
+
+router = APIRouter(prefix="/api/v2", tags=["api_keys"])
+
+
+def _admin(operation: str) -> object:
+    return Depends(Access(f"api_keys.api_keys.{operation}", admin=True))
+
+
+class NewApiKeyIn(BaseModel):
+    note: str = Field(min_length=1, max_length=500)
+    #: Bound agent of a normal key (required), or default agent of a superuser key.
+    person_id: int | None = Field(None, ge=1, le=MAX_ID)
+    is_superuser: bool = False
+    #: Superuser keys only: may call admin endpoints.
+    admin_api: bool = False
+    tags: str = Field("*", max_length=2000, examples=["*", "tickets.*, -*.delete"])
+
+
+class ApiKeyChangesIn(BaseModel):
+    note: str | None = Field(None, min_length=1, max_length=500)
+    person_id: int | None = Field(None, ge=1, le=MAX_ID)
+    #: Superuser keys: remove the default agent.
+    clear_person: bool = False
+    admin_api: bool | None = None
+    tags: str | None = Field(None, max_length=2000)
+
+
+@router.get("/api_keys", summary="List API keys")
+def list_keys(
+    principal: Annotated[Principal, _admin("list")], services: ServicesDep, page: PagingDep
+) -> Envelope[list[ApiKeyOut]]:
+    listing = services.api_keys.list(page)
+    return Envelope(data=[ApiKeyOut.of(k) for k in listing.items], meta=pagination_meta(listing))
+
+
+@router.get("/api_keys/{key_id}", summary="Get an API key (never its secret)")
+def get_key(
+    key_id: ResourceId, principal: Annotated[Principal, _admin("get")], services: ServicesDep
+) -> Envelope[ApiKeyOut]:
+    return Envelope(data=ApiKeyOut.of(services.api_keys.get(key_id)))
+
+
+@router.post("/api_keys", status_code=201, summary="Create an API key; its secret is shown once")
+def create_key(
+    body: NewApiKeyIn, principal: Annotated[Principal, _admin("post")], services: ServicesDep
+) -> Envelope[IssuedApiKeyOut]:
+    issued = services.api_keys.create(NewApiKey(**body.model_dump()))
+    return Envelope(data=IssuedApiKeyOut.issued(issued))
+
+
+@router.put("/api_keys/{key_id}", status_code=204, summary="Change an API key")
+def update_key(
+    key_id: ResourceId,
+    body: ApiKeyChangesIn,
+    principal: Annotated[Principal, _admin("put")],
+    services: ServicesDep,
+) -> Response:
+    services.api_keys.change(key_id, ApiKeyChanges(**body.model_dump()))
+    return Response(status_code=204)
+
+
+@router.post(
+    "/api_keys/{key_id}/regenerate",
+    summary="Give an API key a new secret (shown once); the old one stops working at once",
+)
+def regenerate_key(
+    key_id: ResourceId,
+    principal: Annotated[Principal, _admin("regenerate")],
+    services: ServicesDep,
+) -> Envelope[IssuedApiKeyOut]:
+    return Envelope(data=IssuedApiKeyOut.issued(services.api_keys.regenerate(key_id)))
+
+
+@router.delete("/api_keys/{key_id}", summary="Revoke an API key")
+def revoke_key(
+    key_id: ResourceId, principal: Annotated[Principal, _admin("delete")], services: ServicesDep
+) -> Envelope[ApiKeyOut]:
+    return Envelope(data=ApiKeyOut.of(services.api_keys.revoke(key_id)))

@@ -1,0 +1,121 @@
+"""Response models shared by several resources: how people, keys and tokens look on the wire."""
+
+from datetime import datetime
+from typing import Self
+
+from pydantic import BaseModel
+
+from tessera.core.people import Person
+from tessera.core.principals import TokenLifetime
+from tessera.core.records import ApiKeyInfo, ApiTokenInfo
+from tessera.services.api_keys import IssuedApiKey
+
+
+class PersonOut(BaseModel):
+    """Decision 11.16's person object, plus how the person signs in."""
+
+    id: int
+    name: str
+    first_name: str
+    last_name: str
+    display_name: str
+    primary_email: str
+    emails: list[str]
+    is_agent: bool
+    can_admin: bool
+    is_disabled: bool
+    timezone: str
+    language_id: int
+    phone: str | None
+    identity_provider: str | None
+    has_password: bool
+    date_created: datetime
+
+    @classmethod
+    def of(cls, person: Person) -> Self:
+        return cls(
+            id=person.id,
+            name=person.name,
+            first_name=person.first_name,
+            last_name=person.last_name,
+            display_name=person.display_name,
+            primary_email=person.primary_email,
+            emails=list(person.emails),
+            is_agent=person.is_agent,
+            can_admin=person.is_admin,
+            is_disabled=person.is_disabled,
+            timezone=person.timezone,
+            language_id=person.language_id,
+            phone=person.phone,
+            identity_provider=person.identity_provider,
+            has_password=person.has_password,
+            date_created=person.created_at,
+        )
+
+
+class ApiKeyOut(BaseModel):
+    id: int
+    note: str
+    #: The bound agent, or a superuser key's default agent.
+    person_id: int | None
+    is_superuser: bool
+    admin_api: bool
+    tags: str
+    date_created: datetime
+    date_regenerated: datetime | None
+    date_revoked: datetime | None
+    is_revoked: bool
+    date_last_used: datetime | None
+    last_used_address: str | None
+
+    @classmethod
+    def of(cls, key: ApiKeyInfo) -> Self:
+        return cls(
+            id=key.id,
+            note=key.note,
+            person_id=key.person_id,
+            is_superuser=key.is_superuser,
+            admin_api=key.admin_api,
+            tags=key.tags,
+            date_created=key.created_at,
+            date_regenerated=key.regenerated_at,
+            date_revoked=key.revoked_at,
+            is_revoked=key.revoked_at is not None,
+            date_last_used=key.last_used_at,
+            last_used_address=key.last_used_address,
+        )
+
+
+class IssuedApiKeyOut(ApiKeyOut):
+    #: ``ID:CODE``, in this response only: it is stored nowhere and cannot be shown again.
+    key_string: str
+
+    @classmethod
+    def issued(cls, issued: IssuedApiKey) -> Self:
+        return cls(**ApiKeyOut.of(issued.key).model_dump(), key_string=issued.key_string)
+
+
+class ApiTokenOut(BaseModel):
+    id: int
+    person_id: int
+    scope: str
+    source: str
+    date_created: datetime
+    date_expires: datetime | None
+    date_revoked: datetime | None
+    date_last_used: datetime | None
+    last_used_address: str | None
+
+    @classmethod
+    def of(cls, token: ApiTokenInfo, lifetime: TokenLifetime) -> Self:
+        return cls(
+            id=token.id,
+            person_id=token.person_id,
+            scope=token.scope,
+            source=token.source.value,
+            date_created=token.created_at,
+            date_expires=lifetime.expiry(token.created_at, token.last_used_at, token.expires_at),
+            date_revoked=token.revoked_at,
+            date_last_used=token.last_used_at,
+            last_used_address=token.last_used_address,
+        )

@@ -1,0 +1,102 @@
+"""``/api/v2/people``: admins manage people (agents, admins, users)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, Field
+
+from tessera.core.errors import FieldError, InvalidInput
+from tessera.core.principals import Principal
+from tessera.services.people import NewPerson, PersonChanges
+from tessera.web.api.models import PersonOut
+from tessera.web.deps import Access, PagingDep, ResourceId, ServicesDep
+from tessera.web.envelope import Envelope, pagination_meta
+
+router = APIRouter(prefix="/api/v2", tags=["people"])
+
+NOT_YOURSELF = FieldError("not_yourself", "You cannot do this to the person you act as.")
+
+
+def _admin(operation: str) -> object:
+    return Depends(Access(f"people.people.{operation}", admin=True))
+
+
+class NewPersonIn(BaseModel):
+    email: str = Field(min_length=1, max_length=320)
+    name: str = Field(min_length=1, max_length=200)
+    is_agent: bool = False
+    #: Implies ``is_agent``.
+    is_admin: bool = False
+    #: Without one the person cannot use the password exchange.
+    password: str | None = Field(None, max_length=1024)
+    identity_provider: str | None = Field(None, min_length=1, max_length=100)
+    display_name: str | None = Field(None, max_length=200)
+    timezone: str = Field("UTC", min_length=1, max_length=64)
+    language_id: int = Field(1, ge=1)
+    phone: str | None = Field(None, max_length=64)
+
+
+class PersonChangesIn(BaseModel):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    display_name: str | None = Field(None, max_length=200)
+    emails: list[str] | None = Field(None, min_length=1)
+    primary_email: str | None = None
+    is_agent: bool | None = None
+    is_admin: bool | None = None
+    is_disabled: bool | None = None
+    #: A new password; ``remove_password`` takes it away.
+    password: str | None = Field(None, max_length=1024)
+    remove_password: bool = False
+    identity_provider: str | None = Field(None, min_length=1, max_length=100)
+    clear_identity_provider: bool = False
+    timezone: str | None = Field(None, min_length=1, max_length=64)
+    language_id: int | None = Field(None, ge=1)
+    phone: str | None = Field(None, max_length=64)
+
+
+@router.get("/people", summary="List people")
+def list_people(
+    principal: Annotated[Principal, _admin("list")],
+    services: ServicesDep,
+    page: PagingDep,
+    search: Annotated[str | None, Query(max_length=200)] = None,
+) -> Envelope[list[PersonOut]]:
+    listing = services.people.list(page, search)
+    return Envelope(data=[PersonOut.of(p) for p in listing.items], meta=pagination_meta(listing))
+
+
+@router.get("/people/{person_id}", summary="Get a person")
+def get_person(
+    person_id: ResourceId, principal: Annotated[Principal, _admin("get")], services: ServicesDep
+) -> Envelope[PersonOut]:
+    return Envelope(data=PersonOut.of(services.people.get(person_id)))
+
+
+@router.post("/people", status_code=201, summary="Add a person")
+def create_person(
+    body: NewPersonIn, principal: Annotated[Principal, _admin("post")], services: ServicesDep
+) -> Envelope[PersonOut]:
+    return Envelope(data=PersonOut.of(services.people.add(NewPerson(**body.model_dump()))))
+
+
+@router.put("/people/{person_id}", status_code=204, summary="Change a person")
+def update_person(
+    person_id: ResourceId,
+    body: PersonChangesIn,
+    principal: Annotated[Principal, _admin("put")],
+    services: ServicesDep,
+) -> Response:
+    locks_out_self = body.is_disabled or body.is_admin is False or body.is_agent is False
+    if person_id == principal.person.id and locks_out_self:
+        raise InvalidInput.for_field("person_id", NOT_YOURSELF)
+    services.people.change(person_id, PersonChanges(**body.model_dump()))
+    return Response(status_code=204)
+
+
+@router.delete("/people/{person_id}", summary="Delete a person, their tokens and their keys")
+def delete_person(
+    person_id: ResourceId, principal: Annotated[Principal, _admin("delete")], services: ServicesDep
+) -> Envelope[PersonOut]:
+    if person_id == principal.person.id:
+        raise InvalidInput.for_field("person_id", NOT_YOURSELF)
+    return Envelope(data=PersonOut.of(services.people.delete(person_id)))

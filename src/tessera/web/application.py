@@ -1,0 +1,32 @@
+"""The FastAPI application over the services: routes, error envelope, request context, docs."""
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
+from fastapi import FastAPI
+
+from tessera import __version__
+from tessera.services.container import Services
+from tessera.web.api import api_keys, api_tokens, helpdesk, me, people
+from tessera.web.errors import install_error_handlers
+from tessera.web.middleware import RequestContextMiddleware
+from tessera.web.openapi import install_docs
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def build_web_app(services: Services, lifespan: Lifespan | None = None) -> FastAPI:
+    app = FastAPI(
+        title="Tessera",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    for module in (me, api_tokens, api_keys, people, helpdesk):
+        app.include_router(module.router)
+    install_error_handlers(app)
+    install_docs(app)
+    app.add_middleware(RequestContextMiddleware)
+    return app

@@ -1,0 +1,146 @@
+"""Errors rendered as Deskpro's error envelope. The only table of HTTP statuses.
+
+``{"status", "code", "message"}`` plus ``errors`` for field problems (shared/spec §1.1–1.2);
+every 401 carries Deskpro's ``WWW-Authenticate`` challenge, every 429 a ``Retry-After``.
+"""
+
+import json
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from tessera.core.errors import (
+    INVALID,
+    REQUIRED,
+    BadRequest,
+    ErrorKind,
+    FieldError,
+    FieldErrors,
+    Forbidden,
+    InvalidInput,
+    InvalidJsonBody,
+    MethodNotAllowed,
+    NotFound,
+    RateLimited,
+    TesseraError,
+    Unauthorized,
+)
+
+#: Sent with every 401, byte for byte what Deskpro clients expect.
+DESKPRO_CHALLENGE = 'session,token,key realm="DeskPRO API"'
+
+STATUS: dict[ErrorKind, int] = {
+    ErrorKind.UNAUTHENTICATED: 401,
+    ErrorKind.FORBIDDEN: 403,
+    ErrorKind.INVALID_INPUT: 400,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.METHOD_NOT_ALLOWED: 405,
+    ErrorKind.RATE_LIMITED: 429,
+    ErrorKind.INTERNAL: 500,
+}
+
+_BY_HTTP_STATUS: dict[int, type[TesseraError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    405: MethodNotAllowed,
+}
+
+
+def error_body(error: TesseraError) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "status": STATUS[error.kind],
+        "code": error.code,
+        "message": error.message,
+    }
+    if isinstance(error, InvalidInput):
+        body["errors"] = _problems(error.problems)
+    return body
+
+
+def _problems(node: FieldErrors) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if node.errors:
+        out["errors"] = [{"code": e.code, "message": e.message} for e in node.errors]
+    if node.fields:
+        out["fields"] = {name: _problems(child) for name, child in node.fields.items()}
+    return out
+
+
+def error_response(error: TesseraError, headers: dict[str, str] | None = None) -> Response:
+    status = STATUS[error.kind]
+    all_headers = dict(headers or {})
+    if status == 401:
+        all_headers["WWW-Authenticate"] = DESKPRO_CHALLENGE
+    if isinstance(error, RateLimited):
+        all_headers["Retry-After"] = str(error.retry_after_seconds)
+    return Response(
+        json.dumps(error_body(error), separators=(",", ":")).encode(),
+        status_code=status,
+        headers=all_headers,
+        media_type="application/json",
+    )
+
+
+async def _on_tessera_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TesseraError)  # noqa: S101 - registered for TesseraError only
+    return error_response(exc)
+
+
+async def _on_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)  # noqa: S101 - registered for HTTPException only
+    error = _BY_HTTP_STATUS.get(exc.status_code, BadRequest)()
+    headers = {"Allow": exc.headers["Allow"]} if exc.headers and "Allow" in exc.headers else None
+    return error_response(error, headers)
+
+
+async def _on_invalid_request(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for it only
+    problems = FieldErrors()
+    for problem in exc.errors():
+        if problem["type"] == "json_invalid":
+            return error_response(InvalidJsonBody())
+        problems.add(_path(problem["loc"]), _field_error(problem))
+    return error_response(InvalidInput(problems))
+
+
+def _path(loc: tuple[Any, ...]) -> tuple[str, ...]:
+    """``("body", "emails", 0)`` → ``("emails", "emails_0")``: Deskpro's nested field names."""
+    path: list[str] = []
+    for part in loc[1:]:
+        if isinstance(part, int):
+            path.append(f"{path[-1] if path else 'item'}_{part}")
+        else:
+            path.append(str(part))
+    return tuple(path)
+
+
+def _field_error(problem: dict[str, Any]) -> FieldError:
+    kind = problem["type"]
+    context = problem.get("ctx") or {}
+    if kind == "missing" or (kind == "string_too_short" and context.get("min_length") == 1):
+        return REQUIRED
+    if kind == "too_short":
+        limit = context.get("min_length", 1)
+        return FieldError(
+            "too_few_elements", f"This collection should contain {limit} elements or more."
+        )
+    if kind == "string_too_long":
+        return FieldError(
+            "too_long", f"This value is too long ({context.get('max_length')} at most)."
+        )
+    if kind.startswith("url_"):
+        return FieldError("invalid_url", "This value is not a valid URL.")
+    if kind == "extra_forbidden":
+        return FieldError("unknown_field", "This field is not expected.")
+    return FieldError(INVALID.code, str(problem.get("msg") or INVALID.message))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(TesseraError, _on_tessera_error)
+    app.add_exception_handler(HTTPException, _on_http_exception)
+    app.add_exception_handler(RequestValidationError, _on_invalid_request)

@@ -1,0 +1,152 @@
+"""Fixtures: real databases (SQLite always, PostgreSQL when configured), real servers.
+
+``TESSERA_TEST_DATABASE_URL`` (e.g. ``postgresql://postgres@127.0.0.1:5432/test``) adds
+PostgreSQL: every test that needs a database then runs once per backend. Each backend gets a
+schema of its own, built by the Alembic migrations and dropped at the end; tests clean up the
+rows they made and never assume an empty database.
+"""
+
+import logging
+import os
+import secrets
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, delete
+from sqlalchemy.engine import make_url
+
+from tessera.app import create_app
+from tessera.bootstrap import Runtime, build_runtime
+from tessera.logs import install_redaction
+from tessera.services.container import Services
+from tessera.settings import Settings
+from tessera.store.database import normalize_url
+from tessera.store.tables import Base
+from tests.clock import ManualClock
+from tests.live import serving
+from tests.secrets_seen import all_secrets
+
+POSTGRES_URL_VARIABLE = "TESSERA_TEST_DATABASE_URL"
+SECRET_KEY = "tessera-test-secret-key-" + "k" * 24
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # Every test that needs a database, directly or through a fixture, runs once per backend.
+    if "backend" in metafunc.fixturenames:
+        backends = ["sqlite"]
+        if os.environ.get(POSTGRES_URL_VARIABLE):
+            backends.append("postgresql")
+        metafunc.parametrize("backend", backends, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database of this test session's own, empty until the migrations run."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite')}/tessera.db"
+        return
+    base = normalize_url(os.environ[POSTGRES_URL_VARIABLE])
+    schema = f"tessera_test_{secrets.token_hex(6)}"
+    admin = create_engine(base)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+def test_settings(database_url: str, **overrides: object) -> Settings:
+    """Settings for a test runtime: the real defaults, with room for a test suite's traffic."""
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "secret_key": SECRET_KEY,
+        "auto_migrate": True,
+        "public_url": "http://helpdesk.test",
+        # Every request of the suite comes from 127.0.0.1: per-address limits would trip.
+        "exchange_rate_per_address": "100000/minute",
+        "device_setup_rate_per_address": "100000/minute",
+        # Tests flush last-used times themselves, when they want to see them.
+        "usage_flush_seconds": 3600,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
+@pytest.fixture(scope="session")
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture(scope="session")
+def runtime(database_url: str, clock: ManualClock) -> Iterator[Runtime]:
+    runtime = build_runtime(test_settings(database_url), clock=clock)
+    yield runtime
+    runtime.database.dispose()
+
+
+def wipe(runtime: Runtime) -> None:
+    runtime.services.usage.flush()
+    with runtime.database.write() as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            session.execute(delete(table))
+    runtime.throttle.reset()
+
+
+@pytest.fixture
+def services(runtime: Runtime, clock: ManualClock) -> Iterator[Services]:
+    """The runtime's services; what the test stored is removed afterwards."""
+    yield runtime.services
+    wipe(runtime)
+    clock.reset()
+
+
+@pytest.fixture(scope="session")
+def server(runtime: Runtime) -> Iterator[str]:
+    with serving(create_app(runtime=runtime)) as url:
+        yield url
+
+
+@pytest.fixture
+def api(server: str, services: Services) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server, timeout=60) as client:
+        yield client
+
+
+class _Collector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_in_any_log_line() -> Iterator[None]:
+    """Capture every log record of the whole run; no secret the suite saw may be in one."""
+    install_redaction()
+    collector = _Collector()
+    root = logging.getLogger()
+    root.addHandler(collector)
+    previous = root.level
+    root.setLevel(logging.INFO)
+    yield
+    root.removeHandler(collector)
+    root.setLevel(previous)
+    seen = all_secrets()
+    leaks = [line for line in collector.lines if any(s in line for s in seen)]
+    assert collector.lines, "the capture saw no log line at all: it would prove nothing"
+    assert not leaks, f"{len(leaks)} log lines hold a secret, first: {leaks[0]!r}"

@@ -1,0 +1,81 @@
+"""Real rows through the real services (no mocks), with unique names so tests never collide."""
+
+import secrets
+
+from tessera.core.people import Person
+from tessera.services.api_keys import IssuedApiKey, NewApiKey
+from tessera.services.api_tokens import IssuedToken
+from tessera.services.container import Services
+from tessera.services.people import NewPerson
+from tests.secrets_seen import remember
+
+
+def unique_email(prefix: str = "agent") -> str:
+    return f"{prefix}-{secrets.token_hex(6)}@example.test"
+
+
+def new_password() -> str:
+    password = "pw-" + secrets.token_urlsafe(16)
+    remember(password)
+    return password
+
+
+def make_person(
+    services: Services,
+    *,
+    agent: bool = True,
+    admin: bool = False,
+    password: str | None = None,
+    identity_provider: str | None = None,
+    name: str = "Test Person",
+) -> Person:
+    if password is not None:
+        remember(password)
+    return services.people.add(
+        NewPerson(
+            email=unique_email("admin" if admin else "agent" if agent else "user"),
+            name=name,
+            is_agent=agent,
+            is_admin=admin,
+            password=password,
+            identity_provider=identity_provider,
+        )
+    )
+
+
+def make_key(
+    services: Services,
+    person: Person | None,
+    *,
+    superuser: bool = False,
+    admin_api: bool = False,
+    tags: str = "*",
+) -> IssuedApiKey:
+    issued = services.api_keys.create(
+        NewApiKey(
+            note="test key",
+            person_id=person.id if person else None,
+            is_superuser=superuser,
+            admin_api=admin_api,
+            tags=tags,
+        )
+    )
+    remember(issued.code)
+    return issued
+
+
+def make_token(services: Services, person: Person) -> IssuedToken:
+    """A token the way a phone gets one: a device-setup code, redeemed."""
+    code = services.api_tokens.create_device_setup_code(person)
+    remember(code)
+    issued = services.api_tokens.redeem_device_setup_code(code, "127.0.0.1")
+    remember(issued.code)
+    return issued
+
+
+def key_header(issued: IssuedApiKey) -> dict[str, str]:
+    return {"Authorization": f"key {issued.key_string}"}
+
+
+def token_header(issued: IssuedToken) -> dict[str, str]:
+    return {"Authorization": f"token {issued.token_string}"}
