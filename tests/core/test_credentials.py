@@ -1,0 +1,113 @@
+import base64
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tessera.core.credentials import (
+    CODE_ALPHABET,
+    CODE_LENGTH,
+    CodeHasher,
+    CredentialKind,
+    PresentedCredential,
+    new_code,
+    parse_authorization,
+)
+from tessera.core.errors import (
+    InvalidApiKey,
+    InvalidApiToken,
+    InvalidAuthorizationHeader,
+    MalformedAuthorizationHeader,
+    TesseraError,
+)
+
+
+def basic(value: str) -> str:
+    return "Basic " + base64.b64encode(value.encode()).decode()
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("key 1:ABC", PresentedCredential(CredentialKind.API_KEY, 1, "ABC")),
+        ("token 42:XYZ", PresentedCredential(CredentialKind.API_TOKEN, 42, "XYZ")),
+        ("  token   42:XYZ  ", PresentedCredential(CredentialKind.API_TOKEN, 42, "XYZ")),
+        (
+            "key,1:XYZ",
+            PresentedCredential(CredentialKind.API_KEY, 1, "XYZ"),
+        ),  # Deskpro splits on commas
+        ("Key 1:ABC", PresentedCredential(CredentialKind.API_KEY, 1, "ABC")),  # decision 11.3
+        ("TOKEN 7:ABC", PresentedCredential(CredentialKind.API_TOKEN, 7, "ABC")),
+        ("Bearer 7:ABC", PresentedCredential(CredentialKind.API_TOKEN, 7, "ABC")),
+        ("token 7:AB:C", PresentedCredential(CredentialKind.API_TOKEN, 7, "AB:C")),  # first colon
+        (basic("9:CODE"), PresentedCredential(CredentialKind.EITHER, 9, "CODE")),
+    ],
+)
+def test_reads_kind_id_and_code(header: str, expected: PresentedCredential) -> None:
+    assert parse_authorization(header) == expected
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("key 1:XYZ invalid", MalformedAuthorizationHeader),  # three parts (Deskpro feature)
+        ("key 91 XdfadfadfeYZ", MalformedAuthorizationHeader),
+        ("key", MalformedAuthorizationHeader),
+        ("Basic !!!notbase64", MalformedAuthorizationHeader),
+        ("Basic " + base64.b64encode(b"\xff\xfe:x").decode(), MalformedAuthorizationHeader),
+        ("invalid-type 1:XYZ", InvalidAuthorizationHeader),
+        ("Digest 1:XYZ", InvalidAuthorizationHeader),
+        ("key 1XYZ", InvalidApiKey),
+        ("key abc:XYZ", InvalidApiKey),
+        ("key -1:XYZ", InvalidApiKey),
+        ("key 1234567890123456789:XYZ", InvalidApiKey),  # beyond 64-bit ids
+        ("token 1XYZ", InvalidApiToken),
+        ("Bearer nocolon", InvalidApiToken),
+        ("key 1:" + "A" * 300, InvalidApiKey),  # longer than any code we issue
+        (basic("nocolon"), InvalidApiKey),
+    ],
+)
+def test_rejects_headers_as_deskpro_does(header: str, expected: type[TesseraError]) -> None:
+    with pytest.raises(expected):
+        parse_authorization(header)
+
+
+@given(st.text(max_size=300))
+def test_any_text_either_parses_or_raises_a_wire_error(header: str) -> None:
+    # The property behind "never a 500": arbitrary input, including NUL and non-ASCII.
+    try:
+        presented = parse_authorization(header)
+    except TesseraError as error:
+        assert error.kind.name == "UNAUTHENTICATED"
+    else:
+        assert presented.id >= 0
+
+
+@given(st.binary(max_size=200))
+def test_any_basic_payload_parses_or_raises_a_wire_error(payload: bytes) -> None:
+    try:
+        parse_authorization("Basic " + base64.b64encode(payload).decode())
+    except TesseraError as error:
+        assert error.kind.name == "UNAUTHENTICATED"
+
+
+def test_new_codes_use_the_deskpro_alphabet_and_differ() -> None:
+    codes = {new_code() for _ in range(50)}
+
+    assert len(codes) == 50
+    assert all(len(code) == CODE_LENGTH and set(code) <= set(CODE_ALPHABET) for code in codes)
+
+
+def test_digests_are_keyed() -> None:
+    one = CodeHasher(b"a" * 32)
+    other = CodeHasher(b"b" * 32)
+
+    assert one.digest("CODE") != other.digest("CODE")
+    assert one.matches("CODE", one.digest("CODE"))
+    assert not one.matches("CODE", other.digest("CODE"))
+    assert not one.matches("CODF", one.digest("CODE"))
+
+
+def test_short_secret_keys_are_refused() -> None:
+    with pytest.raises(ValueError, match="32 bytes"):
+        CodeHasher(b"short")

@@ -1,0 +1,295 @@
+"""``POST /api/v2/api_tokens``: the open password exchange (E3, decision 11.12)."""
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from tessera.app import create_app
+from tessera.bootstrap import Runtime, build_runtime
+from tessera.core.passwords import PasswordCheck, PasswordHasher
+from tessera.services.container import Services
+from tessera.store.tables import PersonRow
+from tests.conftest import test_settings, wipe
+from tests.factories import key_header, make_key, make_person, new_password
+from tests.live import serving
+from tests.secrets_seen import remember
+from tests.web.wire import assert_refused, envelope
+
+
+def exchange(api: httpx.Client, email: str, password: str) -> httpx.Response:
+    response = api.post("/api/v2/api_tokens", json={"email": email, "password": password})
+    if response.status_code == 201:
+        remember(response.json()["data"]["token"])
+    return response
+
+
+def test_an_agent_trades_email_and_password_for_a_token(
+    api: httpx.Client, services: Services
+) -> None:
+    password = new_password()
+    agent = make_person(services, password=password)
+
+    response = exchange(api, agent.primary_email.upper(), password)
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["meta"] == {} and body["linked"] == {}
+    assert body["data"]["person_id"] == agent.id
+    token = body["data"]["token"]
+    me = api.get("/api/v2/me", headers={"Authorization": f"token {token}"})
+    assert me.json()["data"]["auth_method"] == "api_token"
+    assert me.json()["data"]["person_id"] == agent.id
+
+
+def test_every_exchange_makes_a_new_token(api: httpx.Client, services: Services) -> None:
+    password = new_password()
+    agent = make_person(services, password=password)
+
+    first = exchange(api, agent.primary_email, password).json()["data"]["token"]
+    second = exchange(api, agent.primary_email, password).json()["data"]["token"]
+
+    assert first != second
+
+
+def test_missing_fields_are_invalid_input(api: httpx.Client) -> None:
+    response = api.post("/api/v2/api_tokens", json={"email": "", "password": ""})
+
+    required = {"errors": [{"code": "required", "message": "This value should not be blank."}]}
+    assert response.status_code == 400
+    assert response.json() == {
+        **envelope(400, "invalid_input"),
+        "errors": {"fields": {"email": required, "password": required}},
+    }
+
+
+def test_wrong_password_and_unknown_email_look_the_same(
+    api: httpx.Client, services: Services
+) -> None:
+    agent = make_person(services, password=new_password())
+
+    wrong = exchange(api, agent.primary_email, "pw-wrong-password")
+    unknown = exchange(api, "nobody@example.test", "pw-wrong-password")
+
+    for response in (wrong, unknown):
+        assert_refused(response, "bad_credentials")
+    assert wrong.content == unknown.content
+
+
+@pytest.mark.parametrize("who", ["disabled", "external", "user", "no-password"])
+def test_people_who_may_not_exchange_get_bad_credentials(
+    api: httpx.Client, services: Services, who: str
+) -> None:
+    password = new_password()
+    person = make_person(
+        services,
+        agent=who != "user",
+        password=None if who == "no-password" else password,
+        identity_provider="saml" if who == "external" else None,
+    )
+    if who == "disabled":
+        services.people.set_disabled(person.id, True)
+
+    assert_refused(exchange(api, person.primary_email, password), "bad_credentials")
+
+
+class CountingHasher(PasswordHasher):
+    """The real argon2 hasher, counting verifications (what timing parity rests on)."""
+
+    def __init__(self, **parameters: Any) -> None:
+        super().__init__(**parameters)
+        self.verifications = 0
+
+    def verify(self, stored_hash: str | None, password: str) -> PasswordCheck:
+        self.verifications += 1
+        return super().verify(stored_hash, password)
+
+
+@pytest.fixture
+def counting(database_url: str) -> Iterator[tuple[Runtime, CountingHasher, httpx.Client]]:
+    hasher = CountingHasher()
+    runtime = build_runtime(test_settings(database_url), passwords=hasher)
+    with serving(create_app(runtime=runtime)) as url, httpx.Client(base_url=url) as api:
+        yield runtime, hasher, api
+    wipe(runtime)
+
+
+def test_each_refusal_costs_exactly_one_password_hash(
+    counting: tuple[Runtime, CountingHasher, httpx.Client],
+) -> None:
+    # Same work on every path is what makes the answer's timing say nothing: unknown e-mail,
+    # no password, wrong password, disabled, external provider, non-agent.
+    runtime, hasher, api = counting
+    services = runtime.services
+    password = new_password()
+    disabled = make_person(services, password=password)
+    services.people.set_disabled(disabled.id, True)
+    cases = [
+        ("nobody@example.test", password),
+        (make_person(services).primary_email, password),
+        (make_person(services, password=password).primary_email, "pw-not-this-one"),
+        (disabled.primary_email, password),
+        (
+            make_person(services, password=password, identity_provider="saml").primary_email,
+            password,
+        ),
+        (make_person(services, agent=False, password=password).primary_email, password),
+    ]
+    for email, attempt in cases:
+        before = hasher.verifications
+
+        assert_refused(exchange(api, email, attempt), "bad_credentials")
+
+        assert hasher.verifications == before + 1, email
+
+
+def test_an_old_hash_is_upgraded_at_login(
+    counting: tuple[Runtime, CountingHasher, httpx.Client],
+) -> None:
+    runtime, _, api = counting
+    password = new_password()
+    weak = build_runtime(
+        runtime.settings, passwords=PasswordHasher(time_cost=1, memory_cost_kib=1024)
+    )
+    agent = make_person(weak.services, password=password)
+    weak.database.dispose()
+
+    assert exchange(api, agent.primary_email, password).status_code == 201
+
+    with runtime.database.read() as session:
+        stored = session.scalar(select(PersonRow.password_hash).where(PersonRow.id == agent.id))
+    assert stored is not None and "m=19456,t=2,p=1" in stored
+    assert exchange(api, agent.primary_email, password).status_code == 201
+
+
+def _server(database_url: str, **overrides: object) -> tuple[Runtime, Any]:
+    runtime = build_runtime(test_settings(database_url, **overrides))
+    return runtime, serving(create_app(runtime=runtime))
+
+
+def test_non_agents_may_exchange_when_the_operator_allows(database_url: str) -> None:
+    runtime, server = _server(database_url, exchange_allow_users=True)
+    password = new_password()
+    user = make_person(runtime.services, agent=False, password=password)
+    try:
+        with server as url, httpx.Client(base_url=url) as api:
+            assert exchange(api, user.primary_email, password).status_code == 201
+    finally:
+        wipe(runtime)
+
+
+def test_the_operator_can_switch_the_exchange_off(database_url: str) -> None:
+    runtime, server = _server(database_url, exchange_enabled=False)
+    password = new_password()
+    agent = make_person(runtime.services, password=password)
+    try:
+        with server as url, httpx.Client(base_url=url) as api:
+            response = exchange(api, agent.primary_email, password)
+            assert response.status_code == 403
+            assert response.json() == envelope(403, "forbidden")
+    finally:
+        wipe(runtime)
+
+
+def test_attempts_are_throttled_per_email(database_url: str) -> None:
+    runtime, server = _server(database_url, exchange_rate_per_email="3/minute")
+    password = new_password()
+    agent = make_person(runtime.services, password=password)
+    try:
+        with server as url, httpx.Client(base_url=url) as api:
+            for _ in range(3):
+                assert exchange(api, agent.primary_email, "pw-wrong-guess").status_code == 401
+            throttled = exchange(api, agent.primary_email, password)
+            other = exchange(api, "someone-else@example.test", "pw-wrong-guess")
+    finally:
+        wipe(runtime)
+
+    assert throttled.status_code == 429
+    assert throttled.json() == envelope(429, "rate_limits")
+    assert 1 <= int(throttled.headers["Retry-After"]) <= 60
+    assert other.status_code == 401  # another e-mail is not held back
+
+
+def test_attempts_are_throttled_per_address(database_url: str) -> None:
+    runtime, server = _server(database_url, exchange_rate_per_address="2/minute")
+    try:
+        with server as url, httpx.Client(base_url=url) as api:
+            codes = [
+                exchange(api, f"n{i}@example.test", "pw-x-guess").status_code for i in range(3)
+            ]
+    finally:
+        wipe(runtime)
+
+    assert codes == [401, 401, 429]
+
+
+def test_the_throttle_can_live_in_redis(database_url: str) -> None:
+    # Shared counts are what make limits hold across workers and nodes.
+    runtime, server = _server(
+        database_url, exchange_rate_per_email="2/minute", redis_url="redis://127.0.0.1:6379/15"
+    )
+    runtime.throttle.reset()
+    again = build_runtime(runtime.settings)  # a second process would see the same counts
+    try:
+        with server as url, httpx.Client(base_url=url) as api:
+            codes = [exchange(api, "shared@example.test", "pw-guess").status_code for _ in range(2)]
+        with serving(create_app(runtime=again)) as url, httpx.Client(base_url=url) as api:
+            codes.append(exchange(api, "shared@example.test", "pw-guess").status_code)
+    finally:
+        runtime.throttle.reset()
+        wipe(runtime)
+        again.database.dispose()
+
+    assert codes == [401, 401, 429]
+
+
+class SignallingHasher(PasswordHasher):
+    """The real argon2 hasher, saying when a verification has begun."""
+
+    def __init__(self, **parameters: Any) -> None:
+        super().__init__(**parameters)
+        self.hashing = threading.Event()
+
+    def verify(self, stored_hash: str | None, password: str) -> PasswordCheck:
+        self.hashing.set()
+        return super().verify(stored_hash, password)
+
+
+def test_slow_logins_do_not_stall_other_requests(database_url: str) -> None:
+    # argon2 at a deliberately high cost, one hashing thread: logins queue behind each other
+    # while an API request, on the event loop and the ordinary thread pool, goes straight through.
+    slow = SignallingHasher(time_cost=40)
+    runtime = build_runtime(test_settings(database_url, password_hash_threads=1), passwords=slow)
+    password = new_password()
+    agent = make_person(runtime.services, password=password)
+    key = make_key(runtime.services, agent)
+    finished: list[str] = []
+    lock = threading.Lock()
+    try:
+        with (
+            serving(create_app(runtime=runtime)) as url,
+            httpx.Client(base_url=url, timeout=120) as api,
+        ):
+
+            def login() -> None:
+                exchange(api, agent.primary_email, password)
+                with lock:
+                    finished.append("login")
+
+            with ThreadPoolExecutor(4) as pool:
+                logins = [pool.submit(login) for _ in range(3)]
+                assert slow.hashing.wait(timeout=60), "no login reached the password check"
+                for _ in range(3):
+                    response = api.get("/api/v2/me", headers=key_header(key))
+                    with lock:
+                        finished.append(f"me {response.status_code}")
+                for future in logins:
+                    future.result()
+    finally:
+        wipe(runtime)
+
+    assert finished[:3] == ["me 200"] * 3, finished
