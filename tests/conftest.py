@@ -28,6 +28,7 @@ from tests.live import serving
 from tests.secrets_seen import all_secrets
 
 POSTGRES_URL_VARIABLE = "TESSERA_TEST_DATABASE_URL"
+REDIS_URL_VARIABLE = "TESSERA_TEST_REDIS_URL"
 SECRET_KEY = "tessera-test-secret-key-" + "k" * 24
 
 
@@ -38,6 +39,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if os.environ.get(POSTGRES_URL_VARIABLE):
             backends.append("postgresql")
         metafunc.parametrize("backend", backends, indirect=True, scope="session")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Like PostgreSQL, Redis is used when named: without it these tests are not collected.
+    if os.environ.get(REDIS_URL_VARIABLE):
+        return
+    needs_redis = [item for item in items if "redis_url" in getattr(item, "fixturenames", ())]
+    if needs_redis:
+        config.hook.pytest_deselected(items=needs_redis)
+        items[:] = [item for item in items if item not in needs_redis]
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return os.environ[REDIS_URL_VARIABLE]
 
 
 @pytest.fixture(scope="session")

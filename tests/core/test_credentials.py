@@ -72,23 +72,25 @@ def test_rejects_headers_as_deskpro_does(header: str, expected: type[TesseraErro
         parse_authorization(header)
 
 
+def _outcome(header: str) -> str:
+    try:
+        parse_authorization(header)
+    except TesseraError as error:
+        return error.kind.name
+    return "parsed"
+
+
 @given(st.text(max_size=300))
 def test_any_text_either_parses_or_raises_a_wire_error(header: str) -> None:
     # The property behind "never a 500": arbitrary input, including NUL and non-ASCII.
-    try:
-        presented = parse_authorization(header)
-    except TesseraError as error:
-        assert error.kind.name == "UNAUTHENTICATED"
-    else:
-        assert presented.id >= 0
+    assert _outcome(header) in {"parsed", "UNAUTHENTICATED"}
 
 
 @given(st.binary(max_size=200))
 def test_any_basic_payload_parses_or_raises_a_wire_error(payload: bytes) -> None:
-    try:
-        parse_authorization("Basic " + base64.b64encode(payload).decode())
-    except TesseraError as error:
-        assert error.kind.name == "UNAUTHENTICATED"
+    header = "Basic " + base64.b64encode(payload).decode()
+
+    assert _outcome(header) in {"parsed", "UNAUTHENTICATED"}
 
 
 def test_new_codes_use_the_deskpro_alphabet_and_differ() -> None:

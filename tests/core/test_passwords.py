@@ -31,7 +31,8 @@ def test_hash_with_old_parameters_asks_for_rehash() -> None:
 
     check = PasswordHasher().verify(old, "pw-rehash-me")
 
-    assert check.ok and check.needs_rehash
+    assert check.ok
+    assert check.needs_rehash
     assert not PasswordHasher().verify(PasswordHasher().hash("x" * 8), "x" * 8).needs_rehash
 
 

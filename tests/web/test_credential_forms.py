@@ -1,7 +1,7 @@
 """Every way a credential can arrive, and which one decides (shared/spec §3.1, 11.2–11.4)."""
 
 import base64
-from collections.abc import Iterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -9,6 +9,7 @@ import pytest
 from tessera.app import create_app
 from tessera.bootstrap import build_runtime
 from tessera.services.container import Services
+from tests.clock import ManualClock
 from tests.conftest import test_settings, wipe
 from tests.factories import key_header, make_key, make_person, make_token, token_header
 from tests.live import serving
@@ -252,12 +253,9 @@ class TestTokensThatNoLongerWork:
         services.people.delete(person.id)
         assert_refused(me(api, token_header(token)), "invalid_api_token")
 
-    def test_idle_for_too_long(self, api: httpx.Client, services: Services, clock: object) -> None:
-        from datetime import timedelta
-
-        from tests.clock import ManualClock
-
-        assert isinstance(clock, ManualClock)
+    def test_idle_for_too_long(
+        self, api: httpx.Client, services: Services, clock: ManualClock
+    ) -> None:
         token = make_token(services, make_person(services))
         clock.advance(timedelta(days=89))
         assert me(api, token_header(token)).status_code == 200
@@ -269,8 +267,8 @@ class TestTokensThatNoLongerWork:
 
 class TestSuperuserKeys:
     @pytest.fixture
-    def agents(self, services: Services) -> Iterator[tuple[int, int]]:
-        yield make_person(services).id, make_person(services).id
+    def agents(self, services: Services) -> tuple[int, int]:
+        return make_person(services).id, make_person(services).id
 
     def test_acts_as_the_agent_named(
         self, api: httpx.Client, services: Services, agents: tuple[int, int]

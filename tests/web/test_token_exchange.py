@@ -38,7 +38,8 @@ def test_an_agent_trades_email_and_password_for_a_token(
 
     assert response.status_code == 201
     body = response.json()
-    assert body["meta"] == {} and body["linked"] == {}
+    assert body["meta"] == {}
+    assert body["linked"] == {}
     assert body["data"]["person_id"] == agent.id
     token = body["data"]["token"]
     me = api.get("/api/v2/me", headers={"Authorization": f"token {token}"})
@@ -162,7 +163,8 @@ def test_an_old_hash_is_upgraded_at_login(
 
     with runtime.database.read() as session:
         stored = session.scalar(select(PersonRow.password_hash).where(PersonRow.id == agent.id))
-    assert stored is not None and "m=19456,t=2,p=1" in stored
+    assert stored is not None
+    assert "m=19456,t=2,p=1" in stored
     assert exchange(api, agent.primary_email, password).status_code == 201
 
 
@@ -227,11 +229,9 @@ def test_attempts_are_throttled_per_address(database_url: str) -> None:
     assert codes == [401, 401, 429]
 
 
-def test_the_throttle_can_live_in_redis(database_url: str) -> None:
+def test_the_throttle_can_live_in_redis(database_url: str, redis_url: str) -> None:
     # Shared counts are what make limits hold across workers and nodes.
-    runtime, server = _server(
-        database_url, exchange_rate_per_email="2/minute", redis_url="redis://127.0.0.1:6379/15"
-    )
+    runtime, server = _server(database_url, exchange_rate_per_email="2/minute", redis_url=redis_url)
     runtime.throttle.reset()
     again = build_runtime(runtime.settings)  # a second process would see the same counts
     try:

@@ -41,7 +41,8 @@ def assert_refused(response: httpx.Response, code: str) -> None:
 def raw_get(base_url: str, path: str, header_lines: list[bytes]) -> tuple[int, bytes]:
     """Send a GET with arbitrary header bytes; return the status and the body."""
     parts = urlsplit(base_url)
-    assert parts.hostname is not None and parts.port is not None
+    assert parts.hostname is not None
+    assert parts.port is not None
     request = b"GET " + path.encode() + b" HTTP/1.1\r\nHost: test\r\nConnection: close\r\n"
     request += b"".join(line + b"\r\n" for line in header_lines) + b"\r\n"
     with socket.create_connection((parts.hostname, parts.port), timeout=30) as connection:

@@ -12,14 +12,11 @@ from tessera.cli.output import (
     JsonOption,
     emit,
     fields,
-    issued_key_json,
-    key_json,
-    page_json,
     page_text,
     reports_errors,
     when,
 )
-from tessera.cli.people import find_person
+from tessera.cli.serialize import issued_key_json, key_json, page_json
 from tessera.cli.state import state
 from tessera.core.errors import FieldError, FieldErrors, InvalidInput, NotFound
 from tessera.core.paging import DEFAULT_PER_PAGE, MAX_PER_PAGE, PageRequest

@@ -1,8 +1,142 @@
-"""``tessera``: the root command."""
+"""``tessera``: the root command, with ``migrate`` and ``serve``; the groups live beside it."""
+
+import os
+from pathlib import Path
+from typing import Annotated
 
 import typer
+import uvicorn
 
-app = typer.Typer(no_args_is_help=True)
+from tessera.cli import config, keys, people, tokens
+from tessera.cli.output import EXIT_CODES, CliFailure, Failure, JsonOption, emit, reports_errors
+from tessera.cli.state import CliState, state
+from tessera.core.errors import ErrorKind
+from tessera.logs import configure_logging
+from tessera.store import schema
+from tessera.store.database import make_engine
+
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Tessera: a self-hosted API credential server, wire-compatible with Deskpro's API v2.",
+    # Locals in a traceback could hold passwords read from stdin or prompts.
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(people.app, name="people")
+app.add_typer(keys.app, name="keys")
+app.add_typer(tokens.app, name="tokens")
+app.add_typer(config.app, name="config")
+
+#: The uvicorn factory; a string, so that this module never imports the web stack and each
+#: worker process builds its own app.
+SERVER_FACTORY = "tessera.app:serve_app"
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            metavar="PATH",
+            exists=True,
+            dir_okay=False,
+            help="TOML settings file (default: $TESSERA_CONFIG, else ./tessera.toml if present).",
+        ),
+    ] = None,
+) -> None:
+    if config_path is not None:
+        # Through the environment, so that settings and server workers all read the same file.
+        os.environ["TESSERA_CONFIG"] = str(config_path.resolve())
+    cli_state = CliState.load()
+    ctx.obj = cli_state
+    ctx.call_on_close(cli_state.close)
+
+
+@app.command("migrate")
+@reports_errors
+def migrate(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Bring the database schema to the current revision (safe to run again)."""
+    settings = state(ctx).settings
+    engine = make_engine(settings.database_url)
+    try:
+        before = schema.current_revision(engine)
+        schema.upgrade(engine)
+        after = schema.current_revision(engine)
+    finally:
+        engine.dispose()
+    if before == after:
+        text = f"The database is already at revision {after}."
+    else:
+        text = f"Migrated the database from revision {before or '(empty)'} to {after}."
+    emit(as_json, {"from_revision": before, "to_revision": after}, text)
+
+
+@app.command("serve")
+@reports_errors
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option("--host", help="Default: the host setting.")] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", min=0, max=65535, help="Default: the port setting.")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, max=64, help="Default: the workers setting.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the API server (uvicorn)."""
+    cli_state = state(ctx)
+    settings = cli_state.settings
+    configure_logging(settings.log_level)
+    # Workers build their own Settings from the environment: options reach them through it.
+    for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
+        if value is not None:
+            os.environ[f"TESSERA_{name}"] = str(value)
+    host = settings.host if host is None else host
+    port = settings.port if port is None else port
+    workers = settings.workers if workers is None else workers
+
+    runtime = cli_state.runtime  # migrates SQLite, as each worker would
+    if not schema.is_current(runtime.database.engine):
+        raise CliFailure(
+            Failure(
+                exit_code=EXIT_CODES[ErrorKind.INTERNAL],
+                status=500,
+                code="schema_not_current",
+                message="The database schema is not current; run `tessera migrate`.",
+            )
+        )
+    admins = runtime.services.people.count_admins()
+    # Workers are separate processes with their own pools: nothing of ours stays open.
+    cli_state.close()
+    emit(
+        as_json,
+        {
+            "host": host,
+            "port": port,
+            "workers": workers,
+            "public_url": settings.public_url,
+            "admins": admins,
+        },
+        f"Serving {settings.public_url} on {host}:{port} with {workers} worker(s).",
+    )
+    if admins == 0:
+        typer.echo(
+            "There is no admin yet. Create the first one (the password is read from stdin):\n"
+            f"  {people.FIRST_ADMIN_HINT}",
+            err=True,
+        )
+    uvicorn.run(
+        SERVER_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
 
 
 def main() -> None:

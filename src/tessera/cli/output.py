@@ -4,25 +4,21 @@ Every command takes ``--json``. With it, stdout carries exactly one JSON documen
 command succeeded (the object, or ``{"data": [...], "meta": {"pagination": ...}}`` for lists)
 or failed (Deskpro's error envelope ``{"status", "code", "message", "errors"}``), so a script
 can always parse stdout and branch on the exit status. Without it, results go to stdout and
-errors to stderr. People, keys and tokens use the field names of the web API's models.
+errors to stderr. ``tessera.cli.serialize`` makes the JSON of people, keys and tokens.
 """
 
 import functools
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from tessera.core.errors import ErrorKind, FieldErrors, InvalidInput, TesseraError
 from tessera.core.paging import Page
-from tessera.core.people import Person
-from tessera.core.principals import TokenLifetime
-from tessera.core.records import ApiKeyInfo, ApiTokenInfo
-from tessera.services.api_keys import IssuedApiKey
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -75,11 +71,9 @@ class Failure:
             code=error.code,
             message=error.message,
             problems=error.problems if isinstance(error, InvalidInput) else None,
-            detail=detail,
+            # The catalogue says "Request input"; on a command line it is the arguments.
+            detail=detail or ("invalid arguments" if isinstance(error, InvalidInput) else None),
         )
-
-    def with_detail(self, detail: str) -> "Failure":
-        return replace(self, detail=detail)
 
 
 class CliFailure(Exception):
@@ -107,13 +101,15 @@ def reports_errors(command: Callable[P, None]) -> Callable[P, None]:
             failure = error.failure
         except SQLAlchemyError as error:
             # Unreachable or unmigrated databases are operator problems, not bugs to trace.
-            # Statement parameters are hidden by the engine, so the text holds no secrets.
+            # Statement parameters are hidden by the engine, so the text holds no secrets;
+            # the driver's own message (``orig``) says what went wrong without the SQL.
+            cause = error.orig if isinstance(error, DBAPIError) else error
             failure = Failure(
                 exit_code=EXIT_CODES[ErrorKind.INTERNAL],
                 status=HTTP_STATUS[ErrorKind.INTERNAL],
                 code="database_error",
                 message="The database could not be used.",
-                detail=f"the database could not be used: {error.orig or error}",
+                detail=f"the database could not be used: {cause}",
             )
         else:
             return
@@ -165,89 +161,6 @@ def _dumps(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False)
 
 
-# -- JSON of people, keys and tokens (the web API's PersonOut, ApiKeyOut, ApiTokenOut) ---------
-
-
-def iso(moment: datetime | None) -> str | None:
-    """ISO 8601 with ``Z`` for UTC, as the web API's JSON writes times."""
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
-
-
-def person_json(person: Person) -> dict[str, Any]:
-    return {
-        "id": person.id,
-        "name": person.name,
-        "first_name": person.first_name,
-        "last_name": person.last_name,
-        "display_name": person.display_name,
-        "primary_email": person.primary_email,
-        "emails": list(person.emails),
-        "is_agent": person.is_agent,
-        "can_admin": person.is_admin,
-        "is_disabled": person.is_disabled,
-        "timezone": person.timezone,
-        "language_id": person.language_id,
-        "phone": person.phone,
-        "identity_provider": person.identity_provider,
-        "has_password": person.has_password,
-        "date_created": iso(person.created_at),
-    }
-
-
-def key_json(key: ApiKeyInfo) -> dict[str, Any]:
-    return {
-        "id": key.id,
-        "note": key.note,
-        "person_id": key.person_id,
-        "is_superuser": key.is_superuser,
-        "admin_api": key.admin_api,
-        "tags": key.tags,
-        "date_created": iso(key.created_at),
-        "date_regenerated": iso(key.regenerated_at),
-        "date_revoked": iso(key.revoked_at),
-        "is_revoked": key.revoked_at is not None,
-        "date_last_used": iso(key.last_used_at),
-        "last_used_address": key.last_used_address,
-    }
-
-
-def issued_key_json(issued: IssuedApiKey) -> dict[str, Any]:
-    """The only JSON that carries ``key_string``: it is stored nowhere and never shown again."""
-    return {**key_json(issued.key), "key_string": issued.key_string}
-
-
-def token_json(token: ApiTokenInfo, lifetime: TokenLifetime) -> dict[str, Any]:
-    return {
-        "id": token.id,
-        "person_id": token.person_id,
-        "scope": token.scope,
-        "source": token.source.value,
-        "date_created": iso(token.created_at),
-        "date_expires": iso(
-            lifetime.expiry(token.created_at, token.last_used_at, token.expires_at)
-        ),
-        "date_revoked": iso(token.revoked_at),
-        "date_last_used": iso(token.last_used_at),
-        "last_used_address": token.last_used_address,
-    }
-
-
-def page_json(page: Page[T], item: Callable[[T], dict[str, Any]]) -> dict[str, Any]:
-    """A list as the web API's envelope has it: the items and Deskpro's pagination."""
-    return {
-        "data": [item(entry) for entry in page.items],
-        "meta": {
-            "pagination": {
-                "total": page.total,
-                "count": len(page.items),
-                "per_page": page.request.per_page,
-                "current_page": page.request.page,
-                "total_pages": page.total_pages,
-            }
-        },
-    }
-
-
 # -- text ------------------------------------------------------------------------------------
 
 
@@ -264,13 +177,17 @@ def fields(pairs: Iterable[tuple[str, str]], indent: str = "  ") -> list[str]:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-             for row in [headers, *rows]]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in [headers, *rows]
+    ]
     return "\n".join(line.rstrip() for line in lines)
 
 
-def page_text(page: Page[T], noun: str, headers: Sequence[str], row: Callable[[T], list[str]]) -> str:
+def page_text(
+    page: Page[T], noun: str, headers: Sequence[str], row: Callable[[T], list[str]]
+) -> str:
     if not page.items:
         return f"No {noun} on page {page.request.page} ({page.total} in all)."
-    footer = f"Page {page.request.page} of {page.total_pages}; {page.total} {noun} in all."
+    footer = f"Page {page.request.page} of {page.total_pages} ({page.total} in all)."
     return table(headers, [row(entry) for entry in page.items]) + "\n" + footer

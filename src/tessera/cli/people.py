@@ -11,12 +11,11 @@ from tessera.cli.output import (
     JsonOption,
     emit,
     fields,
-    page_json,
     page_text,
-    person_json,
     reports_errors,
     when,
 )
+from tessera.cli.serialize import page_json, person_json
 from tessera.cli.state import state
 from tessera.core.errors import REQUIRED, FieldError, FieldErrors, InvalidInput, NotFound
 from tessera.core.paging import DEFAULT_PER_PAGE, MAX_PER_PAGE, PageRequest
@@ -41,7 +40,8 @@ def find_person(services: Services, email_or_id: str) -> Person:
     try:
         return services.people.find(email_or_id)
     except NotFound as error:
-        raise CliFailure(Failure.of(error, f"no person has the e-mail or id {email_or_id!r}")) from None
+        detail = f"no person has the e-mail or id {email_or_id!r}"
+        raise CliFailure(Failure.of(error, detail)) from None
 
 
 def read_password_line() -> str:
@@ -52,7 +52,7 @@ def read_password_line() -> str:
     return line.removesuffix("\n").removesuffix("\r")
 
 
-def person_text(person: Person) -> str:
+def person_text(person: Person, title: str = "Person") -> str:
     role = "admin" if person.is_admin else "agent" if person.is_agent else "user"
     if person.identity_provider is not None:
         sign_in = f"through identity provider {person.identity_provider}"
@@ -67,14 +67,15 @@ def person_text(person: Person) -> str:
         ("e-mails", ", ".join(person.emails)),
         ("created", when(person.created_at)),
     ]
-    header = f"Person {person.id}: {person.name} <{person.primary_email}>"
+    header = f"{title} {person.id}: {person.name} <{person.primary_email}>"
     return "\n".join([header, *fields(rows)])
 
 
 def _warn_if_no_admin(services: Services) -> None:
     # The CLI is the only way back in when no admin is left to use the API.
     if services.people.count_admins() == 0:
-        typer.echo(f"warning: there is no admin left; add one with:\n  {FIRST_ADMIN_HINT}", err=True)
+        hint = f"warning: there is no active admin left; add one with:\n  {FIRST_ADMIN_HINT}"
+        typer.echo(hint, err=True)
 
 
 @app.command("add")
@@ -103,7 +104,7 @@ def add(
             identity_provider=identity_provider,
         )
     )
-    emit(as_json, person_json(person), "Added " + person_text(person))
+    emit(as_json, person_json(person), person_text(person, "Added person"))
 
 
 @app.command("list")
@@ -184,9 +185,7 @@ def set_password(
         password = read_password_line()
     elif not remove:
         # Prompts go to stderr, so that stdout stays one JSON document with --json.
-        password = typer.prompt(
-            "New password", hide_input=True, confirmation_prompt=True, err=True
-        )
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True, err=True)
     person = services.people.set_password(person.id, password)
     done = "Removed the password of" if password is None else "Set the password of"
     emit(as_json, person_json(person), f"{done} person {person.id} <{person.primary_email}>.")

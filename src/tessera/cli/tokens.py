@@ -11,12 +11,11 @@ from tessera.cli.output import (
     JsonOption,
     emit,
     fields,
-    page_json,
     page_text,
     reports_errors,
-    token_json,
     when,
 )
+from tessera.cli.serialize import page_json, token_json
 from tessera.cli.state import state
 from tessera.core.errors import FieldError, InvalidInput, NotFound
 from tessera.core.paging import DEFAULT_PER_PAGE, MAX_PER_PAGE, PageRequest
@@ -41,9 +40,7 @@ def list_tokens(
         str | None,
         typer.Option("--person", metavar="EMAIL_OR_ID", help="Only this person's tokens."),
     ] = None,
-    include_revoked: Annotated[
-        bool, typer.Option("--all", help="Include revoked tokens.")
-    ] = False,
+    include_revoked: Annotated[bool, typer.Option("--all", help="Include revoked tokens.")] = False,
     page: Annotated[int, typer.Option("--page", min=1)] = 1,
     count: Annotated[
         int, typer.Option("--count", min=1, max=MAX_PER_PAGE, help="Tokens per page.")

@@ -24,9 +24,10 @@ def build_web_app(services: Services, lifespan: Lifespan | None = None) -> FastA
         lifespan=lifespan,
     )
     app.state.services = services
-    for module in (me, api_tokens, api_keys, people, helpdesk):
-        app.include_router(module.router)
+    routers = [module.router for module in (me, api_tokens, api_keys, people, helpdesk)]
+    for router in routers:
+        app.include_router(router)
     install_error_handlers(app)
-    install_docs(app)
+    install_docs(app, routers)
     app.add_middleware(RequestContextMiddleware)
     return app

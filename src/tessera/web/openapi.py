@@ -5,10 +5,10 @@ that needs a credential lists them and its endpoint tags (``x-deskpro-tags``), r
 route's ``Access`` dependency, so the description cannot drift from what is enforced.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
@@ -47,14 +47,15 @@ def _access_of(dependant: Dependant) -> Iterator[Access]:
         yield from _access_of(dependency)
 
 
-def build_openapi(app: FastAPI) -> dict[str, Any]:
+def build_openapi(app: FastAPI, routers: Sequence[APIRouter]) -> dict[str, Any]:
     if app.openapi_schema is not None:
         return app.openapi_schema
     schema = get_openapi(
         title="Tessera", version=__version__, description=_DESCRIPTION, routes=app.routes
     )
     schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
-    for route in app.routes:
+    # The routers' own routes: the application wraps included routes in private types.
+    for route in (route for router in routers for route in router.routes):
         if not isinstance(route, APIRoute):
             continue
         for access in _access_of(route.dependant):
@@ -70,8 +71,8 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
-def install_docs(app: FastAPI) -> None:
-    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+def install_docs(app: FastAPI, routers: Sequence[APIRouter]) -> None:
+    app.openapi = lambda: build_openapi(app, routers)  # type: ignore[method-assign]
     app.mount("/docs/assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)

@@ -1,0 +1,98 @@
+"""JSON of people, keys, tokens and pages, with the field names of the web API's models.
+
+``tessera.web.api.models`` (PersonOut, ApiKeyOut, IssuedApiKeyOut, ApiTokenOut) is the reference;
+the CLI may not import the web layer, so these small functions mirror it, times included
+(ISO 8601 with ``Z``, as pydantic writes them).
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from tessera.core.paging import Page
+from tessera.core.people import Person
+from tessera.core.principals import TokenLifetime
+from tessera.core.records import ApiKeyInfo, ApiTokenInfo
+from tessera.services.api_keys import IssuedApiKey
+
+T = TypeVar("T")
+
+
+def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 with ``Z`` for UTC, as the web API's JSON writes times."""
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+def person_json(person: Person) -> dict[str, Any]:
+    return {
+        "id": person.id,
+        "name": person.name,
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "display_name": person.display_name,
+        "primary_email": person.primary_email,
+        "emails": list(person.emails),
+        "is_agent": person.is_agent,
+        "can_admin": person.is_admin,
+        "is_disabled": person.is_disabled,
+        "timezone": person.timezone,
+        "language_id": person.language_id,
+        "phone": person.phone,
+        "identity_provider": person.identity_provider,
+        "has_password": person.has_password,
+        "date_created": iso(person.created_at),
+    }
+
+
+def key_json(key: ApiKeyInfo) -> dict[str, Any]:
+    return {
+        "id": key.id,
+        "note": key.note,
+        "person_id": key.person_id,
+        "is_superuser": key.is_superuser,
+        "admin_api": key.admin_api,
+        "tags": key.tags,
+        "date_created": iso(key.created_at),
+        "date_regenerated": iso(key.regenerated_at),
+        "date_revoked": iso(key.revoked_at),
+        "is_revoked": key.revoked_at is not None,
+        "date_last_used": iso(key.last_used_at),
+        "last_used_address": key.last_used_address,
+    }
+
+
+def issued_key_json(issued: IssuedApiKey) -> dict[str, Any]:
+    """The only JSON that carries ``key_string``: it is stored nowhere and never shown again."""
+    return {**key_json(issued.key), "key_string": issued.key_string}
+
+
+def token_json(token: ApiTokenInfo, lifetime: TokenLifetime) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "person_id": token.person_id,
+        "scope": token.scope,
+        "source": token.source.value,
+        "date_created": iso(token.created_at),
+        "date_expires": iso(
+            lifetime.expiry(token.created_at, token.last_used_at, token.expires_at)
+        ),
+        "date_revoked": iso(token.revoked_at),
+        "date_last_used": iso(token.last_used_at),
+        "last_used_address": token.last_used_address,
+    }
+
+
+def page_json(page: Page[T], item: Callable[[T], dict[str, Any]]) -> dict[str, Any]:
+    """A list as the web API's envelope has it: the items and Deskpro's pagination."""
+    return {
+        "data": [item(entry) for entry in page.items],
+        "meta": {
+            "pagination": {
+                "total": page.total,
+                "count": len(page.items),
+                "per_page": page.request.per_page,
+                "current_page": page.request.page,
+                "total_pages": page.total_pages,
+            }
+        },
+    }

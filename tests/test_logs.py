@@ -1,0 +1,36 @@
+"""Secrets never reach a log line (the whole-suite check lives in conftest.py)."""
+
+import logging
+
+import pytest
+
+from tessera.logs import RedactingFilter, redact
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            '"GET /api/v2/api_tokens/device_setup/3WQ7ZR HTTP/1.1" 201',
+            '"GET /api/v2/api_tokens/device_setup/[redacted] HTTP/1.1" 201',
+        ),
+        (
+            "GET /api/v2/me?API-KEY=12:ABCDEFGHJKMNPQRS HTTP/1.1",
+            "GET /api/v2/me?API-KEY=[redacted] HTTP/1.1",
+        ),
+        ("token 12:2345678923456789ABCDGHJK used", "token 12:[redacted] used"),
+        ("nothing secret here 12:34", "nothing secret here 12:34"),
+    ],
+)
+def test_redaction(line: str, expected: str) -> None:
+    assert redact(line) == expected
+
+
+def test_the_filter_rewrites_records_with_arguments() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, "%s %s", ("GET", "/x?api-token=9:ZZZ"), None
+    )
+
+    RedactingFilter().filter(record)
+
+    assert record.getMessage() == "GET /x?api-token=[redacted]"

@@ -1,0 +1,45 @@
+"""``/docs`` and ``/openapi.json``: every endpoint described, credentials explained."""
+
+import httpx
+
+PUBLIC = {
+    ("post", "/api/v2/api_tokens"),
+    ("get", "/api/v2/api_tokens/device_setup/{code}"),
+    ("get", "/api/v2/helpdesk/discover"),
+}
+
+
+def test_every_operation_states_its_credentials_and_tags(api: httpx.Client) -> None:
+    spec = api.get("/openapi.json").json()
+
+    assert set(spec["components"]["securitySchemes"]) == {"key", "token"}
+    operations = [(m, p, op) for p, item in spec["paths"].items() for m, op in item.items()]
+    assert len(operations) >= 20
+    for method, path, operation in operations:
+        if (method, path) in PUBLIC:
+            assert "security" not in operation, path
+            continue
+        assert operation["security"] == [{"key": []}, {"token": []}], path
+        tags = operation["x-deskpro-tags"]
+        assert tags, path
+        assert all(tag.count(".") == 2 for tag in tags), tags
+
+
+def test_admin_endpoints_are_tagged_by_resource(api: httpx.Client) -> None:
+    paths = api.get("/openapi.json").json()["paths"]
+
+    assert paths["/api/v2/api_keys"]["get"]["x-deskpro-tags"] == ["api_keys.api_keys.list"]
+    assert paths["/api/v2/api_keys/{key_id}"]["delete"]["x-deskpro-tags"] == [
+        "api_keys.api_keys.delete"
+    ]
+    assert paths["/api/v2/people"]["post"]["x-deskpro-tags"] == ["people.people.post"]
+    assert "Admin only" in paths["/api/v2/people"]["post"]["description"]
+
+
+def test_the_docs_page_needs_nothing_from_the_internet(api: httpx.Client) -> None:
+    page = api.get("/docs")
+
+    assert page.status_code == 200
+    assert "https://" not in page.text
+    for asset in ("/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css"):
+        assert api.get(asset).status_code == 200
