@@ -10,6 +10,7 @@ import logging
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -18,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from tessera.app import create_app
 from tessera.bootstrap import Runtime, build_runtime
+from tessera.core.passwords import PasswordHasher
 from tessera.logs import install_redaction
 from tessera.services.container import Services
 from tessera.settings import Settings
@@ -99,6 +101,19 @@ def test_settings(database_url: str, **overrides: object) -> Settings:
 
 
 test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
+@contextmanager
+def extra_runtime(
+    database_url: str, *, passwords: PasswordHasher | None = None, **overrides: object
+) -> Iterator[Runtime]:
+    """A second runtime on the session's database, with other settings; cleaned up after."""
+    runtime = build_runtime(test_settings(database_url, **overrides), passwords=passwords)
+    try:
+        yield runtime
+    finally:
+        wipe(runtime)
+        runtime.database.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    """Build the app; with ``runtime``, serve that one (its owner disposes of it)."""
+    owns_runtime = runtime is None
     runtime = runtime or build_runtime(settings or Settings())
 
     @contextlib.asynccontextmanager
@@ -36,7 +38,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             with contextlib.suppress(asyncio.CancelledError):
                 await flusher
             await _flush_usage(runtime)
-            runtime.database.dispose()
+            if owns_runtime:
+                runtime.database.dispose()
 
     app = build_web_app(runtime.services, lifespan)
     app.state.runtime = runtime

@@ -366,6 +366,40 @@ def test_update_refuses_admin_api_on_a_normal_key(api: httpx.Client, services: S
     assert api.get("/api/v2/api_keys", headers=key_header(key)).status_code == 403
 
 
+def test_update_rebinds_a_key_to_another_agent(api: httpx.Client, services: Services) -> None:
+    admin = admin_key(services)
+    key = make_key(services, make_person(services))
+    other = make_person(services)
+
+    response = api.put(
+        f"/api/v2/api_keys/{key.key.id}", json={"person_id": other.id}, headers=admin
+    )
+
+    assert response.status_code == 204
+    assert data_of(api.get("/api/v2/me", headers=key_header(key)))["person_id"] == other.id
+
+
+def test_update_refuses_to_bind_a_key_to_a_non_agent(api: httpx.Client, services: Services) -> None:
+    admin = admin_key(services)
+    agent = make_person(services)
+    key = make_key(services, agent)
+    user = make_person(services, agent=False)
+
+    response = api.put(f"/api/v2/api_keys/{key.key.id}", json={"person_id": user.id}, headers=admin)
+
+    assert_error(response, invalid_input(person_id=field(NOT_AN_AGENT)))
+    assert data_of(api.get("/api/v2/me", headers=key_header(key)))["person_id"] == agent.id
+
+
+def test_update_refuses_to_unbind_a_normal_key(api: httpx.Client, services: Services) -> None:
+    admin = admin_key(services)
+    key = make_key(services, make_person(services))
+
+    response = api.put(f"/api/v2/api_keys/{key.key.id}", json={"clear_person": True}, headers=admin)
+
+    assert_error(response, invalid_input(person_id=field(REQUIRED)))
+
+
 def test_update_refuses_a_blank_note(api: httpx.Client, services: Services) -> None:
     admin = admin_key(services)
     key = make_key(services, make_person(services))

@@ -7,10 +7,9 @@ import httpx
 import pytest
 
 from tessera.app import create_app
-from tessera.bootstrap import build_runtime
 from tessera.services.container import Services
 from tests.clock import ManualClock
-from tests.conftest import test_settings, wipe
+from tests.conftest import extra_runtime
 from tests.factories import key_header, make_key, make_person, make_token, token_header
 from tests.live import serving
 from tests.web.wire import CHALLENGE, MESSAGES, assert_refused, raw_get
@@ -113,19 +112,21 @@ def test_query_credentials_are_refused_by_default(api: httpx.Client, services: S
 
 
 def test_query_credentials_work_when_the_operator_allows_them(database_url: str) -> None:
-    runtime = build_runtime(test_settings(database_url, allow_query_credentials=True))
-    services = runtime.services
-    try:
-        agent = make_person(services)
-        key, token = make_key(services, agent), make_token(services, agent)
-        with serving(create_app(runtime=runtime)) as url, httpx.Client(base_url=url) as api:
-            assert (
-                me(api, {}, {"API-KEY": key.key_string}).json()["data"]["auth_method"] == "api_key"
-            )
-            assert me(api, {}, {"API-TOKEN": token.token_string}).status_code == 200
-            assert_refused(me(api, {}, {"API-KEY": "1:WRONG"}), "invalid_api_key")
-    finally:
-        wipe(runtime)
+    with (
+        extra_runtime(database_url, allow_query_credentials=True) as runtime,
+        serving(create_app(runtime=runtime)) as url,
+        httpx.Client(base_url=url) as api,
+    ):
+        agent = make_person(runtime.services)
+        key, token = make_key(runtime.services, agent), make_token(runtime.services, agent)
+
+        by_key = me(api, {}, {"API-KEY": key.key_string})
+        by_token = me(api, {}, {"API-TOKEN": token.token_string})
+        wrong = me(api, {}, {"API-KEY": "1:WRONG"})
+
+    assert by_key.json()["data"]["auth_method"] == "api_key"
+    assert by_token.json()["data"]["auth_method"] == "api_token"
+    assert_refused(wrong, "invalid_api_key")
 
 
 @pytest.mark.parametrize(

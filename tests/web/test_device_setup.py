@@ -5,10 +5,9 @@ from datetime import timedelta
 import httpx
 
 from tessera.app import create_app
-from tessera.bootstrap import build_runtime
 from tessera.services.container import Services
 from tests.clock import ManualClock
-from tests.conftest import test_settings, wipe
+from tests.conftest import extra_runtime
 from tests.factories import key_header, make_key, make_person, make_token, token_header
 from tests.live import serving
 from tests.secrets_seen import remember
@@ -103,24 +102,23 @@ def test_users_cannot_ask_for_a_code(
     api: httpx.Client, services: Services, database_url: str
 ) -> None:
     # A user's token can only come from a time the operator allowed users; now they do not.
-    permissive = build_runtime(test_settings(database_url, exchange_allow_users=True))
-    token = make_token(permissive.services, make_person(permissive.services, agent=False))
-    permissive.database.dispose()
+    with extra_runtime(database_url, exchange_allow_users=True) as permissive:
+        token = make_token(permissive.services, make_person(permissive.services, agent=False))
 
-    response = api.get("/api/v2/me/device-setup-token", headers=token_header(token))
+        response = api.get("/api/v2/me/device-setup-token", headers=token_header(token))
 
     assert response.status_code == 403
     assert response.json() == envelope(403, "forbidden")
 
 
 def test_redemption_is_throttled_per_address(database_url: str) -> None:
-    runtime = build_runtime(test_settings(database_url, device_setup_rate_per_address="3/minute"))
-    try:
-        with serving(create_app(runtime=runtime)) as url, httpx.Client(base_url=url) as api:
-            codes = [redeem(api, f"GUESS{i}").status_code for i in range(4)]
-            last = redeem(api, "GUESS9")
-    finally:
-        wipe(runtime)
+    with (
+        extra_runtime(database_url, device_setup_rate_per_address="3/minute") as runtime,
+        serving(create_app(runtime=runtime)) as url,
+        httpx.Client(base_url=url) as api,
+    ):
+        codes = [redeem(api, f"GUESS{i}").status_code for i in range(4)]
+        last = redeem(api, "GUESS9")
 
     assert codes == [404, 404, 404, 429]
     assert last.json() == envelope(429, "rate_limits")

@@ -3,6 +3,7 @@
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -10,12 +11,14 @@ import pytest
 from sqlalchemy import select
 
 from tessera.app import create_app
-from tessera.bootstrap import Runtime, build_runtime
+from tessera.bootstrap import Runtime
+from tessera.core.clock import SystemClock
 from tessera.core.passwords import PasswordCheck, PasswordHasher
 from tessera.services.container import Services
+from tessera.services.people import NewPerson, PeopleService
 from tessera.store.tables import PersonRow
-from tests.conftest import test_settings, wipe
-from tests.factories import key_header, make_key, make_person, new_password
+from tests.conftest import extra_runtime
+from tests.factories import key_header, make_key, make_person, new_password, unique_email
 from tests.live import serving
 from tests.secrets_seen import remember
 from tests.web.wire import assert_refused, envelope
@@ -110,13 +113,24 @@ class CountingHasher(PasswordHasher):
         return super().verify(stored_hash, password)
 
 
+@contextmanager
+def served(
+    database_url: str, *, passwords: PasswordHasher | None = None, **overrides: object
+) -> Iterator[tuple[Runtime, httpx.Client]]:
+    """A server of its own, with other settings, on the session's database."""
+    with (
+        extra_runtime(database_url, passwords=passwords, **overrides) as runtime,
+        serving(create_app(runtime=runtime)) as url,
+        httpx.Client(base_url=url, timeout=120) as api,
+    ):
+        yield runtime, api
+
+
 @pytest.fixture
 def counting(database_url: str) -> Iterator[tuple[Runtime, CountingHasher, httpx.Client]]:
     hasher = CountingHasher()
-    runtime = build_runtime(test_settings(database_url), passwords=hasher)
-    with serving(create_app(runtime=runtime)) as url, httpx.Client(base_url=url) as api:
+    with served(database_url, passwords=hasher) as (runtime, api):
         yield runtime, hasher, api
-    wipe(runtime)
 
 
 def test_each_refusal_costs_exactly_one_password_hash(
@@ -153,11 +167,10 @@ def test_an_old_hash_is_upgraded_at_login(
 ) -> None:
     runtime, _, api = counting
     password = new_password()
-    weak = build_runtime(
-        runtime.settings, passwords=PasswordHasher(time_cost=1, memory_cost_kib=1024)
-    )
-    agent = make_person(weak.services, password=password)
-    weak.database.dispose()
+    # The person was added when the server hashed with weaker parameters.
+    weak = PasswordHasher(time_cost=1, memory_cost_kib=1024)
+    old_people = PeopleService(runtime.database, weak, SystemClock())
+    agent = old_people.add(NewPerson(unique_email(), "Old Hash", is_agent=True, password=password))
 
     assert exchange(api, agent.primary_email, password).status_code == 201
 
@@ -168,47 +181,34 @@ def test_an_old_hash_is_upgraded_at_login(
     assert exchange(api, agent.primary_email, password).status_code == 201
 
 
-def _server(database_url: str, **overrides: object) -> tuple[Runtime, Any]:
-    runtime = build_runtime(test_settings(database_url, **overrides))
-    return runtime, serving(create_app(runtime=runtime))
-
-
 def test_non_agents_may_exchange_when_the_operator_allows(database_url: str) -> None:
-    runtime, server = _server(database_url, exchange_allow_users=True)
-    password = new_password()
-    user = make_person(runtime.services, agent=False, password=password)
-    try:
-        with server as url, httpx.Client(base_url=url) as api:
-            assert exchange(api, user.primary_email, password).status_code == 201
-    finally:
-        wipe(runtime)
+    with served(database_url, exchange_allow_users=True) as (runtime, api):
+        password = new_password()
+        user = make_person(runtime.services, agent=False, password=password)
+
+        assert exchange(api, user.primary_email, password).status_code == 201
 
 
 def test_the_operator_can_switch_the_exchange_off(database_url: str) -> None:
-    runtime, server = _server(database_url, exchange_enabled=False)
-    password = new_password()
-    agent = make_person(runtime.services, password=password)
-    try:
-        with server as url, httpx.Client(base_url=url) as api:
-            response = exchange(api, agent.primary_email, password)
-            assert response.status_code == 403
-            assert response.json() == envelope(403, "forbidden")
-    finally:
-        wipe(runtime)
+    with served(database_url, exchange_enabled=False) as (runtime, api):
+        password = new_password()
+        agent = make_person(runtime.services, password=password)
+
+        response = exchange(api, agent.primary_email, password)
+
+    assert response.status_code == 403
+    assert response.json() == envelope(403, "forbidden")
 
 
 def test_attempts_are_throttled_per_email(database_url: str) -> None:
-    runtime, server = _server(database_url, exchange_rate_per_email="3/minute")
-    password = new_password()
-    agent = make_person(runtime.services, password=password)
-    try:
-        with server as url, httpx.Client(base_url=url) as api:
-            for _ in range(3):
-                assert exchange(api, agent.primary_email, "pw-wrong-guess").status_code == 401
-            throttled = exchange(api, agent.primary_email, password)
-            other = exchange(api, "someone-else@example.test", "pw-wrong-guess")
-    finally:
-        wipe(runtime)
+    with served(database_url, exchange_rate_per_email="3/minute") as (runtime, api):
+        password = new_password()
+        agent = make_person(runtime.services, password=password)
+        for _ in range(3):
+            assert exchange(api, agent.primary_email, "pw-wrong-guess").status_code == 401
+
+        throttled = exchange(api, agent.primary_email, password)
+        other = exchange(api, "someone-else@example.test", "pw-wrong-guess")
 
     assert throttled.status_code == 429
     assert throttled.json() == envelope(429, "rate_limits")
@@ -217,32 +217,22 @@ def test_attempts_are_throttled_per_email(database_url: str) -> None:
 
 
 def test_attempts_are_throttled_per_address(database_url: str) -> None:
-    runtime, server = _server(database_url, exchange_rate_per_address="2/minute")
-    try:
-        with server as url, httpx.Client(base_url=url) as api:
-            codes = [
-                exchange(api, f"n{i}@example.test", "pw-x-guess").status_code for i in range(3)
-            ]
-    finally:
-        wipe(runtime)
+    with served(database_url, exchange_rate_per_address="2/minute") as (_, api):
+        codes = [exchange(api, f"n{i}@example.test", "pw-x-guess").status_code for i in range(3)]
 
     assert codes == [401, 401, 429]
 
 
 def test_the_throttle_can_live_in_redis(database_url: str, redis_url: str) -> None:
-    # Shared counts are what make limits hold across workers and nodes.
-    runtime, server = _server(database_url, exchange_rate_per_email="2/minute", redis_url=redis_url)
-    runtime.throttle.reset()
-    again = build_runtime(runtime.settings)  # a second process would see the same counts
-    try:
-        with server as url, httpx.Client(base_url=url) as api:
-            codes = [exchange(api, "shared@example.test", "pw-guess").status_code for _ in range(2)]
-        with serving(create_app(runtime=again)) as url, httpx.Client(base_url=url) as api:
-            codes.append(exchange(api, "shared@example.test", "pw-guess").status_code)
-    finally:
-        runtime.throttle.reset()
-        wipe(runtime)
-        again.database.dispose()
+    # Shared counts are what make limits hold across workers and nodes: a second server on
+    # the same Redis sees the attempts made at the first.
+    limits: dict[str, object] = {"exchange_rate_per_email": "2/minute", "redis_url": redis_url}
+    with served(database_url, **limits) as (first, api):
+        first.throttle.reset()
+        codes = [exchange(api, "shared@example.test", "pw-guess").status_code for _ in range(2)]
+        with served(database_url, **limits) as (_, other_api):
+            codes.append(exchange(other_api, "shared@example.test", "pw-guess").status_code)
+        first.throttle.reset()
 
     assert codes == [401, 401, 429]
 
@@ -263,33 +253,26 @@ def test_slow_logins_do_not_stall_other_requests(database_url: str) -> None:
     # argon2 at a deliberately high cost, one hashing thread: logins queue behind each other
     # while an API request, on the event loop and the ordinary thread pool, goes straight through.
     slow = SignallingHasher(time_cost=40)
-    runtime = build_runtime(test_settings(database_url, password_hash_threads=1), passwords=slow)
-    password = new_password()
-    agent = make_person(runtime.services, password=password)
-    key = make_key(runtime.services, agent)
     finished: list[str] = []
     lock = threading.Lock()
-    try:
-        with (
-            serving(create_app(runtime=runtime)) as url,
-            httpx.Client(base_url=url, timeout=120) as api,
-        ):
+    with served(database_url, passwords=slow, password_hash_threads=1) as (runtime, api):
+        password = new_password()
+        agent = make_person(runtime.services, password=password)
+        key = make_key(runtime.services, agent)
 
-            def login() -> None:
-                exchange(api, agent.primary_email, password)
+        def login() -> None:
+            exchange(api, agent.primary_email, password)
+            with lock:
+                finished.append("login")
+
+        with ThreadPoolExecutor(4) as pool:
+            logins = [pool.submit(login) for _ in range(3)]
+            assert slow.hashing.wait(timeout=60), "no login reached the password check"
+            for _ in range(3):
+                response = api.get("/api/v2/me", headers=key_header(key))
                 with lock:
-                    finished.append("login")
-
-            with ThreadPoolExecutor(4) as pool:
-                logins = [pool.submit(login) for _ in range(3)]
-                assert slow.hashing.wait(timeout=60), "no login reached the password check"
-                for _ in range(3):
-                    response = api.get("/api/v2/me", headers=key_header(key))
-                    with lock:
-                        finished.append(f"me {response.status_code}")
-                for future in logins:
-                    future.result()
-    finally:
-        wipe(runtime)
+                    finished.append(f"me {response.status_code}")
+            for future in logins:
+                future.result()
 
     assert finished[:3] == ["me 200"] * 3, finished

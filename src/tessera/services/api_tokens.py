@@ -210,6 +210,15 @@ class ApiTokenService:
     def list(
         self, page: PageRequest, *, person_id: int | None = None, include_revoked: bool = False
     ) -> Page[ApiTokenInfo]:
+        """Live tokens (that would authenticate now); ``include_revoked``: every token."""
+        live_at = None
+        if not include_revoked:
+            now, lifetime = self._clock.now(), self.policy.lifetime
+            live_at = stored.LiveAt(
+                now=now,
+                used_since=now - lifetime.idle if lifetime.idle else None,
+                created_since=now - lifetime.max_age if lifetime.max_age else None,
+            )
         with self._database.read() as session:
             items, total = stored.list_api_tokens(
                 session,
@@ -217,6 +226,7 @@ class ApiTokenService:
                 offset=page.offset,
                 limit=page.per_page,
                 include_revoked=include_revoked,
+                live_at=live_at,
             )
         return Page(items, total, page)
 

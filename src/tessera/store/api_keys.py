@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from tessera.core.ids import ApiKeyId, PersonId
 from tessera.core.records import ApiKeyInfo
+from tessera.store.rows import row_by_id
 from tessera.store.tables import ApiKeyRow
 
 
@@ -52,7 +53,7 @@ def add_api_key(
 
 
 def get_api_key(session: Session, key_id: ApiKeyId) -> ApiKeyInfo | None:
-    row = session.get(ApiKeyRow, key_id)
+    row = row_by_id(session, ApiKeyRow, key_id)
     return None if row is None else _info(row)
 
 
@@ -68,7 +69,7 @@ def list_api_keys(
 
 
 def update_api_key(session: Session, key_id: ApiKeyId, **changes: object) -> ApiKeyInfo | None:
-    row = session.get(ApiKeyRow, key_id, with_for_update=True)
+    row = row_by_id(session, ApiKeyRow, key_id, for_update=True)
     if row is None:
         return None
     for column, value in changes.items():
@@ -78,7 +79,7 @@ def update_api_key(session: Session, key_id: ApiKeyId, **changes: object) -> Api
 
 
 def revoke_api_key(session: Session, key_id: ApiKeyId, *, now: datetime) -> ApiKeyInfo | None:
-    row = session.get(ApiKeyRow, key_id, with_for_update=True)
+    row = row_by_id(session, ApiKeyRow, key_id, for_update=True)
     if row is None:
         return None
     if row.revoked_at is None:

@@ -1,14 +1,27 @@
 """API tokens: issued to one person, by the exchange endpoint, device setup or OAuth."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from tessera.core.ids import ApiTokenId, PersonId
 from tessera.core.principals import TokenSource
 from tessera.core.records import ApiTokenInfo
+from tessera.store.rows import row_by_id
 from tessera.store.tables import ApiTokenRow, DeviceSetupCodeRow
+
+
+@dataclass(frozen=True, slots=True)
+class LiveAt:
+    """What "still live" means at ``now``: used or created recently enough."""
+
+    now: datetime
+    #: Idle limit: the last use (or creation) must be after this.
+    used_since: datetime | None
+    #: Age limit: creation must be after this.
+    created_since: datetime | None
 
 
 def _info(row: ApiTokenRow) -> ApiTokenInfo:
@@ -49,7 +62,7 @@ def add_api_token(
 
 
 def get_api_token(session: Session, token_id: ApiTokenId) -> ApiTokenInfo | None:
-    row = session.get(ApiTokenRow, token_id)
+    row = row_by_id(session, ApiTokenRow, token_id)
     return None if row is None else _info(row)
 
 
@@ -60,12 +73,23 @@ def list_api_tokens(
     offset: int,
     limit: int,
     include_revoked: bool,
+    live_at: LiveAt | None = None,
 ) -> tuple[list[ApiTokenInfo], int]:
+    """Tokens, newest first; with ``live_at``, only those that would still authenticate."""
     query = select(ApiTokenRow)
     if person_id is not None:
         query = query.where(ApiTokenRow.person_id == person_id)
     if not include_revoked:
         query = query.where(ApiTokenRow.revoked_at.is_(None))
+    if live_at is not None:
+        query = query.where(
+            or_(ApiTokenRow.expires_at.is_(None), ApiTokenRow.expires_at > live_at.now)
+        )
+        if live_at.used_since is not None:
+            last_use = func.coalesce(ApiTokenRow.last_used_at, ApiTokenRow.created_at)
+            query = query.where(last_use > live_at.used_since)
+        if live_at.created_since is not None:
+            query = query.where(ApiTokenRow.created_at > live_at.created_since)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(ApiTokenRow.id.desc()).offset(offset).limit(limit))
     return [_info(row) for row in rows], total
@@ -74,7 +98,7 @@ def list_api_tokens(
 def revoke_api_token(
     session: Session, token_id: ApiTokenId, *, now: datetime
 ) -> ApiTokenInfo | None:
-    row = session.get(ApiTokenRow, token_id, with_for_update=True)
+    row = row_by_id(session, ApiTokenRow, token_id, for_update=True)
     if row is None:
         return None
     if row.revoked_at is None:

@@ -7,6 +7,7 @@ from tessera.core.ids import ApiKeyId, ApiTokenId, PersonId
 from tessera.core.people import Person
 from tessera.core.principals import ApiKeyRecord, ApiTokenRecord
 from tessera.store.mapping import api_key_from_row, api_token_from_row, person_from_row
+from tessera.store.rows import row_by_id
 from tessera.store.tables import ApiKeyRow, ApiTokenRow, PersonRow
 
 
@@ -29,5 +30,5 @@ def find_api_token(session: Session, token_id: ApiTokenId) -> ApiTokenRecord | N
 
 
 def find_person(session: Session, person_id: PersonId) -> Person | None:
-    row = session.get(PersonRow, person_id)
+    row = row_by_id(session, PersonRow, person_id)
     return None if row is None else person_from_row(row)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from tessera.core.ids import PersonId
 from tessera.core.people import Person
 from tessera.store.mapping import person_from_row
+from tessera.store.rows import row_by_id
 from tessera.store.tables import ApiKeyRow, PersonEmailRow, PersonRow
 
 
@@ -71,7 +72,7 @@ def emails_in_use(
 
 
 def get_person(session: Session, person_id: PersonId) -> Person | None:
-    row = session.get(PersonRow, person_id)
+    row = row_by_id(session, PersonRow, person_id)
     return None if row is None else person_from_row(row)
 
 
@@ -94,9 +95,13 @@ def list_people(
 ) -> tuple[list[Person], int]:
     query = select(PersonRow)
     if search:
-        pattern = f"%{search.lower()}%"
+        # A substring search: autoescape keeps "%" and "_" literal.
+        text = search.lower()
         query = query.where(
-            or_(func.lower(PersonRow.name).like(pattern), PersonRow.primary_email.like(pattern))
+            or_(
+                func.lower(PersonRow.name).contains(text, autoescape=True),
+                PersonRow.primary_email.contains(text, autoescape=True),
+            )
         )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(PersonRow.id).offset(offset).limit(limit))
@@ -107,7 +112,7 @@ def update_person(
     session: Session, person_id: PersonId, *, now: datetime, **changes: object
 ) -> Person | None:
     """Set the given columns; ``emails`` (primary first) also rewrites the lookup table."""
-    row = session.get(PersonRow, person_id, with_for_update=True)
+    row = row_by_id(session, PersonRow, person_id, for_update=True)
     if row is None:
         return None
     emails = changes.pop("emails", None)
@@ -127,7 +132,7 @@ def update_person(
 
 def delete_person(session: Session, person_id: PersonId) -> Person | None:
     """Remove a person. Their tokens and normal keys go with them (Deskpro cascades too)."""
-    row = session.get(PersonRow, person_id)
+    row = row_by_id(session, PersonRow, person_id)
     if row is None:
         return None
     person = person_from_row(row)

@@ -60,9 +60,9 @@ class Access:
         return principal
 
 
-#: Ids are 64-bit; a larger number in a path names nothing (and must not reach the database).
+#: Ids in bodies are 64-bit; in paths, a larger number simply names nothing (404).
 MAX_ID = 2**63 - 1
-ResourceId = Annotated[int, Path(ge=1, le=MAX_ID)]
+ResourceId = Annotated[int, Path(ge=1)]
 
 
 async def paging(

@@ -2,13 +2,20 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from tessera.core.principals import Principal
 from tessera.web.api.helpdesk import DiscoverOut
 from tessera.web.api.models import ApiTokenOut
-from tessera.web.deps import Access, PagingDep, ResourceId, ServicesDep, client_address
+from tessera.web.deps import (
+    MAX_ID,
+    Access,
+    PagingDep,
+    ResourceId,
+    ServicesDep,
+    client_address,
+)
 from tessera.web.envelope import Envelope, pagination_meta
 
 router = APIRouter(prefix="/api/v2", tags=["api_tokens"])
@@ -82,7 +89,7 @@ def list_tokens(
     principal: Annotated[Principal, Depends(Access("api_tokens.api_tokens.list", admin=True))],
     services: ServicesDep,
     page: PagingDep,
-    person_id: ResourceId | None = None,
+    person_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Envelope[list[ApiTokenOut]]:
     listing = services.api_tokens.list(page, person_id=person_id)
     lifetime = services.api_tokens.policy.lifetime

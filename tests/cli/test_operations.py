@@ -1,0 +1,197 @@
+"""``tessera migrate``, ``serve`` and ``config check``: running and checking a deployment."""
+
+import json
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from tessera.cli.output import EXIT_CODES, HTTP_STATUS
+from tessera.core.errors import ErrorKind
+from tessera.services.container import Services
+from tessera.store import schema
+from tessera.store.database import make_engine
+from tests.cli.conftest import Cli, cli_environment
+from tests.conftest import SECRET_KEY
+from tests.factories import make_person
+
+
+@pytest.fixture
+def fresh_cli(tmp_path: Path) -> Cli:
+    """The CLI on a SQLite file of this test's own, which does not exist yet."""
+    return Cli(cli_environment(f"sqlite:///{tmp_path}/fresh.db"))
+
+
+def test_migrate_from_nothing_then_again(fresh_cli: Cli, tmp_path: Path) -> None:
+    first = fresh_cli("migrate")
+    second = fresh_cli.json("migrate")
+
+    engine = make_engine(f"sqlite:///{tmp_path}/fresh.db")
+    head = schema.head_revision(engine)
+    assert schema.is_current(engine)
+    engine.dispose()
+    assert first.exit_code == 0, first.output
+    assert f"Migrated the database from revision (empty) to {head}." in first.stdout
+    assert second == {"from_revision": head, "to_revision": head}
+
+
+def test_migrate_leaves_a_current_database_as_it_is(cli: Cli) -> None:
+    result = cli("migrate")
+
+    assert result.exit_code == 0, result.output
+    assert "The database is already at revision" in result.stdout
+
+
+def test_exit_statuses_cover_every_error_kind() -> None:
+    assert set(EXIT_CODES) == set(ErrorKind)
+    assert set(HTTP_STATUS) == set(ErrorKind)
+    assert EXIT_CODES[ErrorKind.INVALID_INPUT] == 2
+    assert EXIT_CODES[ErrorKind.NOT_FOUND] == 3
+    assert EXIT_CODES[ErrorKind.FORBIDDEN] == 4
+
+
+# -- serve ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def uvicorn_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
+    """Record what ``serve`` hands uvicorn, and the environment its workers would inherit.
+
+    ``serve`` configures logging for the process; the suite's own log capture is put back.
+    """
+    calls: list[dict[str, Any]] = []
+
+    def run(app: str, **options: Any) -> None:
+        environment = {k: v for k, v in os.environ.items() if k.startswith("TESSERA_")}
+        calls.append({"app": app, "environment": environment, **options})
+
+    monkeypatch.setattr(uvicorn, "run", run)
+    loggers = [logging.getLogger(name) for name in ("", "uvicorn", "uvicorn.error")]
+    saved = [(lg, lg.handlers[:], lg.filters[:], lg.level, lg.propagate) for lg in loggers]
+    yield calls
+    for logger, handlers, filters, level, propagate in saved:
+        logger.handlers[:], logger.filters[:] = handlers, filters
+        logger.setLevel(level)
+        logger.propagate = propagate
+
+
+def test_serve_runs_the_factory_and_says_how_to_add_the_first_admin(
+    fresh_cli: Cli, uvicorn_calls: list[dict[str, Any]]
+) -> None:
+    result = fresh_cli("serve", "--port", "8123", "--workers", "2")
+
+    assert result.exit_code == 0, result.output
+    (call,) = uvicorn_calls
+    assert call["app"] == "tessera.app:serve_app"
+    assert call["factory"] is True
+    assert (call["host"], call["port"], call["workers"]) == ("127.0.0.1", 8123, 2)
+    assert call["log_config"] is None
+    assert call["proxy_headers"] is False
+    assert call["forwarded_allow_ips"] is None
+    assert call["environment"]["TESSERA_PORT"] == "8123"
+    assert call["environment"]["TESSERA_WORKERS"] == "2"
+    assert "TESSERA_HOST" not in call["environment"]
+    assert "There is no admin yet" in result.stderr
+    assert "--admin --password-stdin" in result.stderr
+    assert "on 127.0.0.1:8123 with 2 worker(s)" in result.stdout
+
+
+def test_serve_trusts_forwarded_headers_only_when_configured(
+    cli: Cli, services: Services, uvicorn_calls: list[dict[str, Any]]
+) -> None:
+    make_person(services, admin=True)
+
+    result = cli("serve", env={"TESSERA_FORWARDED_ALLOW_IPS": "10.0.0.1"})
+
+    assert result.exit_code == 0, result.output
+    (call,) = uvicorn_calls
+    assert call["proxy_headers"] is True
+    assert call["forwarded_allow_ips"] == "10.0.0.1"
+    assert (call["host"], call["port"], call["workers"]) == ("127.0.0.1", 8000, 1)
+    assert "no admin" not in result.stderr
+
+
+# -- config check -----------------------------------------------------------------------------
+
+
+def test_config_check_tells_sources_and_masks_secrets(fresh_cli: Cli, tmp_path: Path) -> None:
+    config = tmp_path / "tessera.toml"
+    config.write_text('port = 9000\npublic_url = "https://helpdesk.example"\n')
+    url = "postgresql://tessera:hunter2-in-url@db.internal/tessera"
+    environment = {"TESSERA_DATABASE_URL": url}
+
+    body = fresh_cli("--config", str(config), "config", "check", "--json", env=environment)
+    text = fresh_cli("--config", str(config), "config", "check", env=environment)
+
+    assert body.exit_code == 0, body.output
+    assert text.exit_code == 0, text.output
+    for output in (body.output, text.output):
+        assert SECRET_KEY not in output
+        assert "hunter2" not in output
+    report = json.loads(body.stdout)
+    settings = {s["name"]: s for s in report["settings"]}
+    assert report["config_file"] == str(config.resolve())
+    assert settings["port"] == {"name": "port", "value": 9000, "source": "config file"}
+    assert settings["secret_key"] == {
+        "name": "secret_key",
+        "value": "********",
+        "source": "environment",
+    }
+    assert settings["database_url"]["value"] == "postgresql://tessera:********@db.internal/tessera"
+    assert settings["database_url"]["source"] == "environment"
+    assert settings["host"] == {"name": "host", "value": "127.0.0.1", "source": "default"}
+    assert settings["redis_url"]["value"] is None
+    assert any("no redis_url" in warning for warning in report["warnings"])
+    assert "9000" in text.stdout
+    assert "config file" in text.stdout
+
+
+def test_a_safe_configuration_has_no_warnings(fresh_cli: Cli) -> None:
+    result = fresh_cli("config", "check")
+
+    assert result.exit_code == 0, result.output
+    assert "Config file: none" in result.stdout
+    assert result.stdout.rstrip().endswith("No warnings.")
+
+
+@pytest.mark.parametrize(
+    ("environment", "warning"),
+    [
+        ({"TESSERA_ALLOW_QUERY_CREDENTIALS": "true"}, "allow_query_credentials is on"),
+        ({"TESSERA_EXCHANGE_ALLOW_USERS": "1"}, "exchange_allow_users is on"),
+        ({"TESSERA_PUBLIC_URL": "http://helpdesk.example"}, "public_url is http://"),
+        ({"TESSERA_SECRET_KEY": None}, "no secret_key is set"),
+        ({"TESSERA_WORKERS": "4"}, "rate limits are counted per process"),
+        ({"TESSERA_WORKERS": "4"}, "SQLite with 4 workers"),
+        ({"TESSERA_TOKEN_IDLE_DAYS": "0"}, "API tokens never expire"),
+        ({"TESSERA_HOST": "192.0.2.10"}, "is there a TLS terminator in front?"),
+        ({"TESSERA_DATABSE_URL": "x"}, "TESSERA_DATABSE_URL is not a setting"),
+    ],
+)
+def test_config_check_warns_about_unsafe_choices(
+    fresh_cli: Cli, environment: dict[str, str | None], warning: str
+) -> None:
+    result = fresh_cli("config", "check", env=environment)
+    body = fresh_cli("config", "check", "--json", env=environment)
+
+    assert result.exit_code == 0, result.output
+    assert warning in result.stdout
+    assert body.exit_code == 0
+    assert any(warning in line for line in json.loads(body.stdout)["warnings"])
+
+
+def test_settings_that_do_not_validate_fail_with_status_1(fresh_cli: Cli) -> None:
+    text = fresh_cli("config", "check", env={"TESSERA_PORT": "70000"})
+    body = fresh_cli("config", "check", "--json", env={"TESSERA_PORT": "70000"})
+
+    assert text.exit_code == 1
+    assert "error: The configuration is not valid." in text.stderr
+    assert "port: Input should be less than or equal to 65535" in text.stderr
+    assert body.exit_code == 1
+    envelope = json.loads(body.stdout)
+    assert envelope["code"] == "invalid_settings"
+    assert "port" in envelope["errors"]["fields"]
