@@ -226,11 +226,16 @@ def test_attempts_are_throttled_per_address(database_url: str) -> None:
 def test_the_throttle_can_live_in_redis(database_url: str, redis_url: str) -> None:
     # Shared counts are what make limits hold across workers and nodes: a second server on
     # the same Redis sees the attempts made at the first.
-    limits: dict[str, object] = {"exchange_rate_per_email": "2/minute", "redis_url": redis_url}
-    with served(database_url, **limits) as (first, api):
+    with served(database_url, exchange_rate_per_email="2/minute", redis_url=redis_url) as (
+        first,
+        api,
+    ):
         first.throttle.reset()
         codes = [exchange(api, "shared@example.test", "pw-guess").status_code for _ in range(2)]
-        with served(database_url, **limits) as (_, other_api):
+        with served(database_url, exchange_rate_per_email="2/minute", redis_url=redis_url) as (
+            _,
+            other_api,
+        ):
             codes.append(exchange(other_api, "shared@example.test", "pw-guess").status_code)
         first.throttle.reset()
 
