@@ -1,5 +1,6 @@
 """Device setup: a QR code's one-time URL becomes a token (shared/spec §8.1, decision 11.13)."""
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import httpx
@@ -123,3 +124,12 @@ def test_redemption_is_throttled_per_address(database_url: str) -> None:
     assert codes == [404, 404, 404, 429]
     assert last.json() == envelope(429, "rate_limits")
     assert int(last.headers["Retry-After"]) >= 1
+
+
+def test_of_concurrent_redemptions_exactly_one_wins(api: httpx.Client, services: Services) -> None:
+    code = setup_code(api, token_header(make_token(services, make_person(services))))
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(lambda _: redeem(api, code).status_code, range(8)))
+
+    assert statuses == [201] + [404] * 7
