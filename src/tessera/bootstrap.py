@@ -29,6 +29,10 @@ from tessera.store.database import Database, make_engine
 log = logging.getLogger(__name__)
 
 
+class InvalidSecretKey(ValueError):
+    """The secret key file cannot serve as the key of the code digests."""
+
+
 @dataclass(frozen=True, slots=True)
 class Runtime:
     settings: Settings
@@ -44,9 +48,12 @@ def secret_key(settings: Settings) -> bytes:
     path = settings.secret_key_file
     if not path.exists():
         _create_secret_file(path)
-    value = path.read_text(encoding="utf-8").strip()
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeError) as error:
+        raise InvalidSecretKey(f"cannot read the secret key file {path}: {error}") from error
     if len(value) < 32:
-        raise RuntimeError(f"{path} holds a secret key shorter than 32 characters")
+        raise InvalidSecretKey(f"{path} holds a secret key shorter than 32 characters")
     return value.encode()
 
 

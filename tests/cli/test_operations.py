@@ -195,3 +195,22 @@ def test_settings_that_do_not_validate_fail_with_status_1(fresh_cli: Cli) -> Non
     envelope = json.loads(body.stdout)
     assert envelope["code"] == "invalid_settings"
     assert "port" in envelope["errors"]["fields"]
+
+
+def test_an_unmigrated_database_is_reported_not_traced(
+    fresh_cli: Cli, uvicorn_calls: list[dict[str, Any]]
+) -> None:
+    unmigrated = {"TESSERA_AUTO_MIGRATE": "false"}
+
+    listing = fresh_cli("people", "list", env=unmigrated)
+    body = fresh_cli("people", "list", "--json", env=unmigrated)
+    serving = fresh_cli("serve", env=unmigrated)
+
+    assert listing.exit_code == 1
+    assert "error: the database could not be used: no such table" in listing.stderr
+    assert "Traceback" not in listing.output
+    assert body.exit_code == 1
+    assert json.loads(body.stdout)["code"] == "database_error"
+    assert serving.exit_code == 1
+    assert "run `tessera migrate`" in serving.stderr
+    assert uvicorn_calls == []

@@ -1,12 +1,14 @@
 """``tessera people``: the operator's way to add and manage people, in text and JSON."""
 
 import anyio
+import pytest
 
 from tessera.bootstrap import Runtime
 from tessera.core.paging import PageRequest
 from tessera.services.container import Services
 from tests.cli.conftest import Cli
 from tests.factories import make_person, new_password, unique_email
+from tests.secrets_seen import remember
 
 DUPLICATE = {"errors": [{"code": "duplicate", "message": "This value is already used."}]}
 
@@ -31,6 +33,7 @@ def test_add_takes_the_first_stdin_line_as_the_password(cli: Cli, runtime: Runti
     assert "sign-in: password" in result.stdout
     assert password not in result.output
     issued = anyio.run(runtime.services.api_tokens.exchange_password, email, password, "::1")
+    remember(issued.code)
     assert issued.token.person_id == runtime.services.people.find(email).id
 
 
@@ -62,13 +65,22 @@ def test_a_duplicate_email_is_a_field_error(cli: Cli) -> None:
     }
 
 
-def test_a_short_password_from_stdin_is_refused(cli: Cli) -> None:
-    result = cli(
-        "people", "add", unique_email(), "--name", "Short", "--password-stdin", input="short\n"
-    )
+@pytest.mark.parametrize(
+    ("stdin", "problem"),
+    [
+        ("short\n", "password: A password needs at least 8 characters."),
+        ("", "password: This value should not be blank."),
+    ],
+    ids=["too-short", "no-line"],
+)
+def test_a_bad_password_from_stdin_is_refused(cli: Cli, stdin: str, problem: str) -> None:
+    email = unique_email()
+
+    result = cli("people", "add", email, "--name", "Short", "--password-stdin", input=stdin)
 
     assert result.exit_code == 2
-    assert "password: A password needs at least 8 characters." in result.stderr
+    assert problem in result.stderr
+    assert cli("people", "show", email).exit_code == 3
 
 
 def test_show_finds_by_email_or_id(cli: Cli, services: Services) -> None:
@@ -147,6 +159,7 @@ def test_set_password_asks_twice_without_echo(cli: Cli, runtime: Runtime) -> Non
     assert f"Set the password of person {person.id}" in result.stdout
     email = person.primary_email
     issued = anyio.run(runtime.services.api_tokens.exchange_password, email, password, "::1")
+    remember(issued.code)
     assert issued.token.person_id == person.id
 
 

@@ -573,3 +573,22 @@ def test_admin_key_limited_to_people_may_not_list_keys(
 
     assert_error(keys, FORBIDDEN)
     data_of(people)
+
+
+def test_a_revoked_key_cannot_be_regenerated(api: httpx.Client, services: Services) -> None:
+    admin = key_header(make_key(services, make_person(services, admin=True)))
+    revoked = make_key(services, make_person(services))
+    services.api_keys.revoke(revoked.key.id)
+
+    response = api.post(f"/api/v2/api_keys/{revoked.key.id}/regenerate", headers=admin)
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "errors": [
+            {
+                "code": "revoked",
+                "message": "A revoked key cannot be regenerated; create a new one.",
+            }
+        ]
+    }
+    assert "key_string" not in response.text

@@ -5,7 +5,7 @@ import tomllib
 import typer
 from pydantic import ValidationError
 
-from tessera.bootstrap import Runtime, build_runtime
+from tessera.bootstrap import InvalidSecretKey, Runtime, build_runtime
 from tessera.cli.output import EXIT_CODES, CliFailure, Failure
 from tessera.core.errors import ErrorKind, FieldError, FieldErrors
 from tessera.services.container import Services
@@ -42,7 +42,12 @@ class CliState:
     @property
     def runtime(self) -> Runtime:
         if self._runtime is None:
-            self._runtime = build_runtime(self.settings)
+            try:
+                self._runtime = build_runtime(self.settings)
+            except InvalidSecretKey as error:
+                problems = FieldErrors()
+                problems.add(("secret_key_file",), FieldError("invalid_secret_key", str(error)))
+                raise CliFailure(_settings_failure(problems)) from error
         return self._runtime
 
     @property

@@ -27,6 +27,7 @@ UNKNOWN_PERSON = FieldError("not_found", "No person has this id.")
 ADMIN_API_NEEDS_SUPERUSER = FieldError(
     "superuser_only", "Only a superuser key can be given the admin API."
 )
+REVOKED = FieldError("revoked", "A revoked key cannot be regenerated; create a new one.")
 INVALID_TAGS = FieldError("invalid_tag_pattern", "This value is not a list of tag patterns.")
 
 
@@ -143,14 +144,21 @@ class ApiKeyService:
         """Give the key a new secret; the old one stops working at once (Deskpro §2.4)."""
         code = new_code()
         with self._database.write() as session:
+            current = stored.get_api_key(session, ApiKeyId(key_id))
+            if current is None:
+                raise NotFound()
+            if current.revoked_at is not None:
+                # Its new secret could never authenticate: say so instead of showing one.
+                problems = FieldErrors()
+                problems.add((), REVOKED)
+                raise InvalidInput(problems)
             key = stored.update_api_key(
                 session,
-                ApiKeyId(key_id),
+                current.id,
                 code_digest=self._hasher.digest(code),
                 regenerated_at=self._clock.now(),
             )
-        if key is None:
-            raise NotFound()
+        assert key is not None  # noqa: S101 - it existed in this transaction
         return IssuedApiKey(key, code)
 
     def revoke(self, key_id: int) -> ApiKeyInfo:

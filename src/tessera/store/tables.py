@@ -56,8 +56,14 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+#: SQLite reuses the largest deleted rowid without AUTOINCREMENT: a new key or token must never
+#: take the id of a deleted one (logs, audit and pending last-use records name credentials by id).
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+
 class PersonRow(Base):
     __tablename__ = "people"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     primary_email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -82,6 +88,7 @@ class PersonRow(Base):
 
 class PersonEmailRow(Base):
     __tablename__ = "person_emails"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     person_id: Mapped[int] = mapped_column(
@@ -92,6 +99,7 @@ class PersonEmailRow(Base):
 
 class ApiKeyRow(Base):
     __tablename__ = "api_keys"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     code_digest: Mapped[bytes] = mapped_column(LargeBinary(32))
@@ -112,6 +120,7 @@ class ApiKeyRow(Base):
 
 class ApiTokenRow(Base):
     __tablename__ = "api_tokens"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     code_digest: Mapped[bytes] = mapped_column(LargeBinary(32))
@@ -130,6 +139,7 @@ class ApiTokenRow(Base):
 
 class DeviceSetupCodeRow(Base):
     __tablename__ = "device_setup_codes"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     # Looked up by keyed digest: the code itself is never stored.

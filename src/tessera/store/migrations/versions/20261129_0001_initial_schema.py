@@ -38,7 +38,8 @@ def upgrade() -> None:
     sa.Column('created_at', tessera.store.tables.UtcDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', tessera.store.tables.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_people')),
-    sa.UniqueConstraint('primary_email', name=op.f('uq_people_primary_email'))
+    sa.UniqueConstraint('primary_email', name=op.f('uq_people_primary_email')),
+    sqlite_autoincrement=True,
     )
     op.create_table('api_keys',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -54,7 +55,8 @@ def upgrade() -> None:
     sa.Column('last_used_at', tessera.store.tables.UtcDateTime(timezone=True), nullable=True),
     sa.Column('last_used_address', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_api_keys_person_id_people'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_keys'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_keys')),
+    sqlite_autoincrement=True,
     )
     with op.batch_alter_table('api_keys', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_keys_person_id'), ['person_id'], unique=False)
@@ -71,7 +73,8 @@ def upgrade() -> None:
     sa.Column('last_used_at', tessera.store.tables.UtcDateTime(timezone=True), nullable=True),
     sa.Column('last_used_address', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_api_tokens_person_id_people'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
+    sqlite_autoincrement=True,
     )
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_tokens_person_id'), ['person_id'], unique=False)
@@ -84,7 +87,8 @@ def upgrade() -> None:
     sa.Column('expires_at', tessera.store.tables.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_device_setup_codes_person_id_people'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_device_setup_codes')),
-    sa.UniqueConstraint('code_digest', name=op.f('uq_device_setup_codes_code_digest'))
+    sa.UniqueConstraint('code_digest', name=op.f('uq_device_setup_codes_code_digest')),
+    sqlite_autoincrement=True,
     )
     with op.batch_alter_table('device_setup_codes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_device_setup_codes_person_id'), ['person_id'], unique=False)
@@ -95,7 +99,8 @@ def upgrade() -> None:
     sa.Column('email', sa.String(length=320), nullable=False),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_person_emails_person_id_people'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_person_emails')),
-    sa.UniqueConstraint('email', name=op.f('uq_person_emails_email'))
+    sa.UniqueConstraint('email', name=op.f('uq_person_emails_email')),
+    sqlite_autoincrement=True,
     )
     with op.batch_alter_table('person_emails', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_person_emails_person_id'), ['person_id'], unique=False)
