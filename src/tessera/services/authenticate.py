@@ -8,7 +8,7 @@ last use is handed to ``UsageRecorder``. Every failure is a typed error, never a
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from tessera.core.clock import Clock
 from tessera.core.credentials import (
@@ -99,13 +99,13 @@ class Authenticator:
         return None
 
     def _as_key(self, presented: PresentedCredential, request: PresentedRequest) -> Principal:
-        with self._database.read() as session:
-            key = stored.find_api_key(session, ApiKeyId(presented.id))
+        with self._database.connect() as connection:
+            key = stored.find_api_key(connection, ApiKeyId(presented.id))
             if key is None or key.revoked_at is not None:
                 raise InvalidApiKey()
             if not self._hasher.matches(presented.code, key.code_digest):
                 raise InvalidApiKey()
-            person = self._acting_agent(session, key, request.agent_id_header)
+            person = self._acting_agent(connection, key, request.agent_id_header)
         self._usage.record(
             CredentialKind.API_KEY, key.id, self._clock.now(), request.client_address
         )
@@ -118,7 +118,7 @@ class Authenticator:
         )
 
     def _acting_agent(
-        self, session: Session, key: ApiKeyRecord, agent_id_header: str | None
+        self, connection: Connection, key: ApiKeyRecord, agent_id_header: str | None
     ) -> Person:
         """The agent a key acts as (decision 11.4); a normal key ignores the agent header."""
         person = key.person
@@ -126,14 +126,14 @@ class Authenticator:
             value = agent_id_header.strip()
             if not (value.isascii() and value.isdigit() and len(value) <= _AGENT_ID_DIGITS):
                 raise InvalidApiKey()
-            person = stored.find_person(session, PersonId(int(value)))
+            person = stored.find_person(connection, PersonId(int(value)))
         if person is None or not person.is_active_agent:
             raise InvalidApiKey()
         return person
 
     def _as_token(self, presented: PresentedCredential, request: PresentedRequest) -> Principal:
-        with self._database.read() as session:
-            token = stored.find_api_token(session, ApiTokenId(presented.id))
+        with self._database.connect() as connection:
+            token = stored.find_api_token(connection, ApiTokenId(presented.id))
         now = self._clock.now()
         if token is None or not token.is_live(now, self._lifetime):
             raise InvalidApiToken()

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -64,6 +64,13 @@ class Database:
         self._readers = sessionmaker(engine, expire_on_commit=False)
         writer_engine = engine.execution_options(tessera_sqlite_begin="IMMEDIATE")
         self._writers = sessionmaker(writer_engine, expire_on_commit=False)
+        # A single-statement read needs no transaction: on PostgreSQL, autocommit saves the
+        # BEGIN and ROLLBACK round trips of every credential check.
+        self._hot_engine = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "postgresql"
+            else engine
+        )
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -75,6 +82,12 @@ class Database:
         """A transaction that commits when the block ends normally, before anything is returned."""
         with self._writers.begin() as session:
             yield session
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A bare connection for the hot path's Core reads (one statement each)."""
+        with self._hot_engine.connect() as connection:
+            yield connection
 
     def dispose(self) -> None:
         self.engine.dispose()

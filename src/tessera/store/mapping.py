@@ -1,12 +1,17 @@
 """Rows to core values: the one place that knows both shapes."""
 
+from typing import Any
+
+from sqlalchemy import Row
+
 from tessera.core.ids import ApiKeyId, ApiTokenId, PersonId
 from tessera.core.people import Person
 from tessera.core.principals import ApiKeyRecord, ApiTokenRecord, TokenSource
 from tessera.store.tables import ApiKeyRow, ApiTokenRow, PersonRow
 
 
-def person_from_row(row: PersonRow) -> Person:
+def person_from_row(row: PersonRow | Row[Any]) -> Person:
+    """From an ORM row, or a Core row that selected the person's columns by their names."""
     return Person(
         id=PersonId(row.id),
         name=row.name,

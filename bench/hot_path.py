@@ -1,0 +1,119 @@
+"""Micro-benchmark of the per-request credential check, in process (no HTTP).
+
+Measures ``Authenticator.authenticate`` — parse, one SELECT by primary key, keyed digest
+compared in constant time, usage noted — for API keys and tokens spread over a pool, on a
+throwaway SQLite file or on PostgreSQL. Run on demand, never by the tests:
+
+    .venv/bin/python bench/hot_path.py                       # SQLite
+    .venv/bin/python bench/hot_path.py --database-url postgresql://postgres@127.0.0.1/test
+
+PostgreSQL runs in a schema of its own, dropped at the end.
+"""
+
+import argparse
+import secrets
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+
+from tessera.bootstrap import Runtime, build_runtime
+from tessera.core.passwords import PasswordHasher
+from tessera.services.api_keys import NewApiKey
+from tessera.services.authenticate import PresentedRequest
+from tessera.services.people import NewPerson
+from tessera.settings import Settings
+from tessera.store.database import normalize_url
+
+
+@contextmanager
+def database(url: str | None) -> Iterator[str]:
+    if url is None:
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{folder}/bench.db"
+        return
+    base = normalize_url(url)
+    schema = f"tessera_bench_{secrets.token_hex(4)}"
+    admin = create_engine(base)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield (
+            make_url(base)
+            .update_query_dict({"options": f"-csearch_path={schema}"})
+            .render_as_string(hide_password=False)
+        )
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+def seed(runtime: Runtime, pool: int) -> tuple[list[str], list[str]]:
+    services = runtime.services
+    agent = services.people.add(NewPerson(email="bench@example.test", name="Bench", is_agent=True))
+    keys = [
+        services.api_keys.create(NewApiKey(note="bench", person_id=agent.id)).key_string
+        for _ in range(pool)
+    ]
+    tokens = []
+    for _ in range(pool):
+        code = services.api_tokens.create_device_setup_code(agent)
+        tokens.append(services.api_tokens.redeem_device_setup_code(code, "127.0.0.1").token_string)
+    return keys, tokens
+
+
+def measure(runtime: Runtime, headers: list[str], rounds: int) -> list[float]:
+    """Microseconds per check, one figure per round over the whole pool."""
+    authenticate = runtime.services.authenticator.authenticate
+    requests = [PresentedRequest(authorization=h, client_address="127.0.0.1") for h in headers]
+    figures = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for request in requests:
+            authenticate(request)
+        figures.append((time.perf_counter() - started) / len(requests) * 1e6)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url")
+    parser.add_argument("--pool", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=5)
+    arguments = parser.parse_args()
+    with database(arguments.database_url) as url:
+        settings = Settings(
+            database_url=url,
+            secret_key="bench-secret-key-" + "b" * 32,
+            auto_migrate=True,
+            device_setup_rate_per_address="1000000/minute",
+        )
+        runtime = build_runtime(
+            settings, passwords=PasswordHasher(time_cost=1, memory_cost_kib=1024)
+        )
+        try:
+            keys, tokens = seed(runtime, arguments.pool)
+            backend = make_url(url).get_backend_name()
+            for kind, headers in (
+                ("key", [f"key {k}" for k in keys]),
+                ("token", [f"token {t}" for t in tokens]),
+            ):
+                measure(runtime, headers, 1)  # warm the pool and caches
+                figures = measure(runtime, headers, arguments.rounds)
+                median = statistics.median(figures)
+                print(
+                    f"{backend:10} {kind:5} pool={arguments.pool}: median {median:7.1f} µs per"
+                    f" check (min {min(figures):.1f}, max {max(figures):.1f};"
+                    f" {arguments.rounds} rounds)"
+                )
+        finally:
+            runtime.database.dispose()
+
+
+if __name__ == "__main__":
+    main()
