@@ -4,8 +4,10 @@ Success: ``{"data", "meta", "linked"}``. Error: ``{"status", "code", "message"}`
 ``errors`` for field problems; every 401 carries Deskpro's ``WWW-Authenticate`` challenge.
 """
 
+import socket
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -39,6 +41,29 @@ NOT_FOUND: Json = {
     "code": "not_found",
     "message": "The requested resource was not found.",
 }
+
+MESSAGES = {
+    "unauthorized": "You must be authenticated to make this request.",
+    "malformed_authorization_header": (
+        'Malformed Authorization header (should be "Authorization: type value").'
+    ),
+    "invalid_authorization_header": (
+        'Invalid Authorization header (type can be one of "key" or "token").'
+    ),
+    "invalid_api_key": "Invalid API key.",
+    "invalid_api_token": "Invalid API token.",
+    "bad_credentials": "Bad credentials.",
+    "forbidden": "You are not authorized to make this request.",
+    "not_found": "The requested resource was not found.",
+    "rate_limits": "Your limit for api calls is exhausted.",
+    "invalid_json_body": "The request JSON body is not valid JSON.",
+    "invalid_input": "Request input is invalid.",
+}
+
+
+def envelope(status: int, code: str) -> dict[str, Any]:
+    return {"status": status, "code": code, "message": MESSAGES[code]}
+
 
 # Field errors: Deskpro's catalogue where it has the code, Tessera's own wording otherwise.
 REQUIRED: Json = {"code": "required", "message": "This value should not be blank."}
@@ -92,6 +117,63 @@ def assert_error(response: httpx.Response, expected: Json) -> None:
         assert response.headers["WWW-Authenticate"] == CHALLENGE
     else:
         assert "WWW-Authenticate" not in response.headers
+
+
+def assert_refused(response: httpx.Response, code: str) -> None:
+    """A 401 exactly as Deskpro sends it: status, challenge header, whole body."""
+    assert response.status_code == 401, response.text
+    assert response.headers["WWW-Authenticate"] == CHALLENGE
+    assert response.json() == envelope(401, code)
+
+
+def assert_pagination(response: httpx.Response, *, total: int, per_page: int, page: int) -> None:
+    """Assert Deskpro's ``meta.pagination`` for one page of a list."""
+    count = len(data_of(response))
+    assert response.json()["meta"] == {
+        "pagination": {
+            "total": total,
+            "count": count,
+            "per_page": per_page,
+            "current_page": page,
+            "total_pages": max(1, -(-total // per_page)),
+        }
+    }
+
+
+def raw_get(base_url: str, path: str, header_lines: list[bytes]) -> tuple[int, bytes]:
+    """Send a GET with arbitrary header bytes; return the status and the body."""
+    parts = urlsplit(base_url)
+    assert parts.hostname is not None
+    assert parts.port is not None
+    request = b"GET " + path.encode() + b" HTTP/1.1\r\nHost: test\r\nConnection: close\r\n"
+    request += b"".join(line + b"\r\n" for line in header_lines) + b"\r\n"
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as connection:
+        connection.sendall(request)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), body
+
+
+#: An id no row has, and one no 64-bit column can hold.
+UNKNOWN_ID = 2**62
+BEYOND_64_BITS = "99999999999999999999"
+#: Decision 11.16's person object.
+PERSON_FIELDS = {
+    "id",
+    "name",
+    "first_name",
+    "last_name",
+    "display_name",
+    "primary_email",
+    "emails",
+    "is_agent",
+    "can_admin",
+    "is_disabled",
+    "timezone",
+    "language_id",
+}
 
 
 # -- callers of admin endpoints ------------------------------------------------------------

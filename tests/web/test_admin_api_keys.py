@@ -13,24 +13,25 @@ from tests.factories import key_header, make_key, make_person
 from tests.secrets_seen import remember
 from tests.web.envelopes import (
     ADMIN_CALLERS,
+    BEYOND_64_BITS,
     FORBIDDEN,
     INVALID_API_KEY,
     NON_ADMIN_CALLERS,
     NOT_FOUND,
     REQUIRED,
     UNAUTHORIZED,
+    UNKNOWN_ID,
     Caller,
     Json,
     admin_key,
     assert_error,
+    assert_pagination,
     data_of,
     field,
     invalid_input,
 )
 
 KEY_STRING = re.compile(r"([0-9]+):([23456789ABCDGHJKMNPQRSTWXYZ]{25})")
-UNKNOWN_ID = 2**62
-BEYOND_64_BITS = "99999999999999999999"
 
 NOT_AN_AGENT: Json = {"code": "not_an_agent", "message": "This person is not an active agent."}
 SUPERUSER_ONLY: Json = {
@@ -86,15 +87,7 @@ def test_list_pages_through_keys_with_pagination_meta(
     response = api.get("/api/v2/api_keys", params={"count": 2, "page": last_page}, headers=admin)
 
     data = data_of(response)
-    assert response.json()["meta"] == {
-        "pagination": {
-            "total": total,
-            "count": len(data),
-            "per_page": 2,
-            "current_page": last_page,
-            "total_pages": last_page,
-        }
-    }
+    assert_pagination(response, total=total, per_page=2, page=last_page)
     assert response.json()["linked"] == {}
     assert data[-1]["id"] == second.key.id
     everything = data_of(api.get("/api/v2/api_keys", params={"count": 200}, headers=admin))

@@ -20,6 +20,7 @@ from tests.secrets_seen import remember
 from tests.web.envelopes import (
     ADMIN_CALLERS,
     BAD_CREDENTIALS,
+    BEYOND_64_BITS,
     DUPLICATE,
     FORBIDDEN,
     INVALID,
@@ -28,32 +29,19 @@ from tests.web.envelopes import (
     INVALID_EMAIL,
     NON_ADMIN_CALLERS,
     NOT_FOUND,
+    PERSON_FIELDS,
     REQUIRED,
+    UNKNOWN_ID,
     Caller,
     Json,
     admin_key,
     assert_error,
+    assert_pagination,
     data_of,
     field,
     invalid_input,
 )
 
-UNKNOWN_ID = 2**62
-BEYOND_64_BITS = "99999999999999999999"
-PERSON_FIELDS = {
-    "id",
-    "name",
-    "first_name",
-    "last_name",
-    "display_name",
-    "primary_email",
-    "emails",
-    "is_agent",
-    "can_admin",
-    "is_disabled",
-    "timezone",
-    "language_id",
-}
 NOT_YOURSELF: Json = {
     "code": "not_yourself",
     "message": "You cannot do this to the person you act as.",
@@ -110,15 +98,7 @@ def test_list_pages_through_people_with_pagination_meta(
     response = api.get("/api/v2/people", params={"count": 2, "page": last_page}, headers=admin)
 
     data = data_of(response)
-    assert response.json()["meta"] == {
-        "pagination": {
-            "total": total,
-            "count": len(data),
-            "per_page": 2,
-            "current_page": last_page,
-            "total_pages": last_page,
-        }
-    }
+    assert_pagination(response, total=total, per_page=2, page=last_page)
     assert data[-1]["id"] == second.id
     everyone = data_of(api.get("/api/v2/people", params={"count": 200}, headers=admin))
     assert {first.id, second.id} <= {person["id"] for person in everyone}

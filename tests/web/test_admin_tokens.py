@@ -4,7 +4,7 @@ import httpx
 
 from tessera.services.container import Services
 from tests.factories import key_header, make_key, make_person, make_token, token_header
-from tests.web.wire import assert_refused, envelope
+from tests.web.envelopes import assert_refused, envelope
 
 
 def test_admins_list_live_tokens_of_everyone_or_of_one_person(

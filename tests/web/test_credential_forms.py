@@ -12,7 +12,7 @@ from tests.clock import ManualClock
 from tests.conftest import extra_runtime
 from tests.factories import key_header, make_key, make_person, make_token, token_header
 from tests.live import serving
-from tests.web.wire import CHALLENGE, MESSAGES, assert_refused, raw_get
+from tests.web.envelopes import CHALLENGE, MESSAGES, assert_refused, raw_get
 
 
 def me(

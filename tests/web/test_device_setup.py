@@ -12,7 +12,7 @@ from tests.conftest import extra_runtime
 from tests.factories import key_header, make_key, make_person, make_token, token_header
 from tests.live import serving
 from tests.secrets_seen import remember
-from tests.web.wire import envelope
+from tests.web.envelopes import envelope
 
 PREFIX = "dp_device_setup:http://helpdesk.test/api/v2/api_tokens/device_setup/"
 

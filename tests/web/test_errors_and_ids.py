@@ -12,7 +12,7 @@ from tessera.bootstrap import Runtime
 from tessera.services.container import Services
 from tests.factories import key_header, make_key, make_person, make_token, token_header
 from tests.live import serving
-from tests.web.wire import envelope
+from tests.web.envelopes import envelope
 
 REQUEST_ID = re.compile(r"\d+-[a-zA-Z0-9]{30}")
 

@@ -18,15 +18,18 @@ from tests.factories import (
     unique_email,
 )
 from tests.web.envelopes import (
+    BEYOND_64_BITS,
     DUPLICATE,
     FORBIDDEN,
     INVALID,
     INVALID_API_TOKEN,
     INVALID_EMAIL,
     NOT_FOUND,
+    PERSON_FIELDS,
     REQUIRED,
     TOO_FEW_ONE,
     UNAUTHORIZED,
+    UNKNOWN_ID,
     Json,
     assert_error,
     data_of,
@@ -34,22 +37,6 @@ from tests.web.envelopes import (
     invalid_input,
 )
 
-UNKNOWN_ID = 2**62
-BEYOND_64_BITS = "99999999999999999999"
-PERSON_FIELDS = {
-    "id",
-    "name",
-    "first_name",
-    "last_name",
-    "display_name",
-    "primary_email",
-    "emails",
-    "is_agent",
-    "can_admin",
-    "is_disabled",
-    "timezone",
-    "language_id",
-}
 OWN_TOKEN_FIELDS = {
     "id",
     "person_id",

@@ -21,7 +21,7 @@ from tests.conftest import extra_runtime
 from tests.factories import key_header, make_key, make_person, new_password, unique_email
 from tests.live import serving
 from tests.secrets_seen import remember
-from tests.web.wire import assert_refused, envelope
+from tests.web.envelopes import assert_refused, envelope
 
 
 def exchange(api: httpx.Client, email: str, password: str) -> httpx.Response:

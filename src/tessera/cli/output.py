@@ -127,22 +127,12 @@ def report(failure: Failure, *, as_json: bool) -> None:
             "message": failure.message,
         }
         if failure.problems is not None:
-            body["errors"] = problems_json(failure.problems)
+            body["errors"] = failure.problems.as_json()
         typer.echo(_dumps(body))
         return
     typer.echo(f"error: {failure.detail or failure.message}", err=True)
     for line in _problem_lines(failure.problems or FieldErrors()):
         typer.echo(line, err=True)
-
-
-def problems_json(node: FieldErrors) -> dict[str, Any]:
-    """Deskpro's nested ``errors``: ``{"errors": [...], "fields": {name: ...}}``."""
-    out: dict[str, Any] = {}
-    if node.errors:
-        out["errors"] = [{"code": e.code, "message": e.message} for e in node.errors]
-    if node.fields:
-        out["fields"] = {name: problems_json(child) for name, child in node.fields.items()}
-    return out
 
 
 def _problem_lines(node: FieldErrors, path: tuple[str, ...] = ()) -> Iterator[str]:

@@ -86,13 +86,5 @@ def page_json(page: Page[T], item: Callable[[T], dict[str, Any]]) -> dict[str, A
     """A list as the web API's envelope has it: the items and Deskpro's pagination."""
     return {
         "data": [item(entry) for entry in page.items],
-        "meta": {
-            "pagination": {
-                "total": page.total,
-                "count": len(page.items),
-                "per_page": page.request.per_page,
-                "current_page": page.request.page,
-                "total_pages": page.total_pages,
-            }
-        },
+        "meta": {"pagination": page.pagination()},
     }

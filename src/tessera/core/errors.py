@@ -7,7 +7,7 @@ strings (shared/spec §1.2), so a client sees the same answer from either server
 
 from dataclasses import dataclass, field
 from enum import Enum, auto
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class ErrorKind(Enum):
@@ -48,6 +48,15 @@ class FieldErrors:
 
     def __bool__(self) -> bool:
         return bool(self.errors or self.fields)
+
+    def as_json(self) -> dict[str, Any]:
+        """Deskpro's nested shape: ``{"errors": [{"code", "message"}], "fields": {name: …}}``."""
+        out: dict[str, Any] = {}
+        if self.errors:
+            out["errors"] = [{"code": e.code, "message": e.message} for e in self.errors]
+        if self.fields:
+            out["fields"] = {name: child.as_json() for name, child in self.fields.items()}
+        return out
 
 
 class TesseraError(Exception):

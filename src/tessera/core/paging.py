@@ -33,3 +33,13 @@ class Page(Generic[T]):
     @property
     def total_pages(self) -> int:
         return max(1, math.ceil(self.total / self.request.per_page))
+
+    def pagination(self) -> dict[str, int]:
+        """Deskpro's ``meta.pagination`` object."""
+        return {
+            "total": self.total,
+            "count": len(self.items),
+            "per_page": self.request.per_page,
+            "current_page": self.request.page,
+            "total_pages": self.total_pages,
+        }

@@ -224,7 +224,7 @@ def _check_emails(
     if not emails:
         problems.add(
             ("emails",),
-            FieldError("too_few_elements", "This collection should contain 1 element or more."),
+            FieldError("too_few_elements", "This collection should contain 1 elements or more."),
         )
         return None
     normalized: list[str] = []

@@ -16,12 +16,4 @@ class Envelope(BaseModel, Generic[T]):
 
 
 def pagination_meta(page: Page[Any]) -> dict[str, Any]:
-    return {
-        "pagination": {
-            "total": page.total,
-            "count": len(page.items),
-            "per_page": page.request.per_page,
-            "current_page": page.request.page,
-            "total_pages": page.total_pages,
-        }
-    }
+    return {"pagination": page.pagination()}

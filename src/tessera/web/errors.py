@@ -58,17 +58,8 @@ def error_body(error: TesseraError) -> dict[str, Any]:
         "message": error.message,
     }
     if isinstance(error, InvalidInput):
-        body["errors"] = _problems(error.problems)
+        body["errors"] = error.problems.as_json()
     return body
-
-
-def _problems(node: FieldErrors) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if node.errors:
-        out["errors"] = [{"code": e.code, "message": e.message} for e in node.errors]
-    if node.fields:
-        out["fields"] = {name: _problems(child) for name, child in node.fields.items()}
-    return out
 
 
 def error_response(error: TesseraError, headers: dict[str, str] | None = None) -> Response:
