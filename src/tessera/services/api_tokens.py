@@ -237,5 +237,6 @@ class ApiTokenService:
             if token is None or (owner is not None and token.person_id != owner):
                 raise NotFound()
             revoked = stored.revoke_api_token(session, token.id, now=self._clock.now())
-        assert revoked is not None  # noqa: S101 - it existed in this transaction
+        if revoked is None:  # gone since it was read: as if never there
+            raise NotFound()
         return revoked

@@ -167,9 +167,11 @@ class PeopleService:
                         problems.add(("emails", f"emails_{index}"), DUPLICATE)
                 if problems:
                     raise InvalidInput(problems)
-                columns["emails"] = emails
-            person = stored.update_person(session, current.id, now=self._clock.now(), **columns)
-        assert person is not None  # noqa: S101 - it existed in this transaction
+            person = stored.update_person(
+                session, current.id, now=self._clock.now(), emails=emails, **columns
+            )
+        if person is None:  # gone since it was read: as if never there
+            raise NotFound()
         return person
 
     def set_password(self, person_id: int, password: str | None) -> Person:

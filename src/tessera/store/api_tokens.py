@@ -136,5 +136,7 @@ def take_device_setup_code(
     ).first()
     if row is None:
         return None
-    deleted = session.execute(delete(DeviceSetupCodeRow).where(DeviceSetupCodeRow.id == row.id))
-    return PersonId(row.person_id) if deleted.rowcount == 1 else None  # type: ignore[attr-defined]
+    deleted = session.connection().execute(
+        delete(DeviceSetupCodeRow).where(DeviceSetupCodeRow.id == row.id)
+    )
+    return PersonId(row.person_id) if deleted.rowcount == 1 else None

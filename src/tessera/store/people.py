@@ -109,17 +109,20 @@ def list_people(
 
 
 def update_person(
-    session: Session, person_id: PersonId, *, now: datetime, **changes: object
+    session: Session,
+    person_id: PersonId,
+    *,
+    now: datetime,
+    emails: list[str] | None = None,
+    **changes: object,
 ) -> Person | None:
     """Set the given columns; ``emails`` (primary first) also rewrites the lookup table."""
     row = row_by_id(session, PersonRow, person_id, for_update=True)
     if row is None:
         return None
-    emails = changes.pop("emails", None)
     for column, value in changes.items():
         setattr(row, column, value)
     if emails is not None:
-        assert isinstance(emails, list)  # noqa: S101 - typed by the service
         row.emails = emails
         row.primary_email = emails[0]
         session.execute(delete(PersonEmailRow).where(PersonEmailRow.person_id == person_id))

@@ -48,7 +48,8 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        assert isinstance(value, datetime)  # noqa: S101 - the column type guarantees it
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime from the driver, got {type(value).__name__}")
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 

@@ -78,19 +78,22 @@ def error_response(error: TesseraError, headers: dict[str, str] | None = None) -
 
 
 async def _on_tessera_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, TesseraError)  # noqa: S101 - registered for TesseraError only
+    if not isinstance(exc, TesseraError):  # registered for TesseraError only
+        raise exc
     return error_response(exc)
 
 
 async def _on_http_exception(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)  # noqa: S101 - registered for HTTPException only
+    if not isinstance(exc, HTTPException):  # registered for HTTPException only
+        raise exc
     error = _BY_HTTP_STATUS.get(exc.status_code, BadRequest)()
     headers = {"Allow": exc.headers["Allow"]} if exc.headers and "Allow" in exc.headers else None
     return error_response(error, headers)
 
 
 async def _on_invalid_request(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for it only
+    if not isinstance(exc, RequestValidationError):  # registered for it only
+        raise exc
     problems = FieldErrors()
     for problem in exc.errors():
         if problem["type"] == "json_invalid":

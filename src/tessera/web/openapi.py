@@ -72,7 +72,8 @@ def build_openapi(app: FastAPI, routers: Sequence[APIRouter]) -> dict[str, Any]:
 
 
 def install_docs(app: FastAPI, routers: Sequence[APIRouter]) -> None:
-    app.openapi = lambda: build_openapi(app, routers)  # type: ignore[method-assign]
+    # Built now, once every route exists: FastAPI serves a schema that is already set.
+    build_openapi(app, routers)
     app.mount("/docs/assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
