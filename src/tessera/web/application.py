@@ -10,14 +10,15 @@ from tessera.services.container import Services
 from tessera.web.api import api_keys, api_tokens, helpdesk, me, people
 from tessera.web.errors import install_error_handlers
 from tessera.web.middleware import RequestContextMiddleware
-from tessera.web.openapi import install_docs
+from tessera.web.openapi import API_DESCRIPTION, DescribedApp, install_docs
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
 def build_web_app(services: Services, lifespan: Lifespan | None = None) -> FastAPI:
-    app = FastAPI(
+    app = DescribedApp(
         title="Tessera",
+        description=API_DESCRIPTION,
         version=__version__,
         docs_url=None,
         redoc_url=None,

@@ -11,13 +11,11 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import HTMLResponse
 from swagger_ui_bundle import swagger_ui_path
 
-from tessera import __version__
 from tessera.web.deps import Access
 
 SECURITY_SCHEMES = {
@@ -35,7 +33,7 @@ SECURITY_SCHEMES = {
     },
 }
 
-_DESCRIPTION = """Tessera issues and checks the credentials apps use to call a helpdesk API,
+API_DESCRIPTION = """Tessera issues and checks the credentials apps use to call a helpdesk API,
 wire-compatible with Deskpro's API v2 authentication. Every success is
 `{"data": …, "meta": {}, "linked": {}}`; every error `{"status", "code", "message"}`."""
 
@@ -47,12 +45,19 @@ def _access_of(dependant: Dependant) -> Iterator[Access]:
         yield from _access_of(dependency)
 
 
-def build_openapi(app: FastAPI, routers: Sequence[APIRouter]) -> dict[str, Any]:
-    if app.openapi_schema is not None:
-        return app.openapi_schema
-    schema = get_openapi(
-        title="Tessera", version=__version__, description=_DESCRIPTION, routes=app.routes
-    )
+class DescribedApp(FastAPI):
+    """FastAPI whose OpenAPI description also states credentials and endpoint tags."""
+
+    described_routers: Sequence[APIRouter] = ()
+
+    def openapi(self) -> dict[str, Any]:
+        schema = super().openapi()
+        describe_security(schema, self.described_routers)
+        return schema
+
+
+def describe_security(schema: dict[str, Any], routers: Sequence[APIRouter]) -> None:
+    """Add the security schemes, and each guarded operation's credentials and tags (idempotent)."""
     schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
     # The routers' own routes: the application wraps included routes in private types.
     for route in (route for router in routers for route in router.routes):
@@ -61,19 +66,18 @@ def build_openapi(app: FastAPI, routers: Sequence[APIRouter]) -> dict[str, Any]:
         for access in _access_of(route.dependant):
             for method in route.methods or ():
                 operation = schema["paths"][route.path_format][method.lower()]
+                if "x-deskpro-tags" in operation:
+                    continue
                 operation["security"] = [{"key": []}, {"token": []}]
                 operation["x-deskpro-tags"] = list(access.tags)
                 note = f"\n\nEndpoint tags: `{'`, `'.join(access.tags)}`."
                 if access.admin:
                     note += " Admin only."
                 operation["description"] = operation.get("description", "") + note
-    app.openapi_schema = schema
-    return schema
 
 
-def install_docs(app: FastAPI, routers: Sequence[APIRouter]) -> None:
-    # Built now, once every route exists: FastAPI serves a schema that is already set.
-    build_openapi(app, routers)
+def install_docs(app: DescribedApp, routers: Sequence[APIRouter]) -> None:
+    app.described_routers = routers
     app.mount("/docs/assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
