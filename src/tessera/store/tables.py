@@ -136,6 +136,10 @@ class ApiTokenRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_used_address: Mapped[str | None] = mapped_column(String(64))
+    #: OAuth-issued tokens: the consent they descend from (None for exchange/device tokens).
+    grant_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("oauth_grants.id", ondelete="CASCADE"), index=True
+    )
 
 
 class DeviceSetupCodeRow(Base):
@@ -150,3 +154,103 @@ class DeviceSetupCodeRow(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class OAuthClientRow(Base):
+    """An app registered for OAuth (shared/spec §7.2). Its client_id is ``<id>_<random_id>``."""
+
+    __tablename__ = "oauth_clients"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    random_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    #: "agent" or "user": who may authorize the app.
+    context: Mapped[str] = mapped_column(String(16))
+    redirect_uris: Mapped[list[str]] = mapped_column(JSON)
+    #: "authorization_code", or "token" (implicit) for the clients that need it.
+    allowed_grant_type: Mapped[str] = mapped_column(String(32))
+    is_enabled: Mapped[bool] = mapped_column(Boolean)
+    #: A public client (mobile, single-page, extension) has no secret and must use PKCE.
+    is_public: Mapped[bool] = mapped_column(Boolean)
+    secret_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class OAuthGrantRow(Base):
+    """One person's consent to one app: every code, access and refresh token descends from it.
+
+    Revoking the grant (person disconnects the app, a refresh token or code is replayed)
+    revokes the whole family at once.
+    """
+
+    __tablename__ = "oauth_grants"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    client_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("oauth_clients.id", ondelete="CASCADE"), index=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("people.id", ondelete="CASCADE"), index=True
+    )
+    scope: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class OAuthCodeRow(Base):
+    """An authorization code, kept after use so that a replay can be detected (RFC 9700 §4.2)."""
+
+    __tablename__ = "oauth_codes"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    code_digest: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    grant_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("oauth_grants.id", ondelete="CASCADE"), index=True
+    )
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
+    code_challenge_method: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class OAuthRefreshTokenRow(Base):
+    """A refresh token; rotated on every use, the previous one kept to detect reuse."""
+
+    __tablename__ = "oauth_refresh_tokens"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    token_digest: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    grant_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("oauth_grants.id", ondelete="CASCADE"), index=True
+    )
+    access_token_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("api_tokens.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: When it was exchanged for its successor (rotation); None while it is the newest.
+    rotated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class WebSessionRow(Base):
+    """A signed-in browser (login page), found by the keyed digest of its cookie."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    token_digest: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    person_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("people.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
