@@ -19,6 +19,7 @@ from tessera.services.api_keys import ApiKeyService
 from tessera.services.api_tokens import ApiTokenService, TokenPolicy
 from tessera.services.authenticate import Authenticator
 from tessera.services.container import Services
+from tessera.services.password_login import LoginLimits, PasswordLogin
 from tessera.services.people import PeopleService
 from tessera.services.throttle import Throttle, ThrottleRule
 from tessera.services.usage import UsageRecorder
@@ -91,13 +92,23 @@ def build_runtime(
         exchange_enabled=settings.exchange_enabled,
         allow_users=settings.exchange_allow_users,
         lifetime=lifetime,
-        exchange_per_email=ThrottleRule.parse("exchange-email", settings.exchange_rate_per_email),
-        exchange_per_address=ThrottleRule.parse(
-            "exchange-address", settings.exchange_rate_per_address
-        ),
         device_setup_per_address=ThrottleRule.parse(
             "device-setup-address", settings.device_setup_rate_per_address
         ),
+    )
+    # One set of counters for every password form (exchange, login page): an attacker gains
+    # nothing by switching between them.
+    login = PasswordLogin(
+        database,
+        passwords,
+        hasher,
+        throttle,
+        LoginLimits(
+            per_email=ThrottleRule.parse("login-email", settings.exchange_rate_per_email),
+            per_address=ThrottleRule.parse("login-address", settings.exchange_rate_per_address),
+        ),
+        clock,
+        hashing_limiter=anyio.CapacityLimiter(settings.password_hash_threads),
     )
     services = Services(
         site=SiteInfo(public_url=settings.public_url, version=__version__),
@@ -111,15 +122,7 @@ def build_runtime(
         ),
         people=PeopleService(database, passwords, clock),
         api_keys=ApiKeyService(database, hasher, clock),
-        api_tokens=ApiTokenService(
-            database,
-            hasher,
-            passwords,
-            clock,
-            throttle,
-            policy,
-            hashing_limiter=anyio.CapacityLimiter(settings.password_hash_threads),
-        ),
+        api_tokens=ApiTokenService(database, hasher, clock, throttle, policy, login),
         usage=usage,
     )
     return Runtime(settings=settings, database=database, services=services, throttle=throttle)

@@ -64,6 +64,8 @@ class ApiTokenRecord:
     last_used_at: datetime | None
     expires_at: datetime | None
     revoked_at: datetime | None
+    #: The OAuth client (``<id>_<random>``) that holds it; None unless OAuth issued it.
+    oauth_client_id: str | None = None
 
     def is_live(self, now: datetime, lifetime: TokenLifetime) -> bool:
         expiry = lifetime.expiry(self.created_at, self.last_used_at, self.expires_at)
@@ -83,6 +85,8 @@ class Principal:
     #: May this caller use admin endpoints (decision: admin person, or superuser key + flag)?
     may_admin: bool = False
     app_id: str | None = None
+    #: The OAuth client whose token this is (None for keys, sessions and other tokens).
+    oauth_client_id: str | None = None
 
     def may_call(self, tags: tuple[str, ...], *, admin: bool) -> bool:
         if admin and not self.may_admin:

@@ -34,3 +34,5 @@ class ApiTokenInfo:
     revoked_at: datetime | None
     last_used_at: datetime | None
     last_used_address: str | None
+    #: The OAuth consent it was issued under; None for exchange and device-setup tokens.
+    grant_id: int | None = None

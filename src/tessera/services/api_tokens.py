@@ -8,7 +8,6 @@ API requests need, nor stalls the event loop (shared/spec E3, decision 11.12).
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 
 import anyio
 import anyio.to_thread
@@ -16,13 +15,13 @@ from sqlalchemy.orm import Session
 
 from tessera.core.clock import Clock
 from tessera.core.credentials import CodeHasher, format_credential, new_code
-from tessera.core.errors import BadCredentials, Forbidden, NotFound
+from tessera.core.errors import Forbidden, NotFound
 from tessera.core.ids import ApiTokenId, PersonId
 from tessera.core.paging import Page, PageRequest
-from tessera.core.passwords import PasswordHasher
-from tessera.core.people import Person, normalize_email
+from tessera.core.people import Person
 from tessera.core.principals import TokenLifetime, TokenSource
 from tessera.core.records import ApiTokenInfo
+from tessera.services.password_login import PasswordLogin
 from tessera.services.throttle import Throttle, ThrottleRule
 from tessera.store import api_tokens as stored
 from tessera.store import people as stored_people
@@ -42,8 +41,6 @@ class TokenPolicy:
     #: Let non-agent people (helpdesk users) obtain tokens; Deskpro's default is agents only.
     allow_users: bool
     lifetime: TokenLifetime
-    exchange_per_email: ThrottleRule
-    exchange_per_address: ThrottleRule
     device_setup_per_address: ThrottleRule
 
 
@@ -59,31 +56,22 @@ class IssuedToken:
         return format_credential(self.token.id, self.code)
 
 
-@dataclass(frozen=True, slots=True)
-class _Candidate:
-    person: Person
-    password_hash: str | None
-
-
 class ApiTokenService:
     def __init__(
         self,
         database: Database,
         hasher: CodeHasher,
-        passwords: PasswordHasher,
         clock: Clock,
         throttle: Throttle,
         policy: TokenPolicy,
-        *,
-        hashing_limiter: anyio.CapacityLimiter,
+        login: PasswordLogin,
     ) -> None:
         self._database = database
         self._hasher = hasher
-        self._passwords = passwords
         self._clock = clock
         self._throttle = throttle
         self.policy = policy
-        self._hashing = hashing_limiter
+        self._login = login
 
     # -- password exchange (E3) ---------------------------------------------------------
 
@@ -103,52 +91,17 @@ class ApiTokenService:
         """
         if not self.policy.exchange_enabled:
             raise Forbidden()
-        email = normalize_email(email)
-        await anyio.to_thread.run_sync(self._count_attempt, email, client_address)
-        candidate = await anyio.to_thread.run_sync(self._find_candidate, email)
-        check = await anyio.to_thread.run_sync(
-            self._passwords.verify,
-            candidate.password_hash if candidate else None,
-            password,
-            limiter=self._hashing,
-        )
-        if candidate is None or not check.ok or not self._may_hold_token(candidate.person):
-            log.info("password exchange refused")
-            raise BadCredentials()
-        new_hash = None
-        if check.needs_rehash:
-            new_hash = await anyio.to_thread.run_sync(
-                self._passwords.hash, password, limiter=self._hashing
-            )
-        issued = await anyio.to_thread.run_sync(
-            partial(self._issue_after_login, candidate.person.id, new_hash)
-        )
+        person = await self._login.check(email, password, client_address, self._may_hold_token)
+        issued = await anyio.to_thread.run_sync(self._issue_now, person.id, TokenSource.EXCHANGE)
         log.info("token issued by password exchange", extra={"token_id": issued.token.id})
         return issued
 
-    def _count_attempt(self, email: str, client_address: str | None) -> None:
-        # Attempts are counted whatever their outcome: the limit then says nothing about
-        # whether an account exists. E-mails are keyed by digest, not stored in the limiter.
-        self._throttle.hit(self.policy.exchange_per_email, self._hasher.digest(email).hex())
-        self._throttle.hit(self.policy.exchange_per_address, client_address or "unknown")
-
-    def _find_candidate(self, email: str) -> _Candidate | None:
-        with self._database.read() as session:
-            login = stored_people.find_login(session, email)
-        return None if login is None else _Candidate(login.person, login.password_hash)
-
     def _may_hold_token(self, person: Person) -> bool:
-        if person.is_disabled or person.identity_provider is not None:
-            return False
-        return person.is_agent or self.policy.allow_users
+        return not person.is_disabled and (person.is_agent or self.policy.allow_users)
 
-    def _issue_after_login(self, person_id: PersonId, new_hash: str | None) -> IssuedToken:
+    def _issue_now(self, person_id: PersonId, source: TokenSource) -> IssuedToken:
         with self._database.write() as session:
-            if new_hash is not None:
-                stored_people.update_person(
-                    session, person_id, now=self._clock.now(), password_hash=new_hash
-                )
-            return self._issue(session, person_id, TokenSource.EXCHANGE)
+            return self._issue(session, person_id, source)
 
     def _issue(self, session: Session, person_id: PersonId, source: TokenSource) -> IssuedToken:
         code = new_code()

@@ -147,6 +147,8 @@ class Authenticator:
             auth_method=AuthMethod.API_TOKEN,
             api_token_id=token.id,
             may_admin=token.person.is_admin,
+            app_id=token.oauth_client_id,
+            oauth_client_id=token.oauth_client_id,
         )
 
 

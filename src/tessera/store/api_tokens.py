@@ -35,6 +35,7 @@ def _info(row: ApiTokenRow) -> ApiTokenInfo:
         revoked_at=row.revoked_at,
         last_used_at=row.last_used_at,
         last_used_address=row.last_used_address,
+        grant_id=row.grant_id,
     )
 
 
@@ -47,6 +48,7 @@ def add_api_token(
     source: TokenSource,
     now: datetime,
     expires_at: datetime | None = None,
+    grant_id: int | None = None,
 ) -> ApiTokenInfo:
     row = ApiTokenRow(
         code_digest=code_digest,
@@ -55,6 +57,7 @@ def add_api_token(
         source=source.value,
         created_at=now,
         expires_at=expires_at,
+        grant_id=grant_id,
     )
     session.add(row)
     session.flush()

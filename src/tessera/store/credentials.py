@@ -13,11 +13,13 @@ from tessera.core.ids import ApiKeyId, ApiTokenId, PersonId
 from tessera.core.people import Person
 from tessera.core.principals import ApiKeyRecord, ApiTokenRecord, TokenSource
 from tessera.store.mapping import person_from_row
-from tessera.store.tables import ApiKeyRow, ApiTokenRow, PersonRow
+from tessera.store.tables import ApiKeyRow, ApiTokenRow, OAuthClientRow, OAuthGrantRow, PersonRow
 
 _PERSON = PersonRow.__table__
 _KEY = ApiKeyRow.__table__
 _TOKEN = ApiTokenRow.__table__
+_GRANT = OAuthGrantRow.__table__
+_CLIENT = OAuthClientRow.__table__
 # The person's columns keep their names; the credential's are prefixed.
 _PERSON_COLUMNS = list(_PERSON.c)
 
@@ -45,9 +47,15 @@ _FIND_TOKEN = (
         _TOKEN.c.last_used_at.label("token_last_used_at"),
         _TOKEN.c.expires_at.label("token_expires_at"),
         _TOKEN.c.revoked_at.label("token_revoked_at"),
+        _CLIENT.c.id.label("client_id"),
+        _CLIENT.c.random_id.label("client_random_id"),
         *_PERSON_COLUMNS,
     )
-    .select_from(_TOKEN.join(_PERSON, _PERSON.c.id == _TOKEN.c.person_id))
+    .select_from(
+        _TOKEN.join(_PERSON, _PERSON.c.id == _TOKEN.c.person_id)
+        .outerjoin(_GRANT, _GRANT.c.id == _TOKEN.c.grant_id)
+        .outerjoin(_CLIENT, _CLIENT.c.id == _GRANT.c.client_id)
+    )
     .where(_TOKEN.c.id == bindparam("credential_id"))
 )
 
@@ -82,6 +90,9 @@ def find_api_token(connection: Connection, token_id: ApiTokenId) -> ApiTokenReco
         last_used_at=row.token_last_used_at,
         expires_at=row.token_expires_at,
         revoked_at=row.token_revoked_at,
+        oauth_client_id=(
+            f"{row.client_id}_{row.client_random_id}" if row.client_id is not None else None
+        ),
     )
 
 

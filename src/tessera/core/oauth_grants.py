@@ -1,0 +1,38 @@
+"""OAuth grants, codes and refresh tokens as values (the client type is in ``oauth_clients``)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """One person's consent to one app; every token issued under it descends from it."""
+
+    id: int
+    client_id: int
+    person_id: int
+    scope: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationCode:
+    id: int
+    grant: Grant
+    redirect_uri: str
+    code_challenge: str | None
+    code_challenge_method: str | None
+    expires_at: datetime
+    used_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshToken:
+    id: int
+    grant: Grant
+    access_token_id: int | None
+    created_at: datetime
+    expires_at: datetime
+    rotated_at: datetime | None
+    revoked_at: datetime | None

@@ -1,0 +1,106 @@
+"""E-mail and password, checked the careful way: for the token exchange and the login page.
+
+Every attempt is counted (per e-mail digest and per client address) before anything is looked
+up; an unknown e-mail, a wrong password and a person who may not sign in this way all cost one
+argon2 verification and end in the same ``BadCredentials``, so neither answer nor timing tells
+them apart. argon2 runs in worker threads under its own limiter, so a storm of logins never
+takes the threads that API requests need (ADR 0005).
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import anyio
+import anyio.to_thread
+
+from tessera.core.clock import Clock
+from tessera.core.credentials import CodeHasher
+from tessera.core.errors import BadCredentials
+from tessera.core.passwords import PasswordHasher
+from tessera.core.people import Person, normalize_email
+from tessera.services.throttle import Throttle, ThrottleRule
+from tessera.store import people as stored_people
+from tessera.store.database import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class LoginLimits:
+    per_email: ThrottleRule
+    per_address: ThrottleRule
+
+
+class PasswordLogin:
+    def __init__(
+        self,
+        database: Database,
+        passwords: PasswordHasher,
+        hasher: CodeHasher,
+        throttle: Throttle,
+        limits: LoginLimits,
+        clock: Clock,
+        *,
+        hashing_limiter: anyio.CapacityLimiter,
+    ) -> None:
+        self._database = database
+        self._passwords = passwords
+        self._hasher = hasher
+        self._throttle = throttle
+        self._limits = limits
+        self._clock = clock
+        self._hashing = hashing_limiter
+
+    async def check(
+        self,
+        email: str,
+        password: str,
+        client_address: str | None,
+        may_sign_in: Callable[[Person], bool],
+    ) -> Person:
+        """The person these credentials belong to, if ``may_sign_in`` lets them in.
+
+        Raises:
+            RateLimited: too many attempts for this e-mail or from this address.
+            BadCredentials: anything else that is not a success.
+        """
+        email = normalize_email(email)
+        await anyio.to_thread.run_sync(self._count_attempt, email, client_address)
+        login = await anyio.to_thread.run_sync(self._find, email)
+        check = await anyio.to_thread.run_sync(
+            self._passwords.verify,
+            login.password_hash if login else None,
+            password,
+            limiter=self._hashing,
+        )
+        if login is None or not check.ok or not _signs_in_here(login.person, may_sign_in):
+            log.info("password sign-in refused")
+            raise BadCredentials()
+        if check.needs_rehash:
+            new_hash = await anyio.to_thread.run_sync(
+                self._passwords.hash, password, limiter=self._hashing
+            )
+            await anyio.to_thread.run_sync(self._store_hash, login.person, new_hash)
+        return login.person
+
+    def _count_attempt(self, email: str, client_address: str | None) -> None:
+        # Counted whatever the outcome, so the limit says nothing about whether an account
+        # exists. E-mails are keyed by digest: the limiter (maybe Redis) never sees them.
+        self._throttle.hit(self._limits.per_email, self._hasher.digest(email).hex())
+        self._throttle.hit(self._limits.per_address, client_address or "unknown")
+
+    def _find(self, email: str) -> stored_people.LoginRecord | None:
+        with self._database.read() as session:
+            return stored_people.find_login(session, email)
+
+    def _store_hash(self, person: Person, new_hash: str) -> None:
+        with self._database.write() as session:
+            stored_people.update_person(
+                session, person.id, now=self._clock.now(), password_hash=new_hash
+            )
+
+
+def _signs_in_here(person: Person, may_sign_in: Callable[[Person], bool]) -> bool:
+    # People of an external identity provider sign in there, never with a password here.
+    return not person.is_disabled and person.identity_provider is None and may_sign_in(person)

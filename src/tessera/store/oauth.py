@@ -1,0 +1,163 @@
+"""OAuth grants, authorization codes and refresh tokens. Codes and tokens by keyed digest."""
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from tessera.core.oauth_grants import AuthorizationCode, Grant, RefreshToken
+from tessera.store.tables import ApiTokenRow, OAuthCodeRow, OAuthGrantRow, OAuthRefreshTokenRow
+
+
+def _grant(row: OAuthGrantRow) -> Grant:
+    return Grant(
+        id=row.id,
+        client_id=row.client_id,
+        person_id=row.person_id,
+        scope=row.scope,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+def add_grant(
+    session: Session, *, client_id: int, person_id: int, scope: str, now: datetime
+) -> Grant:
+    row = OAuthGrantRow(client_id=client_id, person_id=person_id, scope=scope, created_at=now)
+    session.add(row)
+    session.flush()
+    return _grant(row)
+
+
+def add_code(
+    session: Session,
+    *,
+    code_digest: bytes,
+    grant: Grant,
+    redirect_uri: str,
+    code_challenge: str | None,
+    code_challenge_method: str | None,
+    now: datetime,
+    expires_at: datetime,
+) -> None:
+    session.add(
+        OAuthCodeRow(
+            code_digest=code_digest,
+            grant_id=grant.id,
+            redirect_uri=redirect_uri,
+            code_challenge=code_challenge,
+            code_challenge_method=code_challenge_method,
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
+    session.flush()
+
+
+def find_code(session: Session, code_digest: bytes) -> AuthorizationCode | None:
+    """The code with this digest, used or not (a used one reveals a replay)."""
+    found = session.execute(
+        select(OAuthCodeRow, OAuthGrantRow)
+        .join(OAuthGrantRow, OAuthGrantRow.id == OAuthCodeRow.grant_id)
+        .where(OAuthCodeRow.code_digest == code_digest)
+        .with_for_update(of=OAuthCodeRow)
+    ).first()
+    if found is None:
+        return None
+    code, grant = found
+    return AuthorizationCode(
+        id=code.id,
+        grant=_grant(grant),
+        redirect_uri=code.redirect_uri,
+        code_challenge=code.code_challenge,
+        code_challenge_method=code.code_challenge_method,
+        expires_at=code.expires_at,
+        used_at=code.used_at,
+    )
+
+
+def mark_code_used(session: Session, code_id: int, *, now: datetime) -> bool:
+    """Spend a code; False when it was already spent (a concurrent exchange won)."""
+    result = session.connection().execute(
+        update(OAuthCodeRow)
+        .where(OAuthCodeRow.id == code_id, OAuthCodeRow.used_at.is_(None))
+        .values(used_at=now)
+    )
+    return result.rowcount == 1
+
+
+def add_refresh_token(
+    session: Session,
+    *,
+    token_digest: bytes,
+    grant: Grant,
+    access_token_id: int,
+    now: datetime,
+    expires_at: datetime,
+) -> None:
+    session.add(
+        OAuthRefreshTokenRow(
+            token_digest=token_digest,
+            grant_id=grant.id,
+            access_token_id=access_token_id,
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
+    session.flush()
+
+
+def find_refresh_token(session: Session, token_digest: bytes) -> RefreshToken | None:
+    found = session.execute(
+        select(OAuthRefreshTokenRow, OAuthGrantRow)
+        .join(OAuthGrantRow, OAuthGrantRow.id == OAuthRefreshTokenRow.grant_id)
+        .where(OAuthRefreshTokenRow.token_digest == token_digest)
+        .with_for_update(of=OAuthRefreshTokenRow)
+    ).first()
+    if found is None:
+        return None
+    token, grant = found
+    return RefreshToken(
+        id=token.id,
+        grant=_grant(grant),
+        access_token_id=token.access_token_id,
+        created_at=token.created_at,
+        expires_at=token.expires_at,
+        rotated_at=token.rotated_at,
+        revoked_at=token.revoked_at,
+    )
+
+
+def mark_refresh_token_rotated(session: Session, token_id: int, *, now: datetime) -> None:
+    session.execute(
+        update(OAuthRefreshTokenRow)
+        .where(OAuthRefreshTokenRow.id == token_id, OAuthRefreshTokenRow.rotated_at.is_(None))
+        .values(rotated_at=now)
+    )
+
+
+def revoke_refresh_token(session: Session, token_id: int, *, now: datetime) -> None:
+    session.execute(
+        update(OAuthRefreshTokenRow)
+        .where(OAuthRefreshTokenRow.id == token_id, OAuthRefreshTokenRow.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def revoke_grant(session: Session, grant_id: int, *, now: datetime) -> None:
+    """Revoke a consent and everything issued under it: access and refresh tokens."""
+    session.execute(
+        update(OAuthGrantRow)
+        .where(OAuthGrantRow.id == grant_id, OAuthGrantRow.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    session.execute(
+        update(ApiTokenRow)
+        .where(ApiTokenRow.grant_id == grant_id, ApiTokenRow.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    session.execute(
+        update(OAuthRefreshTokenRow)
+        .where(OAuthRefreshTokenRow.grant_id == grant_id, OAuthRefreshTokenRow.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
