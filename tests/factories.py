@@ -1,11 +1,14 @@
 """Real rows through the real services (no mocks), with unique names so tests never collide."""
 
 import secrets
+from collections.abc import Sequence
 
+from tessera.core.oauth_clients import ClientContext, GrantType
 from tessera.core.people import Person
 from tessera.services.api_keys import IssuedApiKey, NewApiKey
 from tessera.services.api_tokens import IssuedToken
 from tessera.services.container import Services
+from tessera.services.oauth_clients import IssuedOAuthClient, NewOAuthClient
 from tessera.services.people import NewPerson
 from tests.secrets_seen import remember
 
@@ -79,3 +82,29 @@ def key_header(issued: IssuedApiKey) -> dict[str, str]:
 
 def token_header(issued: IssuedToken) -> dict[str, str]:
     return {"Authorization": f"token {issued.token_string}"}
+
+
+def make_oauth_client(
+    services: Services,
+    *,
+    name: str = "Test App",
+    redirect_uris: Sequence[str] = ("https://app.example.test/callback",),
+    public: bool = False,
+    grant: GrantType = GrantType.AUTHORIZATION_CODE,
+    context: ClientContext = ClientContext.AGENT,
+    enabled: bool = True,
+) -> IssuedOAuthClient:
+    """A registered OAuth client; its secret (None when public) is remembered as a secret."""
+    issued = services.oauth_clients.create(
+        NewOAuthClient(
+            name=name,
+            redirect_uris=redirect_uris,
+            context=context,
+            allowed_grant_type=grant,
+            is_public=public,
+            is_enabled=enabled,
+        )
+    )
+    if issued.secret is not None:
+        remember(issued.secret)
+    return issued

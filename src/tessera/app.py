@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             if owns_runtime:
                 runtime.database.dispose()
 
-    app = build_web_app(runtime.services, lifespan)
+    app = build_web_app(runtime.services, runtime.oauth, lifespan)
     app.state.runtime = runtime
     return app
 

@@ -15,14 +15,18 @@ from tessera.core.credentials import CodeHasher
 from tessera.core.passwords import PasswordHasher
 from tessera.core.principals import TokenLifetime
 from tessera.core.site import SiteInfo
+from tessera.oauth.server import OAuthConfig, OAuthContext
+from tessera.oauth.service import OAuthService
 from tessera.services.api_keys import ApiKeyService
 from tessera.services.api_tokens import ApiTokenService, TokenPolicy
 from tessera.services.authenticate import Authenticator
 from tessera.services.container import Services
+from tessera.services.oauth_clients import OAuthClientService
 from tessera.services.password_login import LoginLimits, PasswordLogin
 from tessera.services.people import PeopleService
 from tessera.services.throttle import Throttle, ThrottleRule
 from tessera.services.usage import UsageRecorder
+from tessera.services.web_sessions import WebSessionService
 from tessera.settings import Settings
 from tessera.store import schema
 from tessera.store.database import Database, make_engine
@@ -40,6 +44,7 @@ class Runtime:
     database: Database
     services: Services
     throttle: Throttle
+    oauth: OAuthService
 
 
 def secret_key(settings: Settings) -> bytes:
@@ -122,7 +127,27 @@ def build_runtime(
         ),
         people=PeopleService(database, passwords, clock),
         api_keys=ApiKeyService(database, hasher, clock),
+        oauth_clients=OAuthClientService(database, hasher, clock),
+        web_sessions=WebSessionService(
+            database, hasher, clock, login, lifetime=timedelta(hours=settings.session_hours)
+        ),
         api_tokens=ApiTokenService(database, hasher, clock, throttle, policy, login),
         usage=usage,
     )
-    return Runtime(settings=settings, database=database, services=services, throttle=throttle)
+    oauth = OAuthService(
+        database,
+        OAuthContext(
+            config=OAuthConfig(
+                access_token_lifetime=timedelta(seconds=settings.oauth_access_token_seconds),
+                refresh_token_lifetime=timedelta(days=settings.oauth_refresh_token_days),
+                code_lifetime=timedelta(seconds=settings.oauth_code_seconds),
+                refresh_grace=timedelta(seconds=settings.oauth_refresh_grace_seconds),
+            ),
+            hasher=hasher,
+            clock=clock,
+            clients=services.oauth_clients,
+        ),
+    )
+    return Runtime(
+        settings=settings, database=database, services=services, throttle=throttle, oauth=oauth
+    )

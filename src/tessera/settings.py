@@ -99,6 +99,13 @@ class Settings(BaseSettings):
     auto_migrate: bool | None = Field(
         None, description="Migrate on start; default yes for SQLite, no for PostgreSQL."
     )
+    oauth_access_token_seconds: int = Field(3600, ge=60, le=86400)
+    oauth_refresh_token_days: int = Field(14, ge=1, le=365)
+    oauth_refresh_grace_seconds: int = Field(
+        60, ge=0, le=600, description="The rotated-away refresh token stays usable this long."
+    )
+    oauth_code_seconds: int = Field(60, ge=10, le=60, description="Authorization code lifetime.")
+    session_hours: int = Field(12, ge=1, le=720, description="Login page sessions last this long.")
     forwarded_allow_ips: str | None = Field(
         None, description="Proxies trusted for X-Forwarded-For (the client address)."
     )

@@ -6,6 +6,11 @@ PUBLIC = {
     ("post", "/api/v2/api_tokens"),
     ("get", "/api/v2/api_tokens/device_setup/{code}"),
     ("get", "/api/v2/helpdesk/discover"),
+    # OAuth's own endpoints authenticate clients the OAuth way, not with keys or tokens.
+    ("post", "/oauth/token"),
+    ("post", "/oauth/revoke"),
+    ("post", "/oauth/introspect"),
+    ("get", "/.well-known/oauth-authorization-server"),
 }
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from tessera.cli import config, keys, people, tokens
+from tessera.cli import clients, config, keys, people, tokens
 from tessera.cli.output import EXIT_CODES, CliFailure, Failure, JsonOption, emit, reports_errors
 from tessera.cli.state import CliState, state
 from tessera.core.errors import ErrorKind
@@ -24,6 +24,7 @@ app = typer.Typer(
 app.add_typer(people.app, name="people")
 app.add_typer(keys.app, name="keys")
 app.add_typer(tokens.app, name="tokens")
+app.add_typer(clients.app, name="clients")
 app.add_typer(config.app, name="config")
 
 #: The uvicorn factory; a string, so that this module never imports the web stack and each

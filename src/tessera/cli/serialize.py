@@ -9,11 +9,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
+from tessera.core.oauth_clients import OAuthClient, authorization_endpoint, token_endpoint
 from tessera.core.paging import Page
 from tessera.core.people import Person
 from tessera.core.principals import TokenLifetime
 from tessera.core.records import ApiKeyInfo, ApiTokenInfo
+from tessera.core.site import SiteInfo
 from tessera.services.api_keys import IssuedApiKey
+from tessera.services.oauth_clients import IssuedOAuthClient
 
 T = TypeVar("T")
 
@@ -80,6 +83,31 @@ def token_json(token: ApiTokenInfo, lifetime: TokenLifetime) -> dict[str, Any]:
         "date_last_used": iso(token.last_used_at),
         "last_used_address": token.last_used_address,
     }
+
+
+def oauth_client_json(client: OAuthClient, site: SiteInfo) -> dict[str, Any]:
+    """As ``tessera.web.api.oauth_clients.OAuthClientOut`` (spec §7.2): never the secret."""
+    return {
+        "id": client.id,
+        "public_id": client.client_id,
+        "client_id": client.client_id,
+        "name": client.name,
+        "context": client.context.value,
+        "random_id": client.random_id,
+        "redirect_uris": list(client.redirect_uris),
+        "allowed_grant_type": client.allowed_grant_type.value,
+        "is_enabled": client.is_enabled,
+        "is_public": client.is_public,
+        "has_secret": client.has_secret,
+        "auth_endpoint": authorization_endpoint(site),
+        "token_endpoint": token_endpoint(site),
+        "date_created": iso(client.created_at),
+    }
+
+
+def issued_oauth_client_json(issued: IssuedOAuthClient, site: SiteInfo) -> dict[str, Any]:
+    """The only JSON that carries ``secret``: it is stored nowhere and never shown again."""
+    return {**oauth_client_json(issued.client, site), "secret": issued.secret}
 
 
 def page_json(page: Page[T], item: Callable[[T], dict[str, Any]]) -> dict[str, Any]:

@@ -6,8 +6,10 @@ from tessera.core.site import SiteInfo
 from tessera.services.api_keys import ApiKeyService
 from tessera.services.api_tokens import ApiTokenService
 from tessera.services.authenticate import Authenticator
+from tessera.services.oauth_clients import OAuthClientService
 from tessera.services.people import PeopleService
 from tessera.services.usage import UsageRecorder
+from tessera.services.web_sessions import WebSessionService
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,4 +19,6 @@ class Services:
     people: PeopleService
     api_keys: ApiKeyService
     api_tokens: ApiTokenService
+    oauth_clients: OAuthClientService
+    web_sessions: WebSessionService
     usage: UsageRecorder

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from tessera.core.oauth_grants import AuthorizationCode, Grant, RefreshToken
@@ -159,5 +159,22 @@ def revoke_grant(session: Session, grant_id: int, *, now: datetime) -> None:
     session.execute(
         update(OAuthRefreshTokenRow)
         .where(OAuthRefreshTokenRow.grant_id == grant_id, OAuthRefreshTokenRow.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def latest_rotation(session: Session, grant_id: int) -> datetime | None:
+    """When the newest rotation under this grant happened (identifies the one predecessor)."""
+    return session.scalar(
+        select(func.max(OAuthRefreshTokenRow.rotated_at)).where(
+            OAuthRefreshTokenRow.grant_id == grant_id
+        )
+    )
+
+
+def revoke_api_token_of_grant(session: Session, token_id: int, *, now: datetime) -> None:
+    session.execute(
+        update(ApiTokenRow)
+        .where(ApiTokenRow.id == token_id, ApiTokenRow.revoked_at.is_(None))
         .values(revoked_at=now)
     )

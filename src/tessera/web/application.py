@@ -4,18 +4,24 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from tessera import __version__
+from tessera.oauth.service import OAuthService
 from tessera.services.container import Services
-from tessera.web.api import api_keys, api_tokens, helpdesk, me, people
+from tessera.web.api import api_keys, api_tokens, helpdesk, me, oauth, oauth_clients, people
 from tessera.web.errors import install_error_handlers
 from tessera.web.middleware import RequestContextMiddleware
 from tessera.web.openapi import API_DESCRIPTION, DescribedApp, install_docs
+from tessera.web.pages import authorize, login
+from tessera.web.pages.rendering import STATIC
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
-def build_web_app(services: Services, lifespan: Lifespan | None = None) -> FastAPI:
+def build_web_app(
+    services: Services, oauth_server: OAuthService, lifespan: Lifespan | None = None
+) -> FastAPI:
     app = DescribedApp(
         title="Tessera",
         description=API_DESCRIPTION,
@@ -25,10 +31,18 @@ def build_web_app(services: Services, lifespan: Lifespan | None = None) -> FastA
         lifespan=lifespan,
     )
     app.state.services = services
-    routers = [module.router for module in (me, api_tokens, api_keys, people, helpdesk)]
+    app.state.oauth = oauth_server
+    routers = [
+        module.router for module in (me, api_tokens, api_keys, people, oauth_clients, helpdesk)
+    ]
     for router in routers:
         app.include_router(router)
+    # The OAuth protocol endpoints are described too; the pages are not part of the API.
+    app.include_router(oauth.router)
+    for page_router in (login.router, authorize.router):
+        app.include_router(page_router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_handlers(app)
-    install_docs(app, routers)
+    install_docs(app, [*routers, oauth.router])
     app.add_middleware(RequestContextMiddleware)
     return app

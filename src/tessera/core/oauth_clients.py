@@ -1,0 +1,214 @@
+"""OAuth clients as values, their public ``client_id``, and which redirect URIs may be registered.
+
+Deskpro accepts any URL as a redirect URI (shared/spec §7.2). Tessera is stricter, because a
+redirect URI is where authorization codes and tokens are sent: RFC 6749 §3.1.2 (absolute, no
+fragment), RFC 8252 §7 (native apps: loopback IP literals over http, reverse-domain private-use
+schemes) and RFC 9700 §2.1 / §4.1 (exact, registered URIs; no open redirectors) decide here, at
+registration, so that the authorization endpoint can compare strings and nothing more.
+"""
+
+import ipaddress
+import re
+import secrets
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from tessera.core.errors import DUPLICATE, FieldError, FieldErrors
+from tessera.core.site import SiteInfo
+
+
+class ClientContext(StrEnum):
+    """Who may authorize the app: agents (and admins), or helpdesk users."""
+
+    AGENT = "agent"
+    USER = "user"
+
+
+class GrantType(StrEnum):
+    """Deskpro's ``allowed_grant_type``; ``token`` is the implicit grant (decision 11.11)."""
+
+    AUTHORIZATION_CODE = "authorization_code"
+    IMPLICIT = "token"
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthClient:
+    """A registered app as every layer sees it: never its secret, only whether it has one."""
+
+    id: int
+    random_id: str
+    name: str
+    context: ClientContext
+    redirect_uris: tuple[str, ...]
+    allowed_grant_type: GrantType
+    is_enabled: bool
+    #: No secret; must use PKCE (decision 11.11).
+    is_public: bool
+    has_secret: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def client_id(self) -> str:
+        """Deskpro's ``public_id``: the OAuth ``client_id`` apps send."""
+        return f"{self.id}_{self.random_id}"
+
+
+#: Ids are 64-bit columns; without leading zeros, so that each client has one client_id string.
+MAX_CLIENT_ID = 2**63 - 1
+_CLIENT_ID = re.compile(r"([1-9][0-9]{0,18})_([A-Za-z0-9]{1,64})")
+
+
+def parse_client_id(value: str) -> tuple[int, str] | None:
+    """``"12_abc"`` → ``(12, "abc")``; None for anything that cannot name a client."""
+    match = _CLIENT_ID.fullmatch(value)
+    if match is None:
+        return None
+    row_id = int(match[1])
+    if row_id > MAX_CLIENT_ID:
+        return None
+    return row_id, match[2]
+
+
+#: The public half of a client_id (Deskpro's is base 36 too), random so that ids cannot be walked.
+_RANDOM_ID_ALPHABET = string.ascii_lowercase + string.digits
+_RANDOM_ID_LENGTH = 32
+
+
+def new_random_id() -> str:
+    return "".join(secrets.choice(_RANDOM_ID_ALPHABET) for _ in range(_RANDOM_ID_LENGTH))
+
+
+def authorization_endpoint(site: SiteInfo) -> str:
+    """Where apps send people to sign in and consent (decision 11.11)."""
+    return site.helpdesk_url + "oauth/authorize"
+
+
+def token_endpoint(site: SiteInfo) -> str:
+    return site.helpdesk_url + "oauth/token"
+
+
+# -- redirect URIs ---------------------------------------------------------------------------
+
+MAX_REDIRECT_URI_LENGTH = 2000
+MAX_REDIRECT_URIS = 20
+
+INVALID_URL = FieldError("invalid_url", "This value is not a valid URL.")
+INSECURE_REDIRECT_URI = FieldError(
+    "insecure_redirect_uri", "A redirect URI must use https, or http on a loopback address."
+)
+NOT_A_REVERSE_DOMAIN_SCHEME = FieldError(
+    "invalid_scheme",
+    "A private-use URI scheme must be a reverse domain name the app controls, "
+    "such as com.example.app (RFC 8252).",
+)
+REDIRECT_URI_TOO_LONG = FieldError(
+    "too_long", f"This value is too long ({MAX_REDIRECT_URI_LENGTH} at most)."
+)
+TOO_FEW_REDIRECT_URIS = FieldError(
+    "too_few_elements", "This collection should contain 1 elements or more."
+)
+TOO_MANY_REDIRECT_URIS = FieldError(
+    "too_many_elements",
+    f"This collection should contain {MAX_REDIRECT_URIS} elements or less.",
+)
+
+#: Schemes that run or read something in the browser instead of reaching an app.
+_DANGEROUS_SCHEMES = frozenset(
+    {"javascript", "vbscript", "data", "file", "blob", "about", "filesystem", "view-source"}
+)
+#: RFC 8252 §7.3 and §8.3: IP literals, not ``localhost`` (which a resolver or a hosts file
+#: may point elsewhere, and which a firewall may let an attacker's listener answer).
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "[::1]"})
+
+# RFC 3986 characters only (no blanks, controls or non-ASCII); "%" must start a valid escape.
+_URI_CHARACTERS = re.compile(r"(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})+")
+_SCHEME_AND_REST = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):(.*)", re.DOTALL)
+# A private-use scheme: dot-separated labels, as in com.example.app.
+_REVERSE_DOMAIN = re.compile(r"[a-z][a-z0-9+\-]*(?:\.[a-z0-9+\-]+)+")
+_AUTHORITY_AND_PATH = re.compile(r"//([^/?]*)(.*)", re.DOTALL)
+_HOST_AND_PORT = re.compile(r"(\[[^\]]*\]|[^:\[\]]*)(?::([0-9]{1,5}))?")
+_DNS_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
+_DNS_NAME = re.compile(rf"{_DNS_LABEL}(?:\.{_DNS_LABEL})*\.?")
+
+
+def check_redirect_uris(problems: FieldErrors, uris: Sequence[str]) -> list[str] | None:
+    """The URIs to store, or None; problems go per ``redirect_uris_N`` as Deskpro nests them."""
+    if isinstance(uris, str):  # a str is a Sequence[str] too: one URI, not its characters
+        uris = [uris]
+    if not uris:
+        problems.add(("redirect_uris",), TOO_FEW_REDIRECT_URIS)
+        return None
+    if len(uris) > MAX_REDIRECT_URIS:
+        problems.add(("redirect_uris",), TOO_MANY_REDIRECT_URIS)
+        return None
+    checked: list[str] = []
+    valid = True
+    for index, uri in enumerate(uris):
+        problem = redirect_uri_problem(uri)
+        if problem is None and uri in checked:
+            problem = DUPLICATE
+        if problem is not None:
+            problems.add(("redirect_uris", f"redirect_uris_{index}"), problem)
+            valid = False
+        checked.append(uri)
+    return checked if valid else None
+
+
+def redirect_uri_problem(uri: str) -> FieldError | None:
+    """Why this URI may not be registered as a redirect URI, or None when it may.
+
+    Accepted: ``https://host/…``; ``http://127.0.0.1[:port]/…`` and ``http://[::1][:port]/…``;
+    reverse-domain private-use schemes (``com.example.app:/callback``). Refused: anything that
+    is not an absolute URI, a fragment, user information, browser-executed schemes, plain http
+    elsewhere (``localhost`` included), other custom schemes, more than 2000 characters.
+    """
+    if len(uri) > MAX_REDIRECT_URI_LENGTH:
+        return REDIRECT_URI_TOO_LONG
+    if _URI_CHARACTERS.fullmatch(uri) is None or "#" in uri:
+        return INVALID_URL
+    match = _SCHEME_AND_REST.fullmatch(uri)
+    if match is None or not match[2]:
+        return INVALID_URL
+    scheme, rest = match[1].lower(), match[2]
+    if scheme in _DANGEROUS_SCHEMES:
+        return INVALID_URL
+    if scheme in ("http", "https"):
+        return _web_problem(scheme, rest)
+    if _REVERSE_DOMAIN.fullmatch(scheme) is None:
+        return NOT_A_REVERSE_DOMAIN_SCHEME
+    authority = _AUTHORITY_AND_PATH.fullmatch(rest)
+    if authority is not None and "@" in authority[1]:
+        return INVALID_URL
+    return None
+
+
+def _web_problem(scheme: str, rest: str) -> FieldError | None:
+    """An http(s) URI needs a host (no user information); http only on a loopback IP literal."""
+    authority = _AUTHORITY_AND_PATH.fullmatch(rest)
+    if authority is None or "@" in authority[1]:
+        return INVALID_URL
+    host_and_port = _HOST_AND_PORT.fullmatch(authority[1])
+    if host_and_port is None:
+        return INVALID_URL
+    host, port = host_and_port[1], host_and_port[2]
+    if not _is_host(host) or (port is not None and not 1 <= int(port) <= 65535):
+        return INVALID_URL
+    if scheme == "http" and host not in _LOOPBACK_HOSTS:
+        return INSECURE_REDIRECT_URI
+    return None
+
+
+def _is_host(host: str) -> bool:
+    if host.startswith("["):
+        if "%" in host:  # a zone id names an interface of the client's machine, not a host
+            return False
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return False
+        return True
+    return _DNS_NAME.fullmatch(host) is not None

@@ -1,0 +1,122 @@
+"""The grants Tessera allows, on Authlib's protocol logic, with our storage and rules."""
+
+import logging
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.errors import (
+    InvalidRequestError,
+    UnauthorizedClientError,
+)
+from authlib.oauth2.rfc7636 import CodeChallenge
+
+from tessera.core.oauth_clients import ClientContext
+from tessera.core.people import Person
+from tessera.oauth.models import ClientModel, CodeModel, RefreshTokenModel
+
+if TYPE_CHECKING:
+    from tessera.oauth.server import TesseraAuthorizationServer
+
+log = logging.getLogger(__name__)
+
+#: Confidential clients prove their secret; public ones (PKCE) send only their client_id.
+TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+
+def may_authorize(person: Person | None, client: ClientModel) -> bool:
+    """Only active people; only active agents for agent-context apps (shared/spec §7.1)."""
+    if person is None or person.is_disabled:
+        return False
+    return client.client.context is not ClientContext.AGENT or person.is_agent
+
+
+class S256Only(CodeChallenge):
+    """PKCE with S256 only (decision 11.11): ``plain``, or no method at all, is refused.
+
+    Authlib already refuses a verifier without a challenge and a challenge without a
+    verifier; public clients must send a challenge with the authorization request.
+    """
+
+    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+    SUPPORTED_CODE_CHALLENGE_METHOD: ClassVar[list[str]] = ["S256"]
+
+    def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
+        data = grant.request.payload.data
+        challenge, method = data.get("code_challenge"), data.get("code_challenge_method")
+        if challenge and method != "S256":
+            raise InvalidRequestError("PKCE requires code_challenge_method=S256.")
+        if not challenge and grant.request.client.client.is_public:
+            raise InvalidRequestError("Public clients must use PKCE (code_challenge, S256).")
+        super().validate_code_challenge(grant, redirect_uri)
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = [
+        "client_secret_basic",
+        "client_secret_post",
+        "none",
+    ]
+    server: "TesseraAuthorizationServer"
+
+    def save_authorization_code(self, code: str, request: Any) -> None:
+        data = request.payload.data
+        self.server.store_code(
+            code,
+            client=request.client,
+            person=request.user,
+            scope=request.scope or "",
+            redirect_uri=request.payload.redirect_uri or request.client.get_default_redirect_uri(),
+            code_challenge=data.get("code_challenge"),
+            code_challenge_method=data.get("code_challenge_method"),
+        )
+
+    def query_authorization_code(self, code: str, client: ClientModel) -> CodeModel | None:
+        return self.server.spend_code(code, client)
+
+    def delete_authorization_code(self, authorization_code: CodeModel) -> None:
+        # Already spent when it was looked up: a failed exchange burns the code too.
+        pass
+
+    def authenticate_user(self, authorization_code: CodeModel) -> Person | None:
+        person = self.server.person(authorization_code.code.grant.person_id)
+        return person if may_authorize(person, self.request.client) else None
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = [
+        "client_secret_basic",
+        "client_secret_post",
+        "none",
+    ]
+    INCLUDE_NEW_REFRESH_TOKEN = True
+    server: "TesseraAuthorizationServer"
+
+    def authenticate_refresh_token(self, refresh_token: str) -> RefreshTokenModel | None:
+        return self.server.usable_refresh_token(refresh_token)
+
+    def authenticate_user(self, refresh_token: RefreshTokenModel) -> Person | None:
+        person = self.server.person(refresh_token.grant.person_id)
+        return person if may_authorize(person, self.request.client) else None
+
+    def revoke_old_credential(self, refresh_token: RefreshTokenModel) -> None:
+        self.server.rotate_refresh_token(refresh_token)
+
+
+class ImplicitGrant(grants.ImplicitGrant):
+    """Only for a client whose allowed grant type is ``token`` (decision 11.11)."""
+
+
+class RefusedGrant(grants.BaseGrant, grants.TokenEndpointMixin):
+    """client_credentials and password: no person would stand behind the token (§7.1)."""
+
+    GRANT_TYPES = ("client_credentials", "password")
+
+    @classmethod
+    def check_token_endpoint(cls, request: Any) -> bool:
+        return request.payload.grant_type in cls.GRANT_TYPES
+
+    def validate_token_request(self) -> None:
+        raise UnauthorizedClientError("This grant type is not supported")
+
+    def create_token_response(self) -> None:
+        raise UnauthorizedClientError("This grant type is not supported")

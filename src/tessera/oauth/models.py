@@ -1,0 +1,120 @@
+"""Our values in the shapes Authlib asks for (its ClientMixin, code and token mixins)."""
+
+from collections.abc import Callable
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin
+
+from tessera.core.oauth_clients import GrantType, OAuthClient
+from tessera.core.oauth_grants import AuthorizationCode, Grant, RefreshToken
+
+#: RFC 8252 §7.3: a native app's loopback redirect may use any port.
+LOOPBACK_HOSTS = {"127.0.0.1", "[::1]"}
+
+
+def redirect_uri_matches(registered: str, presented: str) -> bool:
+    """Exact string match (RFC 9700 §4.1.3), except the port of a loopback ``http`` URI.
+
+    Case changes, extra query parameters, ``;params``, userinfo, fragments, encoded slashes and
+    ``localhost`` for ``127.0.0.1`` all fail: only identical strings (or ports) pass.
+    """
+    if registered == presented:
+        return True
+    ours, theirs = urlsplit(registered), urlsplit(presented)
+    if ours.scheme != "http" or theirs.scheme != "http":
+        return False
+    host = ours.netloc.rsplit(":", 1)[0] if not ours.netloc.endswith("]") else ours.netloc
+    if host not in LOOPBACK_HOSTS:
+        return False
+    try:
+        presented_port = theirs.port
+    except ValueError:
+        return False
+    expected = f"{host}:{presented_port}" if presented_port is not None else host
+    return (
+        theirs.netloc == expected
+        and (theirs.path, theirs.query, theirs.fragment) == (ours.path, ours.query, "")
+        and "@" not in theirs.netloc
+    )
+
+
+class ClientModel(ClientMixin):
+    def __init__(self, client: OAuthClient, check_secret: Callable[[OAuthClient, str], bool]):
+        self.client = client
+        self._check_secret = check_secret
+
+    def get_client_id(self) -> str:
+        return self.client.client_id
+
+    def get_default_redirect_uri(self) -> str | None:
+        # Deskpro: without redirect_uri, a client with exactly one registered URI uses it.
+        uris = self.client.redirect_uris
+        return uris[0] if len(uris) == 1 else None
+
+    def get_allowed_scope(self, scope: str | None) -> str:
+        # Tessera defines no scopes yet: every token acts with the person's own rights.
+        return ""
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return any(redirect_uri_matches(uri, redirect_uri) for uri in self.client.redirect_uris)
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return self._check_secret(self.client, client_secret)
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        if self.client.is_public:
+            return method == "none"
+        return method in ("client_secret_basic", "client_secret_post")
+
+    def check_response_type(self, response_type: str) -> bool:
+        if self.client.allowed_grant_type is GrantType.IMPLICIT:
+            return response_type == "token"
+        return response_type == "code"
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        if self.client.allowed_grant_type is GrantType.IMPLICIT:
+            return grant_type == "implicit"
+        return grant_type in ("authorization_code", "refresh_token")
+
+
+class CodeModel(AuthorizationCodeMixin):
+    def __init__(self, code: AuthorizationCode) -> None:
+        self.code = code
+        self.code_challenge = code.code_challenge
+        self.code_challenge_method = code.code_challenge_method
+
+    def get_redirect_uri(self) -> str:
+        return self.code.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.code.grant.scope
+
+
+class RefreshTokenModel(TokenMixin):
+    def __init__(self, token: RefreshToken, now: datetime) -> None:
+        self.token = token
+        self._now = now
+
+    def check_client(self, client: ClientModel) -> bool:
+        return self.token.grant.client_id == client.client.id
+
+    def get_scope(self) -> str:
+        return self.token.grant.scope
+
+    def get_expires_in(self) -> int:
+        return int((self.token.expires_at - self.token.created_at).total_seconds())
+
+    def is_expired(self) -> bool:
+        return self.token.expires_at <= self._now
+
+    def is_revoked(self) -> bool:
+        return self.token.revoked_at is not None or self.token.grant.revoked_at is not None
+
+    @property
+    def grant(self) -> Grant:
+        return self.token.grant
+
+
+def seconds_until(moment: datetime, now: datetime) -> int:
+    return max(0, int((moment - now).total_seconds()))

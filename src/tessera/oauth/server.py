@@ -1,0 +1,228 @@
+"""Authlib's ``AuthorizationServer`` bound to one transaction of Tessera's database.
+
+One server per request (Polar's pattern): Authlib's storage hooks then all run in the caller's
+transaction, which ``OAuthService`` opens and commits — error responses included, so that a
+replayed code or refresh token revokes its family even though the answer is an error.
+"""
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from authlib.oauth2.rfc6749 import AuthorizationServer
+from sqlalchemy.orm import Session
+
+from tessera.core.clock import Clock
+from tessera.core.credentials import CodeHasher, format_credential, new_code
+from tessera.core.ids import PersonId
+from tessera.core.people import Person
+from tessera.core.principals import TokenSource
+from tessera.oauth.endpoints import IntrospectionEndpoint, RevocationEndpoint
+from tessera.oauth.grants import (
+    AuthorizationCodeGrant,
+    ImplicitGrant,
+    RefreshTokenGrant,
+    RefusedGrant,
+    S256Only,
+)
+from tessera.oauth.messages import OAuthRequest
+from tessera.oauth.models import ClientModel, CodeModel, RefreshTokenModel
+from tessera.oauth.requests import SnapshotJsonRequest, SnapshotRequest
+from tessera.services.oauth_clients import OAuthClientService
+from tessera.store import api_tokens as stored_tokens
+from tessera.store import oauth as stored
+from tessera.store import people as stored_people
+
+log = logging.getLogger(__name__)
+
+#: Deskpro's scope for OAuth-issued tokens (shared/spec §2.5).
+SESSION_SCOPE = "session"
+REFRESH_TOKEN_LENGTH = 48
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthConfig:
+    access_token_lifetime: timedelta
+    refresh_token_lifetime: timedelta
+    code_lifetime: timedelta
+    #: How long the refresh token just rotated away stays usable (lost response, two tabs).
+    refresh_grace: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthContext:
+    """What every server needs besides its transaction; built once at start."""
+
+    config: OAuthConfig
+    hasher: CodeHasher
+    clock: Clock
+    clients: OAuthClientService
+
+
+class TesseraAuthorizationServer(AuthorizationServer):
+    def __init__(self, session: Session, context: OAuthContext) -> None:
+        super().__init__(scopes_supported=None)
+        self.session = session
+        self.context = context
+        self.register_token_generator("default", self._token_shape)
+        self.register_grant(AuthorizationCodeGrant, [S256Only(required=True)])
+        self.register_grant(RefreshTokenGrant)
+        self.register_grant(ImplicitGrant)
+        self.register_grant(RefusedGrant)
+        self.register_endpoint(RevocationEndpoint)
+        self.register_endpoint(IntrospectionEndpoint)
+
+    # -- Authlib's framework hooks ------------------------------------------------------
+
+    def query_client(self, client_id: str) -> ClientModel | None:
+        client = self.context.clients.find_by_client_id(client_id or "")
+        if client is None or not client.is_enabled:
+            return None
+        return ClientModel(client, self.context.clients.check_secret)
+
+    def create_oauth2_request(self, request: OAuthRequest) -> SnapshotRequest:
+        return SnapshotRequest(request)
+
+    def create_json_request(self, request: OAuthRequest) -> SnapshotJsonRequest:
+        return SnapshotJsonRequest(request)
+
+    def handle_response(
+        self, status: int, body: Any, headers: list[tuple[str, str]]
+    ) -> tuple[int, list[tuple[str, str]], str]:
+        text = json.dumps(body) if isinstance(body, dict) else str(body or "")
+        return status, list(headers), text
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        # Authlib's signals (client authenticated, token revoked): nothing listens yet.
+        pass
+
+    # -- tokens -------------------------------------------------------------------------
+
+    def _token_shape(
+        self,
+        grant_type: str,
+        client: ClientModel,
+        user: Person | None = None,
+        scope: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> dict[str, Any]:
+        # Only the shape: our access token is "ID:CODE", and the ID exists once the row does,
+        # so save_token fills the values in (Authlib returns this same dict to the client).
+        lifetime = self.context.config.access_token_lifetime
+        token: dict[str, Any] = {
+            "token_type": "Bearer",
+            "access_token": "",
+            "expires_in": int(lifetime.total_seconds()),
+            "scope": scope or "",
+        }
+        if include_refresh_token:
+            token["refresh_token"] = ""
+        return token
+
+    def save_token(self, token: dict[str, Any], request: Any) -> None:
+        now = self.context.clock.now()
+        hasher = self.context.hasher
+        if request.authorization_code is not None:
+            grant = request.authorization_code.code.grant
+        elif request.refresh_token is not None:
+            grant = request.refresh_token.grant
+        else:  # implicit: the consent happens with this very response
+            grant = stored.add_grant(
+                self.session,
+                client_id=request.client.client.id,
+                person_id=request.user.id,
+                scope=request.scope or "",
+                now=now,
+            )
+        code = new_code()
+        access = stored_tokens.add_api_token(
+            self.session,
+            code_digest=hasher.digest(code),
+            person_id=PersonId(grant.person_id),
+            scope=SESSION_SCOPE,
+            source=TokenSource.OAUTH,
+            now=now,
+            expires_at=now + self.context.config.access_token_lifetime,
+            grant_id=grant.id,
+        )
+        token["access_token"] = format_credential(access.id, code)
+        if "refresh_token" in token:
+            refresh = new_code(REFRESH_TOKEN_LENGTH)
+            stored.add_refresh_token(
+                self.session,
+                token_digest=hasher.digest(refresh),
+                grant=grant,
+                access_token_id=access.id,
+                now=now,
+                expires_at=now + self.context.config.refresh_token_lifetime,
+            )
+            token["refresh_token"] = refresh
+
+    # -- storage for the grants ---------------------------------------------------------
+
+    def person(self, person_id: int) -> Person | None:
+        return stored_people.get_person(self.session, PersonId(person_id))
+
+    def store_code(
+        self,
+        code: str,
+        *,
+        client: ClientModel,
+        person: Person,
+        scope: str,
+        redirect_uri: str,
+        code_challenge: str | None,
+        code_challenge_method: str | None,
+    ) -> None:
+        now = self.context.clock.now()
+        grant = stored.add_grant(
+            self.session, client_id=client.client.id, person_id=person.id, scope=scope, now=now
+        )
+        stored.add_code(
+            self.session,
+            code_digest=self.context.hasher.digest(code),
+            grant=grant,
+            redirect_uri=redirect_uri,
+            code_challenge=code_challenge,
+            code_challenge_method=code_challenge_method,
+            now=now,
+            expires_at=now + self.context.config.code_lifetime,
+        )
+
+    def spend_code(self, code: str, client: ClientModel) -> CodeModel | None:
+        """A code's one use. A second use is an attack (RFC 9700 §4.2.1): revoke its family."""
+        now = self.context.clock.now()
+        found = stored.find_code(self.session, self.context.hasher.digest(code))
+        if found is None or found.grant.client_id != client.client.id:
+            return None
+        if found.used_at is not None or not stored.mark_code_used(self.session, found.id, now=now):
+            log.warning("authorization code replayed: revoking grant %s", found.grant.id)
+            stored.revoke_grant(self.session, found.grant.id, now=now)
+            return None
+        if found.expires_at <= now or found.grant.revoked_at is not None:
+            return None
+        return CodeModel(found)
+
+    def usable_refresh_token(self, token: str) -> RefreshTokenModel | None:
+        now = self.context.clock.now()
+        found = stored.find_refresh_token(self.session, self.context.hasher.digest(token))
+        if found is None or found.revoked_at is not None or found.grant.revoked_at is not None:
+            return None
+        if found.expires_at <= now:
+            return None
+        if found.rotated_at is not None:
+            newest = stored.latest_rotation(self.session, found.grant.id)
+            in_grace = now - found.rotated_at <= self.context.config.refresh_grace
+            if not (in_grace and newest == found.rotated_at):
+                log.warning("refresh token reused: revoking grant %s", found.grant.id)
+                stored.revoke_grant(self.session, found.grant.id, now=now)
+                return None
+        return RefreshTokenModel(found, now)
+
+    def rotate_refresh_token(self, token: RefreshTokenModel) -> None:
+        stored.mark_refresh_token_rotated(
+            self.session, token.token.id, now=self.context.clock.now()
+        )

@@ -1,0 +1,116 @@
+"""The OAuth use cases, one transaction each: snapshot in, response (or page decision) out."""
+
+from typing import Any
+
+from authlib.oauth2.rfc6749.errors import OAuth2Error
+
+from tessera.core.people import Person
+from tessera.oauth.grants import may_authorize
+from tessera.oauth.messages import ConsentRequest, OAuthRequest, OAuthResponse, RefusedRequest
+from tessera.oauth.server import OAuthContext, TesseraAuthorizationServer
+from tessera.store.database import Database
+
+GRANT_TYPES = ["authorization_code", "refresh_token", "implicit"]
+
+
+class OAuthService:
+    def __init__(self, database: Database, context: OAuthContext) -> None:
+        self._database = database
+        self.context = context
+
+    def check_authorization(
+        self, request: OAuthRequest, person: Person
+    ) -> ConsentRequest | RefusedRequest | OAuthResponse:
+        """Validate an authorization request for the consent page.
+
+        An unknown client or an unregistered redirect URI never redirects (RFC 9700 §4.1): it
+        comes back as ``RefusedRequest``. Other errors go back to the app's redirect URI.
+        """
+        with self._database.read() as session:
+            server = TesseraAuthorizationServer(session, self.context)
+            try:
+                grant = server.get_consent_grant(request, end_user=person)
+            except OAuth2Error as error:
+                return _error(server, request, error)
+            client = grant.request.client
+            if not may_authorize(person, client):
+                return RefusedRequest("access_denied", "Access denied.")
+            return ConsentRequest(
+                client_name=client.client.name,
+                client_id=client.client.client_id,
+                scope=grant.request.scope or "",
+                redirect_uri=grant.redirect_uri or "",
+            )
+
+    def decide(
+        self, request: OAuthRequest, person: Person, *, allow: bool
+    ) -> OAuthResponse | RefusedRequest:
+        """The person's answer on the consent page: a redirect with a code, or access_denied."""
+        with self._database.write() as session:
+            server = TesseraAuthorizationServer(session, self.context)
+            try:
+                grant = server.get_consent_grant(request, end_user=person)
+            except OAuth2Error as error:
+                refused = _error(server, request, error)
+                return refused
+            if not may_authorize(person, grant.request.client):
+                return RefusedRequest("access_denied", "Access denied.")
+            status, headers, body = server.create_authorization_response(
+                grant.request, grant_user=person if allow else None, grant=grant
+            )
+            return OAuthResponse(status, headers, body)
+
+    def token(self, request: OAuthRequest) -> OAuthResponse:
+        return self._run(lambda server: server.create_token_response(request))
+
+    def revoke(self, request: OAuthRequest) -> OAuthResponse:
+        return self._run(lambda server: server.create_endpoint_response("revocation", request))
+
+    def introspect(self, request: OAuthRequest) -> OAuthResponse:
+        return self._run(lambda server: server.create_endpoint_response("introspection", request))
+
+    def metadata(self, issuer: str) -> dict[str, Any]:
+        """RFC 8414: exactly what this server supports."""
+        base = issuer.rstrip("/")
+        return {
+            "issuer": base,
+            "authorization_endpoint": f"{base}/oauth/authorize",
+            "token_endpoint": f"{base}/oauth/token",
+            "revocation_endpoint": f"{base}/oauth/revoke",
+            "introspection_endpoint": f"{base}/oauth/introspect",
+            "response_types_supported": ["code", "token"],
+            "response_modes_supported": ["query", "fragment"],
+            "grant_types_supported": GRANT_TYPES,
+            "token_endpoint_auth_methods_supported": [
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
+            "revocation_endpoint_auth_methods_supported": [
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
+            "introspection_endpoint_auth_methods_supported": [
+                "client_secret_basic",
+                "client_secret_post",
+            ],
+            "code_challenge_methods_supported": ["S256"],
+            "scopes_supported": [],
+            "service_documentation": f"{base}/docs",
+        }
+
+    def _run(self, step: Any) -> OAuthResponse:
+        # Committed even when the answer is an error: a replay's revocation must stick.
+        with self._database.write() as session:
+            status, headers, body = step(TesseraAuthorizationServer(session, self.context))
+        return OAuthResponse(status, headers, body)
+
+
+def _error(
+    server: TesseraAuthorizationServer, request: OAuthRequest, error: OAuth2Error
+) -> OAuthResponse | RefusedRequest:
+    if getattr(error, "redirect_uri", None):
+        status, headers, body = server.handle_error_response(request, error)
+        return OAuthResponse(status, headers, body)
+    return RefusedRequest(error.error, error.description or "The request is invalid.")

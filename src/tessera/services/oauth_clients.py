@@ -1,0 +1,237 @@
+"""OAuth clients: registered, changed, given new secrets and removed by admins (spec §7.2).
+
+The OAuth endpoints use ``find_by_client_id`` and ``check_secret``; a client's secret exists
+only in the ``IssuedOAuthClient`` that creation or rotation returns, and as a keyed digest.
+"""
+
+import builtins
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from tessera.core.clock import Clock
+from tessera.core.credentials import CodeHasher, new_code
+from tessera.core.errors import (
+    INVALID,
+    REQUIRED,
+    FieldError,
+    FieldErrors,
+    InvalidInput,
+    NotFound,
+)
+from tessera.core.oauth_clients import (
+    ClientContext,
+    GrantType,
+    OAuthClient,
+    check_redirect_uris,
+    new_random_id,
+    parse_client_id,
+)
+from tessera.core.paging import Page, PageRequest
+from tessera.store import oauth_clients as stored
+from tessera.store.database import Database
+
+_MAX_NAME = 200
+#: 40 symbols of 27: about 190 bits, for a secret that may live in a server's config for years.
+SECRET_LENGTH = 40
+
+PUBLIC_CLIENT_HAS_NO_SECRET = FieldError(
+    "public_client", "A public client has no secret: it proves itself with PKCE."
+)
+IS_PUBLIC_IS_FIXED = FieldError(
+    "immutable", "This value cannot be changed; register a new client instead."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NewOAuthClient:
+    name: str
+    redirect_uris: Sequence[str]
+    context: ClientContext = ClientContext.AGENT
+    #: Decision 11.11: no new client gets the implicit grant by default.
+    allowed_grant_type: GrantType = GrantType.AUTHORIZATION_CODE
+    #: A public client (mobile, single-page app) gets no secret and must use PKCE.
+    is_public: bool = False
+    is_enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthClientChanges:
+    """None leaves a value as it is."""
+
+    name: str | None = None
+    #: Replaces the whole list.
+    redirect_uris: Sequence[str] | None = None
+    context: ClientContext | None = None
+    allowed_grant_type: GrantType | None = None
+    is_enabled: bool | None = None
+    #: Deskpro clients send the whole object back; the same value is fine, another is refused.
+    is_public: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedOAuthClient:
+    """A client with its secret, which exists only in this value: shown once, never stored."""
+
+    client: OAuthClient
+    #: None for public clients.
+    secret: str | None
+
+
+class OAuthClientService:
+    def __init__(self, database: Database, hasher: CodeHasher, clock: Clock) -> None:
+        self._database = database
+        self._hasher = hasher
+        self._clock = clock
+
+    def create(self, new: NewOAuthClient) -> IssuedOAuthClient:
+        problems = FieldErrors()
+        name = _check_name(problems, new.name)
+        uris = check_redirect_uris(problems, new.redirect_uris)
+        context = _check_choice(problems, "context", ClientContext, new.context)
+        grant = _check_choice(problems, "allowed_grant_type", GrantType, new.allowed_grant_type)
+        if problems or uris is None or context is None or grant is None:
+            raise InvalidInput(problems)
+        secret = None if new.is_public else new_code(SECRET_LENGTH)
+        with self._database.write() as session:
+            client = stored.add_client(
+                session,
+                random_id=new_random_id(),
+                name=name,
+                context=context,
+                redirect_uris=uris,
+                allowed_grant_type=grant,
+                is_enabled=new.is_enabled,
+                is_public=new.is_public,
+                secret_digest=None if secret is None else self._hasher.digest(secret),
+                now=self._clock.now(),
+            )
+        return IssuedOAuthClient(client, secret)
+
+    def get(self, id: int) -> OAuthClient:
+        with self._database.read() as session:
+            client = stored.get_client(session, id)
+        if client is None:
+            raise NotFound()
+        return client
+
+    def list(self, page: PageRequest) -> Page[OAuthClient]:
+        with self._database.read() as session:
+            items = stored.list_clients(session, offset=page.offset, limit=page.per_page)
+            total = stored.count_clients(session)
+        return Page(items, total, page)
+
+    def list_all(self, limit: int = 1000) -> builtins.list[OAuthClient]:
+        """The first ``limit`` clients by id: Deskpro's list endpoint is not paginated."""
+        with self._database.read() as session:
+            return stored.list_clients(session, offset=0, limit=limit)
+
+    def count(self) -> int:
+        with self._database.read() as session:
+            return stored.count_clients(session)
+
+    def change(self, id: int, changes: OAuthClientChanges) -> OAuthClient:
+        problems = FieldErrors()
+        columns: dict[str, object] = {}
+        if changes.name is not None:
+            columns["name"] = _check_name(problems, changes.name)
+        if changes.redirect_uris is not None:
+            columns["redirect_uris"] = check_redirect_uris(problems, changes.redirect_uris)
+        if changes.context is not None:
+            context = _check_choice(problems, "context", ClientContext, changes.context)
+            columns["context"] = None if context is None else context.value
+        if changes.allowed_grant_type is not None:
+            grant = _check_choice(
+                problems, "allowed_grant_type", GrantType, changes.allowed_grant_type
+            )
+            columns["allowed_grant_type"] = None if grant is None else grant.value
+        if changes.is_enabled is not None:
+            columns["is_enabled"] = changes.is_enabled
+        if problems:
+            raise InvalidInput(problems)
+        with self._database.write() as session:
+            current = stored.get_client(session, id)
+            if current is None:
+                raise NotFound()
+            if changes.is_public is not None and changes.is_public != current.is_public:
+                problems.add(("is_public",), IS_PUBLIC_IS_FIXED)
+                raise InvalidInput(problems)
+            client = stored.update_client(session, id, now=self._clock.now(), **columns)
+        if client is None:  # gone since it was read: as if never there
+            raise NotFound()
+        return client
+
+    def rotate_secret(self, id: int) -> IssuedOAuthClient:
+        """Give a confidential client a new secret; the old one stops working at once."""
+        secret = new_code(SECRET_LENGTH)
+        with self._database.write() as session:
+            current = stored.get_client(session, id)
+            if current is None:
+                raise NotFound()
+            if current.is_public:
+                problems = FieldErrors()
+                problems.add((), PUBLIC_CLIENT_HAS_NO_SECRET)
+                raise InvalidInput(problems)
+            client = stored.update_client(
+                session, id, now=self._clock.now(), secret_digest=self._hasher.digest(secret)
+            )
+        if client is None:  # gone since it was read: as if never there
+            raise NotFound()
+        return IssuedOAuthClient(client, secret)
+
+    def delete(self, id: int) -> OAuthClient:
+        """Remove the client with every grant, code and token issued through it."""
+        with self._database.write() as session:
+            client = stored.delete_client(session, id)
+        if client is None:
+            raise NotFound()
+        return client
+
+    def find_by_client_id(self, client_id: str) -> OAuthClient | None:
+        """The client this OAuth ``client_id`` names, enabled or not (the caller checks)."""
+        parsed = parse_client_id(client_id)
+        if parsed is None:
+            return None
+        row_id, random_id = parsed
+        with self._database.read() as session:
+            client = stored.get_client(session, row_id)
+        # Constant time: the random part is what makes a client_id hard to guess.
+        if client is None or not hmac.compare_digest(client.random_id.encode(), random_id.encode()):
+            return None
+        return client
+
+    def check_secret(self, client: OAuthClient, secret: str) -> bool:
+        """Whether ``secret`` is the client's current one (read now, so a rotation counts)."""
+        if client.is_public:
+            return False
+        with self._database.read() as session:
+            digest = stored.secret_digest(session, client.id)
+        # Hash even without a digest, so both answers take the same time.
+        presented = self._hasher.digest(secret)
+        return digest is not None and hmac.compare_digest(presented, digest)
+
+
+def _check_name(problems: FieldErrors, name: str) -> str:
+    name = name.strip()
+    if not name:
+        problems.add(("name",), REQUIRED)
+    elif len(name) > _MAX_NAME:
+        problems.add(
+            ("name",), FieldError("too_long", f"This value is too long ({_MAX_NAME} at most).")
+        )
+    return name
+
+
+Choice = TypeVar("Choice", ClientContext, GrantType)
+
+
+def _check_choice(
+    problems: FieldErrors, name: str, choices: type[Choice], value: str
+) -> Choice | None:
+    """The enum member named by ``value``; callers outside the web layer may pass plain text."""
+    try:
+        return choices(value)
+    except ValueError:
+        problems.add((name,), INVALID)
+        return None

@@ -1,0 +1,104 @@
+"""OAuth clients: registered by admins; their secrets are stored as keyed digests only."""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tessera.core.oauth_clients import ClientContext, GrantType, OAuthClient
+from tessera.store.rows import row_by_id
+from tessera.store.tables import OAuthClientRow
+
+
+def _client(row: OAuthClientRow) -> OAuthClient:
+    return OAuthClient(
+        id=row.id,
+        random_id=row.random_id,
+        name=row.name,
+        context=ClientContext(row.context),
+        redirect_uris=tuple(row.redirect_uris),
+        allowed_grant_type=GrantType(row.allowed_grant_type),
+        is_enabled=row.is_enabled,
+        is_public=row.is_public,
+        has_secret=row.secret_digest is not None,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def add_client(
+    session: Session,
+    *,
+    random_id: str,
+    name: str,
+    context: ClientContext,
+    redirect_uris: Sequence[str],
+    allowed_grant_type: GrantType,
+    is_enabled: bool,
+    is_public: bool,
+    secret_digest: bytes | None,
+    now: datetime,
+) -> OAuthClient:
+    row = OAuthClientRow(
+        random_id=random_id,
+        name=name,
+        context=context.value,
+        redirect_uris=list(redirect_uris),
+        allowed_grant_type=allowed_grant_type.value,
+        is_enabled=is_enabled,
+        is_public=is_public,
+        secret_digest=secret_digest,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return _client(row)
+
+
+def get_client(session: Session, client_id: int) -> OAuthClient | None:
+    row = row_by_id(session, OAuthClientRow, client_id)
+    return None if row is None else _client(row)
+
+
+def secret_digest(session: Session, client_id: int) -> bytes | None:
+    """The stored digest of the client's secret; None for public (or vanished) clients."""
+    row = row_by_id(session, OAuthClientRow, client_id)
+    return None if row is None else row.secret_digest
+
+
+def list_clients(session: Session, *, offset: int, limit: int) -> list[OAuthClient]:
+    rows = session.scalars(
+        select(OAuthClientRow).order_by(OAuthClientRow.id).offset(offset).limit(limit)
+    )
+    return [_client(row) for row in rows]
+
+
+def count_clients(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(OAuthClientRow)) or 0
+
+
+def update_client(
+    session: Session, client_id: int, *, now: datetime, **changes: object
+) -> OAuthClient | None:
+    """Set these columns (values as stored: strings for enums, lists for URIs)."""
+    row = row_by_id(session, OAuthClientRow, client_id, for_update=True)
+    if row is None:
+        return None
+    for column, value in changes.items():
+        setattr(row, column, value)
+    row.updated_at = now
+    session.flush()
+    return _client(row)
+
+
+def delete_client(session: Session, client_id: int) -> OAuthClient | None:
+    """Remove a client; its grants, codes and tokens go with it (ON DELETE CASCADE)."""
+    row = row_by_id(session, OAuthClientRow, client_id, for_update=True)
+    if row is None:
+        return None
+    client = _client(row)
+    session.delete(row)
+    session.flush()
+    return client

@@ -1,0 +1,40 @@
+"""The OAuth protocol endpoints (RFC 6749, 7009, 7662, 8414): JSON in OAuth's own shapes."""
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from tessera.web.deps import ServicesDep
+from tessera.web.oauth_http import oauth_service, snapshot, to_response
+
+router = APIRouter(tags=["oauth"])
+
+
+@router.post("/oauth/token", summary="Exchange a code or refresh token (RFC 6749 §4.1.3, §6)")
+async def token(request: Request) -> Response:
+    request_snapshot = snapshot(request, await request.form())
+    answer = await run_in_threadpool(oauth_service(request).token, request_snapshot)
+    return to_response(answer)
+
+
+@router.post("/oauth/revoke", summary="Revoke an access or refresh token (RFC 7009)")
+async def revoke(request: Request) -> Response:
+    request_snapshot = snapshot(request, await request.form())
+    answer = await run_in_threadpool(oauth_service(request).revoke, request_snapshot)
+    return to_response(answer)
+
+
+@router.post("/oauth/introspect", summary="Describe a token to its client (RFC 7662)")
+async def introspect(request: Request) -> Response:
+    request_snapshot = snapshot(request, await request.form())
+    answer = await run_in_threadpool(oauth_service(request).introspect, request_snapshot)
+    return to_response(answer)
+
+
+@router.get(
+    "/.well-known/oauth-authorization-server", summary="What this server supports (RFC 8414)"
+)
+async def metadata(request: Request, services: ServicesDep) -> dict[str, Any]:
+    return oauth_service(request).metadata(services.site.public_url)

@@ -1,0 +1,189 @@
+"""``/api/v2/oauth_clients``: admins register the apps that may use OAuth (spec §1.3 E12–E17).
+
+Deskpro's shapes and statuses: the list is not paginated, POST answers 201, PUT 204 and
+DELETE 200 with the removed client (decision 11.15). A client's secret is in the answers to its
+creation and to ``rotate_secret`` only.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Self
+
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, Field
+
+from tessera.core.oauth_clients import (
+    ClientContext,
+    GrantType,
+    OAuthClient,
+    authorization_endpoint,
+    token_endpoint,
+)
+from tessera.core.principals import Principal
+from tessera.core.site import SiteInfo
+from tessera.services.oauth_clients import IssuedOAuthClient, NewOAuthClient, OAuthClientChanges
+from tessera.web.deps import Access, ResourceId, ServicesDep
+from tessera.web.envelope import Envelope
+
+router = APIRouter(prefix="/api/v2", tags=["oauth_clients"])
+
+#: Deskpro's list has no pages; this bounds the answer all the same.
+LIST_LIMIT = 1000
+
+
+def _admin(operation: str) -> object:
+    return Depends(Access(f"oauth_clients.oauth_clients.{operation}", admin=True))
+
+
+class NewOAuthClientIn(BaseModel):
+    name: str = Field(max_length=200)
+    redirect_uris: list[str] = Field(examples=[["https://app.example.com/oauth/callback"]])
+    context: ClientContext = ClientContext.AGENT
+    #: Decision 11.11: the implicit grant (``token``) only when asked for.
+    allowed_grant_type: GrantType = GrantType.AUTHORIZATION_CODE
+    is_enabled: bool = True
+    #: A public client (mobile, single-page app) gets no secret and must use PKCE.
+    is_public: bool = False
+
+
+class OAuthClientChangesIn(BaseModel):
+    name: str | None = Field(None, max_length=200)
+    redirect_uris: list[str] | None = None
+    context: ClientContext | None = None
+    allowed_grant_type: GrantType | None = None
+    is_enabled: bool | None = None
+    #: Cannot change; accepted when it is the current value, as Deskpro clients send it back.
+    is_public: bool | None = None
+
+
+class OAuthClientOut(BaseModel):
+    """Deskpro's representation (spec §7.2), without the secret."""
+
+    id: int
+    #: ``<id>_<random_id>``: the OAuth ``client_id``; Deskpro calls it ``public_id``.
+    public_id: str
+    client_id: str
+    name: str
+    context: ClientContext
+    random_id: str
+    redirect_uris: list[str]
+    allowed_grant_type: GrantType
+    is_enabled: bool
+    is_public: bool
+    has_secret: bool
+    auth_endpoint: str
+    token_endpoint: str
+    date_created: datetime
+
+    @classmethod
+    def of(cls, client: OAuthClient, site: SiteInfo) -> Self:
+        return cls(
+            id=client.id,
+            public_id=client.client_id,
+            client_id=client.client_id,
+            name=client.name,
+            context=client.context,
+            random_id=client.random_id,
+            redirect_uris=list(client.redirect_uris),
+            allowed_grant_type=client.allowed_grant_type,
+            is_enabled=client.is_enabled,
+            is_public=client.is_public,
+            has_secret=client.has_secret,
+            auth_endpoint=authorization_endpoint(site),
+            token_endpoint=token_endpoint(site),
+            date_created=client.created_at,
+        )
+
+    @classmethod
+    def all(cls, clients: Sequence[OAuthClient], site: SiteInfo) -> list[Self]:
+        return [cls.of(client, site) for client in clients]
+
+
+class IssuedOAuthClientOut(OAuthClientOut):
+    #: In this response only: it is stored nowhere and cannot be shown again. None when public.
+    secret: str | None
+
+    @classmethod
+    def issued(cls, issued: IssuedOAuthClient, site: SiteInfo) -> Self:
+        return cls(**OAuthClientOut.of(issued.client, site).model_dump(), secret=issued.secret)
+
+
+class CountsOut(BaseModel):
+    total: int
+
+
+@router.get("/oauth_clients", summary="List OAuth clients (not paginated, as in Deskpro)")
+def list_clients(
+    principal: Annotated[Principal, _admin("list")], services: ServicesDep
+) -> Envelope[list[OAuthClientOut]]:
+    clients = services.oauth_clients.list_all(LIST_LIMIT)
+    return Envelope(data=OAuthClientOut.all(clients, services.site))
+
+
+# Before ``/oauth_clients/{oauth_client_id}``, which would otherwise take "counts" as an id.
+@router.get("/oauth_clients/counts", summary="Count OAuth clients")
+def count_clients(
+    principal: Annotated[Principal, _admin("counts")], services: ServicesDep
+) -> Envelope[CountsOut]:
+    return Envelope(data=CountsOut(total=services.oauth_clients.count()))
+
+
+@router.get("/oauth_clients/{oauth_client_id}", summary="Get an OAuth client (never its secret)")
+def get_client(
+    oauth_client_id: ResourceId,
+    principal: Annotated[Principal, _admin("get")],
+    services: ServicesDep,
+) -> Envelope[OAuthClientOut]:
+    client = services.oauth_clients.get(oauth_client_id)
+    return Envelope(data=OAuthClientOut.of(client, services.site))
+
+
+@router.post(
+    "/oauth_clients",
+    status_code=201,
+    summary="Register an OAuth client; its secret (confidential clients) is shown once",
+)
+def create_client(
+    body: NewOAuthClientIn,
+    principal: Annotated[Principal, _admin("post")],
+    services: ServicesDep,
+) -> Envelope[IssuedOAuthClientOut]:
+    issued = services.oauth_clients.create(NewOAuthClient(**body.model_dump()))
+    return Envelope(data=IssuedOAuthClientOut.issued(issued, services.site))
+
+
+@router.put("/oauth_clients/{oauth_client_id}", status_code=204, summary="Change an OAuth client")
+def update_client(
+    oauth_client_id: ResourceId,
+    body: OAuthClientChangesIn,
+    principal: Annotated[Principal, _admin("put")],
+    services: ServicesDep,
+) -> Response:
+    services.oauth_clients.change(oauth_client_id, OAuthClientChanges(**body.model_dump()))
+    return Response(status_code=204)
+
+
+@router.post(
+    "/oauth_clients/{oauth_client_id}/rotate_secret",
+    summary="Give a confidential client a new secret (shown once); the old one stops working",
+)
+def rotate_secret(
+    oauth_client_id: ResourceId,
+    principal: Annotated[Principal, _admin("rotate_secret")],
+    services: ServicesDep,
+) -> Envelope[IssuedOAuthClientOut]:
+    issued = services.oauth_clients.rotate_secret(oauth_client_id)
+    return Envelope(data=IssuedOAuthClientOut.issued(issued, services.site))
+
+
+@router.delete(
+    "/oauth_clients/{oauth_client_id}",
+    summary="Remove an OAuth client, with every grant and token issued through it",
+)
+def delete_client(
+    oauth_client_id: ResourceId,
+    principal: Annotated[Principal, _admin("delete")],
+    services: ServicesDep,
+) -> Envelope[OAuthClientOut]:
+    client = services.oauth_clients.delete(oauth_client_id)
+    return Envelope(data=OAuthClientOut.of(client, services.site))

@@ -1,0 +1,101 @@
+"""``/login`` and ``/logout``: signing in on Tessera's pages (the OAuth flow needs it)."""
+
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import RedirectResponse, Response
+
+from tessera.core.errors import BadCredentials, RateLimited
+from tessera.web.pages.csrf import CSRF_FIELD, csrf_ok, csrf_token, remember_csrf
+from tessera.web.pages.rendering import PAGE_HEADERS, render
+from tessera.web.pages.session import (
+    SESSION_COOKIE,
+    secure_cookies,
+    services_of,
+    set_session_cookie,
+    signed_in_person,
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+def safe_next(value: str | None) -> str:
+    """Only a path on this server: never an open redirect to somewhere else."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/login"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return "/login"
+    return value
+
+
+def _login_page(
+    request: Request, next_url: str, *, status: int = 200, error: str | None = None
+) -> Response:
+    response = render(
+        "login.html",
+        status=status,
+        csrf_field=CSRF_FIELD,
+        csrf_token=csrf_token(request),
+        next_url=next_url,
+        error=error,
+        email=None,
+    )
+    remember_csrf(request, response, secure=secure_cookies(request))
+    return response
+
+
+@router.get("/login")
+async def login_page(request: Request, next: str | None = None) -> Response:
+    person = await run_in_threadpool(signed_in_person, request)
+    if person is not None:
+        if next:
+            return RedirectResponse(safe_next(next), status_code=303, headers=PAGE_HEADERS)
+        response = render(
+            "signed_in.html",
+            person=person,
+            csrf_field=CSRF_FIELD,
+            csrf_token=csrf_token(request),
+        )
+        remember_csrf(request, response, secure=secure_cookies(request))
+        return response
+    return _login_page(request, safe_next(next))
+
+
+@router.post("/login")
+async def sign_in(request: Request) -> Response:
+    form = await request.form()
+    next_url = safe_next(str(form.get("next") or ""))
+    if not csrf_ok(request, str(form.get(CSRF_FIELD) or "")):
+        return _login_page(request, next_url, status=403, error="Your session expired; try again.")
+    client = request.client.host if request.client else None
+    try:
+        signed_in = await services_of(request).web_sessions.sign_in(
+            str(form.get("email") or ""), str(form.get("password") or ""), client
+        )
+    except BadCredentials:
+        return _login_page(
+            request, next_url, status=401, error="That e-mail address and password do not match."
+        )
+    except RateLimited as limited:
+        minutes = max(1, round(limited.retry_after_seconds / 60))
+        page = _login_page(
+            request, next_url, status=429, error=f"Too many attempts: try again in {minutes} min."
+        )
+        page.headers["Retry-After"] = str(limited.retry_after_seconds)
+        return page
+    response = RedirectResponse(next_url, status_code=303, headers=PAGE_HEADERS)
+    set_session_cookie(request, response, signed_in.cookie)
+    return response
+
+
+@router.post("/logout")
+async def sign_out(request: Request) -> Response:
+    form = await request.form()
+    response = RedirectResponse("/login", status_code=303, headers=PAGE_HEADERS)
+    if csrf_ok(request, str(form.get(CSRF_FIELD) or "")):
+        cookie = request.cookies.get(SESSION_COOKIE)
+        await run_in_threadpool(services_of(request).web_sessions.sign_out, cookie)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

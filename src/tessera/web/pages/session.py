@@ -1,0 +1,37 @@
+"""The login session cookie: who is signed in on this browser."""
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tessera.core.people import Person
+from tessera.services.container import Services
+
+SESSION_COOKIE = "tessera_session"
+
+
+def services_of(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def secure_cookies(request: Request) -> bool:
+    return services_of(request).site.public_url.startswith("https://")
+
+
+def signed_in_person(request: Request) -> Person | None:
+    """The person of this browser's session, if any (a database read: call it off the loop)."""
+    return services_of(request).web_sessions.person_of(request.cookies.get(SESSION_COOKIE))
+
+
+def set_session_cookie(request: Request, response: Response, value: str) -> None:
+    lifetime = services_of(request).web_sessions.lifetime
+    response.set_cookie(
+        SESSION_COOKIE,
+        value,
+        max_age=int(lifetime.total_seconds()),
+        httponly=True,
+        # Lax: the cookie must come along when an app sends the browser to /oauth/authorize.
+        samesite="lax",
+        secure=secure_cookies(request),
+        path="/",
+    )
