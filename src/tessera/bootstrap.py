@@ -20,6 +20,7 @@ from tessera.oauth.service import OAuthService
 from tessera.services.api_keys import ApiKeyService
 from tessera.services.api_tokens import ApiTokenService, TokenPolicy
 from tessera.services.authenticate import Authenticator
+from tessera.services.connected_apps import ConnectedAppsService
 from tessera.services.container import Services
 from tessera.services.oauth_clients import OAuthClientService
 from tessera.services.password_login import LoginLimits, PasswordLogin
@@ -131,6 +132,7 @@ def build_runtime(
         web_sessions=WebSessionService(
             database, hasher, clock, login, lifetime=timedelta(hours=settings.session_hours)
         ),
+        connected_apps=ConnectedAppsService(database, clock),
         api_tokens=ApiTokenService(database, hasher, clock, throttle, policy, login),
         usage=usage,
     )

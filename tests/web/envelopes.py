@@ -53,6 +53,7 @@ MESSAGES = {
     "invalid_api_key": "Invalid API key.",
     "invalid_api_token": "Invalid API token.",
     "bad_credentials": "Bad credentials.",
+    "invalid_session_id": "Invalid session ID.",
     "forbidden": "You are not authorized to make this request.",
     "not_found": "The requested resource was not found.",
     "rate_limits": "Your limit for api calls is exhausted.",

@@ -100,6 +100,21 @@ class InvalidApiToken(TesseraError):
     message = "Invalid API token."
 
 
+class InvalidSessionId(TesseraError):
+    kind = ErrorKind.UNAUTHENTICATED
+    code = "invalid_session_id"
+    message = "Invalid session ID."
+
+
+class InvalidCorsAuthType(TesseraError):
+    """A browser on another origin may only use API keys and OAuth-issued tokens (§1.6)."""
+
+    kind = ErrorKind.UNAUTHENTICATED
+    code = "invalid_cors_auth_type"
+    # Deskpro's catalogue has no text for this code (§10.9): ours says what to do instead.
+    message = "Cross-origin requests must use an API key or an OAuth token."
+
+
 class BadCredentials(TesseraError):
     kind = ErrorKind.UNAUTHENTICATED
     code = "bad_credentials"

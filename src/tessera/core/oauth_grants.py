@@ -36,3 +36,12 @@ class RefreshToken:
     expires_at: datetime
     rotated_at: datetime | None
     revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectedApp:
+    """An app a person connected and has not disconnected (live tokens under a grant)."""
+
+    client_id: str
+    name: str
+    connected_at: datetime

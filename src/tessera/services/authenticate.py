@@ -18,13 +18,14 @@ from tessera.core.credentials import (
     parse_authorization,
     parse_credential,
 )
-from tessera.core.errors import InvalidApiKey, InvalidApiToken, Unauthorized
+from tessera.core.errors import InvalidApiKey, InvalidApiToken, InvalidSessionId, Unauthorized
 from tessera.core.ids import ApiKeyId, ApiTokenId, PersonId
 from tessera.core.people import Person
 from tessera.core.principals import ApiKeyRecord, AuthMethod, Principal, TokenLifetime
 from tessera.core.tags import TagPolicy
 from tessera.services.usage import UsageRecorder
 from tessera.store import credentials as stored
+from tessera.store import web_sessions as stored_sessions
 from tessera.store.database import Database
 
 _AGENT_ID_DIGITS = 18
@@ -41,6 +42,10 @@ class PresentedRequest:
     query_api_key: str | None = None
     query_api_token: str | None = None
     client_address: str | None = None
+    #: The login page's session cookie, when the adapter lets it count for this request.
+    session_cookie: str | None = None
+    #: ``X-DeskPRO-App-ID``: an app id attached to session requests (shared/spec §5).
+    app_id_header: str | None = None
 
 
 class Authenticator:
@@ -70,6 +75,8 @@ class Authenticator:
         """
         presented = self._presented(request)
         if presented is None:
+            if request.session_cookie:
+                return self._as_session(request)
             raise Unauthorized()
         if presented.kind is CredentialKind.EITHER:
             # HTTP Basic: Deskpro's v1 tries the value as a key, then as a token.
@@ -149,6 +156,26 @@ class Authenticator:
             may_admin=token.person.is_admin,
             app_id=token.oauth_client_id,
             oauth_client_id=token.oauth_client_id,
+        )
+
+    def _as_session(self, request: PresentedRequest) -> Principal:
+        """A signed-in browser: Deskpro's ``agent_session``, for agents and admins only."""
+        cookie = request.session_cookie or ""
+        with self._database.read() as session:
+            person = stored_sessions.find_web_session_person(
+                session, self._hasher.digest(cookie), now=self._clock.now()
+            )
+        if person is None or person.is_disabled:
+            # Deskpro's newer behaviour: an unknown session is no credential at all (§10.3).
+            raise Unauthorized()
+        if not person.is_agent:
+            raise InvalidSessionId()
+        app_id = (request.app_id_header or "").strip()[:100] or None
+        return Principal(
+            person=person,
+            auth_method=AuthMethod.AGENT_SESSION,
+            may_admin=person.is_admin,
+            app_id=app_id,
         )
 
 

@@ -6,6 +6,7 @@ from tessera.core.site import SiteInfo
 from tessera.services.api_keys import ApiKeyService
 from tessera.services.api_tokens import ApiTokenService
 from tessera.services.authenticate import Authenticator
+from tessera.services.connected_apps import ConnectedAppsService
 from tessera.services.oauth_clients import OAuthClientService
 from tessera.services.people import PeopleService
 from tessera.services.usage import UsageRecorder
@@ -21,4 +22,5 @@ class Services:
     api_tokens: ApiTokenService
     oauth_clients: OAuthClientService
     web_sessions: WebSessionService
+    connected_apps: ConnectedAppsService
     usage: UsageRecorder

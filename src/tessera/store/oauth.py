@@ -1,12 +1,19 @@
 """OAuth grants, authorization codes and refresh tokens. Codes and tokens by keyed digest."""
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from tessera.core.oauth_grants import AuthorizationCode, Grant, RefreshToken
-from tessera.store.tables import ApiTokenRow, OAuthCodeRow, OAuthGrantRow, OAuthRefreshTokenRow
+from tessera.core.oauth_grants import AuthorizationCode, ConnectedApp, Grant, RefreshToken
+from tessera.store.tables import (
+    ApiTokenRow,
+    OAuthClientRow,
+    OAuthCodeRow,
+    OAuthGrantRow,
+    OAuthRefreshTokenRow,
+)
 
 
 def _grant(row: OAuthGrantRow) -> Grant:
@@ -178,3 +185,53 @@ def revoke_api_token_of_grant(session: Session, token_id: int, *, now: datetime)
         .where(ApiTokenRow.id == token_id, ApiTokenRow.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+
+
+def _live_grants(person_id: int) -> Any:
+    live_token = exists().where(
+        ApiTokenRow.grant_id == OAuthGrantRow.id, ApiTokenRow.revoked_at.is_(None)
+    )
+    live_refresh = exists().where(
+        OAuthRefreshTokenRow.grant_id == OAuthGrantRow.id,
+        OAuthRefreshTokenRow.revoked_at.is_(None),
+    )
+    return and_(
+        OAuthGrantRow.person_id == person_id,
+        OAuthGrantRow.revoked_at.is_(None),
+        or_(live_token, live_refresh),
+    )
+
+
+def connected_apps(session: Session, person_id: int) -> list[ConnectedApp]:
+    rows = session.execute(
+        select(
+            OAuthClientRow.id,
+            OAuthClientRow.random_id,
+            OAuthClientRow.name,
+            func.min(OAuthGrantRow.created_at),
+        )
+        .join(OAuthGrantRow, OAuthGrantRow.client_id == OAuthClientRow.id)
+        .where(_live_grants(person_id))
+        .group_by(OAuthClientRow.id, OAuthClientRow.random_id, OAuthClientRow.name)
+        .order_by(OAuthClientRow.name)
+    )
+    return [
+        ConnectedApp(client_id=f"{row_id}_{random_id}", name=name, connected_at=connected)
+        for row_id, random_id, name, connected in rows
+    ]
+
+
+def disconnect_app(session: Session, person_id: int, client_row_id: int, *, now: datetime) -> int:
+    """Revoke every grant (and token) of this person for this app; return how many grants."""
+    grant_ids = list(
+        session.scalars(
+            select(OAuthGrantRow.id).where(
+                OAuthGrantRow.person_id == person_id,
+                OAuthGrantRow.client_id == client_row_id,
+                OAuthGrantRow.revoked_at.is_(None),
+            )
+        )
+    )
+    for grant_id in grant_ids:
+        revoke_grant(session, grant_id, now=now)
+    return len(grant_ids)

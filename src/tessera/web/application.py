@@ -10,6 +10,7 @@ from tessera import __version__
 from tessera.oauth.service import OAuthService
 from tessera.services.container import Services
 from tessera.web.api import api_keys, api_tokens, helpdesk, me, oauth, oauth_clients, people
+from tessera.web.cors import CorsMiddleware
 from tessera.web.errors import install_error_handlers
 from tessera.web.middleware import RequestContextMiddleware
 from tessera.web.openapi import API_DESCRIPTION, DescribedApp, install_docs
@@ -44,5 +45,6 @@ def build_web_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_handlers(app)
     install_docs(app, [*routers, oauth.router])
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(CorsMiddleware)
+    app.add_middleware(RequestContextMiddleware)  # added last: outermost
     return app

@@ -20,6 +20,7 @@ from tessera.core.errors import (
     FieldError,
     FieldErrors,
     Forbidden,
+    InvalidCorsAuthType,
     InvalidInput,
     InvalidJsonBody,
     MethodNotAllowed,
@@ -31,6 +32,8 @@ from tessera.core.errors import (
 
 #: Sent with every 401, byte for byte what Deskpro clients expect.
 DESKPRO_CHALLENGE = 'session,token,key realm="DeskPRO API"'
+#: The CORS guard's own challenge (shared/spec §1.6): only these may cross origins.
+CORS_CHALLENGE = 'key,oauth token realm="DeskPRO API"'
 
 STATUS: dict[ErrorKind, int] = {
     ErrorKind.UNAUTHENTICATED: 401,
@@ -66,7 +69,8 @@ def error_response(error: TesseraError, headers: dict[str, str] | None = None) -
     status = STATUS[error.kind]
     all_headers = dict(headers or {})
     if status == 401:
-        all_headers["WWW-Authenticate"] = DESKPRO_CHALLENGE
+        cross_origin = isinstance(error, InvalidCorsAuthType)
+        all_headers["WWW-Authenticate"] = CORS_CHALLENGE if cross_origin else DESKPRO_CHALLENGE
     if isinstance(error, RateLimited):
         all_headers["Retry-After"] = str(error.retry_after_seconds)
     return Response(

@@ -1,11 +1,14 @@
 """``/api/v2/me``: who the caller is, their profile, their tokens, and device setup."""
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Response
+from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
 from tessera.core.client_info import parse_client_type
+from tessera.core.oauth_grants import ConnectedApp
 from tessera.core.principals import Principal
 from tessera.services.people import PersonChanges
 from tessera.web.api.models import ApiTokenOut, PersonOut
@@ -151,3 +154,38 @@ def revoke_my_token(
 ) -> Envelope[ApiTokenOut]:
     token = services.api_tokens.revoke(token_id, owner=principal.person.id)
     return Envelope(data=ApiTokenOut.of(token, services.api_tokens.policy.lifetime))
+
+
+class ConnectedAppOut(BaseModel):
+    client_id: str
+    name: str
+    date_connected: datetime
+
+    @classmethod
+    def of(cls, app: ConnectedApp) -> "ConnectedAppOut":
+        return cls(client_id=app.client_id, name=app.name, date_connected=app.connected_at)
+
+
+@router.get("/me/connected_apps", summary="The OAuth apps I connected")
+def list_connected_apps(
+    principal: Annotated[Principal, Depends(Access("me.connected_apps.list"))],
+    services: ServicesDep,
+) -> Envelope[list[ConnectedAppOut]]:
+    apps = services.connected_apps.list_for(principal.person.id)
+    return Envelope(data=[ConnectedAppOut.of(app) for app in apps])
+
+
+@router.delete(
+    "/me/connected_apps/{client_id}", summary="Disconnect an app: every token it holds for me ends"
+)
+def disconnect_app(
+    client_id: Annotated[str, PathParam(max_length=100)],
+    principal: Annotated[Principal, Depends(Access("me.connected_apps.delete"))],
+    services: ServicesDep,
+) -> Envelope[ConnectedAppOut]:
+    app = services.connected_apps.disconnect(principal.person.id, client_id)
+    return Envelope(
+        data=ConnectedAppOut(
+            client_id=app.client_id, name=app.name, date_connected=app.connected_at
+        )
+    )

@@ -10,7 +10,8 @@ import secrets
 from starlette.requests import Request
 from starlette.responses import Response
 
-CSRF_COOKIE = "tessera_csrf"
+from tessera.web.cookies import CSRF_COOKIE
+
 CSRF_FIELD = "csrf_token"
 
 

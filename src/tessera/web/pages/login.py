@@ -7,10 +7,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from tessera.core.errors import BadCredentials, RateLimited
+from tessera.web.cookies import SESSION_COOKIE
 from tessera.web.pages.csrf import CSRF_FIELD, csrf_ok, csrf_token, remember_csrf
 from tessera.web.pages.rendering import PAGE_HEADERS, render
 from tessera.web.pages.session import (
-    SESSION_COOKIE,
     secure_cookies,
     services_of,
     set_session_cookie,

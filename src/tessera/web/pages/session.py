@@ -5,8 +5,7 @@ from starlette.responses import Response
 
 from tessera.core.people import Person
 from tessera.services.container import Services
-
-SESSION_COOKIE = "tessera_session"
+from tessera.web.cookies import SESSION_COOKIE
 
 
 def services_of(request: Request) -> Services:
