@@ -66,6 +66,17 @@ class ApiTokenRecord:
     revoked_at: datetime | None
     #: The OAuth client (``<id>_<random>``) that holds it; None unless OAuth issued it.
     oauth_client_id: str | None = None
+    #: An OAuth token works only while its app is enabled…
+    oauth_client_enabled: bool = True
+    #: …and, for an agent-context app, while its person is an agent.
+    oauth_requires_agent: bool = False
+
+    def serves(self) -> bool:
+        """Whether its person and app still allow it (beyond revocation and expiry)."""
+        person = self.person
+        if person.is_disabled or not self.oauth_client_enabled:
+            return False
+        return person.is_agent or not self.oauth_requires_agent
 
     def is_live(self, now: datetime, lifetime: TokenLifetime) -> bool:
         expiry = lifetime.expiry(self.created_at, self.last_used_at, self.expires_at)

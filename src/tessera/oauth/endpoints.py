@@ -41,7 +41,7 @@ class AccessTokenModel(TokenMixin):
         return expires is not None and expires <= self._now
 
     def is_revoked(self) -> bool:
-        return self.token.revoked_at is not None or self.token.person.is_disabled
+        return self.token.revoked_at is not None or not self.token.serves()
 
 
 class _TokenLookup:
@@ -51,7 +51,7 @@ class _TokenLookup:
         self, token_string: str, token_type_hint: str | None
     ) -> AccessTokenModel | RefreshTokenModel | None:
         server = self.server
-        if token_type_hint != "refresh_token" and ":" in token_string:
+        if ":" in token_string:
             try:
                 presented = parse_credential(CredentialKind.API_TOKEN, token_string)
             except TesseraError:

@@ -5,6 +5,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import (
+    InvalidClientError,
+    InvalidGrantError,
     InvalidRequestError,
     UnauthorizedClientError,
 )
@@ -65,7 +67,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             client=request.client,
             person=request.user,
             scope=request.scope or "",
-            redirect_uri=request.payload.redirect_uri or request.client.get_default_redirect_uri(),
+            redirect_uri=request.payload.redirect_uri or "",
             code_challenge=data.get("code_challenge"),
             code_challenge_method=data.get("code_challenge_method"),
         )
@@ -94,9 +96,11 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshTokenModel | None:
         return self.server.usable_refresh_token(refresh_token)
 
-    def authenticate_user(self, refresh_token: RefreshTokenModel) -> Person | None:
+    def authenticate_user(self, refresh_token: RefreshTokenModel) -> Person:
         person = self.server.person(refresh_token.grant.person_id)
-        return person if may_authorize(person, self.request.client) else None
+        if person is None or not may_authorize(person, self.request.client):
+            raise InvalidGrantError("The person may no longer use this app.")
+        return person
 
     def revoke_old_credential(self, refresh_token: RefreshTokenModel) -> None:
         self.server.rotate_refresh_token(refresh_token)
@@ -104,6 +108,14 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
 class ImplicitGrant(grants.ImplicitGrant):
     """Only for a client whose allowed grant type is ``token`` (decision 11.11)."""
+
+    server: "TesseraAuthorizationServer"
+
+    def authenticate_token_endpoint_client(self) -> ClientModel:
+        client = self.server.query_client(self.request.payload.client_id)
+        if client is None:
+            raise InvalidClientError(description="The client does not exist on this server.")
+        return client
 
 
 class RefusedGrant(grants.BaseGrant, grants.TokenEndpointMixin):

@@ -109,7 +109,12 @@ class RefreshTokenModel(TokenMixin):
         return self.token.expires_at <= self._now
 
     def is_revoked(self) -> bool:
-        return self.token.revoked_at is not None or self.token.grant.revoked_at is not None
+        token = self.token
+        return (
+            token.revoked_at is not None
+            or token.rotated_at is not None
+            or token.grant.revoked_at is not None
+        )
 
     @property
     def grant(self) -> Grant:

@@ -209,17 +209,17 @@ class TesseraAuthorizationServer(AuthorizationServer):
     def usable_refresh_token(self, token: str) -> RefreshTokenModel | None:
         now = self.context.clock.now()
         found = stored.find_refresh_token(self.session, self.context.hasher.digest(token))
-        if found is None or found.revoked_at is not None or found.grant.revoked_at is not None:
+        if found is None or found.grant.revoked_at is not None or found.expires_at <= now:
             return None
-        if found.expires_at <= now:
+        if found.rotated_at is None:
+            return None if found.revoked_at is not None else RefreshTokenModel(found, now)
+        newest = stored.latest_rotation(self.session, found.grant.id)
+        in_grace = now - found.rotated_at <= self.context.config.refresh_grace
+        if found.revoked_at is not None or not (in_grace and newest == found.rotated_at):
+            log.warning("refresh token reused: revoking grant %s", found.grant.id)
+            stored.revoke_grant(self.session, found.grant.id, now=now)
             return None
-        if found.rotated_at is not None:
-            newest = stored.latest_rotation(self.session, found.grant.id)
-            in_grace = now - found.rotated_at <= self.context.config.refresh_grace
-            if not (in_grace and newest == found.rotated_at):
-                log.warning("refresh token reused: revoking grant %s", found.grant.id)
-                stored.revoke_grant(self.session, found.grant.id, now=now)
-                return None
+        stored.revoke_refresh_token(self.session, found.id, now=now)
         return RefreshTokenModel(found, now)
 
     def rotate_refresh_token(self, token: RefreshTokenModel) -> None:

@@ -146,7 +146,7 @@ class Authenticator:
             raise InvalidApiToken()
         if not self._hasher.matches(presented.code, token.code_digest):
             raise InvalidApiToken()
-        if token.person.is_disabled:
+        if not token.serves():
             raise InvalidApiToken()
         self._usage.record(CredentialKind.API_TOKEN, token.id, now, request.client_address)
         return Principal(

@@ -7,7 +7,7 @@ of a check (bench/hot_path.py).
 
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, select
+from sqlalchemy import Connection, bindparam, select
 
 from tessera.core.ids import ApiKeyId, ApiTokenId, PersonId
 from tessera.core.people import Person
@@ -49,6 +49,8 @@ _FIND_TOKEN = (
         _TOKEN.c.revoked_at.label("token_revoked_at"),
         _CLIENT.c.id.label("client_id"),
         _CLIENT.c.random_id.label("client_random_id"),
+        _CLIENT.c.is_enabled.label("client_is_enabled"),
+        _CLIENT.c.context.label("client_context"),
         *_PERSON_COLUMNS,
     )
     .select_from(
@@ -93,6 +95,8 @@ def find_api_token(connection: Connection, token_id: ApiTokenId) -> ApiTokenReco
         oauth_client_id=(
             f"{row.client_id}_{row.client_random_id}" if row.client_id is not None else None
         ),
+        oauth_client_enabled=row.client_is_enabled is not False,
+        oauth_requires_agent=row.client_context == "agent",
     )
 
 
@@ -101,5 +105,6 @@ def find_person(connection: Connection, person_id: PersonId) -> Person | None:
     return None if row is None else _person(row)
 
 
-def _person(row: Row[Any]) -> Person:
+def _person(row: Any) -> Person:
+    # A Core row holding the person's columns under their own names (see _PERSON_COLUMNS).
     return person_from_row(row)
