@@ -4,6 +4,7 @@ Success: ``{"data", "meta", "linked"}``. Error: ``{"status", "code", "message"}`
 ``errors`` for field problems; every 401 carries Deskpro's ``WWW-Authenticate`` challenge.
 """
 
+import re
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -13,7 +14,16 @@ import httpx
 import pytest
 
 from tessera.services.container import Services
-from tests.factories import key_header, make_key, make_person, make_token, token_header
+from tests.factories import (
+    key_header,
+    make_key,
+    make_person,
+    make_token,
+    new_password,
+    token_header,
+    unique_email,
+)
+from tests.secrets_seen import remember
 
 Json = dict[str, Any]
 
@@ -155,6 +165,40 @@ def raw_get(base_url: str, path: str, header_lines: list[bytes]) -> tuple[int, b
             received += chunk
     head, _, body = received.partition(b"\r\n\r\n")
     return int(head.split(b" ", 2)[1]), body
+
+
+def total_of(api: httpx.Client, path: str, headers: dict[str, str]) -> int:
+    """How many items a paginated admin list holds now (read from ``meta.pagination``)."""
+    meta = api.get(path, params={"count": 1}, headers=headers).json()["meta"]
+    total = meta["pagination"]["total"]
+    assert isinstance(total, int)
+    return total
+
+
+def new_person_body(**overrides: object) -> Json:
+    """A valid ``POST /api/v2/people`` body for someone new (an agent with a password)."""
+    return {
+        "email": unique_email("new"),
+        "name": "Ada Lovelace",
+        "is_agent": True,
+        "password": new_password(),
+        **overrides,
+    }
+
+
+#: ``ID:CODE`` as Tessera issues it.
+KEY_STRING = re.compile(r"([0-9]+):([23456789ABCDGHJKMNPQRSTWXYZ]{25})")
+
+
+def received_key_string(data: Json) -> str:
+    """The ``ID:CODE`` of a key create/regenerate response, registered as a secret."""
+    key_string = data["key_string"]
+    assert isinstance(key_string, str)
+    match = KEY_STRING.fullmatch(key_string)
+    assert match is not None, key_string
+    remember(key_string, match[2])
+    assert int(match[1]) == data["id"]
+    return key_string
 
 
 #: An id no row has, and one no 64-bit column can hold.
