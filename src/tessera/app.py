@@ -54,10 +54,34 @@ async def _flush_usage(runtime: Runtime) -> None:
         log.exception("could not record last use of credentials")
 
 
+#: How often the server prunes the audit trail, and how many batches it deletes each time.
+PRUNE_EVERY_SECONDS = 3600.0
+PRUNE_MAX_BATCHES = 10
+
+
+async def _prune_audit(runtime: Runtime) -> None:
+    try:
+        await anyio.to_thread.run_sync(
+            lambda: runtime.services.audit.prune(max_batches=PRUNE_MAX_BATCHES)
+        )
+    except Exception:
+        # An old event kept a little longer harms no one; the next round tries again.
+        log.exception("could not prune the audit trail")
+
+
 async def _flush_usage_forever(runtime: Runtime) -> None:
+    """Flush usage every few seconds; prune old audit events on the first round, then hourly.
+
+    Bounded batches keep each prune short: a large backlog is worked off over a few hours.
+    """
+    next_prune = 0.0
+    loop = asyncio.get_running_loop()
     while True:
         await asyncio.sleep(runtime.settings.usage_flush_seconds)
         await _flush_usage(runtime)
+        if loop.time() >= next_prune:
+            next_prune = loop.time() + PRUNE_EVERY_SECONDS
+            await _prune_audit(runtime)
 
 
 def serve_app() -> FastAPI:

@@ -19,6 +19,7 @@ from tessera.oauth.server import OAuthConfig, OAuthContext
 from tessera.oauth.service import OAuthService
 from tessera.services.api_keys import ApiKeyService
 from tessera.services.api_tokens import ApiTokenService, TokenPolicy
+from tessera.services.audit import AuditService
 from tessera.services.authenticate import Authenticator
 from tessera.services.connected_apps import ConnectedAppsService
 from tessera.services.container import Services
@@ -135,6 +136,7 @@ def build_runtime(
         connected_apps=ConnectedAppsService(database, clock),
         api_tokens=ApiTokenService(database, hasher, clock, throttle, policy, login),
         usage=usage,
+        audit=AuditService(database, clock, timedelta(days=settings.audit_retention_days)),
     )
     oauth = OAuthService(
         database,

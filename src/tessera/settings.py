@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str | None = Field(
         None, description="Proxies trusted for X-Forwarded-For (the client address)."
     )
+    audit_retention_days: int = Field(
+        365, ge=1, description="Audit events older than this many days are pruned."
+    )
     log_level: str = Field("info")
 
     @field_validator("public_url")

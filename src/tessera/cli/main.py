@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from tessera.cli import clients, config, keys, people, tokens
+from tessera.cli import audit, clients, config, keys, people, tokens
 from tessera.cli.output import EXIT_CODES, CliFailure, Failure, JsonOption, emit, reports_errors
 from tessera.cli.state import CliState, state
 from tessera.core.errors import ErrorKind
@@ -26,6 +26,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(clients.app, name="clients")
 app.add_typer(config.app, name="config")
+app.add_typer(audit.app, name="audit")
 
 #: The uvicorn factory; a string, so that this module never imports the web stack and each
 #: worker process builds its own app.

@@ -14,6 +14,7 @@ from typing import Any
 from authlib.oauth2.rfc6749 import AuthorizationServer
 from sqlalchemy.orm import Session
 
+from tessera.core.audit import AuditKind, CredentialKind
 from tessera.core.clock import Clock
 from tessera.core.credentials import CodeHasher, format_credential, new_code
 from tessera.core.ids import PersonId
@@ -30,6 +31,7 @@ from tessera.oauth.grants import (
 from tessera.oauth.messages import OAuthRequest
 from tessera.oauth.models import ClientModel, CodeModel, RefreshTokenModel
 from tessera.oauth.requests import SnapshotJsonRequest, SnapshotRequest
+from tessera.services.audit import record
 from tessera.services.oauth_clients import OAuthClientService
 from tessera.store import api_tokens as stored_tokens
 from tessera.store import oauth as stored
@@ -149,6 +151,20 @@ class TesseraAuthorizationServer(AuthorizationServer):
             grant_id=grant.id,
         )
         token["access_token"] = format_credential(access.id, code)
+        record(
+            self.session,
+            AuditKind.API_TOKEN_ISSUED,
+            self.context.clock,
+            actor=access.person_id,
+            subject=access.person_id,
+            credential_kind=CredentialKind.TOKEN,
+            credential_id=access.id,
+            detail={
+                "source": TokenSource.OAUTH.value,
+                "oauth_client_id": grant.client_id,
+                "refreshed": request.refresh_token is not None,
+            },
+        )
         if "refresh_token" in token:
             refresh = new_code(REFRESH_TOKEN_LENGTH)
             stored.add_refresh_token(

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from tessera.core.audit import AuditKind, CredentialKind, DetailValue
 from tessera.core.clock import Clock
 from tessera.core.credentials import CodeHasher, format_credential, new_code
 from tessera.core.errors import (
@@ -17,6 +18,7 @@ from tessera.core.ids import ApiKeyId, PersonId
 from tessera.core.paging import Page, PageRequest
 from tessera.core.records import ApiKeyInfo
 from tessera.core.tags import InvalidTagPattern, TagPolicy
+from tessera.services.audit import record
 from tessera.store import api_keys as stored
 from tessera.store import people as stored_people
 from tessera.store.database import Database
@@ -68,7 +70,7 @@ class ApiKeyService:
         self._hasher = hasher
         self._clock = clock
 
-    def create(self, new: NewApiKey) -> IssuedApiKey:
+    def create(self, new: NewApiKey, *, actor: PersonId | None = None) -> IssuedApiKey:
         problems = FieldErrors()
         note = _check_note(problems, new.note)
         tags = _check_tags(problems, new.tags)
@@ -94,6 +96,11 @@ class ApiKeyService:
                 tags=tags,
                 now=self._clock.now(),
             )
+            detail: dict[str, DetailValue] = {
+                "is_superuser": key.is_superuser,
+                "admin_api": key.admin_api,
+            }
+            self._record(session, AuditKind.API_KEY_CREATED, key, actor, detail)
         return IssuedApiKey(key, code)
 
     def get(self, key_id: int) -> ApiKeyInfo:
@@ -110,7 +117,9 @@ class ApiKeyService:
             )
         return Page(items, total, page)
 
-    def change(self, key_id: int, changes: ApiKeyChanges) -> ApiKeyInfo:
+    def change(
+        self, key_id: int, changes: ApiKeyChanges, *, actor: PersonId | None = None
+    ) -> ApiKeyInfo:
         problems = FieldErrors()
         columns: dict[str, object] = {}
         if changes.note is not None:
@@ -137,11 +146,14 @@ class ApiKeyService:
             if problems:
                 raise InvalidInput(problems)
             key = stored.update_api_key(session, current.id, **columns)
+            if key is not None:
+                fields: dict[str, DetailValue] = {"fields": sorted(columns)}
+                self._record(session, AuditKind.API_KEY_CHANGED, key, actor, fields)
         if key is None:  # gone since it was read: as if never there
             raise NotFound()
         return key
 
-    def regenerate(self, key_id: int) -> IssuedApiKey:
+    def regenerate(self, key_id: int, *, actor: PersonId | None = None) -> IssuedApiKey:
         """Give the key a new secret; the old one stops working at once (Deskpro §2.4)."""
         code = new_code()
         with self._database.write() as session:
@@ -159,16 +171,39 @@ class ApiKeyService:
                 code_digest=self._hasher.digest(code),
                 regenerated_at=self._clock.now(),
             )
+            if key is not None:
+                self._record(session, AuditKind.API_KEY_REGENERATED, key, actor)
         if key is None:  # gone since it was read: as if never there
             raise NotFound()
         return IssuedApiKey(key, code)
 
-    def revoke(self, key_id: int) -> ApiKeyInfo:
+    def revoke(self, key_id: int, *, actor: PersonId | None = None) -> ApiKeyInfo:
         with self._database.write() as session:
             key = stored.revoke_api_key(session, ApiKeyId(key_id), now=self._clock.now())
+            if key is not None:
+                self._record(session, AuditKind.API_KEY_REVOKED, key, actor)
         if key is None:
             raise NotFound()
         return key
+
+    def _record(
+        self,
+        session: Session,
+        kind: AuditKind,
+        key: ApiKeyInfo,
+        actor: PersonId | None,
+        detail: dict[str, DetailValue] | None = None,
+    ) -> None:
+        record(
+            session,
+            kind,
+            self._clock,
+            actor=actor,
+            subject=key.person_id,
+            credential_kind=CredentialKind.KEY,
+            credential_id=key.id,
+            detail=detail,
+        )
 
 
 def _check_note(problems: FieldErrors, note: str) -> str:

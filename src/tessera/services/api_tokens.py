@@ -13,6 +13,7 @@ import anyio
 import anyio.to_thread
 from sqlalchemy.orm import Session
 
+from tessera.core.audit import AuditKind, CredentialKind
 from tessera.core.clock import Clock
 from tessera.core.credentials import CodeHasher, format_credential, new_code
 from tessera.core.errors import Forbidden, NotFound
@@ -21,6 +22,7 @@ from tessera.core.paging import Page, PageRequest
 from tessera.core.people import Person
 from tessera.core.principals import TokenLifetime, TokenSource
 from tessera.core.records import ApiTokenInfo
+from tessera.services.audit import record
 from tessera.services.password_login import PasswordLogin
 from tessera.services.throttle import Throttle, ThrottleRule
 from tessera.store import api_tokens as stored
@@ -92,18 +94,24 @@ class ApiTokenService:
         if not self.policy.exchange_enabled:
             raise Forbidden()
         person = await self._login.check(email, password, client_address, self._may_hold_token)
-        issued = await anyio.to_thread.run_sync(self._issue_now, person.id, TokenSource.EXCHANGE)
+        issued = await anyio.to_thread.run_sync(self._issue_now, person.id, client_address)
         log.info("token issued by password exchange", extra={"token_id": issued.token.id})
         return issued
 
     def _may_hold_token(self, person: Person) -> bool:
         return not person.is_disabled and (person.is_agent or self.policy.allow_users)
 
-    def _issue_now(self, person_id: PersonId, source: TokenSource) -> IssuedToken:
+    def _issue_now(self, person_id: PersonId, client_address: str | None) -> IssuedToken:
         with self._database.write() as session:
-            return self._issue(session, person_id, source)
+            return self._issue(session, person_id, TokenSource.EXCHANGE, client_address)
 
-    def _issue(self, session: Session, person_id: PersonId, source: TokenSource) -> IssuedToken:
+    def _issue(
+        self,
+        session: Session,
+        person_id: PersonId,
+        source: TokenSource,
+        client_address: str | None,
+    ) -> IssuedToken:
         code = new_code()
         token = stored.add_api_token(
             session,
@@ -112,6 +120,18 @@ class ApiTokenService:
             scope=CLIENT_SCOPE,
             source=source,
             now=self._clock.now(),
+        )
+        # The person acted for themselves: by password, or by redeeming a code they were given.
+        record(
+            session,
+            AuditKind.API_TOKEN_ISSUED,
+            self._clock,
+            actor=person_id,
+            subject=person_id,
+            credential_kind=CredentialKind.TOKEN,
+            credential_id=token.id,
+            client_address=client_address,
+            detail={"source": source.value},
         )
         return IssuedToken(token, code)
 
@@ -154,7 +174,7 @@ class ApiTokenService:
             person = stored_people.get_person(session, person_id) if person_id else None
             if person is None or person.is_disabled:
                 raise NotFound()
-            issued = self._issue(session, person.id, TokenSource.DEVICE_SETUP)
+            issued = self._issue(session, person.id, TokenSource.DEVICE_SETUP, client_address)
         log.info("token issued by device setup", extra={"token_id": issued.token.id})
         return issued
 
@@ -183,13 +203,28 @@ class ApiTokenService:
             )
         return Page(items, total, page)
 
-    def revoke(self, token_id: int, *, owner: PersonId | None = None) -> ApiTokenInfo:
-        """Revoke a token; with ``owner``, only one of theirs (others look like not found)."""
+    def revoke(
+        self, token_id: int, *, owner: PersonId | None = None, actor: PersonId | None = None
+    ) -> ApiTokenInfo:
+        """Revoke a token; with ``owner``, only one of theirs (others look like not found).
+
+        ``actor`` defaults to the owner: a person revoking their own token did it themselves.
+        """
         with self._database.write() as session:
             token = stored.get_api_token(session, ApiTokenId(token_id))
             if token is None or (owner is not None and token.person_id != owner):
                 raise NotFound()
             revoked = stored.revoke_api_token(session, token.id, now=self._clock.now())
+            if revoked is not None:
+                record(
+                    session,
+                    AuditKind.API_TOKEN_REVOKED,
+                    self._clock,
+                    actor=actor if actor is not None else owner,
+                    subject=revoked.person_id,
+                    credential_kind=CredentialKind.TOKEN,
+                    credential_id=revoked.id,
+                )
         if revoked is None:  # gone since it was read: as if never there
             raise NotFound()
         return revoked

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from tessera.core.site import SiteInfo
 from tessera.services.api_keys import ApiKeyService
 from tessera.services.api_tokens import ApiTokenService
+from tessera.services.audit import AuditService
 from tessera.services.authenticate import Authenticator
 from tessera.services.connected_apps import ConnectedAppsService
 from tessera.services.oauth_clients import OAuthClientService
@@ -24,3 +25,4 @@ class Services:
     web_sessions: WebSessionService
     connected_apps: ConnectedAppsService
     usage: UsageRecorder
+    audit: AuditService

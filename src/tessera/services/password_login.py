@@ -14,11 +14,14 @@ from dataclasses import dataclass
 import anyio
 import anyio.to_thread
 
+from tessera.core.audit import AuditKind
 from tessera.core.clock import Clock
 from tessera.core.credentials import CodeHasher
-from tessera.core.errors import BadCredentials
+from tessera.core.errors import BadCredentials, RateLimited
+from tessera.core.ids import PersonId
 from tessera.core.passwords import PasswordHasher
 from tessera.core.people import Person, normalize_email
+from tessera.services.audit import record
 from tessera.services.throttle import Throttle, ThrottleRule
 from tessera.store import people as stored_people
 from tessera.store.database import Database
@@ -66,7 +69,13 @@ class PasswordLogin:
             BadCredentials: anything else that is not a success.
         """
         email = normalize_email(email)
-        await anyio.to_thread.run_sync(self._count_attempt, email, client_address)
+        try:
+            await anyio.to_thread.run_sync(self._count_attempt, email, client_address)
+        except RateLimited:
+            await anyio.to_thread.run_sync(
+                self._record, AuditKind.LOGIN_THROTTLED, None, client_address
+            )
+            raise
         login = await anyio.to_thread.run_sync(self._find, email)
         check = await anyio.to_thread.run_sync(
             self._passwords.verify,
@@ -76,13 +85,22 @@ class PasswordLogin:
         )
         if login is None or not check.ok or not _signs_in_here(login.person, may_sign_in):
             log.info("password sign-in refused")
+            # The person only when one was found; never the e-mail or the password tried.
+            subject = login.person.id if login is not None else None
+            await anyio.to_thread.run_sync(
+                self._record, AuditKind.LOGIN_FAILED, subject, client_address
+            )
             raise BadCredentials()
         if check.needs_rehash:
             new_hash = await anyio.to_thread.run_sync(
                 self._passwords.hash, password, limiter=self._hashing
             )
             await anyio.to_thread.run_sync(self._store_hash, login.person, new_hash)
-        return login.person
+        person = login.person
+        await anyio.to_thread.run_sync(
+            self._record, AuditKind.LOGIN_SUCCEEDED, person.id, client_address
+        )
+        return person
 
     def _count_attempt(self, email: str, client_address: str | None) -> None:
         # Counted whatever the outcome, so the limit says nothing about whether an account
@@ -93,6 +111,24 @@ class PasswordLogin:
     def _find(self, email: str) -> stored_people.LoginRecord | None:
         with self._database.read() as session:
             return stored_people.find_login(session, email)
+
+    def _record(
+        self, kind: AuditKind, person_id: PersonId | None, client_address: str | None
+    ) -> None:
+        """A sign-in attempt changes nothing else: its event gets a short transaction of its own.
+
+        Only a success names the person as its actor: a failure may be anyone trying their name.
+        """
+        actor = person_id if kind is AuditKind.LOGIN_SUCCEEDED else None
+        with self._database.write() as session:
+            record(
+                session,
+                kind,
+                self._clock,
+                actor=actor,
+                subject=person_id,
+                client_address=client_address,
+            )
 
     def _store_hash(self, person: Person, new_hash: str) -> None:
         with self._database.write() as session:

@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tessera.core.audit import AuditKind, DetailValue
 from tessera.core.clock import Clock
 from tessera.core.errors import (
     DUPLICATE,
@@ -18,6 +19,7 @@ from tessera.core.ids import PersonId
 from tessera.core.paging import Page, PageRequest
 from tessera.core.passwords import PasswordHasher, password_problem
 from tessera.core.people import Person, is_valid_email, normalize_email, split_name
+from tessera.services.audit import record, record_person_change
 from tessera.store import people as stored
 from tessera.store.database import Database
 
@@ -65,7 +67,7 @@ class PeopleService:
         self._passwords = passwords
         self._clock = clock
 
-    def add(self, new: NewPerson) -> Person:
+    def add(self, new: NewPerson, *, actor: PersonId | None = None) -> Person:
         problems = FieldErrors()
         email = normalize_email(new.email)
         _check_email(problems, ("email",), email)
@@ -79,7 +81,7 @@ class PeopleService:
         with self._database.write() as session:
             if stored.emails_in_use(session, [email]):
                 raise InvalidInput.for_field("email", DUPLICATE)
-            return stored.add_person(
+            person = stored.add_person(
                 session,
                 emails=[email],
                 name=name,
@@ -96,6 +98,19 @@ class PeopleService:
                 phone=new.phone,
                 now=self._clock.now(),
             )
+            detail: dict[str, DetailValue] = {
+                "is_agent": person.is_agent,
+                "is_admin": person.is_admin,
+            }
+            record(
+                session,
+                AuditKind.PERSON_CREATED,
+                self._clock,
+                actor=actor,
+                subject=person.id,
+                detail=detail,
+            )
+        return person
 
     def get(self, person_id: int) -> Person:
         with self._database.read() as session:
@@ -122,7 +137,9 @@ class PeopleService:
             )
         return Page(items, total, page)
 
-    def change(self, person_id: int, changes: PersonChanges) -> Person:
+    def change(
+        self, person_id: int, changes: PersonChanges, *, actor: PersonId | None = None
+    ) -> Person:
         problems = FieldErrors()
         columns: dict[str, object] = {}
         if changes.name is not None:
@@ -170,22 +187,32 @@ class PeopleService:
             person = stored.update_person(
                 session, current.id, now=self._clock.now(), emails=emails, **columns
             )
+            if person is not None:
+                changed = [*columns, *(["emails"] if emails is not None else [])]
+                record_person_change(session, self._clock, current, person, changed, actor)
         if person is None:  # gone since it was read: as if never there
             raise NotFound()
         return person
 
-    def set_password(self, person_id: int, password: str | None) -> Person:
+    def set_password(
+        self, person_id: int, password: str | None, *, actor: PersonId | None = None
+    ) -> Person:
         """Set a new password, or remove it (the person can then not use the exchange)."""
-        return self.change(
-            person_id, PersonChanges(password=password, remove_password=password is None)
-        )
+        changes = PersonChanges(password=password, remove_password=password is None)
+        return self.change(person_id, changes, actor=actor)
 
-    def set_disabled(self, person_id: int, disabled: bool) -> Person:
-        return self.change(person_id, PersonChanges(is_disabled=disabled))
+    def set_disabled(
+        self, person_id: int, disabled: bool, *, actor: PersonId | None = None
+    ) -> Person:
+        return self.change(person_id, PersonChanges(is_disabled=disabled), actor=actor)
 
-    def delete(self, person_id: int) -> Person:
+    def delete(self, person_id: int, *, actor: PersonId | None = None) -> Person:
         with self._database.write() as session:
             person = stored.delete_person(session, PersonId(person_id))
+            if person is not None:
+                record(
+                    session, AuditKind.PERSON_DELETED, self._clock, actor=actor, subject=person.id
+                )
         if person is None:
             raise NotFound()
         return person

@@ -254,3 +254,20 @@ class WebSessionRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class AuditEventRow(Base):
+    """One audit event. No foreign keys: events outlive the people and credentials they name."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    kind: Mapped[str] = mapped_column(String(64), index=True)
+    actor_person_id: Mapped[int | None] = mapped_column(Id)
+    subject_person_id: Mapped[int | None] = mapped_column(Id, index=True)
+    credential_kind: Mapped[str | None] = mapped_column(String(16))
+    credential_id: Mapped[int | None] = mapped_column(Id)
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -9,7 +9,16 @@ from fastapi.staticfiles import StaticFiles
 from tessera import __version__
 from tessera.oauth.service import OAuthService
 from tessera.services.container import Services
-from tessera.web.api import api_keys, api_tokens, helpdesk, me, oauth, oauth_clients, people
+from tessera.web.api import (
+    api_keys,
+    api_tokens,
+    audit,
+    helpdesk,
+    me,
+    oauth,
+    oauth_clients,
+    people,
+)
 from tessera.web.cors import CorsMiddleware
 from tessera.web.errors import install_error_handlers
 from tessera.web.middleware import RequestContextMiddleware
@@ -34,7 +43,8 @@ def build_web_app(
     app.state.services = services
     app.state.oauth = oauth_server
     routers = [
-        module.router for module in (me, api_tokens, api_keys, people, oauth_clients, helpdesk)
+        module.router
+        for module in (me, api_tokens, api_keys, people, oauth_clients, audit, helpdesk)
     ]
     for router in routers:
         app.include_router(router)

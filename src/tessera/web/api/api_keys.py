@@ -56,7 +56,7 @@ def get_key(
 def create_key(
     body: NewApiKeyIn, principal: Annotated[Principal, _admin("post")], services: ServicesDep
 ) -> Envelope[IssuedApiKeyOut]:
-    issued = services.api_keys.create(NewApiKey(**body.model_dump()))
+    issued = services.api_keys.create(NewApiKey(**body.model_dump()), actor=principal.person.id)
     return Envelope(data=IssuedApiKeyOut.issued(issued))
 
 
@@ -67,7 +67,7 @@ def update_key(
     principal: Annotated[Principal, _admin("put")],
     services: ServicesDep,
 ) -> Response:
-    services.api_keys.change(key_id, ApiKeyChanges(**body.model_dump()))
+    services.api_keys.change(key_id, ApiKeyChanges(**body.model_dump()), actor=principal.person.id)
     return Response(status_code=204)
 
 
@@ -80,11 +80,13 @@ def regenerate_key(
     principal: Annotated[Principal, _admin("regenerate")],
     services: ServicesDep,
 ) -> Envelope[IssuedApiKeyOut]:
-    return Envelope(data=IssuedApiKeyOut.issued(services.api_keys.regenerate(key_id)))
+    return Envelope(
+        data=IssuedApiKeyOut.issued(services.api_keys.regenerate(key_id, actor=principal.person.id))
+    )
 
 
 @router.delete("/api_keys/{key_id}", summary="Revoke an API key")
 def revoke_key(
     key_id: ResourceId, principal: Annotated[Principal, _admin("delete")], services: ServicesDep
 ) -> Envelope[ApiKeyOut]:
-    return Envelope(data=ApiKeyOut.of(services.api_keys.revoke(key_id)))
+    return Envelope(data=ApiKeyOut.of(services.api_keys.revoke(key_id, actor=principal.person.id)))

@@ -105,5 +105,5 @@ def revoke_token(
     principal: Annotated[Principal, Depends(Access("api_tokens.api_tokens.delete", admin=True))],
     services: ServicesDep,
 ) -> Envelope[ApiTokenOut]:
-    token = services.api_tokens.revoke(token_id)
+    token = services.api_tokens.revoke(token_id, actor=principal.person.id)
     return Envelope(data=ApiTokenOut.of(token, services.api_tokens.policy.lifetime))

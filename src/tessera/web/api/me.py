@@ -104,6 +104,7 @@ def update_profile(
             emails=body.emails,
             phone=body.phone,
         ),
+        actor=principal.person.id,
     )
     return Response(status_code=204)
 

@@ -76,7 +76,11 @@ def get_person(
 def create_person(
     body: NewPersonIn, principal: Annotated[Principal, _admin("post")], services: ServicesDep
 ) -> Envelope[PersonOut]:
-    return Envelope(data=PersonOut.of(services.people.add(NewPerson(**body.model_dump()))))
+    return Envelope(
+        data=PersonOut.of(
+            services.people.add(NewPerson(**body.model_dump()), actor=principal.person.id)
+        )
+    )
 
 
 @router.put("/people/{person_id}", status_code=204, summary="Change a person")
@@ -89,7 +93,7 @@ def update_person(
     locks_out_self = body.is_disabled or body.is_admin is False or body.is_agent is False
     if person_id == principal.person.id and locks_out_self:
         raise InvalidInput.for_field("person_id", NOT_YOURSELF)
-    services.people.change(person_id, PersonChanges(**body.model_dump()))
+    services.people.change(person_id, PersonChanges(**body.model_dump()), actor=principal.person.id)
     return Response(status_code=204)
 
 
@@ -99,4 +103,4 @@ def delete_person(
 ) -> Envelope[PersonOut]:
     if person_id == principal.person.id:
         raise InvalidInput.for_field("person_id", NOT_YOURSELF)
-    return Envelope(data=PersonOut.of(services.people.delete(person_id)))
+    return Envelope(data=PersonOut.of(services.people.delete(person_id, actor=principal.person.id)))

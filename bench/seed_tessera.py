@@ -1,0 +1,99 @@
+"""Seed Tessera's benchmark database through its own services (no HTTP) and write the pools.
+
+Run by ``ours_seed`` in ``peers.sh`` with the project's interpreter, after the database has
+been reset and migrated, and with the same ``TESSERA_*`` environment as the server:
+
+    ../.venv/bin/python seed_tessera.py OUT_DIR [--pool 10000]
+
+Writes, shuffled, one credential a line as sent after the scheme in ``Authorization``:
+
+    OUT_DIR/tokens.txt       API tokens  (``token ID:CODE``), one agent per token, issued by the
+                             device-setup path (create code, redeem it), as a phone would get them;
+    OUT_DIR/keys.txt         API keys    (``key ID:CODE``), bound to the same agents, one each;
+    OUT_DIR/issue-body.json  {"email", "password"} of one more agent, whose password is hashed
+                             with the production PasswordHasher (argon2id, t=2, m=19 MiB, p=1),
+                             for POST /api/v2/api_tokens.
+
+Everyone else has no password, so seeding costs database writes, not argon2.
+"""
+
+import argparse
+import json
+import secrets
+import sys
+import time
+from pathlib import Path
+
+from tessera.bootstrap import build_runtime
+from tessera.services.api_keys import NewApiKey
+from tessera.services.authenticate import PresentedRequest
+from tessera.services.people import NewPerson
+from tessera.settings import Settings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("--pool", type=int, default=10_000)
+    arguments = parser.parse_args()
+    out: Path = arguments.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+
+    # Everything from TESSERA_* (as the server sees it), except that seeding redeems 10,000
+    # device-setup codes from one address, which the production rate limit would refuse.
+    settings = Settings(device_setup_rate_per_address="1000000/minute", auto_migrate=False)
+    runtime = build_runtime(settings)  # production PasswordHasher
+    services = runtime.services
+    started = time.monotonic()
+    try:
+        password = secrets.token_urlsafe(18)
+        services.people.add(
+            NewPerson(
+                email="bench-login@example.test",
+                name="Bench Login",
+                is_agent=True,
+                password=password,
+            )
+        )
+        tokens: list[str] = []
+        keys: list[str] = []
+        for n in range(arguments.pool):
+            agent = services.people.add(
+                NewPerson(email=f"bench-{n}@example.test", name=f"Bench Agent {n}", is_agent=True)
+            )
+            code = services.api_tokens.create_device_setup_code(agent)
+            tokens.append(
+                services.api_tokens.redeem_device_setup_code(code, "127.0.0.1").token_string
+            )
+            keys.append(
+                services.api_keys.create(NewApiKey(note="bench", person_id=agent.id)).key_string
+            )
+            if (n + 1) % 2000 == 0:
+                print(f"seed_tessera: {n + 1}/{arguments.pool}", file=sys.stderr)
+
+        # Sanity check through the same per-request path the server uses.
+        authenticate = services.authenticator.authenticate
+        for header in (f"token {tokens[0]}", f"key {keys[0]}"):
+            authenticate(PresentedRequest(authorization=header, client_address="127.0.0.1"))
+    finally:
+        runtime.services.usage.flush()
+        runtime.database.dispose()
+
+    shuffle = secrets.SystemRandom().shuffle
+    shuffle(tokens)
+    shuffle(keys)
+    (out / "tokens.txt").write_text("\n".join(tokens) + "\n")
+    (out / "keys.txt").write_text("\n".join(keys) + "\n")
+    body = out / "issue-body.json"
+    body.write_text(json.dumps({"email": "bench-login@example.test", "password": password}))
+    for path in (out / "tokens.txt", out / "keys.txt", body):
+        path.chmod(0o600)
+    print(
+        f"seed_tessera: {arguments.pool} agents, tokens and keys in"
+        f" {time.monotonic() - started:.0f} s -> {out}",
+        file=sys.stderr,
+    )
+
+
+if __name__ == "__main__":
+    main()

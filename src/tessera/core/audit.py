@@ -1,0 +1,63 @@
+"""The audit trail's vocabulary: what happened to which credential or person, and by whom.
+
+Events are kept apart from the rows they describe (no foreign keys), so the story of a person
+or key survives its deletion. An event never carries a secret: no code, password, digest or
+e-mail address, only ids and small facts such as a token's source.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from tessera.core.ids import PersonId
+
+
+class AuditKind(StrEnum):
+    PERSON_CREATED = "person.created"
+    PERSON_CHANGED = "person.changed"
+    PERSON_DISABLED = "person.disabled"
+    PERSON_ENABLED = "person.enabled"
+    PERSON_DELETED = "person.deleted"
+    API_KEY_CREATED = "api_key.created"
+    API_KEY_CHANGED = "api_key.changed"
+    API_KEY_REGENERATED = "api_key.regenerated"
+    API_KEY_REVOKED = "api_key.revoked"
+    API_TOKEN_ISSUED = "api_token.issued"
+    API_TOKEN_REVOKED = "api_token.revoked"
+    LOGIN_SUCCEEDED = "login.succeeded"
+    LOGIN_FAILED = "login.failed"
+    LOGIN_THROTTLED = "login.throttled"
+
+
+class CredentialKind(StrEnum):
+    KEY = "key"
+    TOKEN = "token"
+
+
+#: Detail values are plain JSON scalars or lists of strings: small, and easy to check for secrets.
+DetailValue = str | int | bool | None | list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    id: int
+    occurred_at: datetime
+    kind: str
+    #: Who did it: None for the operator at the command line (or nobody known, e.g. a failed login).
+    actor_person_id: PersonId | None
+    #: Whom it concerns.
+    subject_person_id: PersonId | None
+    credential_kind: CredentialKind | None
+    credential_id: int | None
+    client_address: str | None
+    detail: dict[str, DetailValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilters:
+    """Which events to list; None matches all. ``since`` is inclusive, ``until`` exclusive."""
+
+    person_id: int | None = None
+    kind: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None

@@ -1,0 +1,105 @@
+"""Audit events: appended inside the transaction of the change they describe, listed, pruned."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from tessera.core.audit import AuditEvent, AuditFilters, CredentialKind, DetailValue
+from tessera.core.ids import PersonId
+from tessera.store.tables import AuditEventRow
+
+
+def _event(row: AuditEventRow) -> AuditEvent:
+    return AuditEvent(
+        id=row.id,
+        occurred_at=row.occurred_at,
+        kind=row.kind,
+        actor_person_id=PersonId(row.actor_person_id) if row.actor_person_id is not None else None,
+        subject_person_id=(
+            PersonId(row.subject_person_id) if row.subject_person_id is not None else None
+        ),
+        credential_kind=CredentialKind(row.credential_kind) if row.credential_kind else None,
+        credential_id=row.credential_id,
+        client_address=row.client_address,
+        detail=dict(row.detail or {}),
+    )
+
+
+def add_event(
+    session: Session,
+    *,
+    kind: str,
+    now: datetime,
+    actor: PersonId | None = None,
+    subject: PersonId | None = None,
+    credential_kind: CredentialKind | None = None,
+    credential_id: int | None = None,
+    client_address: str | None = None,
+    detail: dict[str, DetailValue] | None = None,
+) -> AuditEvent:
+    row = AuditEventRow(
+        occurred_at=now,
+        kind=kind,
+        actor_person_id=actor,
+        subject_person_id=subject,
+        credential_kind=credential_kind.value if credential_kind is not None else None,
+        credential_id=credential_id,
+        client_address=client_address[:64] if client_address else None,
+        detail=dict(detail or {}),
+    )
+    session.add(row)
+    session.flush()
+    return _event(row)
+
+
+def _conditions(filters: AuditFilters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if filters.person_id is not None:
+        # "Events about or by this person": what an admin looking at one person wants.
+        conditions.append(
+            or_(
+                AuditEventRow.subject_person_id == filters.person_id,
+                AuditEventRow.actor_person_id == filters.person_id,
+            )
+        )
+    if filters.kind is not None:
+        conditions.append(AuditEventRow.kind == filters.kind)
+    if filters.since is not None:
+        conditions.append(AuditEventRow.occurred_at >= filters.since)
+    if filters.until is not None:
+        conditions.append(AuditEventRow.occurred_at < filters.until)
+    return conditions
+
+
+def list_events(
+    session: Session, filters: AuditFilters, *, offset: int, limit: int
+) -> tuple[list[AuditEvent], int]:
+    """Newest first (by id: events are appended in commit order within a clock tick)."""
+    conditions = _conditions(filters)
+    total: Any = session.scalar(select(func.count()).select_from(AuditEventRow).where(*conditions))
+    rows = session.scalars(
+        select(AuditEventRow)
+        .where(*conditions)
+        .order_by(AuditEventRow.occurred_at.desc(), AuditEventRow.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return [_event(row) for row in rows], int(total or 0)
+
+
+def prune_events(session: Session, *, older_than: datetime, limit: int) -> int:
+    """Delete at most ``limit`` events older than ``older_than``; the number deleted.
+
+    Bounded, so that pruning a long-neglected trail never holds one huge transaction.
+    """
+    ids = (
+        select(AuditEventRow.id)
+        .where(AuditEventRow.occurred_at < older_than)
+        .order_by(AuditEventRow.id)
+        .limit(limit)
+        .scalar_subquery()
+    )
+    result = session.execute(delete(AuditEventRow).where(AuditEventRow.id.in_(ids)))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,31 @@
+"""OAuth issuance leaves the same trail as the other ways of getting a token."""
+
+import httpx
+
+from tessera.core.audit import AuditFilters
+from tessera.core.paging import PageRequest
+from tessera.services.container import Services
+from tessera.services.oauth_clients import IssuedOAuthClient
+from tests.oauth.flows import Account, Browser, issue_tokens, refresh, tokens_of
+
+
+def test_oauth_tokens_are_recorded_as_issued_by_oauth(
+    api: httpx.Client,
+    browser: Browser,
+    web_app: IssuedOAuthClient,
+    account: Account,
+    services: Services,
+) -> None:
+    tokens = issue_tokens(browser, api, web_app)
+    tokens_of(refresh(api, web_app, tokens.refresh))
+
+    listing = services.audit.list(AuditFilters(kind="api_token.issued"), PageRequest(1, 10))
+
+    details = [event.detail for event in reversed(listing.items)]
+    assert [d["refreshed"] for d in details] == [False, True]
+    assert {d["source"] for d in details} == {"oauth"}
+    assert {d["oauth_client_id"] for d in details} == {web_app.client.id}
+    everything = str(services.audit.list(AuditFilters(), PageRequest(1, 200)).items)
+    assert tokens.access.split(":", 1)[-1] not in everything
+    assert tokens.refresh not in everything
+    assert account.password not in everything
