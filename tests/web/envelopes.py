@@ -186,6 +186,29 @@ def new_person_body(**overrides: object) -> Json:
     }
 
 
+NOT_YOURSELF: Json = {
+    "code": "not_yourself",
+    "message": "You cannot do this to the person you act as.",
+}
+SHORT_PASSWORD: Json = {
+    "code": "invalid_password",
+    "message": "A password needs at least 8 characters.",
+}
+
+
+def exchange_password(api: httpx.Client, email: str, password: str) -> httpx.Response:
+    """``POST /api/v2/api_tokens``; a token received is registered as a secret."""
+    response = api.post("/api/v2/api_tokens", json={"email": email, "password": password})
+    if response.status_code == 201:
+        token = response.json()["data"]["token"]
+        remember(token, token.split(":", 1)[1])
+    return response
+
+
+def as_token(token_string: str) -> dict[str, str]:
+    return {"Authorization": f"token {token_string}"}
+
+
 #: ``ID:CODE`` as Tessera issues it.
 KEY_STRING = re.compile(r"([0-9]+):([23456789ABCDGHJKMNPQRSTWXYZ]{25})")
 
