@@ -19,6 +19,10 @@ from tessera.logs import RedactingFilter, redact
             "GET /api/v2/me?API-KEY=[redacted] HTTP/1.1",
         ),
         ("token 12:2345678923456789ABCDGHJK used", "token 12:[redacted] used"),
+        (
+            '"GET /setup/BBXDN7WB5KJ8PW4QJWASPQ4HRRQQJK9Q HTTP/1.1" 200',
+            '"GET /setup/[redacted] HTTP/1.1" 200',
+        ),
         ("nothing secret here 12:34", "nothing secret here 12:34"),
     ],
 )

@@ -23,6 +23,7 @@ from tessera.services.audit import AuditService
 from tessera.services.authenticate import Authenticator
 from tessera.services.connected_apps import ConnectedAppsService
 from tessera.services.container import Services
+from tessera.services.first_run import FirstRunService
 from tessera.services.oauth_clients import OAuthClientService
 from tessera.services.password_login import LoginLimits, PasswordLogin
 from tessera.services.people import PeopleService
@@ -117,6 +118,7 @@ def build_runtime(
         clock,
         hashing_limiter=anyio.CapacityLimiter(settings.password_hash_threads),
     )
+    people = PeopleService(database, passwords, clock)
     services = Services(
         site=SiteInfo(public_url=settings.public_url, version=__version__),
         authenticator=Authenticator(
@@ -127,7 +129,8 @@ def build_runtime(
             lifetime,
             allow_query_credentials=settings.allow_query_credentials,
         ),
-        people=PeopleService(database, passwords, clock),
+        people=people,
+        first_run=FirstRunService(database, hasher, clock, people),
         api_keys=ApiKeyService(database, hasher, clock),
         oauth_clients=OAuthClientService(database, hasher, clock),
         web_sessions=WebSessionService(

@@ -10,8 +10,8 @@ request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", d
 _SECRETS = [
     # ID:CODE credentials in any text (paths, messages, exceptions).
     (re.compile(r"\b(\d+):[23456789ABCDGHJKMNPQRSTWXYZ]{16,}\b"), r"\1:[redacted]"),
-    # The one-time code in a device-setup URL is the credential.
-    (re.compile(r"(device_setup/)[^\s/?\"']+"), r"\1[redacted]"),
+    # The one-time code in a device-setup or first-run setup URL is the credential.
+    (re.compile(r"(device_setup/|/setup/)[^\s/?\"']+"), r"\1[redacted]"),
     # Query-string credentials, when an operator allowed them.
     (re.compile(r"((?:API-KEY|API-TOKEN)=)[^&\s\"]+", re.IGNORECASE), r"\1[redacted]"),
 ]

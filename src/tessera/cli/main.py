@@ -110,6 +110,7 @@ def serve(
             )
         )
     admins = runtime.services.people.count_admins()
+    setup_code = runtime.services.first_run.new_setup_code() if admins == 0 else None
     # Workers are separate processes with their own pools: nothing of ours stays open.
     cli_state.close()
     emit(
@@ -123,9 +124,12 @@ def serve(
         },
         f"Serving {settings.public_url} on {host}:{port} with {workers} worker(s).",
     )
-    if admins == 0:
+    if setup_code is not None:
+        # On the console only (never in a log): whoever can read it may create the first admin.
         typer.echo(
-            "There is no admin yet. Create the first one (the password is read from stdin):\n"
+            "There is no admin yet. Open this one-time link to create the first one:\n"
+            f"  {settings.public_url}/setup/{setup_code}\n"
+            "or use the command line (the password is read from stdin):\n"
             f"  {people.FIRST_ADMIN_HINT}",
             err=True,
         )

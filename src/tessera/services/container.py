@@ -8,6 +8,7 @@ from tessera.services.api_tokens import ApiTokenService
 from tessera.services.audit import AuditService
 from tessera.services.authenticate import Authenticator
 from tessera.services.connected_apps import ConnectedAppsService
+from tessera.services.first_run import FirstRunService
 from tessera.services.oauth_clients import OAuthClientService
 from tessera.services.people import PeopleService
 from tessera.services.usage import UsageRecorder
@@ -24,5 +25,6 @@ class Services:
     oauth_clients: OAuthClientService
     web_sessions: WebSessionService
     connected_apps: ConnectedAppsService
+    first_run: FirstRunService
     usage: UsageRecorder
     audit: AuditService

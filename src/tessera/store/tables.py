@@ -271,3 +271,16 @@ class AuditEventRow(Base):
     credential_id: Mapped[int | None] = mapped_column(Id)
     client_address: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class SetupCodeRow(Base):
+    """The one-time link that lets the operator create the first admin on an empty server."""
+
+    __tablename__ = "setup_codes"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    code_digest: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

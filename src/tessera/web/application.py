@@ -23,7 +23,7 @@ from tessera.web.cors import CorsMiddleware
 from tessera.web.errors import install_error_handlers
 from tessera.web.middleware import RequestContextMiddleware
 from tessera.web.openapi import API_DESCRIPTION, DescribedApp, install_docs
-from tessera.web.pages import authorize, login
+from tessera.web.pages import authorize, login, setup
 from tessera.web.pages.rendering import STATIC
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -50,7 +50,7 @@ def build_web_app(
         app.include_router(router)
     # The OAuth protocol endpoints are described too; the pages are not part of the API.
     app.include_router(oauth.router)
-    for page_router in (login.router, authorize.router):
+    for page_router in (login.router, authorize.router, setup.router):
         app.include_router(page_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_handlers(app)
