@@ -11,6 +11,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -63,11 +64,15 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture(scope="session")
-def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A database of this test session's own, empty until the migrations run."""
+@contextmanager
+def fresh_database(backend: str, folder: Path) -> Iterator[str]:
+    """The URL of a database nobody else uses, empty; dropped when the block ends.
+
+    SQLite: a new file in ``folder``. PostgreSQL: a new schema on the configured server,
+    reached through ``search_path``, so tests never need to create databases.
+    """
     if backend == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite')}/tessera.db"
+        yield f"sqlite:///{folder}/tessera.db"
         return
     base = normalize_url(os.environ[POSTGRES_URL_VARIABLE])
     schema = f"tessera_test_{secrets.token_hex(6)}"
@@ -81,6 +86,13 @@ def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         with admin.begin() as connection:
             connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database of this test session's own, empty until the migrations run."""
+    with fresh_database(backend, tmp_path_factory.mktemp("session-db")) as url:
+        yield url
 
 
 def settings_for_tests(database_url: str, **overrides: object) -> Settings:

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import uvicorn
 
-from tessera.cli.output import EXIT_CODES, HTTP_STATUS
-from tessera.core.errors import ErrorKind
+from tessera.cli.output import EXIT_CODES
+from tessera.core.errors import WIRE_STATUS, ErrorKind
 from tessera.services.container import Services
 from tessera.store import schema
 from tessera.store.database import make_engine
@@ -48,7 +48,7 @@ def test_migrate_leaves_a_current_database_as_it_is(cli: Cli) -> None:
 
 def test_exit_statuses_cover_every_error_kind() -> None:
     assert set(EXIT_CODES) == set(ErrorKind)
-    assert set(HTTP_STATUS) == set(ErrorKind)
+    assert set(WIRE_STATUS) == set(ErrorKind)
     assert EXIT_CODES[ErrorKind.INVALID_INPUT] == 2
     assert EXIT_CODES[ErrorKind.NOT_FOUND] == 3
     assert EXIT_CODES[ErrorKind.FORBIDDEN] == 4

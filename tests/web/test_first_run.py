@@ -1,19 +1,14 @@
 """First run: the one-time link that creates the first admin, on a database of its own."""
 
-import os
 import re
-import secrets
 from collections.abc import Iterator
 
 import httpx
 import pytest
-from sqlalchemy import create_engine
-from sqlalchemy.engine import make_url
 
 from tessera.app import create_app
 from tessera.bootstrap import Runtime, build_runtime
-from tessera.store.database import normalize_url
-from tests.conftest import POSTGRES_URL_VARIABLE, settings_for_tests
+from tests.conftest import fresh_database, settings_for_tests
 from tests.factories import make_person, new_password, unique_email
 from tests.live import serving
 from tests.secrets_seen import remember
@@ -22,26 +17,10 @@ from tests.secrets_seen import remember
 @pytest.fixture
 def empty_runtime(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
     """A runtime on a brand-new database: first run is about a server with nobody in it."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('first-run')}/empty.db"
+    with fresh_database(backend, tmp_path_factory.mktemp("first-run")) as url:
         runtime = build_runtime(settings_for_tests(url))
         yield runtime
         runtime.database.dispose()
-        return
-    base = normalize_url(os.environ[POSTGRES_URL_VARIABLE])
-    schema = f"tessera_first_run_{secrets.token_hex(6)}"
-    admin = create_engine(base)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    in_schema = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    runtime = build_runtime(settings_for_tests(in_schema.render_as_string(hide_password=False)))
-    try:
-        yield runtime
-    finally:
-        runtime.database.dispose()
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
 
 
 def _fill(client: httpx.Client, path: str, **fields: str) -> httpx.Response:

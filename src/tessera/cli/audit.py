@@ -5,12 +5,20 @@ from typing import Annotated, Any
 
 import typer
 
-from tessera.cli.output import JsonOption, emit, page_text, reports_errors, when
+from tessera.cli.output import (
+    CountOption,
+    JsonOption,
+    PageOption,
+    emit,
+    page_text,
+    reports_errors,
+    when,
+)
 from tessera.cli.serialize import iso, page_json
 from tessera.cli.state import state
 from tessera.core.audit import AuditEvent, AuditFilters
 from tessera.core.errors import INVALID, FieldError, InvalidInput, NotFound
-from tessera.core.paging import DEFAULT_PER_PAGE, MAX_PER_PAGE, PageRequest
+from tessera.core.paging import DEFAULT_PER_PAGE, PageRequest
 from tessera.services.container import Services
 
 app = typer.Typer(no_args_is_help=True, help="Read and prune the audit trail.")
@@ -84,10 +92,8 @@ def list_events(
     until: Annotated[
         str | None, typer.Option("--until", metavar="ISO8601", help="Before this time.")
     ] = None,
-    page: Annotated[int, typer.Option("--page", min=1)] = 1,
-    count: Annotated[
-        int, typer.Option("--count", min=1, max=MAX_PER_PAGE, help="Events per page.")
-    ] = DEFAULT_PER_PAGE,
+    page: PageOption = 1,
+    count: CountOption = DEFAULT_PER_PAGE,
     as_json: JsonOption = False,
 ) -> None:
     """List audit events, newest first. ACTOR "-" is the operator at the command line."""

@@ -8,8 +8,10 @@ import typer
 
 from tessera.cli.output import (
     CliFailure,
+    CountOption,
     Failure,
     JsonOption,
+    PageOption,
     emit,
     fields,
     page_text,
@@ -26,7 +28,7 @@ from tessera.core.oauth_clients import (
     authorization_endpoint,
     token_endpoint,
 )
-from tessera.core.paging import DEFAULT_PER_PAGE, MAX_PER_PAGE, PageRequest
+from tessera.core.paging import DEFAULT_PER_PAGE, PageRequest
 from tessera.core.site import SiteInfo
 from tessera.services.oauth_clients import IssuedOAuthClient, NewOAuthClient, OAuthClientChanges
 
@@ -125,10 +127,8 @@ def create(
 @reports_errors
 def list_clients(
     ctx: typer.Context,
-    page: Annotated[int, typer.Option("--page", min=1)] = 1,
-    count: Annotated[
-        int, typer.Option("--count", min=1, max=MAX_PER_PAGE, help="Clients per page.")
-    ] = DEFAULT_PER_PAGE,
+    page: PageOption = 1,
+    count: CountOption = DEFAULT_PER_PAGE,
     as_json: JsonOption = False,
 ) -> None:
     """List OAuth clients, oldest first; never their secrets."""

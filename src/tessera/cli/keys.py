@@ -8,8 +8,10 @@ import typer
 
 from tessera.cli.output import (
     CliFailure,
+    CountOption,
     Failure,
     JsonOption,
+    PageOption,
     emit,
     fields,
     page_text,
@@ -19,7 +21,7 @@ from tessera.cli.output import (
 from tessera.cli.serialize import issued_key_json, key_json, page_json
 from tessera.cli.state import state
 from tessera.core.errors import FieldError, FieldErrors, InvalidInput, NotFound
-from tessera.core.paging import DEFAULT_PER_PAGE, MAX_PER_PAGE, PageRequest
+from tessera.core.paging import DEFAULT_PER_PAGE, PageRequest
 from tessera.core.records import ApiKeyInfo
 from tessera.services.api_keys import IssuedApiKey, NewApiKey
 from tessera.services.container import Services
@@ -145,10 +147,8 @@ def create(
 @reports_errors
 def list_keys(
     ctx: typer.Context,
-    page: Annotated[int, typer.Option("--page", min=1)] = 1,
-    count: Annotated[
-        int, typer.Option("--count", min=1, max=MAX_PER_PAGE, help="Keys per page.")
-    ] = DEFAULT_PER_PAGE,
+    page: PageOption = 1,
+    count: CountOption = DEFAULT_PER_PAGE,
     as_json: JsonOption = False,
 ) -> None:
     """List API keys, revoked ones included; never their secrets."""

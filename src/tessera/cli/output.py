@@ -17,8 +17,8 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from tessera.core.errors import ErrorKind, FieldErrors, InvalidInput, TesseraError
-from tessera.core.paging import Page
+from tessera.core.errors import WIRE_STATUS, ErrorKind, FieldErrors, InvalidInput, TesseraError
+from tessera.core.paging import MAX_PER_PAGE, Page
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -35,17 +35,11 @@ EXIT_CODES: dict[ErrorKind, int] = {
     ErrorKind.INTERNAL: 1,
 }
 
-#: The ``status`` of the JSON envelope, as the web API would answer (tessera.web is off limits).
-HTTP_STATUS: dict[ErrorKind, int] = {
-    ErrorKind.UNAUTHENTICATED: 401,
-    ErrorKind.FORBIDDEN: 403,
-    ErrorKind.INVALID_INPUT: 400,
-    ErrorKind.NOT_FOUND: 404,
-    ErrorKind.METHOD_NOT_ALLOWED: 405,
-    ErrorKind.RATE_LIMITED: 429,
-    ErrorKind.INTERNAL: 500,
-}
 
+PageOption = Annotated[int, typer.Option("--page", min=1, help="Which page of the list.")]
+CountOption = Annotated[
+    int, typer.Option("--count", min=1, max=MAX_PER_PAGE, help="Items per page.")
+]
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print one JSON document on stdout, for scripts.")
 ]
@@ -67,7 +61,7 @@ class Failure:
     def of(cls, error: TesseraError, detail: str | None = None) -> "Failure":
         return cls(
             exit_code=EXIT_CODES[error.kind],
-            status=HTTP_STATUS[error.kind],
+            status=WIRE_STATUS[error.kind],
             code=error.code,
             message=error.message,
             problems=error.problems if isinstance(error, InvalidInput) else None,
@@ -106,7 +100,7 @@ def reports_errors(command: Callable[P, None]) -> Callable[P, None]:
             cause = error.orig if isinstance(error, DBAPIError) else error
             failure = Failure(
                 exit_code=EXIT_CODES[ErrorKind.INTERNAL],
-                status=HTTP_STATUS[ErrorKind.INTERNAL],
+                status=WIRE_STATUS[ErrorKind.INTERNAL],
                 code="database_error",
                 message="The database could not be used.",
                 detail=f"the database could not be used: {cause}",

@@ -7,8 +7,10 @@ import typer
 
 from tessera.cli.output import (
     CliFailure,
+    CountOption,
     Failure,
     JsonOption,
+    PageOption,
     emit,
     fields,
     page_text,
@@ -18,7 +20,7 @@ from tessera.cli.output import (
 from tessera.cli.serialize import page_json, person_json
 from tessera.cli.state import state
 from tessera.core.errors import REQUIRED, FieldError, FieldErrors, InvalidInput, NotFound
-from tessera.core.paging import DEFAULT_PER_PAGE, MAX_PER_PAGE, PageRequest
+from tessera.core.paging import DEFAULT_PER_PAGE, PageRequest
 from tessera.core.people import Person
 from tessera.services.container import Services
 from tessera.services.people import NewPerson
@@ -114,10 +116,8 @@ def list_people(
     search: Annotated[
         str | None, typer.Option("--search", help="Part of a name or e-mail address.")
     ] = None,
-    page: Annotated[int, typer.Option("--page", min=1)] = 1,
-    count: Annotated[
-        int, typer.Option("--count", min=1, max=MAX_PER_PAGE, help="People per page.")
-    ] = DEFAULT_PER_PAGE,
+    page: PageOption = 1,
+    count: CountOption = DEFAULT_PER_PAGE,
     as_json: JsonOption = False,
 ) -> None:
     """List people, oldest first."""

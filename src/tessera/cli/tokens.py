@@ -7,8 +7,10 @@ import typer
 
 from tessera.cli.output import (
     CliFailure,
+    CountOption,
     Failure,
     JsonOption,
+    PageOption,
     emit,
     fields,
     page_text,
@@ -18,7 +20,7 @@ from tessera.cli.output import (
 from tessera.cli.serialize import page_json, token_json
 from tessera.cli.state import state
 from tessera.core.errors import FieldError, InvalidInput, NotFound
-from tessera.core.paging import DEFAULT_PER_PAGE, MAX_PER_PAGE, PageRequest
+from tessera.core.paging import DEFAULT_PER_PAGE, PageRequest
 from tessera.core.principals import TokenLifetime
 from tessera.core.records import ApiTokenInfo
 
@@ -41,10 +43,8 @@ def list_tokens(
         typer.Option("--person", metavar="EMAIL_OR_ID", help="Only this person's tokens."),
     ] = None,
     include_revoked: Annotated[bool, typer.Option("--all", help="Include revoked tokens.")] = False,
-    page: Annotated[int, typer.Option("--page", min=1)] = 1,
-    count: Annotated[
-        int, typer.Option("--count", min=1, max=MAX_PER_PAGE, help="Tokens per page.")
-    ] = DEFAULT_PER_PAGE,
+    page: PageOption = 1,
+    count: CountOption = DEFAULT_PER_PAGE,
     as_json: JsonOption = False,
 ) -> None:
     """List tokens not revoked, newest first (--all: revoked ones too); never their secrets."""

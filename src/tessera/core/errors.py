@@ -20,6 +20,19 @@ class ErrorKind(Enum):
     INTERNAL = auto()
 
 
+#: The ``status`` field of Deskpro's error envelope for each kind. It is part of the error's wire
+#: identity (clients read it from the body), so the web API and the CLI's JSON share this table.
+WIRE_STATUS: dict[ErrorKind, int] = {
+    ErrorKind.UNAUTHENTICATED: 401,
+    ErrorKind.FORBIDDEN: 403,
+    ErrorKind.INVALID_INPUT: 400,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.METHOD_NOT_ALLOWED: 405,
+    ErrorKind.RATE_LIMITED: 429,
+    ErrorKind.INTERNAL: 500,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class FieldError:
     code: str

@@ -15,8 +15,8 @@ from starlette.responses import Response
 from tessera.core.errors import (
     INVALID,
     REQUIRED,
+    WIRE_STATUS,
     BadRequest,
-    ErrorKind,
     FieldError,
     FieldErrors,
     Forbidden,
@@ -35,15 +35,8 @@ DESKPRO_CHALLENGE = 'session,token,key realm="DeskPRO API"'
 #: The CORS guard's own challenge (shared/spec §1.6): only these may cross origins.
 CORS_CHALLENGE = 'key,oauth token realm="DeskPRO API"'
 
-STATUS: dict[ErrorKind, int] = {
-    ErrorKind.UNAUTHENTICATED: 401,
-    ErrorKind.FORBIDDEN: 403,
-    ErrorKind.INVALID_INPUT: 400,
-    ErrorKind.NOT_FOUND: 404,
-    ErrorKind.METHOD_NOT_ALLOWED: 405,
-    ErrorKind.RATE_LIMITED: 429,
-    ErrorKind.INTERNAL: 500,
-}
+#: The HTTP status is the envelope's own ``status`` (one table, in the core).
+STATUS = WIRE_STATUS
 
 _BY_HTTP_STATUS: dict[int, type[TesseraError]] = {
     400: BadRequest,
