@@ -142,7 +142,7 @@ def test_the_pages_cannot_be_framed(
         login_page = anonymous.get("/login")
     pages = [
         login_page,
-        browser.http.get("/login"),
+        browser.http.get("/console"),
         browser.consent_page(code_request(web_app)),
         browser.authorize(code_request(web_app, redirect_uri="https://evil.test/")),
         browser.http.get("/oauth/error"),

@@ -12,11 +12,9 @@ HTTP server on 127.0.0.1 (the ``callback`` fixture), and the test plays its back
 import base64
 import hashlib
 import html
-import os
 import re
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
@@ -28,11 +26,11 @@ from tessera.services.container import Services
 from tessera.services.oauth_clients import IssuedOAuthClient
 from tests.factories import make_oauth_client, make_person, new_password
 from tests.pages.conftest import Callback
+from tests.pages.console_kit import save_screenshot, sign_in
 from tests.secrets_seen import remember
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 APP_NAME = "Example App"
 #: Which element has the keyboard focus, as "tag:id" or "tag:text" (buttons have no id).
 FOCUSED = """() => {
@@ -44,13 +42,6 @@ FOCUSED = """() => {
 UNLABELLED = """() => Array.from(document.querySelectorAll("input, select, textarea"))
     .filter((control) => control.type !== "hidden" && control.labels.length === 0)
     .map((control) => control.name)"""
-
-
-def save_screenshot(page: Page, name: str) -> None:
-    """Refresh docs/screenshots/<name>.png, only when asked: a test run must not dirty the tree."""
-    if os.environ.get("TESSERA_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,13 +80,6 @@ def signed_up(services: Services, callback: Callback) -> tuple[Person, str, Issu
     person = make_person(services, password=password, name="Ann Agent")
     app = make_oauth_client(services, name=APP_NAME, redirect_uris=[callback.url])
     return person, password, app
-
-
-def sign_in(page: Page, email: str, password: str) -> None:
-    """Fill the login form by its labels, as a screen reader user would find the fields."""
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def remember_cookies(context: BrowserContext) -> None:

@@ -18,7 +18,7 @@ REQUEST_ID = re.compile(r"\d+-[a-zA-Z0-9]{30}")
 
 
 def test_unknown_routes_are_not_found(api: httpx.Client) -> None:
-    for path in ("/api/v2/nothing-here", "/", "/api/v3/me"):
+    for path in ("/api/v2/nothing-here", "/nothing-here", "/api/v3/me"):
         response = api.get(path)
         assert response.status_code == 404
         assert response.json() == envelope(404, "not_found")

@@ -52,6 +52,8 @@ async def login_page(request: Request, next: str | None = None) -> Response:
     if person is not None:
         if next:
             return RedirectResponse(safe_next(next), status_code=303, headers=PAGE_HEADERS)
+        if person.is_agent:
+            return RedirectResponse("/console", status_code=303, headers=PAGE_HEADERS)
         response = render(
             "signed_in.html",
             person=person,
