@@ -11,8 +11,9 @@ Two paths, both needed:
   request that read a credential just before the change committed and cached it just after.
 
 Whenever the feed cannot vouch that nothing was missed — on start, after being unable to read for
-longer than ``resync_after``, or when rows it never read were pruned — it publishes
-``EVERYTHING``. See docs/adr/0011-change-feed-polled-table.md for the choice and its numbers.
+longer than ``resync_after``, or facing more unexplained holes in the ids than it can track — it
+publishes ``EVERYTHING``. Rows are kept far longer than ``resync_after`` (an hour by default), so
+a row can only be pruned unread by a process that already resynchronised for its silence. See docs/adr/0011-change-feed-polled-table.md for the choice and its numbers.
 """
 
 import asyncio
@@ -23,7 +24,6 @@ from collections.abc import Callable
 
 import anyio
 import anyio.to_thread
-from sqlalchemy import Connection
 
 from tessera.core.changes import ChangeKind, ChangeListener, CredentialChange
 from tessera.store import changes as stored
@@ -38,6 +38,8 @@ POLL_BATCH = 1000
 #: was read. The feed keeps asking for such holes this long before deciding the transaction
 #: rolled back (our write transactions last milliseconds).
 HOLE_WAIT_SECONDS = 30.0
+#: How many of the ids handed out just before start may still be in flight.
+START_HOLES = 100
 #: More holes than this at once is no longer a race between a few writers: resynchronise.
 MAX_HOLES = 1000
 
@@ -67,8 +69,11 @@ class ChangeFeed:
         database.on_changes_committed(self.publish)
 
     def subscribe(self, listener: ChangeListener) -> None:
-        """Add a listener (at start-up, before serving)."""
-        self._listeners.append(listener)
+        """Add a listener; a new list, so that a publish under way is not disturbed."""
+        self._listeners = [*self._listeners, listener]
+
+    def unsubscribe(self, listener: ChangeListener) -> None:
+        self._listeners = [known for known in self._listeners if known is not listener]
 
     def publish(self, changes: list[CredentialChange]) -> None:
         """Apply changes to every local listener. Never raises: it runs inside a commit."""
@@ -85,12 +90,18 @@ class ChangeFeed:
         return self._cursor
 
     def start(self) -> None:
-        """Read from the newest row on, and tell listeners to forget whatever they hold."""
+        """Read from the newest row on, and tell listeners to forget whatever they hold.
+
+        Ids handed out but not (yet) seen committed may belong to transactions still in flight
+        (PostgreSQL): the last few are watched as holes; older ones were pruned long ago.
+        """
         with self._database.connect() as connection:
-            _, newest = stored.id_bounds(connection)
-        self._cursor = newest
-        self._holes.clear()
-        self._last_read = self._monotonic()
+            committed, issued = stored.newest_ids(connection)
+        watched_from = max(committed, issued - START_HOLES)
+        now = self._monotonic()
+        self._cursor = issued
+        self._holes = {i: now + HOLE_WAIT_SECONDS for i in range(watched_from + 1, issued + 1)}
+        self._last_read = now
         self.publish([EVERYTHING])
 
     def poll(self) -> int:
@@ -114,7 +125,7 @@ class ChangeFeed:
                 rows = stored.changes_after(
                     connection, cursor, also=sorted(self._holes), limit=POLL_BATCH
                 )
-                cursor, missed = self._advance(cursor, [i for i, _ in rows], now, connection)
+                cursor, missed = self._advance(cursor, [i for i, _ in rows], now)
                 self._cursor = cursor
                 resync |= missed
                 if not resync:
@@ -130,9 +141,7 @@ class ChangeFeed:
             return applied + 1
         return applied
 
-    def _advance(
-        self, cursor: int, ids: list[int], now: float, connection: Connection
-    ) -> tuple[int, bool]:
+    def _advance(self, cursor: int, ids: list[int], now: float) -> tuple[int, bool]:
         """The cursor past ``ids``, and whether rows may have been missed for good."""
         missed = False
         for row_id in ids:
@@ -143,9 +152,6 @@ class ChangeFeed:
                 if len(skipped) + len(self._holes) > MAX_HOLES:
                     missed = True
                 else:
-                    # Pruned rows are gone for good; in-flight ones may still commit: keep
-                    # asking for them even after a resync, which they might postdate.
-                    missed |= _pruned_below(connection, row_id)
                     self._holes.update((i, now + HOLE_WAIT_SECONDS) for i in skipped)
             cursor = max(cursor, row_id)
         return cursor, missed
@@ -170,12 +176,6 @@ class ChangeFeed:
             if self._failing:
                 log.warning("the credential change feed is readable again")
             self._failing = False
-
-
-def _pruned_below(connection: Connection, row_id: int) -> bool:
-    """Whether no row older than ``row_id`` is left: the ones skipped may have been pruned."""
-    oldest, _ = stored.id_bounds(connection)
-    return oldest >= row_id
 
 
 def _apply_everything(listener: ChangeListener) -> None:

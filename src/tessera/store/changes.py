@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.orm import Session
 
 from tessera.core.changes import ChangeKind, CredentialChange
@@ -66,10 +66,20 @@ def changes_after(
     return [(row.id, _change(row.kind, row.subject_id)) for row in rows]
 
 
-def id_bounds(connection: Connection) -> tuple[int, int]:
-    """The smallest and largest id in the table; (0, 0) when it is empty."""
-    low, high = connection.execute(select(func.min(_TABLE.c.id), func.max(_TABLE.c.id))).one()
-    return int(low or 0), int(high or 0)
+def newest_ids(connection: Connection) -> tuple[int, int]:
+    """The largest id committed, and the largest ever handed out (pruned or in flight).
+
+    The second is read from the id sequence: after pruning, the table alone would not tell.
+    """
+    newest = int(connection.execute(select(func.max(_TABLE.c.id))).scalar() or 0)
+    if connection.dialect.name == "sqlite":
+        sequence = "SELECT seq FROM sqlite_sequence WHERE name = 'credential_changes'"
+    else:
+        sequence = (
+            "SELECT pg_sequence_last_value(pg_get_serial_sequence('credential_changes', 'id'))"
+        )
+    issued = connection.execute(text(sequence)).scalar()
+    return newest, max(newest, int(issued or 0))
 
 
 def _change(kind: str, subject_id: int) -> CredentialChange:
