@@ -165,14 +165,19 @@ def test_creating_credentials_and_people_records_no_change(
     assert there.changes == []
 
 
+def _record_then_fail(runtime: Runtime) -> None:
+    with runtime.database.write() as session:
+        record_change(session, ChangeKind.API_KEY, 4242, now=_now(runtime))
+        raise RuntimeError("the service failed after recording")
+
+
 def test_a_rolled_back_change_is_announced_nowhere(
     runtime: Runtime, other_node: Runtime, services: object
 ) -> None:
     other_node.changes.start()
     with listening(runtime.changes) as here, listening(other_node.changes) as there:
-        with pytest.raises(RuntimeError), runtime.database.write() as session:
-            record_change(session, ChangeKind.API_KEY, 4242, now=_now(runtime))
-            raise RuntimeError("the service failed after recording")
+        with pytest.raises(RuntimeError):
+            _record_then_fail(runtime)
         other_node.changes.poll()
 
     assert here.changes == []

@@ -13,7 +13,8 @@ Two paths, both needed:
 Whenever the feed cannot vouch that nothing was missed — on start, after being unable to read for
 longer than ``resync_after``, or facing more unexplained holes in the ids than it can track — it
 publishes ``EVERYTHING``. Rows are kept far longer than ``resync_after`` (an hour by default), so
-a row can only be pruned unread by a process that already resynchronised for its silence. See docs/adr/0011-change-feed-polled-table.md for the choice and its numbers.
+a row can only be pruned unread by a process that already resynchronised for its silence.
+See docs/adr/0011-change-feed-polled-table.md for the choice and its numbers.
 """
 
 import asyncio
@@ -100,7 +101,7 @@ class ChangeFeed:
         watched_from = max(committed, issued - START_HOLES)
         now = self._monotonic()
         self._cursor = issued
-        self._holes = {i: now + HOLE_WAIT_SECONDS for i in range(watched_from + 1, issued + 1)}
+        self._holes = dict.fromkeys(range(watched_from + 1, issued + 1), now + HOLE_WAIT_SECONDS)
         self._last_read = now
         self.publish([EVERYTHING])
 
