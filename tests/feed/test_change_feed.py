@@ -9,6 +9,7 @@ import pytest
 
 from tessera.bootstrap import Runtime
 from tessera.core.changes import ChangeKind, CredentialChange
+from tessera.core.ids import PersonId
 from tessera.core.principals import TokenSource
 from tessera.services.api_keys import ApiKeyChanges
 from tessera.services.change_feed import POLL_BATCH, ChangeFeed
@@ -103,7 +104,7 @@ def _oauth_token(runtime: Runtime) -> tuple[int, str, int]:
 
 def _disconnect_app(runtime: Runtime) -> CredentialChange:
     person_id, client_id, token_id = _oauth_token(runtime)
-    runtime.services.connected_apps.disconnect(person_id, client_id)
+    runtime.services.connected_apps.disconnect(PersonId(person_id), client_id)
     return CredentialChange(ChangeKind.API_TOKEN, token_id)
 
 
