@@ -86,10 +86,6 @@ class ChangeFeed:
                     log.exception("a change listener failed; forgetting everything instead")
                     _apply_everything(listener)
 
-    @property
-    def cursor(self) -> int | None:
-        return self._cursor
-
     def start(self) -> None:
         """Read from the newest row on, and tell listeners to forget whatever they hold.
 
