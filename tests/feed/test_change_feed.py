@@ -279,3 +279,59 @@ def test_a_long_backlog_is_read_in_one_poll(
 
     assert applied == len(subjects)
     assert [change.subject_id for change in there.changes] == subjects
+
+
+class _ReadsOnApply:
+    """Reads the key the moment it is told of a change, as a cache refilling itself would."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self.revoked_when_told: list[bool] = []
+
+    def apply(self, change: CredentialChange) -> None:
+        if change.kind is ChangeKind.API_KEY:
+            key = self._runtime.services.api_keys.get(change.subject_id)
+            self.revoked_when_told.append(key.revoked_at is not None)
+
+
+def test_this_process_is_told_only_once_the_change_is_committed(
+    runtime: Runtime, services: object
+) -> None:
+    key = make_key(runtime.services, make_person(runtime.services)).key
+    reader = _ReadsOnApply(runtime)
+    runtime.changes.subscribe(reader)
+    try:
+        runtime.services.api_keys.revoke(key.id)
+    finally:
+        runtime.changes.unsubscribe(reader)
+
+    assert reader.revoked_when_told == [True]
+
+
+class _Broken:
+    def __init__(self) -> None:
+        self.told: list[CredentialChange] = []
+
+    def apply(self, change: CredentialChange) -> None:
+        self.told.append(change)
+        if change.kind is not ChangeKind.EVERYTHING:
+            raise RuntimeError("a listener bug")
+
+
+def test_a_listener_that_fails_is_told_to_forget_everything_and_the_change_still_commits(
+    runtime: Runtime, services: object
+) -> None:
+    key = make_key(runtime.services, make_person(runtime.services)).key
+    broken = _Broken()
+    runtime.changes.subscribe(broken)
+    try:
+        revoked = runtime.services.api_keys.revoke(key.id)
+    finally:
+        runtime.changes.unsubscribe(broken)
+
+    assert revoked.revoked_at is not None
+    assert runtime.services.api_keys.get(key.id).revoked_at is not None
+    assert broken.told == [
+        CredentialChange(ChangeKind.API_KEY, key.id),
+        CredentialChange(ChangeKind.EVERYTHING),
+    ]
