@@ -45,7 +45,7 @@ def _warm(client: httpx.Client, headers: dict[str, str]) -> None:
 
 def _refused_by_every_worker(client: httpx.Client, headers: dict[str, str]) -> set[int]:
     """The answers to fresh connections, which the kernel spreads over the node's workers."""
-    url = f"{client.base_url}{ME}".replace("//api", "/api")
+    url = str(client.base_url).rstrip("/") + ME
     return {httpx.get(url, headers=headers).status_code for _ in range(20)}
 
 
