@@ -7,6 +7,7 @@ Nothing imports this module but the server entry point (``tessera serve`` names
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import AsyncIterator
 
 import anyio.to_thread
@@ -30,13 +31,20 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         anyio.to_thread.current_default_thread_limiter().total_tokens = (
             runtime.settings.thread_pool_size
         )
-        flusher = asyncio.create_task(_flush_usage_forever(runtime))
+        # Every worker process runs its own: each has its own cache to keep current.
+        tasks = [
+            asyncio.create_task(_flush_usage_forever(runtime)),
+            asyncio.create_task(runtime.changes.run()),
+            asyncio.create_task(_housekeeping_forever(runtime)),
+        ]
         try:
             yield
         finally:
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await _flush_usage(runtime)
             if owns_runtime:
                 runtime.database.dispose()
@@ -54,34 +62,27 @@ async def _flush_usage(runtime: Runtime) -> None:
         log.exception("could not record last use of credentials")
 
 
-#: How often the server prunes the audit trail, and how many batches it deletes each time.
-PRUNE_EVERY_SECONDS = 3600.0
-PRUNE_MAX_BATCHES = 10
-
-
-async def _prune_audit(runtime: Runtime) -> None:
-    try:
-        await anyio.to_thread.run_sync(
-            lambda: runtime.services.audit.prune(max_batches=PRUNE_MAX_BATCHES)
-        )
-    except Exception:
-        # An old event kept a little longer harms no one; the next round tries again.
-        log.exception("could not prune the audit trail")
-
-
 async def _flush_usage_forever(runtime: Runtime) -> None:
-    """Flush usage every few seconds; prune old audit events on the first round, then hourly.
-
-    Bounded batches keep each prune short: a large backlog is worked off over a few hours.
-    """
-    next_prune = 0.0
-    loop = asyncio.get_running_loop()
     while True:
         await asyncio.sleep(runtime.settings.usage_flush_seconds)
         await _flush_usage(runtime)
-        if loop.time() >= next_prune:
-            next_prune = loop.time() + PRUNE_EVERY_SECONDS
-            await _prune_audit(runtime)
+
+
+async def _housekeeping_forever(runtime: Runtime) -> None:
+    """Prune ended rows (and old audit events) every few minutes, bounded batches each time.
+
+    Each process waits a random part of the period first, so that workers started together do
+    not all prune at the same moment; running at the same time would be safe, only wasteful.
+    """
+    period = runtime.settings.prune_every_seconds
+    await asyncio.sleep(period * secrets.randbelow(1000) / 1000)
+    while True:
+        try:
+            await anyio.to_thread.run_sync(runtime.housekeeping.run_round)
+        except Exception:
+            # An ended row kept a little longer harms no one; the next round tries again.
+            log.exception("could not prune ended rows")
+        await asyncio.sleep(period)
 
 
 def serve_app() -> FastAPI:

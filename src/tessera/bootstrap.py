@@ -21,9 +21,11 @@ from tessera.services.api_keys import ApiKeyService
 from tessera.services.api_tokens import ApiTokenService, TokenPolicy
 from tessera.services.audit import AuditService
 from tessera.services.authenticate import Authenticator
+from tessera.services.change_feed import ChangeFeed
 from tessera.services.connected_apps import ConnectedAppsService
 from tessera.services.container import Services
 from tessera.services.first_run import FirstRunService
+from tessera.services.housekeeping import Housekeeping, PrunePolicy
 from tessera.services.oauth_clients import OAuthClientService
 from tessera.services.password_login import LoginLimits, PasswordLogin
 from tessera.services.people import PeopleService
@@ -48,6 +50,9 @@ class Runtime:
     services: Services
     throttle: Throttle
     oauth: OAuthService
+    #: Carries credential changes to this process's listeners and from the other processes.
+    changes: ChangeFeed
+    housekeeping: Housekeeping
 
 
 def secret_key(settings: Settings) -> bytes:
@@ -87,6 +92,8 @@ def build_runtime(
     if settings.should_migrate:
         schema.upgrade(engine)
     database = Database(engine)
+    # Built right after the database: it hears of every commit that records a change.
+    changes = ChangeFeed(database, poll_seconds=settings.change_poll_seconds)
     hasher = CodeHasher(secret_key(settings))
     throttle = Throttle(settings.redis_url)
     usage = UsageRecorder(database)
@@ -155,6 +162,24 @@ def build_runtime(
             clients=services.oauth_clients,
         ),
     )
+    housekeeping = Housekeeping(
+        database,
+        clock,
+        lifetime,
+        PrunePolicy(
+            grace=timedelta(days=settings.prune_grace_days),
+            revoked_key_retention=timedelta(days=settings.audit_retention_days),
+            change_retention=timedelta(minutes=settings.change_retention_minutes),
+            batch_size=settings.prune_batch_size,
+        ),
+        services.audit,
+    )
     return Runtime(
-        settings=settings, database=database, services=services, throttle=throttle, oauth=oauth
+        settings=settings,
+        database=database,
+        services=services,
+        throttle=throttle,
+        oauth=oauth,
+        changes=changes,
+        housekeeping=housekeeping,
     )

@@ -112,6 +112,19 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(
         365, ge=1, description="Audit events older than this many days are pruned."
     )
+    change_poll_seconds: float = Field(
+        0.25, gt=0, le=10, description="How often each process reads the credential change feed."
+    )
+    change_retention_minutes: int = Field(
+        60, ge=1, le=10080, description="Change-feed rows are kept this long."
+    )
+    prune_every_seconds: float = Field(
+        300, gt=0, le=86400, description="How often each process prunes ended rows."
+    )
+    prune_grace_days: int = Field(
+        7, ge=1, description="Revoked and expired tokens, codes and sessions are kept this long."
+    )
+    prune_batch_size: int = Field(1000, ge=10, le=100000, description="Rows per delete.")
     log_level: str = Field("info")
 
     @field_validator("public_url")

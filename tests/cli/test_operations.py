@@ -4,6 +4,7 @@ import json
 import logging
 import os
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,14 @@ import uvicorn
 
 from tessera.cli.output import EXIT_CODES
 from tessera.core.errors import WIRE_STATUS, ErrorKind
+from tessera.core.paging import PageRequest
 from tessera.services.container import Services
 from tessera.store import schema
 from tessera.store.database import make_engine
 from tests.cli.conftest import Cli, cli_environment
+from tests.clock import ManualClock
 from tests.conftest import SECRET_KEY
-from tests.factories import make_person
+from tests.factories import make_person, make_token
 
 
 @pytest.fixture
@@ -214,3 +217,24 @@ def test_an_unmigrated_database_is_reported_not_traced(
     assert serving.exit_code == 1
     assert "run `tessera migrate`" in serving.stderr
     assert uvicorn_calls == []
+
+
+def test_prune_deletes_ended_rows_now_and_reports_per_table(
+    cli: Cli, services: Services, clock: ManualClock
+) -> None:
+    person = make_person(services)
+    clock.advance(-timedelta(days=30))
+    ended = make_token(services, person).token
+    services.api_tokens.revoke(ended.id)
+    clock.reset()
+    live = make_token(services, person).token
+
+    pruned = cli.json("prune")
+    text = cli("prune")
+
+    assert pruned["deleted"]["api_tokens"] == 1
+    assert set(pruned["deleted"]) >= {"api_tokens", "oauth_grants", "audit_events"}
+    remaining = services.api_tokens.list(PageRequest(1, 10), include_revoked=True).items
+    assert [token.id for token in remaining] == [live.id]
+    assert text.exit_code == 0, text.output
+    assert "api_tokens: 0" in text.stdout

@@ -210,7 +210,7 @@ def test_the_server_prunes_old_events_soon_after_it_starts(
         return services.audit.list(AuditFilters(person_id=person_id), PageRequest(1, 10)).items
 
     with (
-        extra_runtime(database_url, usage_flush_seconds=0.05) as runtime,
+        extra_runtime(database_url, prune_every_seconds=0.2) as runtime,
         serving(create_app(runtime=runtime)),
     ):
         deadline = time.monotonic() + 10

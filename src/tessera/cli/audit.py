@@ -112,7 +112,7 @@ def list_events(
 @app.command("prune")
 @reports_errors
 def prune(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """Delete the events older than TESSERA_AUDIT_RETENTION_DAYS (the server does so hourly)."""
+    """Delete the events older than TESSERA_AUDIT_RETENTION_DAYS (the server does so regularly)."""
     audit = state(ctx).services.audit
     deleted = audit.prune()
     days = audit.retention.days

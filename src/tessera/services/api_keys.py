@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from tessera.core.audit import AuditKind, CredentialKind, DetailValue
+from tessera.core.changes import ChangeKind
 from tessera.core.clock import Clock
 from tessera.core.credentials import CodeHasher, format_credential, new_code
 from tessera.core.errors import (
@@ -21,6 +22,7 @@ from tessera.core.tags import InvalidTagPattern, TagPolicy
 from tessera.services.audit import record
 from tessera.store import api_keys as stored
 from tessera.store import people as stored_people
+from tessera.store.changes import record_change
 from tessera.store.database import Database
 
 _MAX_NOTE = 500
@@ -149,6 +151,7 @@ class ApiKeyService:
             if key is not None:
                 fields: dict[str, DetailValue] = {"fields": sorted(columns)}
                 self._record(session, AuditKind.API_KEY_CHANGED, key, actor, fields)
+                record_change(session, ChangeKind.API_KEY, key.id, now=self._clock.now())
         if key is None:  # gone since it was read: as if never there
             raise NotFound()
         return key
@@ -173,6 +176,7 @@ class ApiKeyService:
             )
             if key is not None:
                 self._record(session, AuditKind.API_KEY_REGENERATED, key, actor)
+                record_change(session, ChangeKind.API_KEY, key.id, now=self._clock.now())
         if key is None:  # gone since it was read: as if never there
             raise NotFound()
         return IssuedApiKey(key, code)
@@ -182,6 +186,7 @@ class ApiKeyService:
             key = stored.revoke_api_key(session, ApiKeyId(key_id), now=self._clock.now())
             if key is not None:
                 self._record(session, AuditKind.API_KEY_REVOKED, key, actor)
+                record_change(session, ChangeKind.API_KEY, key.id, now=self._clock.now())
         if key is None:
             raise NotFound()
         return key

@@ -14,6 +14,7 @@ import anyio.to_thread
 from sqlalchemy.orm import Session
 
 from tessera.core.audit import AuditKind, CredentialKind
+from tessera.core.changes import ChangeKind
 from tessera.core.clock import Clock
 from tessera.core.credentials import CodeHasher, format_credential, new_code
 from tessera.core.errors import Forbidden, NotFound
@@ -27,6 +28,7 @@ from tessera.services.password_login import PasswordLogin
 from tessera.services.throttle import Throttle, ThrottleRule
 from tessera.store import api_tokens as stored
 from tessera.store import people as stored_people
+from tessera.store.changes import record_change
 from tessera.store.database import Database
 
 log = logging.getLogger(__name__)
@@ -225,6 +227,7 @@ class ApiTokenService:
                     credential_kind=CredentialKind.TOKEN,
                     credential_id=revoked.id,
                 )
+                record_change(session, ChangeKind.API_TOKEN, revoked.id, now=self._clock.now())
         if revoked is None:  # gone since it was read: as if never there
             raise NotFound()
         return revoked

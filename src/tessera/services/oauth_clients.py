@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from tessera.core.changes import ChangeKind
 from tessera.core.clock import Clock
 from tessera.core.credentials import CodeHasher, new_code
 from tessera.core.errors import (
@@ -30,6 +31,7 @@ from tessera.core.oauth_clients import (
 )
 from tessera.core.paging import Page, PageRequest
 from tessera.store import oauth_clients as stored
+from tessera.store.changes import record_change
 from tessera.store.database import Database
 
 _MAX_NAME = 200
@@ -158,6 +160,9 @@ class OAuthClientService:
                 problems.add(("is_public",), IS_PUBLIC_IS_FIXED)
                 raise InvalidInput(problems)
             client = stored.update_client(session, id, now=self._clock.now(), **columns)
+            if client is not None:
+                # Disabling (or re-contexting) an app changes what its tokens may do.
+                record_change(session, ChangeKind.OAUTH_CLIENT, id, now=self._clock.now())
         if client is None:  # gone since it was read: as if never there
             raise NotFound()
         return client
@@ -184,6 +189,9 @@ class OAuthClientService:
         """Remove the client with every grant, code and token issued through it."""
         with self._database.write() as session:
             client = stored.delete_client(session, id)
+            if client is not None:
+                # Its grants and tokens go with it (cascade): forgetting the app covers them.
+                record_change(session, ChangeKind.OAUTH_CLIENT, id, now=self._clock.now())
         if client is None:
             raise NotFound()
         return client

@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tessera.core.audit import AuditKind, DetailValue
+from tessera.core.changes import ChangeKind
 from tessera.core.clock import Clock
 from tessera.core.errors import (
     DUPLICATE,
@@ -21,6 +22,7 @@ from tessera.core.passwords import PasswordHasher, password_problem
 from tessera.core.people import Person, is_valid_email, normalize_email, split_name
 from tessera.services.audit import record, record_person_change
 from tessera.store import people as stored
+from tessera.store.changes import record_change
 from tessera.store.database import Database
 
 _MAX_NAME = 200
@@ -190,6 +192,8 @@ class PeopleService:
             if person is not None:
                 changed = [*columns, *(["emails"] if emails is not None else [])]
                 record_person_change(session, self._clock, current, person, changed, actor)
+                # Any change: cached checks hold the person's snapshot (flags, name, addresses).
+                record_change(session, ChangeKind.PERSON, person.id, now=self._clock.now())
         if person is None:  # gone since it was read: as if never there
             raise NotFound()
         return person
@@ -213,6 +217,8 @@ class PeopleService:
                 record(
                     session, AuditKind.PERSON_DELETED, self._clock, actor=actor, subject=person.id
                 )
+                # Their tokens and keys go too (cascade): forgetting the person covers them.
+                record_change(session, ChangeKind.PERSON, person.id, now=self._clock.now())
         if person is None:
             raise NotFound()
         return person

@@ -1,6 +1,6 @@
 """Engines and transactions for SQLite and PostgreSQL."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -8,6 +8,12 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from tessera.core.changes import CredentialChange
+from tessera.store.changes import committed_changes
+
+#: Told, right after a write transaction commits, of the credential changes it recorded.
+CommitListener = Callable[[list[CredentialChange]], None]
 
 
 def normalize_url(url: str) -> str:
@@ -64,6 +70,8 @@ class Database:
         self._readers = sessionmaker(engine, expire_on_commit=False)
         writer_engine = engine.execution_options(tessera_sqlite_begin="IMMEDIATE")
         self._writers = sessionmaker(writer_engine, expire_on_commit=False)
+        self._commit_listeners: list[CommitListener] = []
+        event.listen(self._writers, "after_commit", self._after_commit)
         # A single-statement read needs no transaction: on PostgreSQL, autocommit saves the
         # BEGIN and ROLLBACK round trips of every credential check.
         self._hot_engine = (
@@ -88,6 +96,16 @@ class Database:
         """A bare connection for the hot path's Core reads (one statement each)."""
         with self._hot_engine.connect() as connection:
             yield connection
+
+    def on_changes_committed(self, listener: CommitListener) -> None:
+        """Call ``listener`` after each commit that recorded credential changes (any thread)."""
+        self._commit_listeners.append(listener)
+
+    def _after_commit(self, session: Session) -> None:
+        changes = committed_changes(session)
+        if changes:
+            for listener in self._commit_listeners:
+                listener(changes)
 
     def dispose(self) -> None:
         self.engine.dispose()

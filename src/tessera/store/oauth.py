@@ -6,7 +6,9 @@ from typing import Any
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from tessera.core.changes import ChangeKind
 from tessera.core.oauth_grants import AuthorizationCode, ConnectedApp, Grant, RefreshToken
+from tessera.store.changes import record_change, record_changes
 from tessera.store.tables import (
     ApiTokenRow,
     OAuthClientRow,
@@ -152,17 +154,23 @@ def revoke_refresh_token(session: Session, token_id: int, *, now: datetime) -> N
 
 
 def revoke_grant(session: Session, grant_id: int, *, now: datetime) -> None:
-    """Revoke a consent and everything issued under it: access and refresh tokens."""
+    """Revoke a consent and everything issued under it: access and refresh tokens.
+
+    Every caller (disconnecting an app, OAuth revocation, a replayed code or refresh token)
+    comes through here, so the change feed hears of each access token it ends.
+    """
     session.execute(
         update(OAuthGrantRow)
         .where(OAuthGrantRow.id == grant_id, OAuthGrantRow.revoked_at.is_(None))
         .values(revoked_at=now)
     )
-    session.execute(
+    ended = session.scalars(
         update(ApiTokenRow)
         .where(ApiTokenRow.grant_id == grant_id, ApiTokenRow.revoked_at.is_(None))
         .values(revoked_at=now)
+        .returning(ApiTokenRow.id)
     )
+    record_changes(session, ChangeKind.API_TOKEN, list(ended), now=now)
     session.execute(
         update(OAuthRefreshTokenRow)
         .where(OAuthRefreshTokenRow.grant_id == grant_id, OAuthRefreshTokenRow.revoked_at.is_(None))
@@ -185,6 +193,7 @@ def revoke_api_token_of_grant(session: Session, token_id: int, *, now: datetime)
         .where(ApiTokenRow.id == token_id, ApiTokenRow.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+    record_change(session, ChangeKind.API_TOKEN, token_id, now=now)
 
 
 def _live_grants(person_id: int) -> Any:

@@ -284,3 +284,20 @@ class SetupCodeRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class CredentialChangeRow(Base):
+    """One change that makes cached credential checks stale (``tessera.core.changes``).
+
+    Written in the transaction of the change itself and polled by every process, so that the
+    caches of every worker and node hear of it; pruned after an hour. Never-reused ids are the
+    feed's cursor.
+    """
+
+    __tablename__ = "credential_changes"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[int] = mapped_column(Id)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

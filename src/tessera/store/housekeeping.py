@@ -1,0 +1,135 @@
+"""Deleting rows that no longer do anything, one bounded batch per call.
+
+Each function deletes at most ``limit`` rows and returns how many it deleted, so that a caller
+can keep every transaction short. Rows are picked with ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL: several nodes pruning at once take different rows instead of waiting on each other
+(SQLite has one writer at a time anyway and ignores the clause).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from tessera.store.tables import (
+    ApiKeyRow,
+    ApiTokenRow,
+    Base,
+    CredentialChangeRow,
+    DeviceSetupCodeRow,
+    OAuthCodeRow,
+    OAuthGrantRow,
+    OAuthRefreshTokenRow,
+    SetupCodeRow,
+    WebSessionRow,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Cutoffs:
+    """What counts as long gone, as absolute times."""
+
+    #: Rows revoked, used up or expired before this are deleted (now minus the grace period).
+    ended_before: datetime
+    #: Tokens unused for this long are expired (None: idle tokens never expire).
+    token_idle: timedelta | None
+    #: Tokens older than this are expired (None: no absolute lifetime).
+    token_max_age: timedelta | None
+    #: Revoked API keys are kept until this (their history outlives tokens').
+    key_revoked_before: datetime
+    #: Change-feed rows older than this are deleted.
+    change_before: datetime
+
+
+def _delete_batch(
+    session: Session, row: type[Base], condition: ColumnElement[bool], limit: int
+) -> int:
+    id_column: Any = getattr(row, "id")  # noqa: B009 - every table here has an ``id``
+    ids = list(
+        session.scalars(
+            select(id_column)
+            .where(condition)
+            .order_by(id_column)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if not ids:
+        return 0
+    result = session.execute(delete(row).where(id_column.in_(ids)))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def prune_api_tokens(session: Session, cutoffs: Cutoffs, limit: int) -> int:
+    """Tokens revoked or expired (fixed expiry, idle or absolute lifetime) before the cutoff."""
+    ended = cutoffs.ended_before
+    conditions: list[ColumnElement[bool]] = [
+        ApiTokenRow.revoked_at < ended,
+        ApiTokenRow.expires_at < ended,
+    ]
+    if cutoffs.token_idle is not None:
+        last_use = func.coalesce(ApiTokenRow.last_used_at, ApiTokenRow.created_at)
+        conditions.append(last_use < ended - cutoffs.token_idle)
+    if cutoffs.token_max_age is not None:
+        conditions.append(ApiTokenRow.created_at < ended - cutoffs.token_max_age)
+    return _delete_batch(session, ApiTokenRow, or_(*conditions), limit)
+
+
+def prune_device_setup_codes(session: Session, cutoffs: Cutoffs, limit: int) -> int:
+    condition = DeviceSetupCodeRow.expires_at < cutoffs.ended_before
+    return _delete_batch(session, DeviceSetupCodeRow, condition, limit)
+
+
+def prune_oauth_codes(session: Session, cutoffs: Cutoffs, limit: int) -> int:
+    # A used code is kept until it expires: a replay before then must find it (and revoke).
+    return _delete_batch(
+        session, OAuthCodeRow, OAuthCodeRow.expires_at < cutoffs.ended_before, limit
+    )
+
+
+def prune_oauth_refresh_tokens(session: Session, cutoffs: Cutoffs, limit: int) -> int:
+    # Rotated (revoked) refresh tokens stay until they expire, so that reuse is detected for
+    # their whole life; those of a revoked grant go with the grant.
+    condition = OAuthRefreshTokenRow.expires_at < cutoffs.ended_before
+    return _delete_batch(session, OAuthRefreshTokenRow, condition, limit)
+
+
+def prune_oauth_grants(session: Session, cutoffs: Cutoffs, limit: int) -> int:
+    """Grants revoked before the cutoff (with what is left under them), and dead ones.
+
+    A dead grant is an old one with nothing left under it: every code and token expired and
+    was pruned, so it can never issue anything again.
+    """
+    ended = cutoffs.ended_before
+    grant = OAuthGrantRow.id
+    empty = (
+        ~exists().where(ApiTokenRow.grant_id == grant)
+        & ~exists().where(OAuthRefreshTokenRow.grant_id == grant)
+        & ~exists().where(OAuthCodeRow.grant_id == grant)
+    )
+    condition = or_(OAuthGrantRow.revoked_at < ended, (OAuthGrantRow.created_at < ended) & empty)
+    return _delete_batch(session, OAuthGrantRow, condition, limit)
+
+
+def prune_web_sessions(session: Session, cutoffs: Cutoffs, limit: int) -> int:
+    ended = cutoffs.ended_before
+    condition = or_(WebSessionRow.revoked_at < ended, WebSessionRow.expires_at < ended)
+    return _delete_batch(session, WebSessionRow, condition, limit)
+
+
+def prune_setup_codes(session: Session, cutoffs: Cutoffs, limit: int) -> int:
+    ended = cutoffs.ended_before
+    condition = or_(SetupCodeRow.used_at < ended, SetupCodeRow.expires_at < ended)
+    return _delete_batch(session, SetupCodeRow, condition, limit)
+
+
+def prune_api_keys(session: Session, cutoffs: Cutoffs, limit: int) -> int:
+    condition = ApiKeyRow.revoked_at < cutoffs.key_revoked_before
+    return _delete_batch(session, ApiKeyRow, condition, limit)
+
+
+def prune_credential_changes(session: Session, cutoffs: Cutoffs, limit: int) -> int:
+    condition = CredentialChangeRow.created_at < cutoffs.change_before
+    return _delete_batch(session, CredentialChangeRow, condition, limit)

@@ -1,0 +1,271 @@
+"""Housekeeping deletes what has ended past its grace period, keeps the rest, in bounded batches."""
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from tessera.app import create_app
+from tessera.bootstrap import Runtime
+from tessera.core.people import Person
+from tessera.services.housekeeping import Housekeeping, PrunePolicy
+from tessera.store.tables import (
+    ApiKeyRow,
+    ApiTokenRow,
+    Base,
+    CredentialChangeRow,
+    DeviceSetupCodeRow,
+    OAuthCodeRow,
+    OAuthGrantRow,
+    OAuthRefreshTokenRow,
+    SetupCodeRow,
+    WebSessionRow,
+)
+from tests.clock import ManualClock
+from tests.conftest import extra_runtime
+from tests.factories import make_oauth_client, make_person
+from tests.live import serving
+
+DAY = timedelta(days=1)
+
+
+class Rows:
+    """Rows written straight into the tables, with whatever times a case needs."""
+
+    def __init__(self, runtime: Runtime, person: Person, now: datetime) -> None:
+        self._runtime = runtime
+        self.person = person
+        self.now = now
+        self._digests = 0
+
+    def add(self, row: Base) -> int:
+        with self._runtime.database.write() as session:
+            session.add(row)
+            session.flush()
+            row_id: int = getattr(row, "id")  # noqa: B009 - every table here has an ``id``
+        return row_id
+
+    def digest(self) -> bytes:
+        self._digests += 1
+        return self._digests.to_bytes(32, "big")
+
+    def token(
+        self,
+        *,
+        created: timedelta = -DAY,
+        used: timedelta | None = None,
+        revoked: timedelta | None = None,
+        expires: timedelta | None = None,
+        grant_id: int | None = None,
+    ) -> int:
+        return self.add(
+            ApiTokenRow(
+                code_digest=self.digest(),
+                person_id=self.person.id,
+                scope="client",
+                source="exchange",
+                created_at=self.now + created,
+                last_used_at=None if used is None else self.now + used,
+                revoked_at=None if revoked is None else self.now + revoked,
+                expires_at=None if expires is None else self.now + expires,
+                grant_id=grant_id,
+            )
+        )
+
+    def key(self, *, revoked: timedelta | None = None) -> int:
+        return self.add(
+            ApiKeyRow(
+                code_digest=self.digest(),
+                person_id=self.person.id,
+                note="housekeeping",
+                is_superuser=False,
+                admin_api=False,
+                tags="*",
+                created_at=self.now - 500 * DAY,
+                revoked_at=None if revoked is None else self.now + revoked,
+            )
+        )
+
+    def grant(self, client_id: int, *, created: timedelta, revoked: timedelta | None) -> int:
+        return self.add(
+            OAuthGrantRow(
+                client_id=client_id,
+                person_id=self.person.id,
+                scope="",
+                created_at=self.now + created,
+                revoked_at=None if revoked is None else self.now + revoked,
+            )
+        )
+
+    def code(self, grant_id: int, *, expires: timedelta) -> int:
+        return self.add(
+            OAuthCodeRow(
+                code_digest=self.digest(),
+                grant_id=grant_id,
+                redirect_uri="https://app.example.test/callback",
+                created_at=self.now + expires - timedelta(minutes=1),
+                expires_at=self.now + expires,
+            )
+        )
+
+    def refresh_token(self, grant_id: int, *, expires: timedelta) -> int:
+        return self.add(
+            OAuthRefreshTokenRow(
+                token_digest=self.digest(),
+                grant_id=grant_id,
+                created_at=self.now + expires - 14 * DAY,
+                expires_at=self.now + expires,
+            )
+        )
+
+    def web_session(self, *, expires: timedelta) -> int:
+        return self.add(
+            WebSessionRow(
+                token_digest=self.digest(),
+                person_id=self.person.id,
+                created_at=self.now + expires - DAY,
+                expires_at=self.now + expires,
+            )
+        )
+
+    def setup_code(self, *, expires: timedelta) -> int:
+        return self.add(
+            SetupCodeRow(
+                code_digest=self.digest(),
+                created_at=self.now + expires - DAY,
+                expires_at=self.now + expires,
+            )
+        )
+
+    def device_code(self, *, expires: timedelta) -> int:
+        return self.add(
+            DeviceSetupCodeRow(
+                code_digest=self.digest(),
+                person_id=self.person.id,
+                created_at=self.now + expires - timedelta(minutes=10),
+                expires_at=self.now + expires,
+            )
+        )
+
+    def change(self, *, created: timedelta) -> int:
+        return self.add(
+            CredentialChangeRow(kind="api_key", subject_id=1, created_at=self.now + created)
+        )
+
+    def ids(self, table: type[Base]) -> set[int]:
+        id_column = getattr(table, "id")  # noqa: B009
+        with self._runtime.database.read() as session:
+            return set(session.scalars(select(id_column)))
+
+
+@pytest.fixture
+def rows(runtime: Runtime, services: object, clock: ManualClock) -> Rows:
+    return Rows(runtime, make_person(runtime.services), clock.now())
+
+
+def test_rows_ended_past_the_grace_period_go_and_the_rest_stay(
+    runtime: Runtime, rows: Rows
+) -> None:
+    # Defaults: seven days of grace, tokens expire after 90 idle days, keys kept 365 days.
+    client = make_oauth_client(runtime.services).client
+    revoked_grant = rows.grant(client.id, created=-30 * DAY, revoked=-8 * DAY)
+    live_grant = rows.grant(client.id, created=-30 * DAY, revoked=None)
+    dead_grant = rows.grant(client.id, created=-30 * DAY, revoked=None)
+    tokens_gone = {
+        rows.token(revoked=-8 * DAY),
+        rows.token(expires=-8 * DAY),
+        rows.token(created=-100 * DAY, used=-98 * DAY),
+        rows.token(revoked=-9 * DAY, grant_id=revoked_grant),
+    }
+    tokens_kept = {
+        rows.token(revoked=-6 * DAY),
+        rows.token(expires=-6 * DAY),
+        rows.token(created=-100 * DAY, used=-95 * DAY),
+        rows.token(),
+        rows.token(expires=DAY, grant_id=live_grant),
+    }
+    keys_gone = {rows.key(revoked=-400 * DAY)}
+    keys_kept = {rows.key(revoked=-30 * DAY), rows.key()}
+    # Expired codes and refresh tokens go; so does the grant left with nothing under it.
+    rows.code(live_grant, expires=-8 * DAY)
+    rows.code(dead_grant, expires=-8 * DAY)
+    codes_kept = {rows.code(live_grant, expires=-6 * DAY)}
+    rows.refresh_token(live_grant, expires=-8 * DAY)
+    refresh_kept = {rows.refresh_token(live_grant, expires=6 * DAY)}
+    sessions = rows.web_session(expires=-8 * DAY), rows.web_session(expires=DAY)
+    setup = rows.setup_code(expires=-8 * DAY), rows.setup_code(expires=-6 * DAY)
+    device = rows.device_code(expires=-8 * DAY), rows.device_code(expires=DAY)
+    changes = rows.change(created=-timedelta(hours=2)), rows.change(created=-timedelta(minutes=9))
+
+    deleted = runtime.housekeeping.run_round()
+
+    assert rows.ids(ApiTokenRow) >= tokens_kept
+    assert not rows.ids(ApiTokenRow) & tokens_gone
+    assert rows.ids(ApiKeyRow) >= keys_kept
+    assert not rows.ids(ApiKeyRow) & keys_gone
+    assert rows.ids(OAuthCodeRow) == codes_kept
+    assert rows.ids(OAuthRefreshTokenRow) == refresh_kept
+    assert rows.ids(OAuthGrantRow) == {live_grant}
+    assert rows.ids(WebSessionRow) == {sessions[1]}
+    assert rows.ids(SetupCodeRow) == {setup[1]}
+    assert rows.ids(DeviceSetupCodeRow) == {device[1]}
+    assert rows.ids(CredentialChangeRow) == {changes[1]}
+    assert deleted["api_tokens"] == len(tokens_gone)
+    assert deleted["oauth_grants"] == 2
+    assert runtime.housekeeping.run_round() == dict.fromkeys(deleted, 0)
+
+
+def test_each_delete_takes_at_most_one_batch_and_a_round_at_most_its_batches(
+    runtime: Runtime, rows: Rows, clock: ManualClock
+) -> None:
+    pauses: list[float] = []
+    housekeeping = Housekeeping(
+        runtime.database,
+        clock,
+        runtime.services.api_tokens.policy.lifetime,
+        PrunePolicy(
+            grace=7 * DAY,
+            revoked_key_retention=365 * DAY,
+            change_retention=timedelta(hours=1),
+            batch_size=10,
+            pause_seconds=0.5,
+        ),
+        runtime.services.audit,
+        sleep=pauses.append,
+    )
+    ended = {rows.token(revoked=-8 * DAY) for _ in range(25)}
+
+    first = housekeeping.run_round(max_batches=2)["api_tokens"]
+    left_after_first = len(rows.ids(ApiTokenRow) & ended)
+    pauses_in_first = pauses.count(0.5)
+    second = housekeeping.run_round(max_batches=2)["api_tokens"]
+
+    assert first == 20
+    assert left_after_first == 5
+    assert pauses_in_first >= 1
+    assert second == 5
+    assert not rows.ids(ApiTokenRow) & ended
+
+
+def test_the_server_prunes_in_the_background(database_url: str, clock: ManualClock) -> None:
+    with extra_runtime(database_url, prune_every_seconds=0.2) as runtime:
+        rows = Rows(runtime, make_person(runtime.services), clock.now())
+        ended = rows.token(revoked=-8 * DAY)
+        live = rows.token()
+        with serving(create_app(runtime=runtime)):
+            gone = _wait_until(lambda: ended not in rows.ids(ApiTokenRow))
+
+        assert gone
+        assert live in rows.ids(ApiTokenRow)
+
+
+def _wait_until(condition: Callable[[], bool]) -> bool:
+    """Poll for a state, up to a generous bound: correctness, not speed, is asserted."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
