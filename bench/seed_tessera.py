@@ -3,7 +3,7 @@
 Run by ``ours_seed`` in ``peers.sh`` with the project's interpreter, after the database has
 been reset and migrated, and with the same ``TESSERA_*`` environment as the server:
 
-    ../.venv/bin/python seed_tessera.py OUT_DIR [--pool 10000]
+    ../.venv/bin/python seed_tessera.py OUT_DIR [--pool 10000] [--storm-accounts 1000]
 
 Writes, shuffled, one credential a line as sent after the scheme in ``Authorization``:
 
@@ -12,7 +12,12 @@ Writes, shuffled, one credential a line as sent after the scheme in ``Authorizat
     OUT_DIR/keys.txt         API keys    (``key ID:CODE``), bound to the same agents, one each;
     OUT_DIR/issue-body.json  {"email", "password"} of one more agent, whose password is hashed
                              with the production PasswordHasher (argon2id, t=2, m=19 MiB, p=1),
-                             for POST /api/v2/api_tokens.
+                             for POST /api/v2/api_tokens;
+    OUT_DIR/storm-bodies.txt one such JSON body a line for each of --storm-accounts more agents
+                             (the login storm: many accounts, so that the per-e-mail throttle
+                             stays at its default); they share one production hash of one
+                             password, which costs each verification what its own would;
+    OUT_DIR/admin-key.txt    an API key of an admin, for revocation.py.
 
 Everyone else has no password, so seeding costs database writes, not argon2.
 """
@@ -24,17 +29,22 @@ import sys
 import time
 from pathlib import Path
 
+from sqlalchemy import update
+
 from tessera.bootstrap import build_runtime
+from tessera.core.passwords import PasswordHasher
 from tessera.services.api_keys import NewApiKey
 from tessera.services.authenticate import PresentedRequest
 from tessera.services.people import NewPerson
 from tessera.settings import Settings
+from tessera.store.tables import PersonRow
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--pool", type=int, default=10_000)
+    parser.add_argument("--storm-accounts", type=int, default=1_000)
     arguments = parser.parse_args()
     out: Path = arguments.out_dir
     out.mkdir(parents=True, exist_ok=True)
@@ -71,6 +81,21 @@ def main() -> None:
             if (n + 1) % 2000 == 0:
                 print(f"seed_tessera: {n + 1}/{arguments.pool}", file=sys.stderr)
 
+        admin = services.people.add(
+            NewPerson(email="bench-admin@example.test", name="Bench Admin", is_admin=True)
+        )
+        admin_key = services.api_keys.create(NewApiKey(note="bench admin", person_id=admin.id))
+        storm_password = secrets.token_urlsafe(18)
+        storm_emails = [f"bench-storm-{n}@example.test" for n in range(arguments.storm_accounts)]
+        for email in storm_emails:
+            services.people.add(NewPerson(email=email, name="Bench Storm", is_agent=True))
+        with runtime.database.write() as session:
+            session.execute(
+                update(PersonRow)
+                .where(PersonRow.primary_email.in_(storm_emails))
+                .values(password_hash=PasswordHasher().hash(storm_password))
+            )
+
         # Sanity check through the same per-request path the server uses.
         authenticate = services.authenticator.authenticate
         for header in (f"token {tokens[0]}", f"key {keys[0]}"):
@@ -86,7 +111,12 @@ def main() -> None:
     (out / "keys.txt").write_text("\n".join(keys) + "\n")
     body = out / "issue-body.json"
     body.write_text(json.dumps({"email": "bench-login@example.test", "password": password}))
-    for path in (out / "tokens.txt", out / "keys.txt", body):
+    storm = out / "storm-bodies.txt"
+    storm.write_text(
+        "".join(json.dumps({"email": e, "password": storm_password}) + "\n" for e in storm_emails)
+    )
+    (out / "admin-key.txt").write_text(admin_key.key_string + "\n")
+    for path in (out / "tokens.txt", out / "keys.txt", body, storm, out / "admin-key.txt"):
         path.chmod(0o600)
     print(
         f"seed_tessera: {arguments.pool} agents, tokens and keys in"
