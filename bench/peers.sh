@@ -84,11 +84,11 @@ register ours-memory-w1   tessera-uvicorn 1 ours-memory       '. lib/ours.sh && 
 # T6: two processes on one PostgreSQL database (run.sh starts the second on PORT+1).
 register ours-revocation  tessera-uvicorn 1 ours-revocation   '. lib/ours.sh && ours_serve 1'
 
-# ours_seed DIR: reset and migrate our database, then seed it through Tessera's services
-# (seed_tessera.py, no HTTP): 10,000 agents, each with one API token (device-setup path)
-# and one API key, written shuffled to DIR/tokens.txt and DIR/keys.txt, plus one agent
-# with a password hashed by the production PasswordHasher (argon2id, t=2, m=19 MiB, p=1)
-# in DIR/issue-body.json. Takes about a minute per database.
+# ours_seed DIR: reset and migrate our database, then seed it (seed_tessera.py, no HTTP):
+# 10,000 agents, each with one API token and one API key (bulk, the store's tables), written
+# shuffled to DIR/tokens.txt and DIR/keys.txt, plus one agent with a password hashed by the
+# production PasswordHasher (argon2id, t=2, m=19 MiB, p=1) in DIR/issue-body.json, the storm's
+# accounts and an admin key; then what a run uses up (seed_consumables.py). Seconds.
 # OURS_RESEED=0 keeps a pool left by an earlier run (a stale pool fails the check).
 ours_seed() {
   local out=$1
@@ -103,7 +103,7 @@ ours_seed() {
       # shellcheck source=lib/ours.sh
       . lib/ours.sh
       ours_reset_db >/dev/null || { echo "ours_seed: could not reset the $BENCH_DB database" >&2; exit 1; }
-      ours_env
+      ours_seed_env
       "$TESSERA_VENV/bin/python" seed_tessera.py "$out" --pool "${POOL_SIZE:-10000}" \
         --storm-accounts "${STORM_ACCOUNTS:-1000}"
     ) || return 1
@@ -112,7 +112,7 @@ ours_seed() {
   (
     # shellcheck source=lib/ours.sh
     . lib/ours.sh
-    ours_env
+    ours_seed_env
     "$TESSERA_VENV/bin/python" seed_consumables.py "$out" --grants "${GRANT_POOL:-2000}" \
       --revocations "${REVOCATIONS:-60}"
   )
