@@ -373,6 +373,7 @@ run_wrk() {  # SECONDS -> prints the RESULT json (a walk: as walk_prepare said)
   echo "load:        wrk -t$THREADS -c$CONNECTIONS (issuance: -c$ISSUE_CONNECTIONS) -d${DURATION}s --timeout $WRK_TIMEOUT, warm-up ${WARMUP}s, $REPS repetitions"
   echo "steal:       re-measure above $STEAL_LIMIT% steal, at most $STEAL_RETRIES more times"
   echo "mode:        $MODE"
+  echo "busy:        load average $(cut -d' ' -f1-3 /proc/loadavg) at the start (other work on the machine shares its cores)"
   if [ "$MODE" != peers ]; then
     echo "cold path:   $COLD_SMALL and $COLD_LARGE live tokens, $COLD_REQUESTS requests per measurement after $COLD_WARMUP others"
     echo "oauth:       $GRANT_REQUESTS grants per measurement after $GRANT_WARMUP others"
@@ -442,16 +443,18 @@ measure_storm() {  # PEER DB REP
 
 # T7: resident memory before and after MEMORY_CREDENTIALS different tokens have been checked.
 measure_memory() {  # PEER DB REP
-  local before after pid count=0 worst=0 result
+  local before after pid count=0 worst=0 result ticks
   before=$(rss_kb "$SERVER_PID")
   walk_prepare "$MEMORY_CREDENTIALS"
+  ticks=$(steal_ticks)
   result=$(run_wrk 0) || { echo "[$3/$REPS] $1/$2: FAILED, wrk gave no result"; FAILED=1; return; }
+  ticks=$(steal_pct "$ticks" "$(steal_ticks)")
   sleep 1
   for pid in $(server_pids "$SERVER_PID"); do
     after=$(rss_kb "$pid"); count=$((count + 1))
     [ "$after" -gt "$worst" ] && worst=$after
   done
-  record_row "$1" "$2" ours-memory "$S_CONNS" "$3" "$result" - 1
+  record_row "$1" "$2" ours-memory "$S_CONNS" "$3" "$result" "$ticks" 1
   extra "{\"kind\": \"memory\", \"db\": \"$2\", \"rep\": $3, \"credentials\": $MEMORY_CREDENTIALS, \"rss_before_kb\": $before, \"rss_after_kb\": $worst, \"processes\": $count}"
   echo "[$3/$REPS] $1/$2: RSS $((before / 1024)) MiB at start, $((worst / 1024)) MiB after $MEMORY_CREDENTIALS credentials"
 }
@@ -468,7 +471,7 @@ measure_revocation() {  # PEER DB REP LOG
   if "${WRK_PIN[@]}" .venv/bin/python revocation.py --origin "http://127.0.0.1:$PORT" \
       --other "http://127.0.0.1:$((PORT + 1))" --admin-key "var/pool-ours-$2/admin-key.txt" \
       --subjects "var/pool-ours-$2/revocation.json" --out "$RUN_DIR/revocation-$2.json"; then
-    extra "{\"kind\": \"revocation\", \"db\": \"$2\", \"rep\": $3, \"result\": $(cat "$RUN_DIR/revocation-$2.json")}"
+    extra "{\"kind\": \"revocation\", \"db\": \"$2\", \"rep\": $3, \"result\": $(tr -d '\n' <"$RUN_DIR/revocation-$2.json")}"
   else
     echo "[$3/$REPS] $1/$2: FAILED, see above"; FAILED=1
   fi
@@ -586,9 +589,10 @@ for rep in $(seq 1 "$REPS"); do
 done
 
 echo
-.venv/bin/python lib/summarize.py "$RAW" | tee "$RUN_DIR/summary.md"
+.venv/bin/python lib/summarize.py "$RAW" | tee "$RUN_DIR/summary.md" || FAILED=1
 echo
 echo "raw data and server logs: $RUN_DIR"
+echo "busy at end: load average $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RUN_DIR/meta.txt"
 [ -f var/.tessera-src/COMMIT ] && [ "${OURS_SRC:-head}" = head ] &&
   echo "measured:    Tessera at git $(cat var/.tessera-src/COMMIT)" >>"$RUN_DIR/meta.txt"
 ELAPSED=$(($(date +%s) - RUN_STARTED))
@@ -596,6 +600,6 @@ echo "duration:    this run ($MODE, $REPS repetition(s)) took $((ELAPSED / 60)) 
   tee -a "$RUN_DIR/meta.txt"
 if [ "$MODE" != peers ] && [ "$REPORT" = 1 ]; then
   .venv/bin/python lib/report.py "$RUN_DIR" --mode "$MODE" \
-    --markdown ../docs/benchmarks.md --charts ../docs/benchmarks
+    --markdown ../docs/benchmarks.md --charts ../docs/benchmarks || FAILED=1
 fi
 exit "$FAILED"

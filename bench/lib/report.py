@@ -344,7 +344,16 @@ def section(
         "**Machine**: "
         + "; ".join(
             f"{name} {meta[name]}"
-            for name in ("cpu", "kernel", "python", "wrk", "postgres", "pinning")
+            for name in (
+                "cpu",
+                "kernel",
+                "python",
+                "wrk",
+                "postgres",
+                "pinning",
+                "busy",
+                "busy at end",
+            )
             if name in meta
         ),
         "",
