@@ -529,6 +529,7 @@ for rep in $(seq 1 "$REPS"); do
         continue
       fi
       if [ "$scenario" = ours-revocation ] && { [ "$rep" != 1 ] || [ "$run_db" != postgres ]; }; then
+        [ "$rep" = 1 ] && echo "[$rep/$REPS] $label: skipped (two processes on one PostgreSQL)"
         continue  # once per run, across processes on one PostgreSQL
       fi
       if [ "$scenario" = ours-memory ] && [ "$rep" -gt "$MEMORY_REPS" ]; then
