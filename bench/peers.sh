@@ -67,28 +67,54 @@ register ours-w1          tessera-uvicorn 1 ours-validate     '. lib/ours.sh && 
 register ours-w2          tessera-uvicorn 2 ours-validate     '. lib/ours.sh && ours_serve 2'
 register ours-key-w1      tessera-uvicorn 1 ours-key-validate '. lib/ours.sh && ours_serve 1'
 register ours-issue-w1    tessera-uvicorn 1 ours-issue        '. lib/ours.sh && ours_serve 1'
+# The issue #5 suite (run.sh --full / --quick; README.md, "The issue #5 suite"):
+# T2, cold path: every request a token the process has not seen, COLD_SMALL / COLD_LARGE live
+# tokens in a PostgreSQL database of their own (bench_tessera_cold_<N>, kept between runs).
+register ours-cold-small  tessera-uvicorn 1 ours-cold-small   '. lib/ours.sh && ours_serve_cold "$COLD_SMALL" 1'
+register ours-cold-large  tessera-uvicorn 1 ours-cold-large   '. lib/ours.sh && ours_serve_cold "$COLD_LARGE" 1'
+# T5: POST /oauth/token, each request a code (or refresh token) of its own, used once.
+register ours-oauth-code    tessera-uvicorn 1 ours-oauth-code    '. lib/ours.sh && ours_serve 1'
+register ours-oauth-refresh tessera-uvicorn 1 ours-oauth-refresh '. lib/ours.sh && ours_serve 1'
+# T4: /me alone, then /me during a login storm; the per-e-mail limit stays at its default
+# (many accounts), the per-address one is raised (every request comes from 127.0.0.1).
+register ours-storm-w1    tessera-uvicorn 1 ours-storm \
+  'export OURS_RATE_PER_EMAIL="5/minute;30/hour"; . lib/ours.sh && ours_serve 1'
+# T7: resident memory after MEMORY_CREDENTIALS different tokens (the large cold database).
+register ours-memory-w1   tessera-uvicorn 1 ours-memory       '. lib/ours.sh && ours_serve_cold "$COLD_LARGE" 1'
+# T6: two processes on one PostgreSQL database (run.sh starts the second on PORT+1).
+register ours-revocation  tessera-uvicorn 1 ours-revocation   '. lib/ours.sh && ours_serve 1'
 
-# ours_seed DIR: reset and migrate our database, then seed it through Tessera's services
-# (seed_tessera.py, no HTTP): 10,000 agents, each with one API token (device-setup path)
-# and one API key, written shuffled to DIR/tokens.txt and DIR/keys.txt, plus one agent
-# with a password hashed by the production PasswordHasher (argon2id, t=2, m=19 MiB, p=1)
-# in DIR/issue-body.json. Takes about a minute per database.
+# ours_seed DIR: reset and migrate our database, then seed it (seed_tessera.py, no HTTP):
+# 10,000 agents, each with one API token and one API key (bulk, the store's tables), written
+# shuffled to DIR/tokens.txt and DIR/keys.txt, plus one agent with a password hashed by the
+# production PasswordHasher (argon2id, t=2, m=19 MiB, p=1) in DIR/issue-body.json, the storm's
+# accounts and an admin key; then what a run uses up (seed_consumables.py). Seconds.
 # OURS_RESEED=0 keeps a pool left by an earlier run (a stale pool fails the check).
 ours_seed() {
   local out=$1
   # shellcheck source=lib/ours.sh
   (. lib/ours.sh && ours_prepare) || { echo "ours_seed: could not export Tessera's source" >&2; return 1; }
-  if [ "${OURS_RESEED:-1}" = 0 ] && [ -s "$out/tokens.txt" ] && [ -s "$out/keys.txt" ] && [ -s "$out/issue-body.json" ]; then
+  if [ "${OURS_RESEED:-1}" = 0 ] && [ -s "$out/tokens.txt" ] && [ -s "$out/keys.txt" ] &&
+      [ -s "$out/issue-body.json" ] && [ -s "$out/storm-bodies.txt" ] && [ -s "$out/admin-key.txt" ]; then
     echo "ours_seed: OURS_RESEED=0, keeping the pool in $out"
-    return 0
+  else
+    echo "ours_seed: resetting and seeding the $BENCH_DB database (about a minute)"
+    (
+      # shellcheck source=lib/ours.sh
+      . lib/ours.sh
+      ours_reset_db >/dev/null || { echo "ours_seed: could not reset the $BENCH_DB database" >&2; exit 1; }
+      ours_seed_env
+      "$TESSERA_VENV/bin/python" seed_tessera.py "$out" --pool "${POOL_SIZE:-10000}" \
+        --storm-accounts "${STORM_ACCOUNTS:-1000}"
+    ) || return 1
   fi
-  echo "ours_seed: resetting and seeding the $BENCH_DB database (about a minute)"
+  # What a run uses up (OAuth codes and refresh tokens, credentials to revoke): every run.
   (
     # shellcheck source=lib/ours.sh
     . lib/ours.sh
-    ours_reset_db >/dev/null || { echo "ours_seed: could not reset the $BENCH_DB database" >&2; exit 1; }
-    ours_env
-    "$TESSERA_VENV/bin/python" seed_tessera.py "$out" --pool "${POOL_SIZE:-10000}"
+    ours_seed_env
+    "$TESSERA_VENV/bin/python" seed_consumables.py "$out" --grants "${GRANT_POOL:-2000}" \
+      --revocations "${REVOCATIONS:-60}"
   )
 }
 # =====================================================================================

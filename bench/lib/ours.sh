@@ -48,17 +48,67 @@ ours_env() {
   export TESSERA_SECRET_KEY=bench-only-secret-key-not-for-production-0123456789
   export TESSERA_LOG_LEVEL=warning
   # The issuance scenario measures argon2 and the write, not the throttle.
-  export TESSERA_EXCHANGE_RATE_PER_EMAIL=1000000/minute
+  # (The storm scenario keeps the per-e-mail default through OURS_RATE_PER_EMAIL.)
+  export TESSERA_EXCHANGE_RATE_PER_EMAIL=${OURS_RATE_PER_EMAIL:-1000000/minute}
   export TESSERA_EXCHANGE_RATE_PER_ADDRESS=1000000/minute
   # Everything else (usage flush every 5 s, 40 threads, pool of 10, argon2 threads =
   # CPU count, migrations) stays at Tessera's defaults. No tessera.toml is read:
   export TESSERA_CONFIG=/dev/null
 }
 
+# ours_seed_env: ours_env for the seeding scripts. On PostgreSQL their commits do not wait for
+# the disk (synchronous_commit=off, for the seeding connections only): tens of thousands of
+# small transactions are written in a fraction of the time, and a crash would only mean seeding
+# again. The servers keep PostgreSQL's default.
+ours_seed_env() {
+  ours_env || return 1
+  case $TESSERA_DATABASE_URL in
+    postgresql://*) TESSERA_DATABASE_URL="$TESSERA_DATABASE_URL?options=-csynchronous_commit%3Doff" ;;
+  esac
+}
+
 # ours_serve WORKERS: exec `tessera serve` on 127.0.0.1:$PORT.
 ours_serve() {
   ours_env || return 1
   exec "$TESSERA_VENV/bin/python" -m tessera serve --host 127.0.0.1 --port "$PORT" --workers "$1"
+}
+
+# ours_cold_env TOKENS: point TESSERA_DATABASE_URL at the cold-path database for TOKENS tokens
+# (PostgreSQL only: bench_tessera_cold_<TOKENS>); sets OURS_COLD_DB.
+ours_cold_env() {
+  ours_env || return 1
+  OURS_COLD_DB=${OURS_PGDATABASE}_cold_$1
+  TESSERA_DATABASE_URL="postgresql://${BENCH_PGUSER:-postgres}@${BENCH_PGHOST:-127.0.0.1}:${BENCH_PGPORT:-5432}/$OURS_COLD_DB"
+  export TESSERA_DATABASE_URL
+}
+
+# ours_seed_cold TOKENS DIR: the cold-path database with TOKENS live tokens, and DIR/tokens.txt.
+# Kept between runs: seeded again only when DIR/READY does not name this database and count,
+# when the database does not hold exactly that many tokens, or when OURS_RESEED_COLD=1.
+ours_seed_cold() {
+  local tokens=$1 out=$2 held
+  ours_cold_env "$tokens" || return 1
+  local psql=(psql -h "${BENCH_PGHOST:-127.0.0.1}" -p "${BENCH_PGPORT:-5432}" -U "${BENCH_PGUSER:-postgres}" -qtA)
+  if [ "${OURS_RESEED_COLD:-0}" != 1 ] && [ "$(cat "$out/READY" 2>/dev/null)" = "$OURS_COLD_DB $tokens" ]; then
+    held=$("${psql[@]}" -d "$OURS_COLD_DB" -c "SELECT count(*) FROM api_tokens" 2>/dev/null || true)
+    if [ "$held" = "$tokens" ] && [ "$(grep -c . "$out/tokens.txt")" = "$tokens" ]; then
+      echo "ours_seed_cold: keeping $OURS_COLD_DB ($tokens tokens) and $out/tokens.txt"
+      # Kept data, current code: bring the schema up to date (nothing to do when it is).
+      "$TESSERA_VENV/bin/python" -m tessera migrate >/dev/null
+      return
+    fi
+  fi
+  echo "ours_seed_cold: seeding $OURS_COLD_DB with $tokens tokens (bulk, no argon2; 1,000,000 take about 2 min)"
+  "${psql[@]}" -d postgres -c "DROP DATABASE IF EXISTS $OURS_COLD_DB WITH (FORCE)" >/dev/null 2>&1 &&
+    "${psql[@]}" -d postgres -c "CREATE DATABASE $OURS_COLD_DB" >/dev/null || return 1
+  "$TESSERA_VENV/bin/python" -m tessera migrate >/dev/null || return 1
+  "$TESSERA_VENV/bin/python" seed_cold.py "$out" --tokens "$tokens"
+}
+
+# ours_serve_cold TOKENS WORKERS: exec `tessera serve` on the cold-path database.
+ours_serve_cold() {
+  ours_cold_env "$1" || return 1
+  exec "$TESSERA_VENV/bin/python" -m tessera serve --host 127.0.0.1 --port "$PORT" --workers "$2"
 }
 
 # ours_reset_db: an empty, migrated database for the current BENCH_DB.

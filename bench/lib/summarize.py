@@ -26,7 +26,7 @@ def main(path: str) -> None:
         spread = (max(rps) - min(rps)) / med * 100 if med else 0.0
         non2xx = sum(int(r["non2xx"]) for r in rows)
         errors = sum(int(r["socket_errors"]) for r in rows)
-        steals = [float(r["steal_pct"]) for r in rows if r.get("steal_pct")]
+        steals = [float(r["steal_pct"]) for r in rows if r.get("steal_pct") not in (None, "", "-")]
         steal = f"{max(steals):.1f}" if steals else "-"
         first = rows[0]
         fmt = "{:,.0f}" if med >= 100 else "{:,.1f}"

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import anyio
-
 from tessera import __version__
 from tessera.core.clock import Clock, SystemClock
 from tessera.core.credentials import CodeHasher
@@ -27,6 +25,7 @@ from tessera.services.container import Services
 from tessera.services.first_run import FirstRunService
 from tessera.services.housekeeping import Housekeeping, PrunePolicy
 from tessera.services.oauth_clients import OAuthClientService
+from tessera.services.password_hashing import HashingPool
 from tessera.services.password_login import LoginLimits, PasswordLogin
 from tessera.services.people import PeopleService
 from tessera.services.throttle import Throttle, ThrottleRule
@@ -123,7 +122,11 @@ def build_runtime(
             per_address=ThrottleRule.parse("login-address", settings.exchange_rate_per_address),
         ),
         clock,
-        hashing_limiter=anyio.CapacityLimiter(settings.password_hash_threads),
+        hashing=HashingPool(
+            threads=settings.password_hash_threads,
+            queue=settings.password_hash_queue,
+            nice=settings.password_hash_nice,
+        ),
     )
     people = PeopleService(database, passwords, clock)
     services = Services(

@@ -94,6 +94,19 @@ class Settings(BaseSettings):
         le=64,
         description="Concurrent argon2 hashes; more only queue for the same cores.",
     )
+    password_hash_queue: int = Field(
+        32,
+        ge=0,
+        le=10000,
+        description="Sign-ins waiting for a hashing thread; beyond that they get 429 at once.",
+    )
+    password_hash_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="How far hashing threads lower their CPU priority (Linux), so API requests"
+        " come first; 0 keeps them equal.",
+    )
     thread_pool_size: int = Field(40, ge=4, le=1000)
     db_pool_size: int = Field(10, ge=1, le=500)
     auto_migrate: bool | None = Field(

@@ -281,3 +281,47 @@ def test_slow_logins_do_not_stall_other_requests(database_url: str) -> None:
                 future.result()
 
     assert finished[:3] == ["me 200"] * 3, finished
+
+
+class GatedHasher(PasswordHasher):
+    """The real argon2 hasher, holding every verification until the test lets it go."""
+
+    def __init__(self, **parameters: Any) -> None:
+        super().__init__(**parameters)
+        self.hashing = threading.Event()
+        self.release = threading.Event()
+
+    def verify(self, stored_hash: str | None, password: str) -> PasswordCheck:
+        self.hashing.set()
+        self.release.wait(timeout=60)
+        return super().verify(stored_hash, password)
+
+
+def test_a_login_storm_past_the_queue_is_refused_at_once_while_the_api_answers(
+    database_url: str,
+) -> None:
+    # One hashing thread, no queue: while one sign-in is hashing, the next is refused with the
+    # documented 429 (not queued without end), and API requests go on being served.
+    gated = GatedHasher()
+    with served(database_url, passwords=gated, password_hash_threads=1, password_hash_queue=0) as (
+        runtime,
+        api,
+    ):
+        password = new_password()
+        agent = make_person(runtime.services, password=password)
+        key = make_key(runtime.services, agent)
+        with ThreadPoolExecutor(1) as pool:
+            try:
+                first = pool.submit(exchange, api, agent.primary_email, password)
+                assert gated.hashing.wait(timeout=60), "no login reached the password check"
+                refused = exchange(api, agent.primary_email, password)
+                me = api.get("/api/v2/me", headers=key_header(key))
+            finally:
+                gated.release.set()
+            admitted = first.result()
+
+    assert refused.status_code == 429
+    assert refused.json() == envelope(429, "rate_limits")
+    assert refused.headers["Retry-After"] == "1"
+    assert me.status_code == 200
+    assert admitted.status_code == 201

@@ -3,15 +3,14 @@
 Every attempt is counted (per e-mail digest and per client address) before anything is looked
 up; an unknown e-mail, a wrong password and a person who may not sign in this way all cost one
 argon2 verification and end in the same ``BadCredentials``, so neither answer nor timing tells
-them apart. argon2 runs in worker threads under its own limiter, so a storm of logins never
-takes the threads that API requests need (ADR 0005).
+them apart. argon2 runs on the hashing pool's own low-priority threads, so a storm of logins
+never takes the threads or the CPU that API requests need (ADR 0005, ADR 0012).
 """
 
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import anyio
 import anyio.to_thread
 
 from tessera.core.audit import AuditKind
@@ -22,6 +21,7 @@ from tessera.core.ids import PersonId
 from tessera.core.passwords import PasswordHasher
 from tessera.core.people import Person, normalize_email
 from tessera.services.audit import record
+from tessera.services.password_hashing import HashingPool
 from tessera.services.throttle import Throttle, ThrottleRule
 from tessera.store import people as stored_people
 from tessera.store.database import Database
@@ -45,7 +45,7 @@ class PasswordLogin:
         limits: LoginLimits,
         clock: Clock,
         *,
-        hashing_limiter: anyio.CapacityLimiter,
+        hashing: HashingPool,
     ) -> None:
         self._database = database
         self._passwords = passwords
@@ -53,7 +53,7 @@ class PasswordLogin:
         self._throttle = throttle
         self._limits = limits
         self._clock = clock
-        self._hashing = hashing_limiter
+        self._hashing = hashing
 
     async def check(
         self,
@@ -65,7 +65,8 @@ class PasswordLogin:
         """The person these credentials belong to, if ``may_sign_in`` lets them in.
 
         Raises:
-            RateLimited: too many attempts for this e-mail or from this address.
+            RateLimited: too many attempts for this e-mail or from this address, or more
+                sign-ins waiting for a hashing thread than the queue holds.
             BadCredentials: anything else that is not a success.
         """
         email = normalize_email(email)
@@ -77,11 +78,8 @@ class PasswordLogin:
             )
             raise
         login = await anyio.to_thread.run_sync(self._find, email)
-        check = await anyio.to_thread.run_sync(
-            self._passwords.verify,
-            login.password_hash if login else None,
-            password,
-            limiter=self._hashing,
+        check = await self._hashing.run(
+            self._passwords.verify, login.password_hash if login else None, password
         )
         if login is None or not check.ok or not _signs_in_here(login.person, may_sign_in):
             log.info("password sign-in refused")
@@ -92,9 +90,7 @@ class PasswordLogin:
             )
             raise BadCredentials()
         if check.needs_rehash:
-            new_hash = await anyio.to_thread.run_sync(
-                self._passwords.hash, password, limiter=self._hashing
-            )
+            new_hash = await self._hashing.run(self._passwords.hash, password)
             await anyio.to_thread.run_sync(self._store_hash, login.person, new_hash)
         person = login.person
         await anyio.to_thread.run_sync(
