@@ -64,7 +64,9 @@ def console_as(server: str, services: Services, *, admin: bool = True) -> Iterat
 
 def text_of(response: httpx.Response) -> str:
     """The page's text with tags removed and entities decoded, blanks collapsed."""
-    without_tags = re.sub(r"<[^>]+>", " ", response.text)
+    # Inline elements join their neighbours' text; every other tag separates words.
+    inline_gone = re.sub(r"</?(?:span|code|strong|em|a)\b[^>]*>", "", response.text)
+    without_tags = re.sub(r"<[^>]+>", " ", inline_gone)
     return " ".join(unescape(without_tags).split())
 
 

@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from tessera.core.errors import InvalidInput
 from tessera.core.ids import PersonId
+from tessera.core.people import Person
 from tessera.core.records import ApiKeyInfo
 from tessera.services.api_keys import ApiKeyChanges, IssuedApiKey, NewApiKey, TagCheck
 from tessera.services.container import Services
@@ -44,18 +45,13 @@ BLANK_FORM = {"note": "", "kind": "normal", "agent": "", "admin_api": "", "tags"
 @dataclass(frozen=True, slots=True)
 class KeyRow:
     key: ApiKeyInfo
-    #: "Name <e-mail>" of the bound or default agent; "" when none, "(deleted)" when gone.
-    agent: str
+    #: The bound agent, or a superuser key's default agent.
+    person: Person | None
 
 
 def _key_rows(services: Services, keys: list[ApiKeyInfo]) -> list[KeyRow]:
     people = services.people.get_many(k.person_id for k in keys if k.person_id is not None)
-    rows = []
-    for key in keys:
-        person = people.get(key.person_id) if key.person_id is not None else None
-        agent = f"{person.name} <{person.primary_email}>" if person else ""
-        rows.append(KeyRow(key, agent))
-    return rows
+    return [KeyRow(k, people.get(k.person_id) if k.person_id else None) for k in keys]
 
 
 async def _keys_page(
