@@ -72,11 +72,23 @@ def _listing(
             event,
             people.get(event.actor_person_id) if event.actor_person_id else None,
             people.get(event.subject_person_id) if event.subject_person_id else None,
-            json.dumps(event.detail, sort_keys=True) if event.detail else "",
+            _detail(event),
         )
         for event in page.items
     ]
     return page, rows
+
+
+def _detail(event: AuditEvent) -> str:
+    """``{"fields": ["name"], "is_admin": false}`` → ``fields: name; is_admin: false``."""
+    parts = []
+    for name, value in sorted(event.detail.items()):
+        if isinstance(value, list):
+            shown = ", ".join(value)
+        else:
+            shown = value if isinstance(value, str) else json.dumps(value)
+        parts.append(f"{name}: {shown}")
+    return "; ".join(parts)
 
 
 @router.get(LIST)
