@@ -5,7 +5,7 @@ import pytest
 
 from tessera.core.paging import PageRequest
 from tessera.services.container import Services
-from tests.factories import make_key, make_oauth_client, make_person, make_token
+from tests.factories import make_key, make_person
 from tests.pages.admin_http import console_as, text_of
 
 ADMIN_PAGES = [
@@ -112,16 +112,3 @@ def test_actions_on_unknown_ids_are_not_found(server: str, services: Services, p
         answer = admin.post(path, {"name": "x", "new_password": "a long enough password"})
     assert answer.status_code == 404
     assert "nothing with this id" in text_of(answer)
-
-
-def test_a_token_and_an_app_of_others_are_listed_for_admins_only(
-    server: str, services: Services
-) -> None:
-    holder = make_person(services, name="Tina Token")
-    make_token(services, holder)
-    make_oauth_client(services, name="Ticket Sync")
-    with console_as(server, services) as admin:
-        assert "Tina Token" in text_of(admin.get("/console/tokens"))
-        assert "Ticket Sync" in text_of(admin.get("/console/apps"))
-    with console_as(server, services, admin=False) as agent:
-        assert "Tina Token" not in text_of(agent.get("/console/tokens"))
