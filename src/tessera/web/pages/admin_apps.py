@@ -34,6 +34,8 @@ GRANTS = [
     (GrantType.AUTHORIZATION_CODE.value, "Authorization code (recommended)"),
     (GrantType.IMPLICIT.value, "Implicit: token in the redirect (legacy apps only)"),
 ]
+#: How the list names each grant type.
+GRANT_NAMES = {GrantType.AUTHORIZATION_CODE: "Authorization code", GrantType.IMPLICIT: "Implicit"}
 CONTEXTS = [
     (ClientContext.AGENT.value, "Agents and admins"),
     (ClientContext.USER.value, "Helpdesk users"),
@@ -81,6 +83,7 @@ async def _apps_page(
         page=page,
         pages=pager(page, LIST, {}),
         connected=connected,
+        grant_names=GRANT_NAMES,
         typed=typed or BLANK_FORM,
         problems=problems or {},
         grants=GRANTS,

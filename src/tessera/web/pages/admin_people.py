@@ -22,8 +22,11 @@ router = APIRouter(include_in_schema=False)
 LIST = "/console/people"
 #: What each role choice of the forms means.
 ROLES = {"user": (False, False), "agent": (True, False), "admin": (True, True)}
-ROLE_CHOICES = [("agent", "Agent"), ("admin", "Admin (an agent who manages Tessera)"),
-                ("user", "User (no console, no API keys)")]  # fmt: skip
+ROLE_CHOICES = [
+    ("agent", "Agent"),
+    ("admin", "Admin (an agent who manages Tessera)"),
+    ("user", "User (no console, no API keys)"),
+]
 ADD_FIELDS = ("name", "email", "role", "password")
 EDIT_FIELDS = ("name", "emails", "role")
 NOTICES = {
