@@ -121,6 +121,9 @@ def test_an_admin_revokes_a_persons_token(page: Page, server: str, services: Ser
     refused = httpx.get(server + "/api/v2/me", headers=token_header(issued))
     assert refused.status_code == 401
     assert refused.json()["code"] == "invalid_api_token"
-    # Only the other person's token is left in the list.
+    # Back on the same filtered list, where nothing of Pat's is left; Olga's token lives on.
+    expect(page.get_by_label("Person (e-mail address or id)")).to_have_value(phone.primary_email)
+    expect(page.get_by_role("row")).to_have_count(0)
+    page.get_by_role("link", name="Everyone's tokens").click()
     expect(page.get_by_role("row")).to_have_count(2)
     expect(page.get_by_role("row").nth(1)).to_contain_text("Olga Other")

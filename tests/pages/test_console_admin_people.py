@@ -94,6 +94,13 @@ def test_an_admin_adds_a_person_and_manages_them(
     )
     expect(page.get_by_role("link", name="Bob Agent")).to_have_count(0)
 
+    # Bob's old page is gone now, and says so.
+    gone = page.goto(f"{server}/console/people/{bob.id}")
+    assert gone is not None
+    assert gone.status == 404
+    expect(page.get_by_role("alert")).to_contain_text("nothing with this id")
+    assert_accessible(page)
+
 
 def test_an_agent_is_refused_every_admin_page(page: Page, server: str, services: Services) -> None:
     password = new_password()

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from tessera.core.errors import FieldError, FieldErrors, InvalidInput, NotFound
 from tessera.core.paging import Page, PageRequest
@@ -19,7 +19,7 @@ from tessera.core.people import Person
 from tessera.services.container import Services
 from tessera.web.deps import MAX_ID
 from tessera.web.pages.console import LeaveConsole, render_console
-from tessera.web.pages.rendering import render
+from tessera.web.pages.rendering import PAGE_HEADERS, render
 from tessera.web.pages.session import services_of
 
 P = ParamSpec("P")
@@ -44,7 +44,13 @@ async def call(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T
 
 
 def refusal_404() -> LeaveConsole:
-    return LeaveConsole(render("error.html", status=404, error="not_found", description=GONE))
+    return LeaveConsole(render("console/admin/gone.html", status=404, description=GONE))
+
+
+def back_to_list(path: str, filters: Mapping[str, str], done: str) -> Response:
+    """After an action on a filtered list: the same list, filters kept, saying what was done."""
+    query = urlencode({**{k: v for k, v in filters.items() if v}, "done": done})
+    return RedirectResponse(f"{path}?{query}", status_code=303, headers=PAGE_HEADERS)
 
 
 def resource_id(text: str) -> int:

@@ -13,6 +13,7 @@ from tessera.core.principals import TokenSource
 from tessera.core.records import ApiTokenInfo
 from tessera.services.container import Services
 from tessera.web.pages.admin_kit import (
+    back_to_list,
     call,
     field_problems,
     find_person,
@@ -22,7 +23,7 @@ from tessera.web.pages.admin_kit import (
     resource_id,
     services,
 )
-from tessera.web.pages.console import AdminViewer, CheckedForm, back_to
+from tessera.web.pages.console import AdminViewer, CheckedForm, field
 
 router = APIRouter(include_in_schema=False)
 
@@ -100,4 +101,4 @@ async def revoke_token(
     request: Request, viewer: AdminViewer, form: CheckedForm, token_id: str
 ) -> Response:
     await call(services(request).api_tokens.revoke, resource_id(token_id), actor=viewer.id)
-    return back_to(LIST, done="revoked")
+    return back_to_list(LIST, {"person": field(form, "person")}, "revoked")
