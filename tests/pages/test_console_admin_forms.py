@@ -120,6 +120,8 @@ def test_the_check_button_answers_with_the_servers_rule_and_creates_nothing(
         invalid = admin.post(
             "/console/api-keys", {**form, "tags": "a b", "check_tag": "tickets.tickets.list"}
         )
+        # Enter in a field presses the first button, Check, with no tag typed.
+        nothing = admin.post("/console/api-keys", {**form, "check_tag": ""})
     assert allowed.status_code == 200
     assert "Allowed: a key with tickets.*, -*.delete may call tickets.tickets.list." in text_of(
         allowed
@@ -130,6 +132,9 @@ def test_the_check_button_answers_with_the_servers_rule_and_creates_nothing(
     assert value_of(refused, "note") == "Sync"
     assert invalid.status_code == 400
     assert "This value is not a list of tag patterns." in text_of(invalid)
+    assert nothing.status_code == 200
+    assert "Type an endpoint tag to check" in text_of(nothing)
+    assert value_of(nothing, "note") == "Sync"
     assert services.api_keys.list(PageRequest()).total == 0
 
 

@@ -61,6 +61,7 @@ async def _keys_page(
     typed: dict[str, str] | None = None,
     problems: dict[str, list[str]] | None = None,
     answer: TagCheck | None = None,
+    nothing_to_check: bool = False,
 ) -> Response:
     page = await call(
         services(request).api_keys.list, page_request(request.query_params.get("page"))
@@ -78,6 +79,7 @@ async def _keys_page(
         typed=typed or {**BLANK_FORM, "check_tag": ""},
         problems=problems or {},
         answer=answer,
+        nothing_to_check=nothing_to_check,
     )
 
 
@@ -130,7 +132,13 @@ async def create_key(request: Request, viewer: AdminViewer, form: CheckedForm) -
 
 
 async def _check_tag(request: Request, viewer: AdminViewer, typed: dict[str, str]) -> Response:
-    """The form's "Check" button: the page again, as typed, with the answer."""
+    """The form's "Check" button: the page again, as typed, with the answer.
+
+    It is the form's first button, so Enter in any field presses it: with no tag to check,
+    the page comes back as typed (nothing created by accident), saying what the box is for.
+    """
+    if not typed["check_tag"]:
+        return await _keys_page(request, viewer, typed=typed, nothing_to_check=True)
     try:
         answer = await call(services(request).api_keys.check_tag, typed["tags"], typed["check_tag"])
     except InvalidInput as error:
