@@ -55,14 +55,21 @@ def back_to_list(path: str, filters: Mapping[str, str], done: str) -> Response:
 
 def resource_id(text: str) -> int:
     """An id from the path; anything that cannot be one names nothing (404, not 400)."""
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_ID:
+    # The length first: Python refuses to read a number of thousands of digits at all.
+    if not (text.isascii() and text.isdigit() and len(text) <= 19) or not 1 <= int(text) <= MAX_ID:
         raise refusal_404()
     return int(text)
 
 
 def page_number(text: str | None) -> int:
     """``?page=`` read leniently: a hand-edited link shows the first page, not an error."""
-    if text and text.isascii() and text.isdigit() and 1 <= int(text) <= 1_000_000:
+    if (
+        text
+        and text.isascii()
+        and text.isdigit()
+        and len(text) <= 7
+        and 1 <= int(text) <= 1_000_000
+    ):
         return int(text)
     return 1
 
