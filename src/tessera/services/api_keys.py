@@ -66,6 +66,16 @@ class IssuedApiKey:
         return format_credential(self.key.id, self.code)
 
 
+@dataclass(frozen=True, slots=True)
+class TagCheck:
+    """Whether a key with these tag patterns may call an endpoint with this tag."""
+
+    #: The patterns as the key would store them.
+    tags: str
+    tag: str
+    allowed: bool
+
+
 class ApiKeyService:
     def __init__(self, database: Database, hasher: CodeHasher, clock: Clock) -> None:
         self._database = database
@@ -104,6 +114,18 @@ class ApiKeyService:
             }
             self._record(session, AuditKind.API_KEY_CREATED, key, actor, detail)
         return IssuedApiKey(key, code)
+
+    @staticmethod
+    def check_tag(tags: str, tag: str) -> TagCheck:
+        """Would a key with ``tags`` be allowed to call ``tag``? The rule is TagPolicy's only."""
+        problems = FieldErrors()
+        normalized = _check_tags(problems, tags)
+        if not tag.strip():
+            problems.add(("tag",), REQUIRED)
+        if problems:
+            raise InvalidInput(problems)
+        policy = TagPolicy.parse(normalized)
+        return TagCheck(normalized, tag.strip(), policy.allows(tag.strip()))
 
     def get(self, key_id: int) -> ApiKeyInfo:
         with self._database.read() as session:

@@ -1,6 +1,6 @@
 """People: add, change, disable and remove the persons that credentials act for."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from tessera.core.audit import AuditKind, DetailValue
@@ -26,6 +26,7 @@ from tessera.store.changes import record_change
 from tessera.store.database import Database
 
 _MAX_NAME = 200
+NOT_YOURSELF = FieldError("not_yourself", "You cannot do this to the person you act as.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,11 @@ class PeopleService:
             raise NotFound()
         return person
 
+    def get_many(self, person_ids: Iterable[int]) -> dict[PersonId, Person]:
+        """The people of these ids that exist (to name them in a list of keys or events)."""
+        with self._database.read() as session:
+            return stored.people_by_ids(session, list(person_ids))
+
     def find(self, email_or_id: str) -> Person:
         """Find by numeric id or by any of the person's e-mail addresses."""
         value = email_or_id.strip()
@@ -142,6 +148,10 @@ class PeopleService:
     def change(
         self, person_id: int, changes: PersonChanges, *, actor: PersonId | None = None
     ) -> Person:
+        locks_out = changes.is_disabled or changes.is_admin is False or changes.is_agent is False
+        if actor is not None and actor == person_id and locks_out:
+            # An admin cannot take away their own way back in (the last admin, say).
+            raise InvalidInput.for_field("person_id", NOT_YOURSELF)
         problems = FieldErrors()
         columns: dict[str, object] = {}
         if changes.name is not None:
@@ -211,6 +221,8 @@ class PeopleService:
         return self.change(person_id, PersonChanges(is_disabled=disabled), actor=actor)
 
     def delete(self, person_id: int, *, actor: PersonId | None = None) -> Person:
+        if actor is not None and actor == person_id:
+            raise InvalidInput.for_field("person_id", NOT_YOURSELF)
         with self._database.write() as session:
             person = stored.delete_person(session, PersonId(person_id))
             if person is not None:

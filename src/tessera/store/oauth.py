@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, distinct, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from tessera.core.changes import ChangeKind
@@ -196,7 +196,8 @@ def revoke_api_token_of_grant(session: Session, token_id: int, *, now: datetime)
     record_change(session, ChangeKind.API_TOKEN, token_id, now=now)
 
 
-def _live_grants(person_id: int) -> Any:
+def _live_grant() -> Any:
+    """A grant not revoked that still has a token or refresh token not revoked."""
     live_token = exists().where(
         ApiTokenRow.grant_id == OAuthGrantRow.id, ApiTokenRow.revoked_at.is_(None)
     )
@@ -204,11 +205,21 @@ def _live_grants(person_id: int) -> Any:
         OAuthRefreshTokenRow.grant_id == OAuthGrantRow.id,
         OAuthRefreshTokenRow.revoked_at.is_(None),
     )
-    return and_(
-        OAuthGrantRow.person_id == person_id,
-        OAuthGrantRow.revoked_at.is_(None),
-        or_(live_token, live_refresh),
+    return and_(OAuthGrantRow.revoked_at.is_(None), or_(live_token, live_refresh))
+
+
+def _live_grants(person_id: int) -> Any:
+    return and_(OAuthGrantRow.person_id == person_id, _live_grant())
+
+
+def connected_people(session: Session) -> dict[int, int]:
+    """Per client row id: how many people have it connected (a live grant)."""
+    rows = session.execute(
+        select(OAuthGrantRow.client_id, func.count(distinct(OAuthGrantRow.person_id)))
+        .where(_live_grant())
+        .group_by(OAuthGrantRow.client_id)
     )
+    return {int(client_id): int(people) for client_id, people in rows}
 
 
 def connected_apps(session: Session, person_id: int) -> list[ConnectedApp]:

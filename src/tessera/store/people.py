@@ -156,3 +156,10 @@ def count_admins(session: Session) -> int:
         PersonRow.is_admin.is_(True), PersonRow.is_disabled.is_(False)
     )
     return session.scalar(query) or 0
+
+
+def people_by_ids(session: Session, person_ids: Sequence[int]) -> dict[PersonId, Person]:
+    if not person_ids:
+        return {}
+    rows = session.scalars(select(PersonRow).where(PersonRow.id.in_(set(person_ids))))
+    return {PersonId(row.id): person_from_row(row) for row in rows}

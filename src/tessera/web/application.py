@@ -23,7 +23,17 @@ from tessera.web.cors import CorsMiddleware
 from tessera.web.errors import install_error_handlers
 from tessera.web.middleware import RequestContextMiddleware
 from tessera.web.openapi import API_DESCRIPTION, DescribedApp, install_docs
-from tessera.web.pages import authorize, login, overview, setup
+from tessera.web.pages import (
+    admin_apps,
+    admin_audit,
+    admin_keys,
+    admin_people,
+    admin_tokens,
+    authorize,
+    login,
+    overview,
+    setup,
+)
 from tessera.web.pages.console import install_console
 from tessera.web.pages.rendering import STATIC
 
@@ -51,7 +61,17 @@ def build_web_app(
         app.include_router(router)
     # The OAuth protocol endpoints are described too; the pages are not part of the API.
     app.include_router(oauth.router)
-    for page_router in (overview.router, login.router, authorize.router, setup.router):
+    for page_router in (
+        overview.router,
+        login.router,
+        authorize.router,
+        setup.router,
+        admin_people.router,
+        admin_keys.router,
+        admin_apps.router,
+        admin_tokens.router,
+        admin_audit.router,
+    ):
         app.include_router(page_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_handlers(app)

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from tessera.core.principals import Principal
@@ -43,6 +43,29 @@ def list_keys(
 ) -> Envelope[list[ApiKeyOut]]:
     listing = services.api_keys.list(page)
     return Envelope(data=[ApiKeyOut.of(k) for k in listing.items], meta=pagination_meta(listing))
+
+
+class TagCheckOut(BaseModel):
+    #: The patterns as a key would store them.
+    tags: str
+    tag: str
+    allowed: bool
+
+
+# Before ``/api_keys/{key_id}``, which would otherwise take "tag_check" as an id.
+@router.get(
+    "/api_keys/tag_check",
+    summary="Would a key with these tag patterns be allowed to call this endpoint tag?",
+)
+def check_tag(
+    principal: Annotated[Principal, _admin("tag_check")],
+    services: ServicesDep,
+    tags: Annotated[str, Query(max_length=2000, examples=["tickets.*, -*.delete"])],
+    tag: Annotated[str, Query(max_length=200, examples=["tickets.tickets.delete"])],
+) -> Envelope[TagCheckOut]:
+    """Answers with the same rule the server applies to each request; changes nothing."""
+    answer = services.api_keys.check_tag(tags, tag)
+    return Envelope(data=TagCheckOut(tags=answer.tags, tag=answer.tag, allowed=answer.allowed))
 
 
 @router.get("/api_keys/{key_id}", summary="Get an API key (never its secret)")

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Self
 
@@ -120,20 +121,48 @@ def export_events(
     )
 
 
-def events_csv(services: Services, filters: AuditFilters) -> str:
-    """Every matching event (up to ``MAX_EXPORT_ROWS``), with a header row."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+@router.get(
+    "/audit_events.json",
+    summary="Export audit events as one JSON document, newest first",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}}},
+)
+def export_events_json(
+    principal: Annotated[Principal, Depends(Access("audit.audit_events.export", admin=True))],
+    services: ServicesDep,
+    filters: FiltersDep,
+) -> Response:
+    return Response(
+        content=events_json(services, filters),
+        media_type="application/json",
+        headers={"Content-Disposition": 'attachment; filename="audit_events.json"'},
+    )
+
+
+def _all_events(services: Services, filters: AuditFilters) -> Iterator[dict[str, Any]]:
+    """Every matching event (up to ``MAX_EXPORT_ROWS``) as JSON values, page by page."""
     number, written = 1, 0
     while written < MAX_EXPORT_ROWS:
         listing = services.audit.list(filters, PageRequest(number, MAX_PER_PAGE))
         for event in listing.items:
-            row = AuditEventOut.of(event).model_dump(mode="json")
-            row["detail"] = json.dumps(row["detail"], sort_keys=True)
-            writer.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
+            yield AuditEventOut.of(event).model_dump(mode="json")
         written += len(listing.items)
         if number >= listing.total_pages:
             break
         number += 1
+
+
+def events_csv(services: Services, filters: AuditFilters) -> str:
+    """Every matching event, with a header row; ``detail`` as a JSON object in one cell."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for row in _all_events(services, filters):
+        row["detail"] = json.dumps(row["detail"], sort_keys=True)
+        writer.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
     return out.getvalue()
+
+
+def events_json(services: Services, filters: AuditFilters) -> str:
+    """Every matching event: ``{"data": [...]}``, the list endpoint's shape without pages."""
+    return json.dumps({"data": list(_all_events(services, filters))}, separators=(",", ":"))

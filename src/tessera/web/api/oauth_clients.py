@@ -128,6 +128,25 @@ def count_clients(
     return Envelope(data=CountsOut(total=services.oauth_clients.count()))
 
 
+class ConnectionsOut(BaseModel):
+    oauth_client_id: int
+    #: People with live tokens from this app.
+    people: int
+
+
+@router.get(
+    "/oauth_clients/connections",
+    summary="How many people have each app connected (apps nobody connected are left out)",
+)
+def count_connections(
+    principal: Annotated[Principal, _admin("connections")], services: ServicesDep
+) -> Envelope[list[ConnectionsOut]]:
+    counts = services.oauth_clients.connected_people()
+    return Envelope(
+        data=[ConnectionsOut(oauth_client_id=i, people=n) for i, n in sorted(counts.items())]
+    )
+
+
 @router.get("/oauth_clients/{oauth_client_id}", summary="Get an OAuth client (never its secret)")
 def get_client(
     oauth_client_id: ResourceId,

@@ -5,7 +5,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
-from tessera.core.errors import FieldError, InvalidInput
 from tessera.core.principals import Principal
 from tessera.services.people import NewPerson, PersonChanges
 from tessera.web.api.models import PersonOut
@@ -13,8 +12,6 @@ from tessera.web.deps import Access, PagingDep, ResourceId, ServicesDep
 from tessera.web.envelope import Envelope, pagination_meta
 
 router = APIRouter(prefix="/api/v2", tags=["people"])
-
-NOT_YOURSELF = FieldError("not_yourself", "You cannot do this to the person you act as.")
 
 
 def _admin(operation: str) -> object:
@@ -90,9 +87,6 @@ def update_person(
     principal: Annotated[Principal, _admin("put")],
     services: ServicesDep,
 ) -> Response:
-    locks_out_self = body.is_disabled or body.is_admin is False or body.is_agent is False
-    if person_id == principal.person.id and locks_out_self:
-        raise InvalidInput.for_field("person_id", NOT_YOURSELF)
     services.people.change(person_id, PersonChanges(**body.model_dump()), actor=principal.person.id)
     return Response(status_code=204)
 
@@ -101,6 +95,4 @@ def update_person(
 def delete_person(
     person_id: ResourceId, principal: Annotated[Principal, _admin("delete")], services: ServicesDep
 ) -> Envelope[PersonOut]:
-    if person_id == principal.person.id:
-        raise InvalidInput.for_field("person_id", NOT_YOURSELF)
     return Envelope(data=PersonOut.of(services.people.delete(person_id, actor=principal.person.id)))

@@ -1,0 +1,246 @@
+"""``/console/apps``: admins register OAuth apps, change them, rotate secrets, remove them.
+
+A confidential app's secret is in the answer to its creation or rotation only.
+"""
+
+from fastapi import APIRouter, Request
+from starlette.datastructures import FormData
+from starlette.responses import Response
+
+from tessera.core.errors import InvalidInput
+from tessera.core.oauth_clients import (
+    ClientContext,
+    GrantType,
+    OAuthClient,
+    authorization_endpoint,
+    token_endpoint,
+)
+from tessera.services.oauth_clients import IssuedOAuthClient, NewOAuthClient, OAuthClientChanges
+from tessera.web.pages.admin_kit import (
+    call,
+    field_problems,
+    page_request,
+    pager,
+    render_admin,
+    resource_id,
+    services,
+)
+from tessera.web.pages.console import AdminViewer, CheckedForm, back_to, field
+
+router = APIRouter(include_in_schema=False)
+
+LIST = "/console/apps"
+GRANTS = [
+    (GrantType.AUTHORIZATION_CODE.value, "Authorization code (recommended)"),
+    (GrantType.IMPLICIT.value, "Implicit: token in the redirect (legacy apps only)"),
+]
+#: How the list names each grant type.
+GRANT_NAMES = {GrantType.AUTHORIZATION_CODE: "Authorization code", GrantType.IMPLICIT: "Implicit"}
+CONTEXTS = [
+    (ClientContext.AGENT.value, "Agents and admins"),
+    (ClientContext.USER.value, "Helpdesk users"),
+]
+FIELDS = ("name", "redirect_uris", "allowed_grant_type", "context", "is_public")
+NOTICES = {
+    "changed": "The changes were saved.",
+    "enabled": "The app is enabled: people can connect it again.",
+    "disabled": "The app is disabled: it cannot sign anybody in or refresh tokens.",
+    "deleted": "The app was deleted, with every token issued through it.",
+}
+BLANK_FORM = {
+    "name": "",
+    "redirect_uris": "",
+    "allowed_grant_type": GrantType.AUTHORIZATION_CODE.value,
+    "context": ClientContext.AGENT.value,
+    "is_public": "",
+}
+
+
+def _typed(form: FormData) -> dict[str, str]:
+    return {name: field(form, name) for name in FIELDS}
+
+
+def _uris(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+async def _apps_page(
+    request: Request,
+    viewer: AdminViewer,
+    *,
+    typed: dict[str, str] | None = None,
+    problems: dict[str, list[str]] | None = None,
+) -> Response:
+    clients = services(request).oauth_clients
+    page = await call(clients.list, page_request(request.query_params.get("page")))
+    connected = await call(clients.connected_people)
+    return render_admin(
+        request,
+        "console/admin/apps.html",
+        viewer,
+        status=400 if problems else 200,
+        notices=NOTICES,
+        page=page,
+        pages=pager(page, LIST, {}),
+        connected=connected,
+        grant_names=GRANT_NAMES,
+        typed=typed or BLANK_FORM,
+        problems=problems or {},
+        grants=GRANTS,
+        contexts=CONTEXTS,
+    )
+
+
+@router.get(LIST)
+async def apps_page(request: Request, viewer: AdminViewer) -> Response:
+    return await _apps_page(request, viewer)
+
+
+@router.post(LIST)
+async def create_app(request: Request, viewer: AdminViewer, form: CheckedForm) -> Response:
+    typed = _typed(form)
+    new = NewOAuthClient(
+        name=typed["name"],
+        redirect_uris=_uris(typed["redirect_uris"]),
+        # Plain text: the service checks it is one of the choices.
+        allowed_grant_type=typed["allowed_grant_type"],  # type: ignore[arg-type]
+        context=typed["context"],  # type: ignore[arg-type]
+        is_public=typed["is_public"] == "on",
+    )
+    try:
+        issued = await call(services(request).oauth_clients.create, new)
+    except InvalidInput as error:
+        problems = field_problems(error, FIELDS)
+        return await _apps_page(request, viewer, typed=typed, problems=problems)
+    return _issued_page(request, viewer, issued, created=True)
+
+
+def _issued_page(
+    request: Request, viewer: AdminViewer, issued: IssuedOAuthClient, *, created: bool
+) -> Response:
+    site = services(request).site
+    return render_admin(
+        request,
+        "console/admin/app_issued.html",
+        viewer,
+        app=issued.client,
+        secret=issued.secret,
+        created=created,
+        authorize_url=authorization_endpoint(site),
+        token_url=token_endpoint(site),
+    )
+
+
+async def _app_page(
+    request: Request,
+    viewer: AdminViewer,
+    app: OAuthClient,
+    *,
+    typed: dict[str, str] | None = None,
+    problems: dict[str, list[str]] | None = None,
+) -> Response:
+    connected = await call(services(request).oauth_clients.connected_people)
+    site = services(request).site
+    shown = typed or {
+        "name": app.name,
+        "redirect_uris": "\n".join(app.redirect_uris),
+        "allowed_grant_type": app.allowed_grant_type.value,
+        "context": app.context.value,
+    }
+    return render_admin(
+        request,
+        "console/admin/app.html",
+        viewer,
+        status=400 if problems else 200,
+        notices=NOTICES,
+        app=app,
+        people=connected.get(app.id, 0),
+        typed=shown,
+        problems=problems or {},
+        grants=GRANTS,
+        contexts=CONTEXTS,
+        authorize_url=authorization_endpoint(site),
+        token_url=token_endpoint(site),
+    )
+
+
+@router.get(LIST + "/{app_id}")
+async def app_page(request: Request, viewer: AdminViewer, app_id: str) -> Response:
+    app = await call(services(request).oauth_clients.get, resource_id(app_id))
+    return await _app_page(request, viewer, app)
+
+
+@router.post(LIST + "/{app_id}")
+async def change_app(
+    request: Request, viewer: AdminViewer, form: CheckedForm, app_id: str
+) -> Response:
+    number = resource_id(app_id)
+    typed = _typed(form)
+    changes = OAuthClientChanges(
+        name=typed["name"],
+        redirect_uris=_uris(typed["redirect_uris"]),
+        allowed_grant_type=typed["allowed_grant_type"],  # type: ignore[arg-type]
+        context=typed["context"],  # type: ignore[arg-type]
+    )
+    try:
+        await call(services(request).oauth_clients.change, number, changes)
+    except InvalidInput as error:
+        app = await call(services(request).oauth_clients.get, number)
+        problems = field_problems(error, FIELDS)
+        return await _app_page(request, viewer, app, typed=typed, problems=problems)
+    return back_to(f"{LIST}/{number}", done="changed")
+
+
+async def _set_enabled(request: Request, app_id: str, enabled: bool) -> Response:
+    number = resource_id(app_id)
+    changes = OAuthClientChanges(is_enabled=enabled)
+    await call(services(request).oauth_clients.change, number, changes)
+    return back_to(f"{LIST}/{number}", done="enabled" if enabled else "disabled")
+
+
+@router.post(LIST + "/{app_id}/enable")
+async def enable_app(
+    request: Request, viewer: AdminViewer, form: CheckedForm, app_id: str
+) -> Response:
+    return await _set_enabled(request, app_id, True)
+
+
+@router.post(LIST + "/{app_id}/disable")
+async def disable_app(
+    request: Request, viewer: AdminViewer, form: CheckedForm, app_id: str
+) -> Response:
+    return await _set_enabled(request, app_id, False)
+
+
+@router.post(LIST + "/{app_id}/rotate")
+async def rotate_secret(
+    request: Request, viewer: AdminViewer, form: CheckedForm, app_id: str
+) -> Response:
+    number = resource_id(app_id)
+    try:
+        issued = await call(services(request).oauth_clients.rotate_secret, number)
+    except InvalidInput as error:
+        app = await call(services(request).oauth_clients.get, number)
+        return await _app_page(request, viewer, app, problems=field_problems(error, ()))
+    return _issued_page(request, viewer, issued, created=False)
+
+
+@router.get(LIST + "/{app_id}/delete")
+async def confirm_delete(request: Request, viewer: AdminViewer, app_id: str) -> Response:
+    app = await call(services(request).oauth_clients.get, resource_id(app_id))
+    connected = await call(services(request).oauth_clients.connected_people)
+    return render_admin(
+        request,
+        "console/admin/app_delete.html",
+        viewer,
+        app=app,
+        people=connected.get(app.id, 0),
+    )
+
+
+@router.post(LIST + "/{app_id}/delete")
+async def delete_app(
+    request: Request, viewer: AdminViewer, form: CheckedForm, app_id: str
+) -> Response:
+    await call(services(request).oauth_clients.delete, resource_id(app_id))
+    return back_to(LIST, done="deleted")

@@ -1,0 +1,129 @@
+"""OAuth apps and live tokens in a browser: register an app, see its secret once, rotate, delete;
+revoke a person's token and see the next request refused."""
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tessera.services.container import Services
+from tests.factories import make_oauth_client, make_person, make_token, new_password, token_header
+from tests.pages.console_kit import assert_accessible, open_console, save_screenshot
+from tests.secrets_seen import remember
+
+pytestmark = pytest.mark.browser
+
+
+def shown_secret(page: Page) -> str:
+    box = page.locator(".secret")
+    expect(box.get_by_role("heading")).to_have_text(
+        "Copy the client secret now: it is shown only once"
+    )
+    secret = box.locator("#client-secret").inner_text().strip()
+    remember(secret)
+    return secret
+
+
+def token_answer(server: str, client_id: str, secret: str) -> httpx.Response:
+    """A client-credentials style probe of the secret: a refresh with a bogus token.
+
+    A wrong secret is ``invalid_client`` (401); the right one gets past client
+    authentication to ``invalid_grant`` (400).
+    """
+    return httpx.post(
+        server + "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": "nothing-like-it"},
+        auth=(client_id, secret),
+    )
+
+
+def test_an_admin_registers_an_app_and_rotates_its_secret(
+    page: Page, server: str, services: Services
+) -> None:
+    password = new_password()
+    admin = make_person(services, admin=True, password=password, name="Ada Admin")
+    open_console(page, server, admin.primary_email, password, "/console/apps")
+    expect(page.get_by_role("heading", name="OAuth apps", level=1)).to_be_visible()
+
+    page.get_by_label("Name", exact=True).fill("Ticket Sync")
+    page.get_by_label("Redirect URIs").fill("http://sync.example.test/callback")
+    page.get_by_role("button", name="Register app").click()
+    expect(page.get_by_text("Line 1: A redirect URI must use https")).to_be_visible()
+    assert_accessible(page)
+
+    page.get_by_label("Redirect URIs").fill(
+        "https://sync.example.test/callback\nhttp://127.0.0.1:8765/callback"
+    )
+    page.get_by_role("button", name="Register app").click()
+    expect(page.get_by_role("heading", name="App registered", level=1)).to_be_visible()
+    first = shown_secret(page)
+    client_id = page.locator("dd.mono").first.inner_text().strip()
+    assert token_answer(server, client_id, first).json()["error"] == "invalid_grant"
+    assert_accessible(page)
+
+    page.get_by_role("link", name="Ticket Sync").click()
+    expect(page.get_by_label("Redirect URIs")).to_have_value(
+        "https://sync.example.test/callback\nhttp://127.0.0.1:8765/callback"
+    )
+    page.get_by_role("button", name="Rotate secret").click()
+    second = shown_secret(page)
+    assert token_answer(server, client_id, first).json()["error"] == "invalid_client"
+    assert token_answer(server, client_id, second).json()["error"] == "invalid_grant"
+
+    page.get_by_role("link", name="Ticket Sync").click()
+    page.get_by_label("Grant type").select_option("token")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator(".notice")).to_have_text("The changes were saved.")
+
+    page.get_by_role("link", name="All OAuth apps").click()
+    row = page.get_by_role("row").filter(has_text="Ticket Sync")
+    expect(row).to_contain_text("Implicit")
+    expect(row).to_contain_text("Enabled")
+    assert_accessible(page)
+    save_screenshot(page, "admin-apps")
+
+    page.get_by_role("link", name="Ticket Sync").click()
+    page.get_by_role("button", name="Disable").click()
+    expect(page.locator(".notice")).to_contain_text("The app is disabled")
+    page.get_by_role("link", name="Delete…").click()
+    assert_accessible(page)
+    page.get_by_role("button", name="Delete Ticket Sync").click()
+    expect(page.locator(".notice")).to_have_text(
+        "The app was deleted, with every token issued through it."
+    )
+    assert services.oauth_clients.count() == 0
+
+
+def test_an_admin_revokes_a_persons_token(page: Page, server: str, services: Services) -> None:
+    password = new_password()
+    admin = make_person(services, admin=True, password=password, name="Ada Admin")
+    phone = make_person(services, name="Pat Phone")
+    other = make_person(services, name="Olga Other")
+    issued = make_token(services, phone)
+    make_token(services, other)
+    make_oauth_client(services, name="Unused App")
+    assert httpx.get(server + "/api/v2/me", headers=token_header(issued)).status_code == 200
+
+    open_console(page, server, admin.primary_email, password, "/console/tokens")
+    expect(page.get_by_role("row")).to_have_count(3)
+    page.get_by_label("Person (e-mail address or id)").fill(phone.primary_email)
+    page.get_by_role("button", name="Filter").click()
+    rows = page.get_by_role("row")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(1)).to_contain_text("Pat Phone")
+    expect(rows.nth(1)).to_contain_text("Device setup (QR code)")
+    assert_accessible(page)
+    save_screenshot(page, "admin-tokens")
+
+    page.get_by_role("button", name=f"Revoke token {issued.token.id}").click()
+    expect(page.locator(".notice")).to_have_text(
+        "The token is revoked: the next request that uses it is refused."
+    )
+    refused = httpx.get(server + "/api/v2/me", headers=token_header(issued))
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "invalid_api_token"
+    # Back on the same filtered list, where nothing of Pat's is left; Olga's token lives on.
+    expect(page.get_by_label("Person (e-mail address or id)")).to_have_value(phone.primary_email)
+    expect(page.get_by_role("row")).to_have_count(0)
+    page.get_by_role("link", name="Everyone's tokens").click()
+    expect(page.get_by_role("row")).to_have_count(2)
+    expect(page.get_by_role("row").nth(1)).to_contain_text("Olga Other")
