@@ -21,6 +21,7 @@ from tessera.core.passwords import PasswordHasher, password_problem
 from tessera.core.people import Person, is_valid_email, normalize_email, split_name
 from tessera.services.audit import record, record_person_change
 from tessera.store import people as stored
+from tessera.store import web_sessions as stored_sessions
 from tessera.store.database import Database
 
 _MAX_NAME = 200
@@ -190,6 +191,9 @@ class PeopleService:
             if person is not None:
                 changed = [*columns, *(["emails"] if emails is not None else [])]
                 record_person_change(session, self._clock, current, person, changed, actor)
+                if "password_hash" in columns or person.is_disabled:
+                    # A reset password or a disabled person: every signed-in browser is out.
+                    stored_sessions.end_sessions_of(session, person.id, now=self._clock.now())
         if person is None:  # gone since it was read: as if never there
             raise NotFound()
         return person

@@ -15,6 +15,7 @@ from tessera.web.api import (
     audit,
     helpdesk,
     me,
+    me_account,
     oauth,
     oauth_clients,
     people,
@@ -23,7 +24,7 @@ from tessera.web.cors import CorsMiddleware
 from tessera.web.errors import install_error_handlers
 from tessera.web.middleware import RequestContextMiddleware
 from tessera.web.openapi import API_DESCRIPTION, DescribedApp, install_docs
-from tessera.web.pages import authorize, login, overview, setup
+from tessera.web.pages import account, account_device, authorize, login, overview, setup
 from tessera.web.pages.console import install_console
 from tessera.web.pages.rendering import STATIC
 
@@ -45,13 +46,20 @@ def build_web_app(
     app.state.oauth = oauth_server
     routers = [
         module.router
-        for module in (me, api_tokens, api_keys, people, oauth_clients, audit, helpdesk)
+        for module in (me, me_account, api_tokens, api_keys, people, oauth_clients, audit, helpdesk)
     ]
     for router in routers:
         app.include_router(router)
     # The OAuth protocol endpoints are described too; the pages are not part of the API.
     app.include_router(oauth.router)
-    for page_router in (overview.router, login.router, authorize.router, setup.router):
+    for page_router in (
+        overview.router,
+        login.router,
+        authorize.router,
+        setup.router,
+        account.router,
+        account_device.router,
+    ):
         app.include_router(page_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_handlers(app)
