@@ -17,7 +17,7 @@ from tessera.services.container import Services
 from tessera.services.people import PersonChanges
 from tests.clock import ManualClock
 from tests.factories import make_person, make_token, new_password, token_header
-from tests.oauth.flows import SESSION_COOKIE, Account, Browser
+from tests.oauth.flows import Account, Browser
 from tests.secrets_seen import remember
 from tests.web.envelopes import NOT_FOUND, assert_refused
 
