@@ -10,7 +10,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from tessera.core.audit import AuditFilters
+from tessera.core.audit import AuditFilters, DetailValue
 from tessera.core.paging import PageRequest
 from tessera.core.people import Person
 from tessera.services.container import Services
@@ -56,7 +56,7 @@ def csrf_header(browser: Browser) -> dict[str, str]:
     return {"X-DeskPRO-Request-Token": browser.http.cookies["tessera_csrf"]}
 
 
-def events(services: Services, person: Person, kind: str) -> list[dict[str, object]]:
+def events(services: Services, person: Person, kind: str) -> list[dict[str, DetailValue]]:
     found = services.audit.list(AuditFilters(person_id=person.id, kind=kind), PageRequest(1, 50))
     return [event.detail for event in found.items]
 
