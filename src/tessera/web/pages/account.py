@@ -14,7 +14,7 @@ from tessera.core.paging import PageRequest
 from tessera.core.people import Person
 from tessera.web.cookies import SESSION_COOKIE
 from tessera.web.deps import client_address
-from tessera.web.pages.account_kit import render_account
+from tessera.web.pages.account_kit import page_id, render_account
 from tessera.web.pages.console import CheckedForm, ConsoleViewer, back_to, refusal
 from tessera.web.pages.rendering import PAGE_HEADERS
 from tessera.web.pages.session import services_of
@@ -57,10 +57,11 @@ def my_tokens(
 
 @router.post("/console/account/tokens/{token_id}/revoke")
 def revoke_token(
-    request: Request, token_id: int, viewer: ConsoleViewer, form: CheckedForm
+    request: Request, token_id: str, viewer: ConsoleViewer, form: CheckedForm
 ) -> Response:
+    number = page_id(request, token_id, "You have no such token.")
     try:
-        services_of(request).api_tokens.revoke(token_id, owner=viewer.id)
+        services_of(request).api_tokens.revoke(number, owner=viewer.id)
     except NotFound:
         raise refusal(request, "You have no such token.", status=404) from None
     return back_to("/console/account/tokens", done="revoked")

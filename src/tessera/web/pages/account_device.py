@@ -12,8 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from tessera.core.account import DeviceSetupState, DeviceSetupStatus
 from tessera.core.errors import Forbidden
-from tessera.web.deps import ResourceId
-from tessera.web.pages.account_kit import render_account
+from tessera.web.pages.account_kit import page_id, render_account
 from tessera.web.pages.console import CheckedForm, ConsoleViewer, refusal
 from tessera.web.pages.qr import qr_svg
 from tessera.web.pages.rendering import PAGE_HEADERS
@@ -54,14 +53,13 @@ async def new_device_code(request: Request, viewer: ConsoleViewer, form: Checked
     )
 
 
-def _status(request: Request, viewer: ConsoleViewer, setup_id: int) -> DeviceSetupStatus:
-    return services_of(request).api_tokens.device_setup_status(viewer.id, setup_id)
+def _status(request: Request, viewer: ConsoleViewer, setup_id: str) -> DeviceSetupStatus:
+    number = page_id(request, setup_id, STATE_SENTENCES[DeviceSetupState.GONE])
+    return services_of(request).api_tokens.device_setup_status(viewer.id, number)
 
 
 @router.get("/console/account/device/{setup_id}")
-def device_code_status_page(
-    request: Request, setup_id: ResourceId, viewer: ConsoleViewer
-) -> Response:
+def device_code_status_page(request: Request, setup_id: str, viewer: ConsoleViewer) -> Response:
     status = _status(request, viewer, setup_id)
     return render_account(
         request,
@@ -74,7 +72,7 @@ def device_code_status_page(
 
 
 @router.get("/console/account/device/{setup_id}/status")
-def device_code_status(request: Request, setup_id: ResourceId, viewer: ConsoleViewer) -> Response:
+def device_code_status(request: Request, setup_id: str, viewer: ConsoleViewer) -> Response:
     status = _status(request, viewer, setup_id)
     return JSONResponse(
         {"status": status.state.value, "message": STATE_SENTENCES[status.state]},

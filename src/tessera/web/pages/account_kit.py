@@ -7,7 +7,7 @@ from fastapi import Request
 from starlette.responses import Response
 
 from tessera.core.people import Person
-from tessera.web.pages.console import render_console
+from tessera.web.pages.console import refusal, render_console
 
 #: The account's own pages: (path, label); the overview is the first.
 ACCOUNT_PAGES = (
@@ -39,3 +39,10 @@ def render_account(request: Request, template: str, viewer: Person, **context: A
         for target, label in ACCOUNT_PAGES
     ]
     return render_console(request, template, viewer, account_pages=pages, when=when, **context)
+
+
+def page_id(request: Request, value: str, missing: str) -> int:
+    """An id from a page's path; anything that is not one is a page saying ``missing`` (404)."""
+    if not (value.isascii() and value.isdigit()) or len(value) > 19 or int(value) < 1:
+        raise refusal(request, missing, status=404)
+    return int(value)
