@@ -114,6 +114,8 @@ def test_connecting_a_device_by_reading_its_qr_code(
     expect(page.get_by_role("status")).to_have_text(
         "Your device is connected: the code was used and cannot be used again."
     )
+    assert_accessible(page)
+    save_screenshot(page, "account-device-used")
     # Without JavaScript: the "Check again" link says the same.
     page.get_by_role("link", name="Check again").click()
     expect(page.get_by_role("status")).to_contain_text("Your device is connected")
