@@ -1,7 +1,7 @@
 """Signing in on Tessera's own pages (login for OAuth consent): sessions behind a cookie."""
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import anyio.to_thread
@@ -105,15 +105,8 @@ class WebSessionService:
         with self._database.read() as session:
             rows = stored.list_live_sessions(session, PersonId(person_id), now=self._clock.now())
         return [
-            OpenSession(
-                id=row.id,
-                created_at=row.created_at,
-                expires_at=row.expires_at,
-                client_address=row.client_address,
-                user_agent=row.user_agent,
-                is_current=current is not None and hmac.compare_digest(current, row.token_digest),
-            )
-            for row in rows
+            replace(open_session, is_current=_same(current, digest))
+            for digest, open_session in rows
         ]
 
     def sign_out_everywhere(self, person_id: int, client_address: str | None = None) -> int:
@@ -130,3 +123,7 @@ class WebSessionService:
                 detail={"sessions_ended": ended},
             )
         return ended
+
+
+def _same(current: bytes | None, digest: bytes) -> bool:
+    return current is not None and hmac.compare_digest(current, digest)

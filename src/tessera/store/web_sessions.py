@@ -1,11 +1,11 @@
 """Signed-in browsers, found by the keyed digest of their cookie."""
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from tessera.core.account import OpenSession
 from tessera.core.ids import PersonId
 from tessera.core.people import Person
 from tessera.store.mapping import person_from_row
@@ -14,16 +14,6 @@ from tessera.store.tables import PersonRow, WebSessionRow
 #: Column sizes: longer values are cut, never refused (a browser may send anything).
 MAX_ADDRESS = 64
 MAX_USER_AGENT = 300
-
-
-@dataclass(frozen=True, slots=True)
-class StoredSession:
-    id: int
-    token_digest: bytes
-    created_at: datetime
-    expires_at: datetime
-    client_address: str | None
-    user_agent: str | None
 
 
 def add_web_session(
@@ -67,8 +57,11 @@ def find_web_session_person(
 
 def list_live_sessions(
     session: Session, person_id: PersonId, *, now: datetime
-) -> list[StoredSession]:
-    """The person's sessions that would still let a browser in, newest first."""
+) -> list[tuple[bytes, OpenSession]]:
+    """The person's sessions that would still let a browser in, newest first, by digest.
+
+    None is marked current here: which one is the caller's is the service's to say.
+    """
     rows = session.scalars(
         select(WebSessionRow)
         .where(
@@ -79,13 +72,16 @@ def list_live_sessions(
         .order_by(WebSessionRow.created_at.desc(), WebSessionRow.id.desc())
     )
     return [
-        StoredSession(
-            id=row.id,
-            token_digest=row.token_digest,
-            created_at=row.created_at,
-            expires_at=row.expires_at,
-            client_address=row.client_address,
-            user_agent=row.user_agent,
+        (
+            row.token_digest,
+            OpenSession(
+                id=row.id,
+                created_at=row.created_at,
+                expires_at=row.expires_at,
+                client_address=row.client_address,
+                user_agent=row.user_agent,
+                is_current=False,
+            ),
         )
         for row in rows
     ]

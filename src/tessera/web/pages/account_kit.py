@@ -27,17 +27,15 @@ def when(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _shows(path: str, target: str) -> bool:
+    # The overview is current on itself only; every other page on its sub-pages as well.
+    return path == target or (target != ACCOUNT_PAGES[0][0] and path.startswith(target + "/"))
+
+
 def render_account(request: Request, template: str, viewer: Person, **context: Any) -> Response:
     """A page of "My account": the console's layout with the account's sub-navigation."""
     path = request.url.path
-    pages = [
-        (
-            target,
-            label,
-            path == target or (target != ACCOUNT_PAGES[0][0] and path.startswith(target)),
-        )
-        for target, label in ACCOUNT_PAGES
-    ]
+    pages = [(target, label, _shows(path, target)) for target, label in ACCOUNT_PAGES]
     return render_console(request, template, viewer, account_pages=pages, when=when, **context)
 
 
