@@ -168,7 +168,6 @@ def test_the_apps_page_lists_a_connected_app_and_the_tokens_page_names_it(
 def post_password(
     browser: Browser, current: str, new: str, repeat: str | None = None
 ) -> httpx.Response:
-    remember(new)
     form = form_of(browser, "/console/account/password")
     form.update(
         current_password=current,

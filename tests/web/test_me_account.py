@@ -248,7 +248,6 @@ def test_my_sign_ins_show_successes_and_failures_newest_first(
 
 
 def change_password(client: httpx.Client, current: str, new: str, **headers: str) -> httpx.Response:
-    remember(new)
     return client.put(
         ME + "/password", json={"current_password": current, "new_password": new}, headers=headers
     )
