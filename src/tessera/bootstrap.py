@@ -15,6 +15,7 @@ from tessera.core.principals import TokenLifetime
 from tessera.core.site import SiteInfo
 from tessera.oauth.server import OAuthConfig, OAuthContext
 from tessera.oauth.service import OAuthService
+from tessera.services.account import AccountService
 from tessera.services.api_keys import ApiKeyService
 from tessera.services.api_tokens import ApiTokenService, TokenPolicy
 from tessera.services.audit import AuditService
@@ -129,6 +130,10 @@ def build_runtime(
         ),
     )
     people = PeopleService(database, passwords, clock)
+    api_tokens = ApiTokenService(database, hasher, clock, throttle, policy, login)
+    web_sessions = WebSessionService(
+        database, hasher, clock, login, lifetime=timedelta(hours=settings.session_hours)
+    )
     services = Services(
         site=SiteInfo(public_url=settings.public_url, version=__version__),
         authenticator=Authenticator(
@@ -143,13 +148,12 @@ def build_runtime(
         first_run=FirstRunService(database, hasher, clock, people),
         api_keys=ApiKeyService(database, hasher, clock),
         oauth_clients=OAuthClientService(database, hasher, clock),
-        web_sessions=WebSessionService(
-            database, hasher, clock, login, lifetime=timedelta(hours=settings.session_hours)
-        ),
+        web_sessions=web_sessions,
         connected_apps=ConnectedAppsService(database, clock),
-        api_tokens=ApiTokenService(database, hasher, clock, throttle, policy, login),
+        api_tokens=api_tokens,
         usage=usage,
         audit=AuditService(database, clock, timedelta(days=settings.audit_retention_days)),
+        account=AccountService(database, clock, login, web_sessions, api_tokens),
     )
     oauth = OAuthService(
         database,

@@ -27,6 +27,10 @@ class AuditKind(StrEnum):
     LOGIN_SUCCEEDED = "login.succeeded"
     LOGIN_FAILED = "login.failed"
     LOGIN_THROTTLED = "login.throttled"
+    #: A person changed their own password (an admin's reset is a ``person.changed``).
+    PASSWORD_CHANGED = "person.password_changed"
+    #: A person ended every one of their signed-in browsers at once.
+    SIGNED_OUT_EVERYWHERE = "session.signed_out_everywhere"
 
 
 class CredentialKind(StrEnum):

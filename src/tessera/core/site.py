@@ -18,3 +18,7 @@ class SiteInfo:
 
     def device_setup_url(self, code: str) -> str:
         return f"{self.base_api_url}api_tokens/device_setup/{code}"
+
+    def device_setup_token(self, code: str) -> str:
+        """What a phone scans (shared/spec §8.1): the prefix, then the one-time URL."""
+        return f"dp_device_setup:{self.device_setup_url(code)}"

@@ -13,6 +13,7 @@ import anyio
 import anyio.to_thread
 from sqlalchemy.orm import Session
 
+from tessera.core.account import DeviceSetup, DeviceSetupState, DeviceSetupStatus
 from tessera.core.audit import AuditKind, CredentialKind
 from tessera.core.changes import ChangeKind
 from tessera.core.clock import Clock
@@ -145,19 +146,42 @@ class ApiTokenService:
         Raises:
             Forbidden: the person may not hold tokens (disabled, or not an agent).
         """
+        return self.start_device_setup(person).code
+
+    def start_device_setup(self, person: Person) -> DeviceSetup:
+        """A new one-time code with its id and expiry; the person's earlier codes stop working.
+
+        Raises:
+            Forbidden: the person may not hold tokens (disabled, or not an agent).
+        """
         if person.is_disabled or not (person.is_agent or self.policy.allow_users):
             raise Forbidden()
         code = new_code()
         now = self._clock.now()
+        expires_at = now + DEVICE_SETUP_LIFETIME
         with self._database.write() as session:
-            stored.add_device_setup_code(
+            setup_id = stored.add_device_setup_code(
                 session,
                 code_digest=self._hasher.digest(code),
                 person_id=person.id,
                 now=now,
-                expires_at=now + DEVICE_SETUP_LIFETIME,
+                expires_at=expires_at,
             )
-        return code
+        return DeviceSetup(id=setup_id, code=code, expires_at=expires_at)
+
+    def device_setup_status(self, person_id: int, setup_id: int) -> DeviceSetupStatus:
+        """Has the code a page showed been used yet? Another person's code reads as gone."""
+        with self._database.read() as session:
+            found = stored.find_device_setup(session, setup_id, PersonId(person_id))
+        if found is None:
+            return DeviceSetupStatus(setup_id, DeviceSetupState.GONE, None)
+        if found.used_at is not None:
+            state = DeviceSetupState.USED
+        elif found.expires_at <= self._clock.now():
+            state = DeviceSetupState.EXPIRED
+        else:
+            state = DeviceSetupState.WAITING
+        return DeviceSetupStatus(setup_id, state, found.expires_at)
 
     def redeem_device_setup_code(self, code: str, client_address: str | None) -> IssuedToken:
         """Turn a device-setup code into a token, once.

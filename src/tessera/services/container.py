@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from tessera.core.site import SiteInfo
+from tessera.services.account import AccountService
 from tessera.services.api_keys import ApiKeyService
 from tessera.services.api_tokens import ApiTokenService
 from tessera.services.audit import AuditService
@@ -28,3 +29,4 @@ class Services:
     first_run: FirstRunService
     usage: UsageRecorder
     audit: AuditService
+    account: AccountService

@@ -98,6 +98,34 @@ class PasswordLogin:
         )
         return person
 
+    async def confirm(self, person: Person, password: str, client_address: str | None) -> bool:
+        """Is this the signed-in person's own password (before they change it, say)?
+
+        Counted against the same limits as signing in: a stolen session must not become a
+        way to guess the password. A wrong guess is recorded as a failed sign-in.
+
+        Raises:
+            RateLimited: too many attempts for this person or from this address.
+        """
+        await anyio.to_thread.run_sync(self._count_attempt, person.primary_email, client_address)
+        login = await anyio.to_thread.run_sync(self._find, person.primary_email)
+        check = await anyio.to_thread.run_sync(
+            self._passwords.verify,
+            login.password_hash if login else None,
+            password,
+            limiter=self._hashing,
+        )
+        if login is None or login.person.id != person.id or not check.ok:
+            await anyio.to_thread.run_sync(
+                self._record, AuditKind.LOGIN_FAILED, person.id, client_address
+            )
+            return False
+        return True
+
+    async def hash_new(self, password: str) -> str:
+        """Hash a new password in the hashing threads (argon2 is slow on purpose)."""
+        return await anyio.to_thread.run_sync(self._passwords.hash, password, limiter=self._hashing)
+
     def _count_attempt(self, email: str, client_address: str | None) -> None:
         # Counted whatever the outcome, so the limit says nothing about whether an account
         # exists. E-mails are keyed by digest: the limiter (maybe Redis) never sees them.

@@ -22,6 +22,7 @@ from tessera.core.passwords import PasswordHasher, password_problem
 from tessera.core.people import Person, is_valid_email, normalize_email, split_name
 from tessera.services.audit import record, record_person_change
 from tessera.store import people as stored
+from tessera.store import web_sessions as stored_sessions
 from tessera.store.changes import record_change
 from tessera.store.database import Database
 
@@ -204,6 +205,9 @@ class PeopleService:
                 record_person_change(session, self._clock, current, person, changed, actor)
                 # Any change: cached checks hold the person's snapshot (flags, name, addresses).
                 record_change(session, ChangeKind.PERSON, person.id, now=self._clock.now())
+                if "password_hash" in columns or person.is_disabled:
+                    # A reset password or a disabled person: every signed-in browser is out.
+                    stored_sessions.end_sessions_of(session, person.id, now=self._clock.now())
         if person is None:  # gone since it was read: as if never there
             raise NotFound()
         return person

@@ -3,13 +3,13 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from tessera.core.ids import ApiTokenId, PersonId
 from tessera.core.principals import TokenSource
 from tessera.core.records import ApiTokenInfo
-from tessera.store.rows import row_by_id
+from tessera.store.rows import MAX_ID, row_by_id
 from tessera.store.tables import ApiTokenRow, DeviceSetupCodeRow
 
 
@@ -117,29 +117,60 @@ def add_device_setup_code(
     person_id: PersonId,
     now: datetime,
     expires_at: datetime,
-) -> None:
-    """Store a new one-time code; the person's earlier codes stop working."""
+) -> int:
+    """Store a new one-time code, its id; the person's earlier codes stop working."""
     session.execute(delete(DeviceSetupCodeRow).where(DeviceSetupCodeRow.person_id == person_id))
-    session.add(
-        DeviceSetupCodeRow(
-            code_digest=code_digest, person_id=person_id, created_at=now, expires_at=expires_at
-        )
+    row = DeviceSetupCodeRow(
+        code_digest=code_digest, person_id=person_id, created_at=now, expires_at=expires_at
     )
+    session.add(row)
     session.flush()
+    return row.id
 
 
 def take_device_setup_code(
     session: Session, code_digest: bytes, *, now: datetime
 ) -> PersonId | None:
-    """Consume a live code: of two concurrent redemptions, exactly one gets the person."""
+    """Consume a live code: of two concurrent redemptions, exactly one gets the person.
+
+    The row stays, marked used, so that the page that showed the code can tell.
+    """
     row = session.execute(
         select(DeviceSetupCodeRow.id, DeviceSetupCodeRow.person_id).where(
-            DeviceSetupCodeRow.code_digest == code_digest, DeviceSetupCodeRow.expires_at > now
+            DeviceSetupCodeRow.code_digest == code_digest,
+            DeviceSetupCodeRow.expires_at > now,
+            DeviceSetupCodeRow.used_at.is_(None),
         )
     ).first()
     if row is None:
         return None
-    deleted = session.connection().execute(
-        delete(DeviceSetupCodeRow).where(DeviceSetupCodeRow.id == row.id)
+    # Conditional on still unused: the second of two racing redemptions updates nothing.
+    taken = session.connection().execute(
+        update(DeviceSetupCodeRow)
+        .where(DeviceSetupCodeRow.id == row.id, DeviceSetupCodeRow.used_at.is_(None))
+        .values(used_at=now)
     )
-    return PersonId(row.person_id) if deleted.rowcount == 1 else None
+    return PersonId(row.person_id) if taken.rowcount == 1 else None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDeviceSetup:
+    id: int
+    expires_at: datetime
+    used_at: datetime | None
+
+
+def find_device_setup(
+    session: Session, setup_id: int, person_id: PersonId
+) -> StoredDeviceSetup | None:
+    """One of the person's codes, by id (another person's reads as missing)."""
+    if not 1 <= setup_id <= MAX_ID:
+        return None
+    row = session.execute(
+        select(
+            DeviceSetupCodeRow.id, DeviceSetupCodeRow.expires_at, DeviceSetupCodeRow.used_at
+        ).where(DeviceSetupCodeRow.id == setup_id, DeviceSetupCodeRow.person_id == person_id)
+    ).first()
+    if row is None:
+        return None
+    return StoredDeviceSetup(id=row.id, expires_at=row.expires_at, used_at=row.used_at)

@@ -1,5 +1,6 @@
 """Audit events: appended inside the transaction of the change they describe, listed, pruned."""
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -103,3 +104,16 @@ def prune_events(session: Session, *, older_than: datetime, limit: int) -> int:
     )
     result = session.execute(delete(AuditEventRow).where(AuditEventRow.id.in_(ids)))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def list_events_about(
+    session: Session, person_id: PersonId, kinds: Collection[str], *, limit: int
+) -> list[AuditEvent]:
+    """The newest events of these kinds whose subject is the person (their sign-ins, say)."""
+    rows = session.scalars(
+        select(AuditEventRow)
+        .where(AuditEventRow.subject_person_id == person_id, AuditEventRow.kind.in_(kinds))
+        .order_by(AuditEventRow.occurred_at.desc(), AuditEventRow.id.desc())
+        .limit(limit)
+    )
+    return [_event(row) for row in rows]

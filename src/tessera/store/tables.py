@@ -154,6 +154,8 @@ class DeviceSetupCodeRow(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Kept after use (not deleted) so the page that showed the code can tell it was redeemed.
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class OAuthClientRow(Base):
@@ -254,6 +256,9 @@ class WebSessionRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # What the person needs to recognise a browser in their list of open sessions.
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
 
 
 class AuditEventRow(Base):

@@ -15,6 +15,7 @@ from tessera.web.api import (
     audit,
     helpdesk,
     me,
+    me_account,
     oauth,
     oauth_clients,
     people,
@@ -24,6 +25,8 @@ from tessera.web.errors import install_error_handlers
 from tessera.web.middleware import RequestContextMiddleware
 from tessera.web.openapi import API_DESCRIPTION, DescribedApp, install_docs
 from tessera.web.pages import (
+    account,
+    account_device,
     admin_apps,
     admin_audit,
     admin_keys,
@@ -55,7 +58,7 @@ def build_web_app(
     app.state.oauth = oauth_server
     routers = [
         module.router
-        for module in (me, api_tokens, api_keys, people, oauth_clients, audit, helpdesk)
+        for module in (me, me_account, api_tokens, api_keys, people, oauth_clients, audit, helpdesk)
     ]
     for router in routers:
         app.include_router(router)
@@ -71,6 +74,8 @@ def build_web_app(
         admin_apps.router,
         admin_tokens.router,
         admin_audit.router,
+        account.router,
+        account_device.router,
     ):
         app.include_router(page_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -112,6 +112,9 @@ def update_profile(
 class SetupTokenOut(BaseModel):
     #: ``dp_device_setup:<URL>``, to show as a QR code; the URL works once, for ten minutes.
     setup_token: str
+    #: Tessera's own additions: which code this is (to ask whether it was used) and its end.
+    id: int
+    expires_at: datetime
 
 
 @router.get("/me/device-setup-token", summary="A one-time code to connect a mobile device")
@@ -119,9 +122,14 @@ def device_setup_token(
     principal: Annotated[Principal, Depends(Access("me.device_setup_token.get"))],
     services: ServicesDep,
 ) -> Envelope[SetupTokenOut]:
-    code = services.api_tokens.create_device_setup_code(principal.person)
-    url = services.site.device_setup_url(code)
-    return Envelope(data=SetupTokenOut(setup_token=f"dp_device_setup:{url}"))
+    setup = services.api_tokens.start_device_setup(principal.person)
+    return Envelope(
+        data=SetupTokenOut(
+            setup_token=services.site.device_setup_token(setup.code),
+            id=setup.id,
+            expires_at=setup.expires_at,
+        )
+    )
 
 
 class OwnTokenOut(ApiTokenOut):

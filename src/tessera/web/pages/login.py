@@ -74,7 +74,10 @@ async def sign_in(request: Request) -> Response:
     client = request.client.host if request.client else None
     try:
         signed_in = await services_of(request).web_sessions.sign_in(
-            str(form.get("email") or ""), str(form.get("password") or ""), client
+            str(form.get("email") or ""),
+            str(form.get("password") or ""),
+            client,
+            request.headers.get("user-agent"),
         )
     except BadCredentials:
         return _login_page(
