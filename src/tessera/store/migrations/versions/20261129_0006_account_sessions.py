@@ -1,7 +1,7 @@
 """account: where sessions come from, and device-setup codes kept once used
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-29 12:30:00
 """
 
