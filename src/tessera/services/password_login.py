@@ -109,11 +109,8 @@ class PasswordLogin:
         """
         await anyio.to_thread.run_sync(self._count_attempt, person.primary_email, client_address)
         login = await anyio.to_thread.run_sync(self._find, person.primary_email)
-        check = await anyio.to_thread.run_sync(
-            self._passwords.verify,
-            login.password_hash if login else None,
-            password,
-            limiter=self._hashing,
+        check = await self._hashing.run(
+            self._passwords.verify, login.password_hash if login else None, password
         )
         if login is None or login.person.id != person.id or not check.ok:
             await anyio.to_thread.run_sync(
@@ -124,7 +121,7 @@ class PasswordLogin:
 
     async def hash_new(self, password: str) -> str:
         """Hash a new password in the hashing threads (argon2 is slow on purpose)."""
-        return await anyio.to_thread.run_sync(self._passwords.hash, password, limiter=self._hashing)
+        return await self._hashing.run(self._passwords.hash, password)
 
     def _count_attempt(self, email: str, client_address: str | None) -> None:
         # Counted whatever the outcome, so the limit says nothing about whether an account
