@@ -95,6 +95,8 @@ def test_serve_runs_the_factory_and_says_how_to_add_the_first_admin(
     assert call["log_config"] is None
     assert call["proxy_headers"] is False
     assert call["forwarded_allow_ips"] is None
+    # Slow-starting workers on a loaded machine must not be killed by uvicorn's 5 s default.
+    assert call["timeout_worker_healthcheck"] >= 30
     assert call["environment"]["TESSERA_PORT"] == "8123"
     assert call["environment"]["TESSERA_WORKERS"] == "2"
     assert "TESSERA_HOST" not in call["environment"]

@@ -31,6 +31,10 @@ app.add_typer(audit.app, name="audit")
 #: The uvicorn factory; a string, so that this module never imports the web stack and each
 #: worker process builds its own app.
 SERVER_FACTORY = "tessera.app:serve_app"
+#: How long uvicorn waits for a worker to answer its health check before killing it. Its default
+#: (5 s) is shorter than a spawned worker's start on a loaded machine: workers were killed and
+#: respawned in a loop, and the node never served.
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 @app.callback()
@@ -153,6 +157,7 @@ def serve(
         log_config=None,
         proxy_headers=bool(settings.forwarded_allow_ips),
         forwarded_allow_ips=settings.forwarded_allow_ips,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 
