@@ -142,3 +142,17 @@ def test_without_javascript_the_check_button_answers_and_a_superuser_key_is_made
     assert listed.status_code == 200, listed.text
     refused = httpx.get(server + "/api/v2/api_keys", headers=headers)
     assert refused.status_code == 403
+
+
+def test_enter_in_a_field_creates_the_key_rather_than_checking_a_tag(
+    browser_without_js: BrowserContext, server: str, services: Services
+) -> None:
+    page = browser_without_js.new_page()
+    bob = make_person(services, name="Bob Agent")
+    signed_in_admin(page, server, services, "/console/api-keys")
+    page.get_by_label("Note").fill("Made with the Enter key")
+    page.get_by_label("Agent (e-mail address or id)").fill(bob.primary_email)
+    page.get_by_label("Allowed endpoint tags").fill("*")
+    page.get_by_label("Allowed endpoint tags").press("Enter")
+    expect(page.get_by_role("heading", name="Key created", level=1)).to_be_visible()
+    assert me_with_key(server, shown_key(page)).status_code == 200

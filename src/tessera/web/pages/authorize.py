@@ -25,7 +25,13 @@ router = APIRouter(include_in_schema=False)
 
 
 def _refused(refused: RefusedRequest, status: int = 400) -> Response:
-    return render("error.html", status=status, error=refused.error, description=refused.description)
+    return render(
+        "error.html",
+        status=status,
+        error=refused.error,
+        description=refused.description,
+        oauth_flow=True,
+    )
 
 
 @router.get("/oauth/authorize")
