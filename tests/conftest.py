@@ -107,6 +107,10 @@ def settings_for_tests(database_url: str, **overrides: object) -> Settings:
         "device_setup_rate_per_address": "100000/minute",
         # Tests flush last-used times themselves, when they want to see them.
         "usage_flush_seconds": 3600,
+        # No write publishes credential changes yet (the change feed comes in its own branch):
+        # with the cache on, a revocation would show only after its safety TTL. The cache's
+        # own tests turn it on (tests/services/test_credential_cache.py, tests/web/…).
+        "credential_cache_size": 0,
     }
     values.update(overrides)
     return Settings.model_validate(values)

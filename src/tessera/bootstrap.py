@@ -23,6 +23,7 @@ from tessera.services.audit import AuditService
 from tessera.services.authenticate import Authenticator
 from tessera.services.connected_apps import ConnectedAppsService
 from tessera.services.container import Services
+from tessera.services.credential_cache import CredentialCache
 from tessera.services.first_run import FirstRunService
 from tessera.services.oauth_clients import OAuthClientService
 from tessera.services.password_login import LoginLimits, PasswordLogin
@@ -90,6 +91,9 @@ def build_runtime(
     hasher = CodeHasher(secret_key(settings))
     throttle = Throttle(settings.redis_url)
     usage = UsageRecorder(database)
+    credential_cache = CredentialCache(
+        settings.credential_cache_size, timedelta(seconds=settings.credential_cache_seconds)
+    )
     lifetime = TokenLifetime(
         idle=timedelta(days=settings.token_idle_days) if settings.token_idle_days else None,
         max_age=timedelta(days=settings.token_max_age_days)
@@ -127,6 +131,7 @@ def build_runtime(
             clock,
             usage,
             lifetime,
+            credential_cache,
             allow_query_credentials=settings.allow_query_credentials,
         ),
         people=people,
@@ -139,6 +144,7 @@ def build_runtime(
         connected_apps=ConnectedAppsService(database, clock),
         api_tokens=ApiTokenService(database, hasher, clock, throttle, policy, login),
         usage=usage,
+        credential_cache=credential_cache,
         audit=AuditService(database, clock, timedelta(days=settings.audit_retention_days)),
     )
     oauth = OAuthService(

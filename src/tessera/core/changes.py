@@ -14,7 +14,7 @@ from typing import Protocol
 
 class ChangeKind(StrEnum):
     API_KEY = "api_key"
-    API_TOKEN = "api_token"
+    API_TOKEN = "api_token"  # noqa: S105 (a kind of credential, not a secret)
     PERSON = "person"
     OAUTH_CLIENT = "oauth_client"
     #: Anything may have changed (say, a process missed part of the feed): forget everything.
