@@ -30,13 +30,17 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         anyio.to_thread.current_default_thread_limiter().total_tokens = (
             runtime.settings.thread_pool_size
         )
-        flusher = asyncio.create_task(_flush_usage_forever(runtime))
+        background = [asyncio.create_task(_flush_usage_forever(runtime))]
+        if runtime.services.credential_cache.enabled:
+            background.append(asyncio.create_task(_refresh_credentials_forever(runtime)))
         try:
             yield
         finally:
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
+            for task in background:
+                task.cancel()
+            for task in background:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await _flush_usage(runtime)
             if owns_runtime:
                 runtime.database.dispose()
@@ -82,6 +86,22 @@ async def _flush_usage_forever(runtime: Runtime) -> None:
         if loop.time() >= next_prune:
             next_prune = loop.time() + PRUNE_EVERY_SECONDS
             await _prune_audit(runtime)
+
+
+async def _refresh_credentials_forever(runtime: Runtime) -> None:
+    """Renew cached credentials in use before their TTL runs out (ADR 0010).
+
+    Every quarter TTL: an entry becomes due half a TTL before it expires, so it is read again
+    in time, in bulk, here rather than by a request.
+    """
+    interval = runtime.services.credential_cache.ttl.total_seconds() / 4
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await anyio.to_thread.run_sync(runtime.services.authenticator.refresh_due)
+        except Exception:
+            # The entries then simply expire, and requests read them: slower, never wrong.
+            log.exception("could not refresh cached credentials")
 
 
 def serve_app() -> FastAPI:

@@ -26,11 +26,15 @@ TTL = timedelta(seconds=10)
 
 
 @pytest.fixture
-def cached(database_url: str, clock: ManualClock) -> Iterator[Runtime]:
+def cached(
+    request: pytest.FixtureRequest, database_url: str, clock: ManualClock
+) -> Iterator[Runtime]:
+    """A runtime with a small cache (5 entries; ``@pytest.mark.cache_size(n)`` for another)."""
+    marker = request.node.get_closest_marker("cache_size")
     runtime = build_runtime(
         settings_for_tests(
             database_url,
-            credential_cache_size=5,
+            credential_cache_size=marker.args[0] if marker else 5,
             credential_cache_seconds=TTL.total_seconds(),
         ),
         clock=clock,
@@ -273,3 +277,44 @@ def test_last_use_is_recorded_on_hits(cached: Runtime, clock: ManualClock) -> No
         assert used_at >= datetime.now(UTC) + timedelta(seconds=2)  # the hit's time, not the read's
     assert hit_key.auth_method is AuthMethod.API_KEY
     assert hit_token.auth_method is AuthMethod.API_TOKEN
+
+
+@pytest.mark.cache_size(100)
+def test_the_refresher_renews_credentials_in_use_and_drops_what_no_longer_verifies(
+    cached: Runtime, clock: ManualClock, selects: list[str]
+) -> None:
+    services = cached.services
+    agent, bob = make_person(services), make_person(services)
+    key, token = make_key(services, agent), make_token(services, agent)
+    revoked, regenerated = make_token(services, agent), make_key(services, agent)
+    idle = make_token(services, bob)
+    superuser = f"key {make_key(services, None, superuser=True).key_string}"
+    in_use = [f"key {key.key_string}", f"token {token.token_string}"]
+    changing = [f"token {revoked.token_string}", f"key {regenerated.key_string}"]
+    for authorization in [*in_use, *changing, f"token {idle.token_string}"]:
+        check(cached, authorization)
+    check(cached, superuser, agent_id_header=str(bob.id))  # caches Bob's snapshot too
+    services.api_tokens.revoke(revoked.token.id)  # neither change message arrives
+    services.api_keys.regenerate(regenerated.key.id)
+
+    clock.advance(TTL * 0.6)  # the second half of the entries' life: hits mark them due
+    for authorization in [*in_use, *changing]:
+        assert cached_only(cached, authorization) is not None
+    assert cached_only(cached, superuser, agent_id_header=str(bob.id)) is not None
+    selects.clear()
+
+    assert services.authenticator.refresh_due() == 4  # key, token, the superuser key, Bob
+    assert len(selects) == 3  # one SELECT per kind, whatever the number of entries
+
+    clock.advance(TTL * 0.6)  # past the first read's TTL, within the renewed one
+    selects.clear()
+    for authorization in in_use:
+        assert cached_only(cached, authorization) is not None
+    assert cached_only(cached, superuser, agent_id_header=str(bob.id)).person.id == bob.id
+    assert selects == []
+    for authorization in [*changing, f"token {idle.token_string}"]:
+        assert cached_only(cached, authorization) is None  # dropped, or expired: read again
+    with pytest.raises(InvalidApiToken):
+        check(cached, f"token {revoked.token_string}")
+    with pytest.raises(InvalidApiKey):
+        check(cached, f"key {regenerated.key_string}")

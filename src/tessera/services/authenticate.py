@@ -7,6 +7,7 @@ database write — last use is handed to ``UsageRecorder``. Every failure is a t
 a 500.
 """
 
+import hmac
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -37,6 +38,8 @@ from tessera.store import web_sessions as stored_sessions
 from tessera.store.database import Database
 
 _AGENT_ID_DIGITS = 18
+#: Ids per SELECT of the background refresh: well under every database's parameter limit.
+_REFRESH_BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +225,59 @@ class Authenticator:
             may_admin=token.person.is_admin,
             app_id=token.oauth_client_id,
             oauth_client_id=token.oauth_client_id,
+        )
+
+    def refresh_due(self) -> int:
+        """Read again, in bulk, the cached credentials in use whose TTL is running out.
+
+        Run in the background (``tessera.app``), never on the request path: one SELECT per
+        kind and batch. An entry the database still confirms (same digest, not revoked) is
+        renewed for a full TTL; any other is dropped, and its next request reads it again.
+        Returns how many were renewed.
+        """
+        renewed = 0
+        for slot, ids in self._cache.take_due().items():
+            for start in range(0, len(ids), _REFRESH_BATCH):
+                renewed += self._refresh(slot, ids[start : start + _REFRESH_BATCH])
+        return renewed
+
+    def _refresh(self, slot: Slot, ids: list[int]) -> int:
+        cache = self._cache
+        ticket, now = cache.ticket(), self._clock.now()
+        found: dict[int, ApiKeyRecord | ApiTokenRecord | Person]
+        with self._database.connect() as connection:
+            if slot is Slot.API_KEY:
+                found = {key.id: key for key in stored.find_api_keys(connection, ids)}
+            elif slot is Slot.API_TOKEN:
+                found = {token.id: token for token in stored.find_api_tokens(connection, ids)}
+            else:
+                found = {person.id: person for person in stored.find_people(connection, ids)}
+        renewed = 0
+        for subject_id in ids:
+            record = found.get(subject_id)
+            if record is None or not self._confirms(slot, subject_id, record):
+                cache.discard(slot, subject_id)
+                continue
+            if isinstance(record, ApiKeyRecord):
+                cache.put_api_key(record, ticket=ticket, read_at=now)
+            elif isinstance(record, ApiTokenRecord):
+                cache.put_api_token(record, ticket=ticket, read_at=now)
+            else:
+                cache.put_person(record, ticket=ticket, read_at=now)
+            renewed += 1
+        return renewed
+
+    def _confirms(
+        self, slot: Slot, subject_id: int, record: ApiKeyRecord | ApiTokenRecord | Person
+    ) -> bool:
+        """Whether the row read again confirms the cached entry: not revoked, the same code."""
+        if isinstance(record, Person):
+            return True
+        held = self._cache.digest_of(slot, subject_id)
+        return (
+            record.revoked_at is None
+            and held is not None
+            and hmac.compare_digest(held, record.code_digest)
         )
 
     def _as_session(self, request: PresentedRequest) -> Principal:

@@ -8,7 +8,10 @@ cache as it was, so a flood of invented ids costs database reads (as without a c
 cannot push a single good entry out.
 
 Every entry is fresh for ``ttl`` after the read that produced it; after that the next request
-reads the database again. That bound holds even if a change message is lost. Changes
+reads the database again. That bound holds even if a change message is lost. So that busy
+credentials do not all pay that read on the request path, a hit in the second half of an
+entry's life marks it due, and a background refresher (``Authenticator.refresh_due``) reads
+the due entries in bulk and renews those the database still confirms. Changes
 (``core.changes``) drop entries at once: one key or token, everything of a person, every
 token of an OAuth app, or everything.
 
@@ -69,6 +72,9 @@ class CredentialCache:
         self.ttl = ttl
         self.enabled = size > 0 and ttl > timedelta()
         self._ttl_seconds = ttl.total_seconds()
+        #: A hit this close to the end of an entry's life asks for it to be read again.
+        self._refresh_after = self._ttl_seconds / 2
+        self._due: set[int] = set()
         self._lock = threading.Lock()
         self._entries: OrderedDict[int, _Entry] = OrderedDict()
         #: Person id → the names of the entries that hold that person (one name, or a list).
@@ -100,11 +106,38 @@ class CredentialCache:
             entry = self._entries.get(name)
             if entry is None:
                 return None
-            if now.timestamp() >= entry[1]:
+            moment = now.timestamp()
+            if moment >= entry[1]:
                 # Left in place: the read that follows replaces it, or drops it if revoked.
                 return None
+            if moment >= entry[1] - self._refresh_after:
+                self._due.add(name)
             self._entries.move_to_end(name)
             return entry[0]
+
+    # -- refreshing ahead ----------------------------------------------------------------------
+
+    def take_due(self) -> dict[Slot, list[int]]:
+        """The ids of entries used in the second half of their life, by kind; forgets them.
+
+        The refresher reads them again in bulk so that a credential in use never expires on
+        the request path (ADR 0010); entries nobody uses simply run out.
+        """
+        with self._lock:
+            due, self._due = self._due, set()
+            alive = [name for name in due if name in self._entries]
+        by_slot: dict[Slot, list[int]] = {slot: [] for slot in Slot}
+        for name in alive:
+            by_slot[Slot(name % _SLOTS)].append(name // _SLOTS)
+        return by_slot
+
+    def digest_of(self, slot: Slot, subject_id: int) -> bytes | None:
+        """The code digest an entry holds now (None: no such entry, or a person)."""
+        with self._lock:
+            entry = self._entries.get(_name(slot, subject_id))
+        if entry is None or isinstance(entry[0], Person):
+            return None
+        return entry[0].code_digest
 
     # -- filling -------------------------------------------------------------------------------
 
@@ -199,6 +232,7 @@ class CredentialCache:
                 self._entries.clear()
                 self._by_person.clear()
                 self._by_client.clear()
+                self._due.clear()
 
     def _remove_all(self, names: int | list[int] | None) -> None:
         for name in [names] if isinstance(names, int) else list(names or ()):
