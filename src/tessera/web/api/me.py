@@ -1,5 +1,6 @@
 """``/api/v2/me``: who the caller is, their profile, their tokens, and device setup."""
 
+import threading
 from datetime import datetime
 from typing import Annotated
 
@@ -12,6 +13,7 @@ from starlette.types import Receive, Scope, Send
 from tessera.core.client_info import parse_client_type
 from tessera.core.errors import TesseraError
 from tessera.core.oauth_grants import ConnectedApp
+from tessera.core.people import Person
 from tessera.core.principals import Principal
 from tessera.services.people import PersonChanges
 from tessera.web.api.models import ApiTokenOut, PersonOut
@@ -39,21 +41,47 @@ ME_ACCESS = Access("me.me.get")
 def me_body(principal: Principal, client_type_header: str | None) -> bytes:
     """The response body of ``GET /api/v2/me``: ``Envelope[MeOut]`` as FastAPI serialises it.
 
-    Plain values through pydantic's own JSON encoder: the same bytes as the model (a test
-    compares them) at a fraction of the cost of building and validating three models.
+    Pieces through pydantic's own JSON encoder, the person's from a memo: the same bytes as
+    the model (a test compares them) at a fraction of the cost of building three models.
     """
     client_type, client_version = parse_client_type(client_type_header)
     person = principal.person
-    data = {
-        "auth_method": principal.auth_method.value,
-        "app_id": principal.app_id,
-        "person_id": person.id,
-        "person": PersonOut.fields_of(person),
-        "api_version": 2,
-        "client_type": client_type,
-        "client_version": client_version,
-    }
-    return to_json({"data": data, "meta": {}, "linked": {}})
+    return b"".join(
+        (
+            b'{"data":{"auth_method":',
+            to_json(principal.auth_method.value),
+            b',"app_id":',
+            to_json(principal.app_id),
+            b',"person_id":',
+            to_json(person.id),
+            b',"person":',
+            _person_json(person),
+            b',"api_version":2,"client_type":',
+            to_json(client_type),
+            b',"client_version":',
+            to_json(client_version),
+            b'},"meta":{},"linked":{}}',
+        )
+    )
+
+
+#: A person's JSON by snapshot: a cache hit hands out the same ``Person`` object every time.
+#: Keyed by identity, checked with ``is`` (an id may be reused once its object is gone).
+_PERSON_JSON: dict[int, tuple[Person, bytes]] = {}
+_PERSON_JSON_SIZE = 10_000
+_PERSON_JSON_LOCK = threading.Lock()
+
+
+def _person_json(person: Person) -> bytes:
+    held = _PERSON_JSON.get(id(person))
+    if held is not None and held[0] is person:
+        return held[1]
+    encoded = to_json(PersonOut.fields_of(person))
+    with _PERSON_JSON_LOCK:
+        if len(_PERSON_JSON) >= _PERSON_JSON_SIZE:
+            del _PERSON_JSON[next(iter(_PERSON_JSON))]  # the oldest: a bound, not an LRU
+        _PERSON_JSON[id(person)] = (person, encoded)
+    return encoded
 
 
 @router.get("/me", summary="Who am I, and how did I authenticate?", response_model=Envelope[MeOut])
