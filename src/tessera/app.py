@@ -37,6 +37,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             asyncio.create_task(runtime.changes.run()),
             asyncio.create_task(_housekeeping_forever(runtime)),
         ]
+        if runtime.services.credential_cache.enabled:
+            tasks.append(asyncio.create_task(_refresh_credentials_forever(runtime)))
         try:
             yield
         finally:
@@ -83,6 +85,22 @@ async def _housekeeping_forever(runtime: Runtime) -> None:
             # An ended row kept a little longer harms no one; the next round tries again.
             log.exception("could not prune ended rows")
         await asyncio.sleep(period)
+
+
+async def _refresh_credentials_forever(runtime: Runtime) -> None:
+    """Renew cached credentials in use before their TTL runs out (ADR 0010).
+
+    Every quarter TTL: an entry becomes due half a TTL before it expires, so it is read again
+    in time, in bulk, here rather than by a request.
+    """
+    interval = runtime.services.credential_cache.ttl.total_seconds() / 4
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await anyio.to_thread.run_sync(runtime.services.authenticator.refresh_due)
+        except Exception:
+            # The entries then simply expire, and requests read them: slower, never wrong.
+            log.exception("could not refresh cached credentials")
 
 
 def serve_app() -> FastAPI:

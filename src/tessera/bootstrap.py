@@ -23,6 +23,7 @@ from tessera.services.authenticate import Authenticator
 from tessera.services.change_feed import ChangeFeed
 from tessera.services.connected_apps import ConnectedAppsService
 from tessera.services.container import Services
+from tessera.services.credential_cache import CredentialCache
 from tessera.services.first_run import FirstRunService
 from tessera.services.housekeeping import Housekeeping, PrunePolicy
 from tessera.services.oauth_clients import OAuthClientService
@@ -93,10 +94,20 @@ def build_runtime(
         schema.upgrade(engine)
     database = Database(engine)
     # Built right after the database: it hears of every commit that records a change.
-    changes = ChangeFeed(database, poll_seconds=settings.change_poll_seconds)
+    # A feed silent for longer than a cache entry may live makes the cache start over.
+    changes = ChangeFeed(
+        database,
+        poll_seconds=settings.change_poll_seconds,
+        resync_after=settings.credential_cache_seconds,
+    )
     hasher = CodeHasher(secret_key(settings))
     throttle = Throttle(settings.redis_url)
     usage = UsageRecorder(database)
+    credential_cache = CredentialCache(
+        settings.credential_cache_size, timedelta(seconds=settings.credential_cache_seconds)
+    )
+    # Every change, made here or by another process, drops what it makes stale (ADR 0010, 0011).
+    changes.subscribe(credential_cache)
     lifetime = TokenLifetime(
         idle=timedelta(days=settings.token_idle_days) if settings.token_idle_days else None,
         max_age=timedelta(days=settings.token_max_age_days)
@@ -142,6 +153,7 @@ def build_runtime(
             clock,
             usage,
             lifetime,
+            credential_cache,
             allow_query_credentials=settings.allow_query_credentials,
         ),
         people=people,
@@ -152,6 +164,7 @@ def build_runtime(
         connected_apps=ConnectedAppsService(database, clock),
         api_tokens=api_tokens,
         usage=usage,
+        credential_cache=credential_cache,
         audit=AuditService(database, clock, timedelta(days=settings.audit_retention_days)),
         account=AccountService(database, clock, login, web_sessions, api_tokens),
     )

@@ -88,6 +88,19 @@ class Settings(BaseSettings):
         False, description="Accept API-KEY / API-TOKEN query parameters (they leak into logs)."
     )
     usage_flush_seconds: float = Field(5.0, gt=0, le=3600)
+    credential_cache_size: int = Field(
+        100_000,
+        ge=0,
+        le=10_000_000,
+        description="Verified keys, tokens and people kept in memory per process; 0 disables.",
+    )
+    credential_cache_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="A cached credential is read from the database again after this long,"
+        " even if no change message arrived.",
+    )
     password_hash_threads: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
         ge=1,

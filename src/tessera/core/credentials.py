@@ -7,7 +7,6 @@ scheme names are case-insensitive, ``Bearer`` means ``token``, ``Basic`` carries
 
 import base64
 import binascii
-import hashlib
 import hmac
 import re
 import secrets
@@ -118,7 +117,8 @@ class CodeHasher:
         self._key = secret_key
 
     def digest(self, code: str) -> bytes:
-        return hmac.new(self._key, code.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
+        # The one-shot C function: a third of the cost of an ``hmac.new`` object per call.
+        return hmac.digest(self._key, code.encode("utf-8", "surrogatepass"), "sha256")
 
     def matches(self, code: str, stored_digest: bytes) -> bool:
         return hmac.compare_digest(self.digest(code), stored_digest)

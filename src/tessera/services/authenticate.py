@@ -1,14 +1,16 @@
 """Who is calling? The per-request credential check (shared/spec §3, decisions 11.2–11.4).
 
-The hot path: parse (``core.credentials``), one SELECT by primary key with the person joined
-(``store.credentials``), a keyed digest compared in constant time, and no database write —
-last use is handed to ``UsageRecorder``. Every failure is a typed error, never a 500.
+The hot path: parse (``core.credentials``), the verified credential from the in-process cache
+(``services.credential_cache``, ADR 0010) or else one SELECT by primary key with the person
+joined (``store.credentials``), a keyed digest compared in constant time either way, and no
+database write — last use is handed to ``UsageRecorder``. Every failure is a typed error, never
+a 500.
 """
 
+import hmac
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
-
-from sqlalchemy import Connection
 
 from tessera.core.clock import Clock
 from tessera.core.credentials import (
@@ -21,14 +23,23 @@ from tessera.core.credentials import (
 from tessera.core.errors import InvalidApiKey, InvalidApiToken, InvalidSessionId, Unauthorized
 from tessera.core.ids import ApiKeyId, ApiTokenId, PersonId
 from tessera.core.people import Person
-from tessera.core.principals import ApiKeyRecord, AuthMethod, Principal, TokenLifetime
+from tessera.core.principals import (
+    ApiKeyRecord,
+    ApiTokenRecord,
+    AuthMethod,
+    Principal,
+    TokenLifetime,
+)
 from tessera.core.tags import TagPolicy
+from tessera.services.credential_cache import CredentialCache, Slot
 from tessera.services.usage import UsageRecorder
 from tessera.store import credentials as stored
 from tessera.store import web_sessions as stored_sessions
 from tessera.store.database import Database
 
 _AGENT_ID_DIGITS = 18
+#: Ids per SELECT of the background refresh: well under every database's parameter limit.
+_REFRESH_BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +60,12 @@ class PresentedRequest:
 
 
 class Authenticator:
+    """``authenticate`` = ``try_cached`` (memory only) or else ``verify`` (reads the database).
+
+    An async adapter calls ``try_cached`` on the event loop and ``verify`` in a worker thread
+    only when it returned None, so that a cache hit never waits for a thread.
+    """
+
     def __init__(
         self,
         database: Database,
@@ -56,6 +73,7 @@ class Authenticator:
         clock: Clock,
         usage: UsageRecorder,
         lifetime: TokenLifetime,
+        cache: CredentialCache,
         *,
         allow_query_credentials: bool = False,
     ) -> None:
@@ -64,10 +82,55 @@ class Authenticator:
         self._clock = clock
         self._usage = usage
         self._lifetime = lifetime
+        self._cache = cache
         self._allow_query_credentials = allow_query_credentials
 
     def authenticate(self, request: PresentedRequest) -> Principal:
-        """Return the caller, or raise the Deskpro error that says why not.
+        """Return the caller, or raise the Deskpro error that says why not."""
+        return self.try_cached(request) or self.verify(request)
+
+    def try_cached(self, request: PresentedRequest) -> Principal | None:
+        """Decide from memory alone, or return None when only the database can tell.
+
+        No I/O: safe on the event loop. A refusal is raised only when it needs no stored data
+        (a malformed header, no credential at all) or when a verified cached credential itself
+        refuses (its person disabled, its token expired, a tag it lacks). A code that does not
+        match the cached digest is left to ``verify``: the key may have been regenerated.
+        """
+        if not self._cache.enabled:
+            return None
+        presented = self._presented(request)
+        if presented is None:
+            if request.session_cookie:
+                return None
+            raise Unauthorized()
+        now = self._clock.now()
+        if presented.kind is CredentialKind.API_TOKEN:
+            token = self._cache.api_token(presented.id, now)
+            if token is None or not self._hasher.matches(presented.code, token.code_digest):
+                return None
+            return self._token_principal(token, request, now)
+        try:
+            return self._cached_key(presented, request, now)
+        except InvalidApiKey:
+            if presented.kind is CredentialKind.EITHER:
+                return None  # Basic goes on to try the value as a token: verify does that.
+            raise
+
+    def _cached_key(
+        self, presented: PresentedCredential, request: PresentedRequest, now: datetime
+    ) -> Principal | None:
+        key = self._cache.api_key(presented.id, now)
+        if key is None or not self._hasher.matches(presented.code, key.code_digest):
+            return None
+        agent_id = _requested_agent(key, request.agent_id_header)
+        person = key.person if agent_id is None else self._cache.person(agent_id, now)
+        if agent_id is not None and person is None:
+            return None
+        return self._key_principal(key, person, request, now)
+
+    def verify(self, request: PresentedRequest) -> Principal:
+        """The full check against the database (one SELECT by primary key); fills the cache.
 
         The ``Authorization`` header, when present and not blank, alone decides. Otherwise the
         legacy aliases are read in Deskpro's v1 order; query parameters only when the operator
@@ -106,16 +169,29 @@ class Authenticator:
         return None
 
     def _as_key(self, presented: PresentedCredential, request: PresentedRequest) -> Principal:
+        ticket, now = self._cache.ticket(), self._clock.now()
         with self._database.connect() as connection:
             key = stored.find_api_key(connection, ApiKeyId(presented.id))
             if key is None or key.revoked_at is not None:
+                self._cache.discard(Slot.API_KEY, presented.id)
                 raise InvalidApiKey()
             if not self._hasher.matches(presented.code, key.code_digest):
                 raise InvalidApiKey()
-            person = self._acting_agent(connection, key, request.agent_id_header)
-        self._usage.record(
-            CredentialKind.API_KEY, key.id, self._clock.now(), request.client_address
-        )
+            self._cache.put_api_key(key, ticket=ticket, read_at=now)
+            agent_id = _requested_agent(key, request.agent_id_header)
+            person = key.person
+            if agent_id is not None:
+                person = stored.find_person(connection, agent_id)
+                if person is not None:
+                    self._cache.put_person(person, ticket=ticket, read_at=now)
+        return self._key_principal(key, person, request, now)
+
+    def _key_principal(
+        self, key: ApiKeyRecord, person: Person | None, request: PresentedRequest, now: datetime
+    ) -> Principal:
+        if person is None or not _acts_for_agent(person):
+            raise InvalidApiKey()
+        self._usage.record(CredentialKind.API_KEY, key.id, now, request.client_address)
         return Principal(
             person=person,
             auth_method=AuthMethod.API_KEY,
@@ -124,29 +200,22 @@ class Authenticator:
             may_admin=key.admin_api if key.is_superuser else person.is_admin,
         )
 
-    def _acting_agent(
-        self, connection: Connection, key: ApiKeyRecord, agent_id_header: str | None
-    ) -> Person:
-        """The agent a key acts as (decision 11.4); a normal key ignores the agent header."""
-        person = key.person
-        if key.is_superuser and agent_id_header is not None and agent_id_header.strip():
-            value = agent_id_header.strip()
-            if not (value.isascii() and value.isdigit() and len(value) <= _AGENT_ID_DIGITS):
-                raise InvalidApiKey()
-            person = stored.find_person(connection, PersonId(int(value)))
-        if person is None or not person.is_active_agent:
-            raise InvalidApiKey()
-        return person
-
     def _as_token(self, presented: PresentedCredential, request: PresentedRequest) -> Principal:
+        ticket, now = self._cache.ticket(), self._clock.now()
         with self._database.connect() as connection:
             token = stored.find_api_token(connection, ApiTokenId(presented.id))
-        now = self._clock.now()
-        if token is None or not token.is_live(now, self._lifetime):
+        if token is None or token.revoked_at is not None:
+            self._cache.discard(Slot.API_TOKEN, presented.id)
             raise InvalidApiToken()
         if not self._hasher.matches(presented.code, token.code_digest):
             raise InvalidApiToken()
-        if not token.serves():
+        self._cache.put_api_token(token, ticket=ticket, read_at=now)
+        return self._token_principal(token, request, now)
+
+    def _token_principal(
+        self, token: ApiTokenRecord, request: PresentedRequest, now: datetime
+    ) -> Principal:
+        if not token.is_live(now, self._lifetime) or not token.serves():
             raise InvalidApiToken()
         self._usage.record(CredentialKind.API_TOKEN, token.id, now, request.client_address)
         return Principal(
@@ -156,6 +225,59 @@ class Authenticator:
             may_admin=token.person.is_admin,
             app_id=token.oauth_client_id,
             oauth_client_id=token.oauth_client_id,
+        )
+
+    def refresh_due(self) -> int:
+        """Read again, in bulk, the cached credentials in use whose TTL is running out.
+
+        Run in the background (``tessera.app``), never on the request path: one SELECT per
+        kind and batch. An entry the database still confirms (same digest, not revoked) is
+        renewed for a full TTL; any other is dropped, and its next request reads it again.
+        Returns how many were renewed.
+        """
+        renewed = 0
+        for slot, ids in self._cache.take_due().items():
+            for start in range(0, len(ids), _REFRESH_BATCH):
+                renewed += self._refresh(slot, ids[start : start + _REFRESH_BATCH])
+        return renewed
+
+    def _refresh(self, slot: Slot, ids: list[int]) -> int:
+        cache = self._cache
+        ticket, now = cache.ticket(), self._clock.now()
+        found: dict[int, ApiKeyRecord | ApiTokenRecord | Person]
+        with self._database.connect() as connection:
+            if slot is Slot.API_KEY:
+                found = {key.id: key for key in stored.find_api_keys(connection, ids)}
+            elif slot is Slot.API_TOKEN:
+                found = {token.id: token for token in stored.find_api_tokens(connection, ids)}
+            else:
+                found = {person.id: person for person in stored.find_people(connection, ids)}
+        renewed = 0
+        for subject_id in ids:
+            record = found.get(subject_id)
+            if record is None or not self._confirms(slot, subject_id, record):
+                cache.discard(slot, subject_id)
+                continue
+            if isinstance(record, ApiKeyRecord):
+                cache.put_api_key(record, ticket=ticket, read_at=now)
+            elif isinstance(record, ApiTokenRecord):
+                cache.put_api_token(record, ticket=ticket, read_at=now)
+            else:
+                cache.put_person(record, ticket=ticket, read_at=now)
+            renewed += 1
+        return renewed
+
+    def _confirms(
+        self, slot: Slot, subject_id: int, record: ApiKeyRecord | ApiTokenRecord | Person
+    ) -> bool:
+        """Whether the row read again confirms the cached entry: not revoked, the same code."""
+        if isinstance(record, Person):
+            return True
+        held = self._cache.digest_of(slot, subject_id)
+        return (
+            record.revoked_at is None
+            and held is not None
+            and hmac.compare_digest(held, record.code_digest)
         )
 
     def _as_session(self, request: PresentedRequest) -> Principal:
@@ -177,6 +299,23 @@ class Authenticator:
             may_admin=person.is_admin,
             app_id=app_id,
         )
+
+
+def _requested_agent(key: ApiKeyRecord, agent_id_header: str | None) -> PersonId | None:
+    """The agent a superuser key is asked to act as (decision 11.4); None: its own person.
+
+    A normal key ignores the agent header.
+    """
+    if not key.is_superuser or agent_id_header is None or not agent_id_header.strip():
+        return None
+    value = agent_id_header.strip()
+    if not (value.isascii() and value.isdigit() and len(value) <= _AGENT_ID_DIGITS):
+        raise InvalidApiKey()
+    return PersonId(int(value))
+
+
+def _acts_for_agent(person: Person | None) -> bool:
+    return person is not None and person.is_active_agent
 
 
 @lru_cache(maxsize=4096)

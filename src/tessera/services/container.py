@@ -9,6 +9,7 @@ from tessera.services.api_tokens import ApiTokenService
 from tessera.services.audit import AuditService
 from tessera.services.authenticate import Authenticator
 from tessera.services.connected_apps import ConnectedAppsService
+from tessera.services.credential_cache import CredentialCache
 from tessera.services.first_run import FirstRunService
 from tessera.services.oauth_clients import OAuthClientService
 from tessera.services.people import PeopleService
@@ -28,5 +29,7 @@ class Services:
     connected_apps: ConnectedAppsService
     first_run: FirstRunService
     usage: UsageRecorder
+    #: Verified credentials in memory; the change feed must ``subscribe`` it (ADR 0010).
+    credential_cache: CredentialCache
     audit: AuditService
     account: AccountService

@@ -5,6 +5,7 @@ of work buy nothing for a read that maps straight to frozen values, and cost mos
 of a check (bench/hot_path.py).
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
@@ -23,51 +24,56 @@ _CLIENT = OAuthClientRow.__table__
 # The person's columns keep their names; the credential's are prefixed.
 _PERSON_COLUMNS = list(_PERSON.c)
 
-_FIND_KEY = (
-    select(
-        _KEY.c.id.label("key_id"),
-        _KEY.c.code_digest.label("key_code_digest"),
-        _KEY.c.person_id.label("key_person_id"),
-        _KEY.c.is_superuser.label("key_is_superuser"),
-        _KEY.c.admin_api.label("key_admin_api"),
-        _KEY.c.tags.label("key_tags"),
-        _KEY.c.revoked_at.label("key_revoked_at"),
-        *_PERSON_COLUMNS,
-    )
-    .select_from(_KEY.outerjoin(_PERSON, _PERSON.c.id == _KEY.c.person_id))
-    .where(_KEY.c.id == bindparam("credential_id"))
-)
+_KEY_SELECT = select(
+    _KEY.c.id.label("key_id"),
+    _KEY.c.code_digest.label("key_code_digest"),
+    _KEY.c.person_id.label("key_person_id"),
+    _KEY.c.is_superuser.label("key_is_superuser"),
+    _KEY.c.admin_api.label("key_admin_api"),
+    _KEY.c.tags.label("key_tags"),
+    _KEY.c.revoked_at.label("key_revoked_at"),
+    *_PERSON_COLUMNS,
+).select_from(_KEY.outerjoin(_PERSON, _PERSON.c.id == _KEY.c.person_id))
+_FIND_KEY = _KEY_SELECT.where(_KEY.c.id == bindparam("credential_id"))
+#: The credential cache's refresher reads many at once (ADR 0010).
+_FIND_KEYS = _KEY_SELECT.where(_KEY.c.id.in_(bindparam("ids", expanding=True)))
 
-_FIND_TOKEN = (
-    select(
-        _TOKEN.c.id.label("token_id"),
-        _TOKEN.c.code_digest.label("token_code_digest"),
-        _TOKEN.c.source.label("token_source"),
-        _TOKEN.c.created_at.label("token_created_at"),
-        _TOKEN.c.last_used_at.label("token_last_used_at"),
-        _TOKEN.c.expires_at.label("token_expires_at"),
-        _TOKEN.c.revoked_at.label("token_revoked_at"),
-        _CLIENT.c.id.label("client_id"),
-        _CLIENT.c.random_id.label("client_random_id"),
-        _CLIENT.c.is_enabled.label("client_is_enabled"),
-        _CLIENT.c.context.label("client_context"),
-        *_PERSON_COLUMNS,
-    )
-    .select_from(
-        _TOKEN.join(_PERSON, _PERSON.c.id == _TOKEN.c.person_id)
-        .outerjoin(_GRANT, _GRANT.c.id == _TOKEN.c.grant_id)
-        .outerjoin(_CLIENT, _CLIENT.c.id == _GRANT.c.client_id)
-    )
-    .where(_TOKEN.c.id == bindparam("credential_id"))
+_TOKEN_SELECT = select(
+    _TOKEN.c.id.label("token_id"),
+    _TOKEN.c.code_digest.label("token_code_digest"),
+    _TOKEN.c.source.label("token_source"),
+    _TOKEN.c.created_at.label("token_created_at"),
+    _TOKEN.c.last_used_at.label("token_last_used_at"),
+    _TOKEN.c.expires_at.label("token_expires_at"),
+    _TOKEN.c.revoked_at.label("token_revoked_at"),
+    _CLIENT.c.id.label("client_id"),
+    _CLIENT.c.random_id.label("client_random_id"),
+    _CLIENT.c.is_enabled.label("client_is_enabled"),
+    _CLIENT.c.context.label("client_context"),
+    *_PERSON_COLUMNS,
+).select_from(
+    _TOKEN.join(_PERSON, _PERSON.c.id == _TOKEN.c.person_id)
+    .outerjoin(_GRANT, _GRANT.c.id == _TOKEN.c.grant_id)
+    .outerjoin(_CLIENT, _CLIENT.c.id == _GRANT.c.client_id)
 )
+_FIND_TOKEN = _TOKEN_SELECT.where(_TOKEN.c.id == bindparam("credential_id"))
+_FIND_TOKENS = _TOKEN_SELECT.where(_TOKEN.c.id.in_(bindparam("ids", expanding=True)))
 
 _FIND_PERSON = select(*_PERSON_COLUMNS).where(_PERSON.c.id == bindparam("person_id"))
+_FIND_PEOPLE = select(*_PERSON_COLUMNS).where(_PERSON.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def find_api_key(connection: Connection, key_id: ApiKeyId) -> ApiKeyRecord | None:
     row = connection.execute(_FIND_KEY, {"credential_id": key_id}).first()
-    if row is None:
-        return None
+    return None if row is None else _key(row)
+
+
+def find_api_keys(connection: Connection, key_ids: Sequence[int]) -> list[ApiKeyRecord]:
+    """The keys of these ids that exist, in no particular order."""
+    return [_key(row) for row in connection.execute(_FIND_KEYS, {"ids": list(key_ids)})]
+
+
+def _key(row: Any) -> ApiKeyRecord:
     return ApiKeyRecord(
         id=ApiKeyId(row.key_id),
         code_digest=row.key_code_digest,
@@ -81,8 +87,15 @@ def find_api_key(connection: Connection, key_id: ApiKeyId) -> ApiKeyRecord | Non
 
 def find_api_token(connection: Connection, token_id: ApiTokenId) -> ApiTokenRecord | None:
     row = connection.execute(_FIND_TOKEN, {"credential_id": token_id}).first()
-    if row is None:
-        return None
+    return None if row is None else _token(row)
+
+
+def find_api_tokens(connection: Connection, token_ids: Sequence[int]) -> list[ApiTokenRecord]:
+    """The tokens of these ids that exist, in no particular order."""
+    return [_token(row) for row in connection.execute(_FIND_TOKENS, {"ids": list(token_ids)})]
+
+
+def _token(row: Any) -> ApiTokenRecord:
     return ApiTokenRecord(
         id=ApiTokenId(row.token_id),
         code_digest=row.token_code_digest,
@@ -103,6 +116,11 @@ def find_api_token(connection: Connection, token_id: ApiTokenId) -> ApiTokenReco
 def find_person(connection: Connection, person_id: PersonId) -> Person | None:
     row = connection.execute(_FIND_PERSON, {"person_id": person_id}).first()
     return None if row is None else _person(row)
+
+
+def find_people(connection: Connection, person_ids: Sequence[int]) -> list[Person]:
+    """The people of these ids that exist, in no particular order."""
+    return [_person(row) for row in connection.execute(_FIND_PEOPLE, {"ids": list(person_ids)})]
 
 
 def _person(row: Any) -> Person:

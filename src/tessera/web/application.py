@@ -1,10 +1,12 @@
 """The FastAPI application over the services: routes, error envelope, request context, docs."""
 
+import re
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tessera import __version__
 from tessera.oauth.service import OAuthService
@@ -42,11 +44,37 @@ from tessera.web.pages.rendering import STATIC
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
+#: ``GET /api/v2/me``, dated or not: the hot path's one endpoint.
+_HOT_PATH = re.compile(r"/api/v2/(?:\d{8}/)?me")
+
+
+class TesseraApp(DescribedApp):
+    """The FastAPI app, with ``GET /api/v2/me`` served before FastAPI sees it (ADR 0010).
+
+    Every API client calls it, often on every start: it goes through the same request-context
+    and CORS middlewares, into ``me.serve_me``, and nothing else. Everything else, other
+    methods on ``/api/v2/me`` included, takes FastAPI's usual way.
+    """
+
+    hot_path: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            self.hot_path is not None
+            and scope["type"] == "http"
+            and scope["method"] == "GET"
+            and _HOT_PATH.fullmatch(scope["path"])
+        ):
+            scope["app"] = self
+            await self.hot_path(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
 
 def build_web_app(
     services: Services, oauth_server: OAuthService, lifespan: Lifespan | None = None
 ) -> FastAPI:
-    app = DescribedApp(
+    app = TesseraApp(
         title="Tessera",
         description=API_DESCRIPTION,
         version=__version__,
@@ -79,6 +107,7 @@ def build_web_app(
     ):
         app.include_router(page_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.hot_path = RequestContextMiddleware(CorsMiddleware(me.serve_me))
     install_error_handlers(app)
     install_console(app)
     install_docs(app, [*routers, oauth.router])
