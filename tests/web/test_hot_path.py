@@ -36,8 +36,9 @@ def test_authenticated_requests_write_nothing(
     for headers in (key_header(key), token_header(token)) * 5:
         assert api.get("/api/v2/me", headers=headers).status_code == 200
 
+    # Reads happen (the first check of each credential, the change feed's polls); writes never.
     writes = [s for s in statements if s in {"INSERT", "UPDATE", "DELETE"}]
-    assert statements.count("SELECT") >= 10
+    assert statements.count("SELECT") >= 2
     assert writes == []
 
 
