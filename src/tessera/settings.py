@@ -95,7 +95,7 @@ class Settings(BaseSettings):
         description="Verified keys, tokens and people kept in memory per process; 0 disables.",
     )
     credential_cache_seconds: float = Field(
-        10.0,
+        30.0,
         gt=0,
         le=300,
         description="A cached credential is read from the database again after this long,"

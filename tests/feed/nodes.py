@@ -59,8 +59,25 @@ def nodes(database_url: str, folder: Path, *, workers: Sequence[int]) -> Iterato
                 process.wait()
 
 
+@contextmanager
+def own_node(database_url: str, folder: Path) -> Iterator[tuple[str, Path]]:
+    """One ``tessera serve`` whose public URL is its own address (links it prints work); its
+    URL and the file its output goes to."""
+    process, url, log = _start(database_url, folder, 1, public_is_own=True)
+    try:
+        _wait_for_http(url, process, log)
+        yield url, log
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def _start(
-    database_url: str, folder: Path, workers: int
+    database_url: str, folder: Path, workers: int, *, public_is_own: bool = False
 ) -> tuple[subprocess.Popen[bytes], str, Path]:
     port = _free_port()
     environment = {
@@ -70,7 +87,7 @@ def _start(
         TESSERA_DATABASE_URL=database_url,
         TESSERA_SECRET_KEY=SECRET_KEY,
         TESSERA_AUTO_MIGRATE="true",
-        TESSERA_PUBLIC_URL="http://helpdesk.test",
+        TESSERA_PUBLIC_URL=f"http://127.0.0.1:{port}" if public_is_own else "http://helpdesk.test",
         TESSERA_LOG_LEVEL="warning",
     )
     tessera = Path(sys.executable).parent / "tessera"
