@@ -6,6 +6,7 @@ Nothing imports this module but the server entry point (``tessera serve`` names
 
 import asyncio
 import contextlib
+import gc
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -31,6 +32,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         anyio.to_thread.current_default_thread_limiter().total_tokens = (
             runtime.settings.thread_pool_size
         )
+        if owns_runtime:
+            _freeze_startup_heap()
         # Every worker process runs its own: each has its own cache to keep current.
         tasks = [
             asyncio.create_task(_flush_usage_forever(runtime)),
@@ -62,6 +65,18 @@ async def _flush_usage(runtime: Runtime) -> None:
     except Exception:
         # Losing a last-used time is better than losing the server; the next flush retries.
         log.exception("could not record last use of credentials")
+
+
+def _freeze_startup_heap() -> None:
+    """Put what starting made (modules, tables, routes, the runtime) out of the collector's way.
+
+    A full garbage collection stops the process while it walks every tracked object. Under load
+    with 10,000 credentials cached one such pass took 160 ms, enough alone to make the warm
+    path's p99; with the startup heap frozen it walks only what requests and the cache made
+    (55–62 ms measured, docs/benchmarks.md).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def _flush_usage_forever(runtime: Runtime) -> None:

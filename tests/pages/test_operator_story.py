@@ -155,3 +155,8 @@ def test_an_operator_sets_up_gives_a_key_connects_a_phone_watches_and_revokes(
     operator.get_by_role("button", name="Show events").click()
     for kind in ("api_key.revoked", "api_token.revoked", "person.disabled"):
         expect(operator.get_by_role("table")).to_contain_text(kind)
+    # The server's own output (access log included) never held a secret of the story.
+    printed = log.read_text(errors="replace")
+    codes = [key_string.partition(":")[2], phone_token.partition(":")[2]]
+    for secret in (*codes, admin_password, agent_password):
+        assert secret not in printed
