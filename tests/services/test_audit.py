@@ -47,6 +47,17 @@ def test_a_refused_change_records_nothing(services: Services) -> None:
     assert kinds(services, person.id) == ["person.created"]
 
 
+def test_revoking_a_revoked_key_again_records_nothing_more(services: Services) -> None:
+    agent = make_person(services)
+    key = make_key(services, agent)
+
+    first = services.api_keys.revoke(key.key.id)
+    again = services.api_keys.revoke(key.key.id)
+
+    assert again.revoked_at == first.revoked_at
+    assert kinds(services, agent.id) == ["person.created", "api_key.created", "api_key.revoked"]
+
+
 def test_an_owner_revoking_their_token_is_the_actor(services: Services) -> None:
     person = make_person(services)
     token = make_token(services, person)

@@ -205,13 +205,14 @@ class ApiKeyService:
 
     def revoke(self, key_id: int, *, actor: PersonId | None = None) -> ApiKeyInfo:
         with self._database.write() as session:
-            key = stored.revoke_api_key(session, ApiKeyId(key_id), now=self._clock.now())
-            if key is not None:
-                self._record(session, AuditKind.API_KEY_REVOKED, key, actor)
-                record_change(session, ChangeKind.API_KEY, key.id, now=self._clock.now())
-        if key is None:
+            outcome = stored.revoke_api_key(session, ApiKeyId(key_id), now=self._clock.now())
+            # Revoking a revoked key changes nothing: no second event, no cache change.
+            if outcome is not None and outcome[1]:
+                self._record(session, AuditKind.API_KEY_REVOKED, outcome[0], actor)
+                record_change(session, ChangeKind.API_KEY, outcome[0].id, now=self._clock.now())
+        if outcome is None:
             raise NotFound()
-        return key
+        return outcome[0]
 
     def _record(
         self,

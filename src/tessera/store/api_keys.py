@@ -78,11 +78,15 @@ def update_api_key(session: Session, key_id: ApiKeyId, **changes: object) -> Api
     return _info(row)
 
 
-def revoke_api_key(session: Session, key_id: ApiKeyId, *, now: datetime) -> ApiKeyInfo | None:
+def revoke_api_key(
+    session: Session, key_id: ApiKeyId, *, now: datetime
+) -> tuple[ApiKeyInfo, bool] | None:
+    """The key after revoking it, and whether this call revoked it (False: it already was)."""
     row = row_by_id(session, ApiKeyRow, key_id, for_update=True)
     if row is None:
         return None
-    if row.revoked_at is None:
+    revoked_now = row.revoked_at is None
+    if revoked_now:
         row.revoked_at = now
         session.flush()
-    return _info(row)
+    return _info(row), revoked_now
