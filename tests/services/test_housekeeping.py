@@ -5,7 +5,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from tessera.app import create_app
 from tessera.bootstrap import Runtime
@@ -44,8 +44,9 @@ class Rows:
         with self._runtime.database.write() as session:
             session.add(row)
             session.flush()
-            row_id: int = getattr(row, "id")  # noqa: B009 - every table here has an ``id``
-        return row_id
+            identity = inspect(row).identity
+        assert identity is not None
+        return int(identity[0])
 
     def digest(self) -> bytes:
         self._digests += 1
@@ -155,7 +156,7 @@ class Rows:
         )
 
     def ids(self, table: type[Base]) -> set[int]:
-        id_column = getattr(table, "id")  # noqa: B009
+        id_column = table.__table__.c.id
         with self._runtime.database.read() as session:
             return set(session.scalars(select(id_column)))
 

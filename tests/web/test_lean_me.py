@@ -1,7 +1,9 @@
 """``GET /api/v2/me`` on the hot path answers exactly as the FastAPI route does (ADR 0010)."""
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -17,6 +19,7 @@ from tessera.services.authenticate import PresentedRequest
 from tessera.services.container import Services
 from tessera.web.api.me import MeOut, me_body
 from tessera.web.api.models import PersonOut
+from tessera.web.application import TesseraApp
 from tessera.web.envelope import Envelope
 from tests.clock import ManualClock
 from tests.conftest import settings_for_tests, wipe
@@ -28,27 +31,27 @@ ORIGIN = "https://app.example.test"
 VOLATILE = {"date", "x-deskpro-request-id"}
 
 
-def person(**overrides: object) -> Person:
-    values: dict[str, object] = {
-        "id": PersonId(7),
-        "name": 'Zoë "Q" O\'Brien',
-        "first_name": "Zoë",
-        "last_name": "O'Brien",
-        "display_name": "Zoë </script> \u2028",
-        "primary_email": "zoe@example.test",
-        "emails": ("zoe@example.test", "z@example.test"),
-        "is_agent": True,
-        "is_admin": True,
-        "is_disabled": False,
-        "timezone": "Europe/Zürich",
-        "language_id": 3,
-        "phone": None,
-        "identity_provider": "saml",
-        "has_password": False,
-        "created_at": datetime(2026, 1, 2, 3, 4, 5, 67, tzinfo=UTC),
-    }
-    values.update(overrides)
-    return Person(**values)  # type: ignore[arg-type]
+def person(**overrides: Any) -> Person:
+    """An unusual person (quotes, non-ASCII, HTML in names), with ``overrides`` applied."""
+    base = Person(
+        id=PersonId(7),
+        name='Zoë "Q" O\'Brien',
+        first_name="Zoë",
+        last_name="O'Brien",
+        display_name="Zoë </script> \u2028",
+        primary_email="zoe@example.test",
+        emails=("zoe@example.test", "z@example.test"),
+        is_agent=True,
+        is_admin=True,
+        is_disabled=False,
+        timezone="Europe/Zürich",
+        language_id=3,
+        phone=None,
+        identity_provider="saml",
+        has_password=False,
+        created_at=datetime(2026, 1, 2, 3, 4, 5, 67, tzinfo=UTC),
+    )
+    return replace(base, **overrides)
 
 
 @pytest.mark.parametrize(
@@ -91,7 +94,8 @@ def cached_runtime(database_url: str, clock: ManualClock) -> Iterator[Runtime]:
 def hot_and_plain(cached_runtime: Runtime) -> Iterator[tuple[httpx.Client, httpx.Client]]:
     """Two servers on one runtime: the hot path, and FastAPI's own route (hot path off)."""
     plain_app = create_app(runtime=cached_runtime)
-    plain_app.hot_path = None  # type: ignore[attr-defined]
+    assert isinstance(plain_app, TesseraApp)
+    plain_app.hot_path = None
     with (
         serving(create_app(runtime=cached_runtime)) as hot_url,
         serving(plain_app) as plain_url,

@@ -27,24 +27,7 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def person_json(person: Person) -> dict[str, Any]:
-    return {
-        "id": person.id,
-        "name": person.name,
-        "first_name": person.first_name,
-        "last_name": person.last_name,
-        "display_name": person.display_name,
-        "primary_email": person.primary_email,
-        "emails": list(person.emails),
-        "is_agent": person.is_agent,
-        "can_admin": person.is_admin,
-        "is_disabled": person.is_disabled,
-        "timezone": person.timezone,
-        "language_id": person.language_id,
-        "phone": person.phone,
-        "identity_provider": person.identity_provider,
-        "has_password": person.has_password,
-        "date_created": iso(person.created_at),
-    }
+    return {**person.public_fields(), "date_created": iso(person.created_at)}
 
 
 def key_json(key: ApiKeyInfo) -> dict[str, Any]:

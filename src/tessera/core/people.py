@@ -47,3 +47,27 @@ class Person:
     @property
     def is_active_agent(self) -> bool:
         return self.is_agent and not self.is_disabled
+
+    def public_fields(self) -> dict[str, object]:
+        """What the API and the command line show of a person, in Deskpro's names and order.
+
+        Times stay ``datetime``: each adapter writes them its own way.
+        """
+        return {
+            "id": self.id,
+            "name": self.name,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "display_name": self.display_name,
+            "primary_email": self.primary_email,
+            "emails": list(self.emails),
+            "is_agent": self.is_agent,
+            "can_admin": self.is_admin,
+            "is_disabled": self.is_disabled,
+            "timezone": self.timezone,
+            "language_id": self.language_id,
+            "phone": self.phone,
+            "identity_provider": self.identity_provider,
+            "has_password": self.has_password,
+            "date_created": self.created_at,
+        }

@@ -51,9 +51,11 @@ IS_PUBLIC_IS_FIXED = FieldError(
 class NewOAuthClient:
     name: str
     redirect_uris: Sequence[str]
-    context: ClientContext = ClientContext.AGENT
+    # Plain text is accepted (forms, the CLI) and checked like the rest: an unknown value is a
+    # field problem, not a crash.
+    context: ClientContext | str = ClientContext.AGENT
     #: Decision 11.11: no new client gets the implicit grant by default.
-    allowed_grant_type: GrantType = GrantType.AUTHORIZATION_CODE
+    allowed_grant_type: GrantType | str = GrantType.AUTHORIZATION_CODE
     #: A public client (mobile, single-page app) gets no secret and must use PKCE.
     is_public: bool = False
     is_enabled: bool = True
@@ -66,8 +68,8 @@ class OAuthClientChanges:
     name: str | None = None
     #: Replaces the whole list.
     redirect_uris: Sequence[str] | None = None
-    context: ClientContext | None = None
-    allowed_grant_type: GrantType | None = None
+    context: ClientContext | str | None = None
+    allowed_grant_type: GrantType | str | None = None
     is_enabled: bool | None = None
     #: Deskpro clients send the whole object back; the same value is fine, another is refused.
     is_public: bool | None = None

@@ -8,7 +8,6 @@ PostgreSQL: several nodes pruning at once take different rows instead of waiting
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import ColumnElement, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
@@ -46,7 +45,7 @@ class Cutoffs:
 def _delete_batch(
     session: Session, row: type[Base], condition: ColumnElement[bool], limit: int
 ) -> int:
-    id_column: Any = getattr(row, "id")  # noqa: B009 - every table here has an ``id``
+    id_column = row.__table__.c.id
     ids = list(
         session.scalars(
             select(id_column)

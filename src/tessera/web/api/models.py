@@ -38,24 +38,7 @@ class PersonOut(BaseModel):
     @staticmethod
     def fields_of(person: Person) -> dict[str, Any]:
         """The fields, in order, as plain values (``/me`` serialises them without a model)."""
-        return {
-            "id": person.id,
-            "name": person.name,
-            "first_name": person.first_name,
-            "last_name": person.last_name,
-            "display_name": person.display_name,
-            "primary_email": person.primary_email,
-            "emails": list(person.emails),
-            "is_agent": person.is_agent,
-            "can_admin": person.is_admin,
-            "is_disabled": person.is_disabled,
-            "timezone": person.timezone,
-            "language_id": person.language_id,
-            "phone": person.phone,
-            "identity_provider": person.identity_provider,
-            "has_password": person.has_password,
-            "date_created": person.created_at,
-        }
+        return person.public_fields()
 
 
 class ApiKeyOut(BaseModel):

@@ -103,8 +103,8 @@ async def create_app(request: Request, viewer: AdminViewer, form: CheckedForm) -
         name=typed["name"],
         redirect_uris=_uris(typed["redirect_uris"]),
         # Plain text: the service checks it is one of the choices.
-        allowed_grant_type=typed["allowed_grant_type"],  # type: ignore[arg-type]
-        context=typed["context"],  # type: ignore[arg-type]
+        allowed_grant_type=typed["allowed_grant_type"],
+        context=typed["context"],
         is_public=typed["is_public"] == "on",
     )
     try:
@@ -179,8 +179,8 @@ async def change_app(
     changes = OAuthClientChanges(
         name=typed["name"],
         redirect_uris=_uris(typed["redirect_uris"]),
-        allowed_grant_type=typed["allowed_grant_type"],  # type: ignore[arg-type]
-        context=typed["context"],  # type: ignore[arg-type]
+        allowed_grant_type=typed["allowed_grant_type"],
+        context=typed["context"],
     )
     try:
         await call(services(request).oauth_clients.change, number, changes)
