@@ -1,4 +1,5 @@
 import base64
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
@@ -10,6 +11,7 @@ from tessera.core.credentials import (
     CodeHasher,
     CredentialKind,
     PresentedCredential,
+    _parse_separated,
     new_code,
     parse_authorization,
 )
@@ -113,3 +115,25 @@ def test_digests_are_keyed() -> None:
 def test_short_secret_keys_are_refused() -> None:
     with pytest.raises(ValueError, match="32 bytes"):
         CodeHasher(b"short")
+
+
+def _result_of(parse: Callable[[str], PresentedCredential], header: str) -> object:
+    try:
+        return parse(header)
+    except TesseraError as error:
+        return type(error)
+
+
+#: Pieces of headers that sit on the edge between the one-match form and the general rule.
+_HEADER_PIECES = st.sampled_from(
+    [
+        "token", "key", "Bearer", "TOKEN", "Basic", "bogus", "\u212aey", " ", "  ", "\t",
+        "\u00a0", "\u2028", ",", ":", "0", "7", "42", "123456789012345678", "1234567890123456789",
+        "ABC", "x" * 250, "é", "\n",
+    ]
+)  # fmt: skip
+
+
+@given(st.lists(_HEADER_PIECES, max_size=7).map("".join))
+def test_the_one_match_form_agrees_with_the_general_rule(header: str) -> None:
+    assert _result_of(parse_authorization, header) == _result_of(_parse_separated, header)

@@ -10,8 +10,8 @@ import binascii
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from tessera.core.errors import (
     InvalidApiKey,
@@ -30,6 +30,8 @@ MAX_CODE_LENGTH = 256
 _SEPARATORS = re.compile(r"[\s,]+")
 # Ids are positive base-10 integers that fit a 64-bit column.
 _ID_AND_CODE = re.compile(r"([0-9]{1,18}):(.*)", re.DOTALL)
+#: ``ID:CODE`` with no separator in it: after ``scheme`` and one space, the common form.
+_PLAIN_ID_AND_CODE = re.compile(r"([0-9]{1,18}):([^\s,]*)")
 
 
 class CredentialKind(StrEnum):
@@ -47,8 +49,8 @@ _SCHEMES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class PresentedCredential:
+class PresentedCredential(NamedTuple):
+    # A named tuple: built on every request, at a fraction of a frozen dataclass's cost.
     kind: CredentialKind
     id: int
     code: str
@@ -63,6 +65,18 @@ def parse_authorization(header: str) -> PresentedCredential:
         InvalidAuthorizationHeader: the scheme is not key, token, Bearer or Basic.
         InvalidApiKey, InvalidApiToken: the value is not ``ID:CODE``.
     """
+    # The form every client sends, ``token 12:CODE``, in one match; anything else the long way.
+    scheme, _, value = header.partition(" ")
+    kind = _SCHEMES.get(scheme.lower())
+    if kind is not None and kind is not CredentialKind.EITHER:
+        match = _PLAIN_ID_AND_CODE.fullmatch(value)
+        if match is not None and len(match[2]) <= MAX_CODE_LENGTH:
+            return PresentedCredential(kind, int(match[1]), match[2])
+    return _parse_separated(header)
+
+
+def _parse_separated(header: str) -> PresentedCredential:
+    """The general rule: ``scheme`` and value, split at any run of blanks or commas."""
     parts = _SEPARATORS.split(header.strip())
     if len(parts) != 2:
         raise MalformedAuthorizationHeader()

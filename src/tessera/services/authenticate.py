@@ -20,7 +20,13 @@ from tessera.core.credentials import (
     parse_authorization,
     parse_credential,
 )
-from tessera.core.errors import InvalidApiKey, InvalidApiToken, InvalidSessionId, Unauthorized
+from tessera.core.errors import (
+    InvalidApiKey,
+    InvalidApiToken,
+    InvalidSessionId,
+    TesseraError,
+    Unauthorized,
+)
 from tessera.core.ids import ApiKeyId, ApiTokenId, PersonId
 from tessera.core.people import Person
 from tessera.core.principals import (
@@ -109,7 +115,7 @@ class Authenticator:
             token = self._cache.api_token(presented.id, now)
             if token is None or not self._hasher.matches(presented.code, token.code_digest):
                 return None
-            return self._token_principal(token, request, now)
+            return self._token_principal(token, request.client_address, now)
         try:
             return self._cached_key(presented, request, now)
         except InvalidApiKey:
@@ -127,7 +133,36 @@ class Authenticator:
         person = key.person if agent_id is None else self._cache.person(agent_id, now)
         if agent_id is not None and person is None:
             return None
-        return self._key_principal(key, person, request, now)
+        return self._key_principal(key, person, request.client_address, now)
+
+    def cached_for_authorization(
+        self, authorization: str, client_address: str | None
+    ) -> Principal | None:
+        """``try_cached`` for a request whose only credential is this ``Authorization`` value.
+
+        The common case, in fewer steps (the web layer's lean ``GET /api/v2/me``). None for
+        anything it does not answer itself — not cached, malformed, refused, Basic — and the
+        caller then takes the general way, which decides and explains. There is no agent
+        header: a superuser key acts as its own default agent.
+        """
+        if not self._cache.enabled:
+            return None
+        try:
+            presented = parse_authorization(authorization)
+            now = self._clock.now()
+            if presented.kind is CredentialKind.API_TOKEN:
+                token = self._cache.api_token(presented.id, now)
+                if token is None or not self._hasher.matches(presented.code, token.code_digest):
+                    return None
+                return self._token_principal(token, client_address, now)
+            if presented.kind is CredentialKind.API_KEY:
+                key = self._cache.api_key(presented.id, now)
+                if key is None or not self._hasher.matches(presented.code, key.code_digest):
+                    return None
+                return self._key_principal(key, key.person, client_address, now)
+        except TesseraError:
+            return None
+        return None
 
     def verify(self, request: PresentedRequest) -> Principal:
         """The full check against the database (one SELECT by primary key); fills the cache.
@@ -184,14 +219,14 @@ class Authenticator:
                 person = stored.find_person(connection, agent_id)
                 if person is not None:
                     self._cache.put_person(person, ticket=ticket, read_at=now)
-        return self._key_principal(key, person, request, now)
+        return self._key_principal(key, person, request.client_address, now)
 
     def _key_principal(
-        self, key: ApiKeyRecord, person: Person | None, request: PresentedRequest, now: datetime
+        self, key: ApiKeyRecord, person: Person | None, client_address: str | None, now: datetime
     ) -> Principal:
         if person is None or not _acts_for_agent(person):
             raise InvalidApiKey()
-        self._usage.record(CredentialKind.API_KEY, key.id, now, request.client_address)
+        self._usage.record(CredentialKind.API_KEY, key.id, now, client_address)
         return Principal(
             person=person,
             auth_method=AuthMethod.API_KEY,
@@ -210,14 +245,14 @@ class Authenticator:
         if not self._hasher.matches(presented.code, token.code_digest):
             raise InvalidApiToken()
         self._cache.put_api_token(token, ticket=ticket, read_at=now)
-        return self._token_principal(token, request, now)
+        return self._token_principal(token, request.client_address, now)
 
     def _token_principal(
-        self, token: ApiTokenRecord, request: PresentedRequest, now: datetime
+        self, token: ApiTokenRecord, client_address: str | None, now: datetime
     ) -> Principal:
         if not token.is_live(now, self._lifetime) or not token.serves():
             raise InvalidApiToken()
-        self._usage.record(CredentialKind.API_TOKEN, token.id, now, request.client_address)
+        self._usage.record(CredentialKind.API_TOKEN, token.id, now, client_address)
         return Principal(
             person=token.person,
             auth_method=AuthMethod.API_TOKEN,

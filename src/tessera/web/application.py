@@ -24,6 +24,7 @@ from tessera.web.api import (
 )
 from tessera.web.cors import CorsMiddleware
 from tessera.web.errors import install_error_handlers
+from tessera.web.lean_me import LeanMe
 from tessera.web.middleware import RequestContextMiddleware
 from tessera.web.openapi import API_DESCRIPTION, DescribedApp, install_docs
 from tessera.web.pages import (
@@ -51,8 +52,9 @@ _HOT_PATH = re.compile(r"/api/v2/(?:\d{8}/)?me")
 class TesseraApp(DescribedApp):
     """The FastAPI app, with ``GET /api/v2/me`` served before FastAPI sees it (ADR 0010).
 
-    Every API client calls it, often on every start: it goes through the same request-context
-    and CORS middlewares, into ``me.serve_me``, and nothing else. Everything else, other
+    Every API client calls it, often on every start: ``LeanMe`` answers callers the credential
+    cache knows; the rest go through the same request-context and CORS middlewares into
+    ``me.serve_me``, and nothing else. Everything else, other
     methods on ``/api/v2/me`` included, takes FastAPI's usual way.
     """
 
@@ -107,7 +109,9 @@ def build_web_app(
     ):
         app.include_router(page_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.hot_path = RequestContextMiddleware(CorsMiddleware(me.serve_me))
+    app.hot_path = LeanMe(
+        services.authenticator, general=RequestContextMiddleware(CorsMiddleware(me.serve_me))
+    )
     install_error_handlers(app)
     install_console(app)
     install_docs(app, [*routers, oauth.router])

@@ -25,7 +25,7 @@ from tessera.web.errors import error_response
 log = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-DeskPRO-Request-ID"
-_CLIENT_REQUEST_ID = b"x-deskpro-client-request-id"
+CLIENT_REQUEST_ID = b"x-deskpro-client-request-id"
 _CLIENT_ID_SHAPE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _DATED_PATH = re.compile(r"^/api/v2/\d{8}(?=/|$)")
 
@@ -100,10 +100,17 @@ class RequestContextMiddleware:
 
 def _request_id(scope: Scope) -> str:
     for name, value in scope["headers"]:
-        if name == _CLIENT_REQUEST_ID:
-            client_id = value.decode("latin-1")
-            if _CLIENT_ID_SHAPE.fullmatch(client_id):
-                return f"{client_id}-c"
+        if name == CLIENT_REQUEST_ID:
+            return request_id_for(value)
+    return new_request_id()
+
+
+def request_id_for(client_request_id: bytes | None) -> str:
+    """The id of a request that sent this ``X-DeskPRO-Client-Request-ID`` (or none)."""
+    if client_request_id is not None:
+        client_id = client_request_id.decode("latin-1")
+        if _CLIENT_ID_SHAPE.fullmatch(client_id):
+            return f"{client_id}-c"
     return new_request_id()
 
 
