@@ -31,6 +31,8 @@ class ApiKeyRecord:
     admin_api: bool
     tags: str
     revoked_at: datetime | None
+    #: As stored: up to a flush period (and a cache TTL) behind the key's real last use.
+    last_used_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -226,7 +226,7 @@ class Authenticator:
     ) -> Principal:
         if person is None or not _acts_for_agent(person):
             raise InvalidApiKey()
-        self._usage.record(CredentialKind.API_KEY, key.id, now, client_address)
+        self._usage.record(CredentialKind.API_KEY, key.id, now, client_address, key.last_used_at)
         return Principal(
             person=person,
             auth_method=AuthMethod.API_KEY,
@@ -252,7 +252,9 @@ class Authenticator:
     ) -> Principal:
         if not token.is_live(now, self._lifetime) or not token.serves():
             raise InvalidApiToken()
-        self._usage.record(CredentialKind.API_TOKEN, token.id, now, client_address)
+        self._usage.record(
+            CredentialKind.API_TOKEN, token.id, now, client_address, token.last_used_at
+        )
         return Principal(
             person=token.person,
             auth_method=AuthMethod.API_TOKEN,

@@ -32,6 +32,7 @@ _KEY_SELECT = select(
     _KEY.c.admin_api.label("key_admin_api"),
     _KEY.c.tags.label("key_tags"),
     _KEY.c.revoked_at.label("key_revoked_at"),
+    _KEY.c.last_used_at.label("key_last_used_at"),
     *_PERSON_COLUMNS,
 ).select_from(_KEY.outerjoin(_PERSON, _PERSON.c.id == _KEY.c.person_id))
 _FIND_KEY = _KEY_SELECT.where(_KEY.c.id == bindparam("credential_id"))
@@ -82,6 +83,7 @@ def _key(row: Any) -> ApiKeyRecord:
         admin_api=row.key_admin_api,
         tags=row.key_tags,
         revoked_at=row.key_revoked_at,
+        last_used_at=row.key_last_used_at,
     )
 
 

@@ -41,6 +41,7 @@ def api_key_from_row(row: ApiKeyRow, person: PersonRow | None) -> ApiKeyRecord:
         admin_api=row.admin_api,
         tags=row.tags,
         revoked_at=row.revoked_at,
+        last_used_at=row.last_used_at,
     )
 
 
