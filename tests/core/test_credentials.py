@@ -1,4 +1,5 @@
 import base64
+import hmac
 from collections.abc import Callable
 
 import pytest
@@ -137,3 +138,10 @@ _HEADER_PIECES = st.sampled_from(
 @given(st.lists(_HEADER_PIECES, max_size=7).map("".join))
 def test_the_one_match_form_agrees_with_the_general_rule(header: str) -> None:
     assert _result_of(parse_authorization, header) == _result_of(_parse_separated, header)
+
+
+@given(key=st.binary(min_size=32, max_size=200), code=st.text(max_size=300))
+def test_the_keyed_digest_is_hmac_sha256(key: bytes, code: str) -> None:
+    expected = hmac.digest(key, code.encode("utf-8", "surrogatepass"), "sha256")
+
+    assert CodeHasher(key).digest(code) == expected

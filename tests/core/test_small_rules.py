@@ -1,6 +1,8 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tessera.core.client_info import parse_client_type
 from tessera.core.paging import Page, PageRequest
@@ -38,6 +40,28 @@ def test_the_earliest_limit_wins() -> None:
     assert lifetime.expiry(T0, T0 + timedelta(days=20), None) == T0 + timedelta(days=30)
     assert lifetime.expiry(T0, None, T0 + timedelta(hours=1)) == T0 + timedelta(hours=1)
     assert TokenLifetime(idle=None, max_age=None).expiry(T0, None, None) is None
+
+
+_DAYS = st.none() | st.integers(min_value=0, max_value=400).map(lambda days: timedelta(days=days))
+
+
+@given(idle=_DAYS, max_age=_DAYS, used=_DAYS, expires=_DAYS)
+def test_expiry_is_the_earliest_limit_that_applies(
+    idle: timedelta | None,
+    max_age: timedelta | None,
+    used: timedelta | None,
+    expires: timedelta | None,
+) -> None:
+    last_used = None if used is None else T0 + used
+    expires_at = None if expires is None else T0 + expires
+    limits = [expires_at] if expires_at is not None else []
+    if idle is not None:
+        limits.append((last_used or T0) + idle)
+    if max_age is not None:
+        limits.append(T0 + max_age)
+    expected = min(limits) if limits else None
+
+    assert TokenLifetime(idle, max_age).expiry(T0, last_used, expires_at) == expected
 
 
 def test_pages() -> None:

@@ -48,12 +48,15 @@ class TokenLifetime:
         self, created_at: datetime, last_used_at: datetime | None, expires_at: datetime | None
     ) -> datetime | None:
         """When a token stops working if nothing else happens to it."""
-        limits = [] if expires_at is None else [expires_at]
+        # The earliest of the limits that apply; written out, as it runs on every request.
+        expiry = expires_at
         if self.idle is not None:
-            limits.append(max(created_at, last_used_at or created_at) + self.idle)
+            idle_end = max(created_at, last_used_at or created_at) + self.idle
+            expiry = idle_end if expiry is None or idle_end < expiry else expiry
         if self.max_age is not None:
-            limits.append(created_at + self.max_age)
-        return min(limits, default=None)
+            age_end = created_at + self.max_age
+            expiry = age_end if expiry is None or age_end < expiry else expiry
+        return expiry
 
 
 @dataclass(frozen=True, slots=True)
