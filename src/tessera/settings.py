@@ -152,6 +152,11 @@ class Settings(BaseSettings):
     )
     prune_batch_size: int = Field(1000, ge=10, le=100000, description="Rows per delete.")
     log_level: str = Field("info")
+    access_log: bool = Field(
+        True,
+        description="A log line per request (uvicorn's access log); off behind a proxy that "
+        "logs requests itself. Never written when the log level is above info.",
+    )
 
     @field_validator("public_url")
     @classmethod
