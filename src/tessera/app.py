@@ -6,6 +6,7 @@ Nothing imports this module but the server entry point (``tessera serve`` names
 
 import asyncio
 import contextlib
+import ctypes
 import gc
 import logging
 import secrets
@@ -77,6 +78,26 @@ def _freeze_startup_heap() -> None:
     """
     gc.collect()
     gc.freeze()
+    release_free_heap()
+
+
+def release_free_heap() -> bool:
+    """Hand the C heap's free pages back to the system (glibc ``malloc_trim``); False elsewhere.
+
+    Starting leaves about 20 MiB of freed C heap resident: importing, the migration check,
+    the command line's own runtime. glibc keeps it because its trim threshold grows with the
+    large blocks seen at start. One call here, before the first request, returns it; nothing
+    on the request path changes (ADR 0016).
+    """
+    try:
+        # The symbols the interpreter already has loaded, the C library's among them.
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return False  # not glibc (musl, macOS): nothing to do
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    trim(0)
+    return True
 
 
 async def _flush_usage_forever(runtime: Runtime) -> None:

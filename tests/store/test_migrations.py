@@ -1,11 +1,16 @@
 """The migrations are the schema: they build it, match the models, and undo cleanly."""
 
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect, text
 
 from tessera.store import schema
 from tessera.store.database import make_engine
@@ -44,3 +49,48 @@ def test_upgrade_twice_changes_nothing(empty_engine: Engine) -> None:
 
     assert set(inspect(empty_engine).get_table_names()) == tables
     assert schema.current_revision(empty_engine) == schema.head_revision(empty_engine)
+
+
+def test_the_head_read_from_the_files_is_alembics() -> None:
+    config = Config()
+    config.set_main_option("script_location", str(Path(schema.__file__).parent / "migrations"))
+    config.set_main_option("path_separator", "os")
+
+    assert schema.head_revision() == ScriptDirectory.from_config(config).get_current_head()
+
+
+def test_a_database_never_migrated_is_at_no_revision(empty_engine: Engine) -> None:
+    assert schema.current_revision(empty_engine) is None
+    assert not schema.is_current(empty_engine)
+
+
+def test_a_database_at_two_revisions_is_refused(empty_engine: Engine) -> None:
+    schema.upgrade(empty_engine)
+    with empty_engine.begin() as connection:
+        connection.execute(text("INSERT INTO alembic_version (version_num) VALUES ('0001')"))
+
+    with pytest.raises(RuntimeError, match="several revisions"):
+        schema.current_revision(empty_engine)
+
+
+def test_upgrading_a_current_database_does_not_load_alembic(
+    empty_engine: Engine, tmp_path: Path
+) -> None:
+    # A worker starting on a migrated database checks it without importing Alembic (about
+    # 13 MiB, ADR 0016); only a fresh process can tell.
+    schema.upgrade(empty_engine)
+    url = empty_engine.url.render_as_string(hide_password=False)
+    probe = (
+        "import sys\n"
+        "from tessera.store import schema\n"
+        "from tessera.store.database import make_engine\n"
+        f"engine = make_engine({url!r})\n"
+        "schema.upgrade(engine)\n"
+        "print(schema.is_current(engine), 'alembic' in sys.modules)\n"
+        "engine.dispose()\n"
+    )
+    result = subprocess.run(  # noqa: S603 — our own interpreter, our own probe
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+
+    assert result.stdout.split() == ["True", "False"]

@@ -22,9 +22,12 @@ with a ticket older than the last change is ignored.
 One lock guards everything; each operation is a few dictionary steps, so the lock is held for
 about a microsecond and may be taken on the event loop.
 
-Memory (``bench/cache_memory.py``): an entry is its record and a float in one ordered
-dictionary, named by one integer; entries of the same person share one person snapshot, and
-the strings many rows repeat (time zones, tag patterns, OAuth client ids) are interned.
+Memory (``bench/cache_memory.py``, ADR 0016): an entry is its record in one ordered dictionary
+and its expiry (a float) in a plain one, both named by one integer; no tuple pairs them, so an
+entry adds two objects the garbage collector walks (record and person), not three. Entries of
+the same person share one person snapshot; within a snapshot, equal strings are one object
+(a display name equal to the name, a primary e-mail equal to the first address); the strings
+many rows repeat (time zones, tag patterns, OAuth client ids) are interned.
 """
 
 import sys
@@ -53,8 +56,6 @@ class Slot(IntEnum):
 
 _SLOTS = len(Slot)
 _Value = ApiKeyRecord | ApiTokenRecord | Person
-#: The record as read, and the time (POSIX seconds) until which it may be served.
-_Entry = tuple[_Value, float]
 
 
 def _name(slot: int, subject_id: int) -> int:
@@ -80,7 +81,10 @@ class CredentialCache:
         self._refresh_after = self._ttl_seconds / 2
         self._due: set[int] = set()
         self._lock = threading.Lock()
-        self._entries: OrderedDict[int, _Entry] = OrderedDict()
+        #: Name → the record as read, least recently used first.
+        self._entries: OrderedDict[int, _Value] = OrderedDict()
+        #: Name → the time (POSIX seconds) until which its record may be served.
+        self._until: dict[int, float] = {}
         #: Person id → the names of the entries that hold that person (one name, or a list).
         self._by_person: dict[int, int | list[int]] = {}
         self._by_client: dict[int, int | list[int]] = {}
@@ -107,17 +111,18 @@ class CredentialCache:
         if not self.enabled:
             return None
         with self._lock:
-            entry = self._entries.get(name)
-            if entry is None:
+            value = self._entries.get(name)
+            if value is None:
                 return None
+            until = self._until[name]
             moment = now.timestamp()
-            if moment >= entry[1]:
+            if moment >= until:
                 # Left in place: the read that follows replaces it, or drops it if revoked.
                 return None
-            if moment >= entry[1] - self._refresh_after:
+            if moment >= until - self._refresh_after:
                 self._due.add(name)
             self._entries.move_to_end(name)
-            return entry[0]
+            return value
 
     # -- refreshing ahead ----------------------------------------------------------------------
 
@@ -138,10 +143,10 @@ class CredentialCache:
     def digest_of(self, slot: Slot, subject_id: int) -> bytes | None:
         """The code digest an entry holds now (None: no such entry, or a person)."""
         with self._lock:
-            entry = self._entries.get(_name(slot, subject_id))
-        if entry is None or isinstance(entry[0], Person):
+            value = self._entries.get(_name(slot, subject_id))
+        if value is None or isinstance(value, Person):
             return None
-        return entry[0].code_digest
+        return value.code_digest
 
     # -- filling -------------------------------------------------------------------------------
 
@@ -189,14 +194,24 @@ class CredentialCache:
         """An equal snapshot some entry already holds, else this one with interned strings."""
         names = self._by_person.get(person.id)
         for name in (names,) if isinstance(names, int) else names or ():
-            held = _person_of(self._entries[name][0])
+            held = _person_of(self._entries[name])
             if held == person:
                 return held
-        return replace(person, timezone=sys.intern(person.timezone))
+        # Equal strings of one row are separate objects as read; keep one of each.
+        emails = person.emails
+        if emails and emails[0] == person.primary_email:
+            emails = (person.primary_email, *emails[1:])
+        return replace(
+            person,
+            display_name=person.name if person.display_name == person.name else person.display_name,
+            emails=emails,
+            timezone=sys.intern(person.timezone),
+        )
 
     def _store(self, name: int, value: _Value, read_at: datetime) -> None:
         self._remove(name)
-        self._entries[name] = (value, read_at.timestamp() + self._ttl_seconds)
+        self._entries[name] = value
+        self._until[name] = read_at.timestamp() + self._ttl_seconds
         person = _person_of(value)
         if person is not None:
             _index(self._by_person, person.id, name)
@@ -207,13 +222,14 @@ class CredentialCache:
             self._remove(next(iter(self._entries)))
 
     def _remove(self, name: int) -> None:
-        entry = self._entries.pop(name, None)
-        if entry is None:
+        value = self._entries.pop(name, None)
+        if value is None:
             return
-        person = _person_of(entry[0])
+        del self._until[name]
+        person = _person_of(value)
         if person is not None:
             _unindex(self._by_person, person.id, name)
-        client_id = _client_of(entry[0])
+        client_id = _client_of(value)
         if client_id is not None:
             _unindex(self._by_client, client_id, name)
 
@@ -234,6 +250,7 @@ class CredentialCache:
                 self._remove_all(self._by_client.get(subject))
             else:
                 self._entries.clear()
+                self._until.clear()
                 self._by_person.clear()
                 self._by_client.clear()
                 self._due.clear()
