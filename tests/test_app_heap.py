@@ -1,11 +1,12 @@
 """The server hands the C heap's free pages back once it has started (ADR 0016)."""
 
+import gc
 import platform
 from pathlib import Path
 
 import pytest
 
-from tessera.app import release_free_heap
+from tessera.app import _freeze_startup_heap, release_free_heap
 
 
 def _rss_bytes() -> int:
@@ -28,3 +29,15 @@ def test_free_pages_in_the_middle_of_the_heap_are_returned() -> None:
 
     assert before - _rss_bytes() > 20_000_000
     assert len(kept) == 157
+
+
+def test_once_started_the_heap_is_frozen_and_full_collections_are_rarer() -> None:
+    saved = gc.get_threshold()
+    try:
+        _freeze_startup_heap()
+
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (saved[0], saved[1], 100)
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*saved)
