@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
+import anyio.to_thread
+from sqlalchemy import Connection
+
 from tessera.core.clock import Clock
 from tessera.core.credentials import (
     CodeHasher,
@@ -32,6 +35,7 @@ from tessera.core.principals import (
 )
 from tessera.core.tags import TagPolicy
 from tessera.services.credential_cache import CredentialCache, Slot
+from tessera.services.credential_loader import CoalescingLoader
 from tessera.services.usage import UsageRecorder
 from tessera.store import credentials as stored
 from tessera.store import web_sessions as stored_sessions
@@ -84,6 +88,8 @@ class Authenticator:
         self._lifetime = lifetime
         self._cache = cache
         self._allow_query_credentials = allow_query_credentials
+        #: Token misses arriving together on the event loop share one read (``verify_async``).
+        self._token_loader: CoalescingLoader[_TokenRead] = CoalescingLoader(self._read_tokens)
 
     def authenticate(self, request: PresentedRequest) -> Principal:
         """Return the caller, or raise the Deskpro error that says why not."""
@@ -170,20 +176,22 @@ class Authenticator:
 
     def _as_key(self, presented: PresentedCredential, request: PresentedRequest) -> Principal:
         ticket, now = self._cache.ticket(), self._clock.now()
-        with self._database.connect() as connection:
-            key = stored.find_api_key(connection, ApiKeyId(presented.id))
-            if key is None or key.revoked_at is not None:
-                self._cache.discard(Slot.API_KEY, presented.id)
-                raise InvalidApiKey()
-            if not self._hasher.matches(presented.code, key.code_digest):
-                raise InvalidApiKey()
-            self._cache.put_api_key(key, ticket=ticket, read_at=now)
-            agent_id = _requested_agent(key, request.agent_id_header)
-            person = key.person
-            if agent_id is not None:
-                person = stored.find_person(connection, agent_id)
-                if person is not None:
-                    self._cache.put_person(person, ticket=ticket, read_at=now)
+        key_id = ApiKeyId(presented.id)
+        key = self._database.hot_read(lambda connection: stored.find_api_key(connection, key_id))
+        if key is None or key.revoked_at is not None:
+            self._cache.discard(Slot.API_KEY, presented.id)
+            raise InvalidApiKey()
+        if not self._hasher.matches(presented.code, key.code_digest):
+            raise InvalidApiKey()
+        self._cache.put_api_key(key, ticket=ticket, read_at=now)
+        agent_id = _requested_agent(key, request.agent_id_header)
+        person = key.person
+        if agent_id is not None:
+            person = self._database.hot_read(
+                lambda connection: stored.find_person(connection, agent_id)
+            )
+            if person is not None:
+                self._cache.put_person(person, ticket=ticket, read_at=now)
         return self._key_principal(key, person, request, now)
 
     def _key_principal(
@@ -202,8 +210,21 @@ class Authenticator:
 
     def _as_token(self, presented: PresentedCredential, request: PresentedRequest) -> Principal:
         ticket, now = self._cache.ticket(), self._clock.now()
-        with self._database.connect() as connection:
-            token = stored.find_api_token(connection, ApiTokenId(presented.id))
+        token_id = ApiTokenId(presented.id)
+        token = self._database.hot_read(
+            lambda connection: stored.find_api_token(connection, token_id)
+        )
+        return self._read_token(presented, request, token, ticket, now)
+
+    def _read_token(
+        self,
+        presented: PresentedCredential,
+        request: PresentedRequest,
+        token: ApiTokenRecord | None,
+        ticket: int,
+        now: datetime,
+    ) -> Principal:
+        """Decide on a token as read (``ticket`` and ``now`` taken before the read)."""
         if token is None or token.revoked_at is not None:
             self._cache.discard(Slot.API_TOKEN, presented.id)
             raise InvalidApiToken()
@@ -211,6 +232,31 @@ class Authenticator:
             raise InvalidApiToken()
         self._cache.put_api_token(token, ticket=ticket, read_at=now)
         return self._token_principal(token, request, now)
+
+    async def verify_async(self, request: PresentedRequest) -> Principal:
+        """``verify`` for an async adapter, to await on the event loop instead of a thread.
+
+        Same answers and errors as ``verify``. An API token (``token``/``Bearer`` or the token
+        header) is read by the coalescing loader: token misses that arrive while a read is in
+        flight share the next one (ADR 0014), one thread hop and one round trip for all of them;
+        each still has its own digest compared and its own refusals. Everything else (keys,
+        Basic, session cookies) runs ``verify`` in a worker thread, as before.
+        """
+        presented = self._presented(request)
+        if presented is None or presented.kind is not CredentialKind.API_TOKEN:
+            return await anyio.to_thread.run_sync(self.verify, request)
+        read = await self._token_loader.load(presented.id)
+        if read is None:
+            # No such token: the read's ticket does not matter, nothing is stored.
+            return self._read_token(presented, request, None, 0, self._clock.now())
+        token, ticket, now = read
+        return self._read_token(presented, request, token, ticket, now)
+
+    def _read_tokens(self, ids: list[int]) -> dict[int, "_TokenRead"]:
+        """The coalescing loader's read (a worker thread): the tokens of these ids that exist."""
+        ticket, now = self._cache.ticket(), self._clock.now()
+        tokens = self._database.hot_read(lambda connection: stored.find_api_tokens(connection, ids))
+        return {token.id: (token, ticket, now) for token in tokens}
 
     def _token_principal(
         self, token: ApiTokenRecord, request: PresentedRequest, now: datetime
@@ -244,14 +290,7 @@ class Authenticator:
     def _refresh(self, slot: Slot, ids: list[int]) -> int:
         cache = self._cache
         ticket, now = cache.ticket(), self._clock.now()
-        found: dict[int, ApiKeyRecord | ApiTokenRecord | Person]
-        with self._database.connect() as connection:
-            if slot is Slot.API_KEY:
-                found = {key.id: key for key in stored.find_api_keys(connection, ids)}
-            elif slot is Slot.API_TOKEN:
-                found = {token.id: token for token in stored.find_api_tokens(connection, ids)}
-            else:
-                found = {person.id: person for person in stored.find_people(connection, ids)}
+        found = self._database.hot_read(lambda connection: _read_many(connection, slot, ids))
         renewed = 0
         for subject_id in ids:
             record = found.get(subject_id)
@@ -299,6 +338,20 @@ class Authenticator:
             may_admin=person.is_admin,
             app_id=app_id,
         )
+
+
+#: A token as the coalescing loader read it, with the cache ticket and time taken before.
+_TokenRead = tuple[ApiTokenRecord, int, datetime]
+
+
+def _read_many(
+    connection: Connection, slot: Slot, ids: list[int]
+) -> dict[int, ApiKeyRecord | ApiTokenRecord | Person]:
+    if slot is Slot.API_KEY:
+        return {key.id: key for key in stored.find_api_keys(connection, ids)}
+    if slot is Slot.API_TOKEN:
+        return {token.id: token for token in stored.find_api_tokens(connection, ids)}
+    return {person.id: person for person in stored.find_people(connection, ids)}
 
 
 def _requested_agent(key: ApiKeyRecord, agent_id_header: str | None) -> PersonId | None:

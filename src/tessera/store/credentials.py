@@ -8,7 +8,8 @@ of a check (bench/hot_path.py).
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import BigInteger, Connection, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from tessera.core.ids import ApiKeyId, ApiTokenId, PersonId
 from tessera.core.people import Person
@@ -58,6 +59,11 @@ _TOKEN_SELECT = select(
 )
 _FIND_TOKEN = _TOKEN_SELECT.where(_TOKEN.c.id == bindparam("credential_id"))
 _FIND_TOKENS = _TOKEN_SELECT.where(_TOKEN.c.id.in_(bindparam("ids", expanding=True)))
+# PostgreSQL: one array parameter, so that every batch size is the same statement, prepared
+# once per connection by psycopg, instead of one text (and plan) per count of ids.
+_FIND_TOKENS_ARRAY = _TOKEN_SELECT.where(
+    _TOKEN.c.id == any_(bindparam("ids", type_=ARRAY(BigInteger())))
+)
 
 _FIND_PERSON = select(*_PERSON_COLUMNS).where(_PERSON.c.id == bindparam("person_id"))
 _FIND_PEOPLE = select(*_PERSON_COLUMNS).where(_PERSON.c.id.in_(bindparam("ids", expanding=True)))
@@ -92,7 +98,8 @@ def find_api_token(connection: Connection, token_id: ApiTokenId) -> ApiTokenReco
 
 def find_api_tokens(connection: Connection, token_ids: Sequence[int]) -> list[ApiTokenRecord]:
     """The tokens of these ids that exist, in no particular order."""
-    return [_token(row) for row in connection.execute(_FIND_TOKENS, {"ids": list(token_ids)})]
+    statement = _FIND_TOKENS_ARRAY if connection.dialect.name == "postgresql" else _FIND_TOKENS
+    return [_token(row) for row in connection.execute(statement, {"ids": list(token_ids)})]
 
 
 def _token(row: Any) -> ApiTokenRecord:
