@@ -108,14 +108,7 @@ def test_concurrent_token_misses_share_one_read_and_each_gets_its_own_answer(
         (token, bob.id, bobs.token.id, None),
     ]
     assert len(selects) == 1  # one read for every miss that arrived together
-    # Exactly what the synchronous check says, request by request.
-    sync: list[object] = []
-    for presented in requests:
-        try:
-            sync.append(outcome(services.authenticator.verify(presented)))
-        except InvalidApiToken as error:
-            sync.append(outcome(error))
-    assert sync == answers
+    assert _each_alone(services.authenticator, requests) == answers
 
 
 def test_what_a_shared_read_verified_is_cached_and_refusals_are_not(
@@ -143,44 +136,103 @@ def test_a_change_applied_during_a_shared_read_keeps_its_result_out_of_the_cache
 ) -> None:
     services, authenticator = cold.services, cold.services.authenticator
     agent = make_person(services)
-    token = make_token(services, agent)
+    key, token = make_key(services, agent), make_token(services, agent)
 
     def change_meanwhile(*args: Any) -> None:
-        # A revocation applied while the SELECT runs: what it reads may predate it.
-        services.credential_cache.apply(CredentialChange(ChangeKind.API_TOKEN, token.token.id))
+        # A change applied while the SELECT runs: what it reads may predate it.
+        services.credential_cache.apply(CredentialChange(ChangeKind.PERSON, agent.id))
 
     event.listen(cold.database.engine, "before_cursor_execute", change_meanwhile)
     try:
-        answers = verify_all(authenticator, [request(f"token {token.token_string}")])
+        answers = verify_all(
+            authenticator,
+            [request(f"token {token.token_string}"), request(f"key {key.key_string}")],
+        )
     finally:
         event.remove(cold.database.engine, "before_cursor_execute", change_meanwhile)
 
-    assert answers == [(AuthMethod.API_TOKEN, agent.id, token.token.id, None)]
+    assert answers == [
+        (AuthMethod.API_TOKEN, agent.id, token.token.id, None),
+        (AuthMethod.API_KEY, agent.id, None, key.key.id),
+    ]
     assert authenticator.try_cached(request(f"token {token.token_string}")) is None
+    assert authenticator.try_cached(request(f"key {key.key_string}")) is None
 
 
-def test_keys_basic_and_no_credential_answer_as_verify_does(cold: Runtime) -> None:
+def test_concurrent_key_misses_share_one_read_and_answer_as_verify_does(
+    cold: Runtime, selects: list[str]
+) -> None:
     services, authenticator = cold.services, cold.services.authenticator
     agent = make_person(services)
-    key, token = make_key(services, agent), make_token(services, agent)
-    basic_token = "Basic " + base64.b64encode(token.token_string.encode()).decode()
+    key, revoked = make_key(services, agent), make_key(services, agent)
+    superuser = make_key(services, agent, superuser=True)
+    services.api_keys.revoke(revoked.key.id)
+    requests = [
+        request(f"key {key.key_string}"),
+        request(f"key {key.key.id}:{WRONG_CODE}"),
+        request(f"key {revoked.key_string}"),
+        request(f"key 99999999:{WRONG_CODE}"),
+        request(api_key_header=superuser.key_string),
+    ]
+    selects.clear()
 
-    answers = verify_all(
-        authenticator,
-        [
-            request(f"key {key.key_string}"),
-            request(f"key {key.key.id}:{WRONG_CODE}"),
-            request(basic_token),
-            request(),
-        ],
-    )
+    answers = verify_all(authenticator, requests)
+
+    by_key = AuthMethod.API_KEY
+    assert answers == [
+        (by_key, agent.id, None, key.key.id),
+        InvalidApiKey,
+        InvalidApiKey,
+        InvalidApiKey,
+        (by_key, agent.id, None, superuser.key.id),
+    ]
+    assert len(selects) == 1
+    assert authenticator.try_cached(request(f"key {key.key_string}")) is not None
+    assert _each_alone(authenticator, requests) == answers
+
+
+def test_agents_basic_and_no_credential_answer_as_verify_does(cold: Runtime) -> None:
+    services, authenticator = cold.services, cold.services.authenticator
+    agent, acted_for = make_person(services), make_person(services)
+    key, token = make_key(services, agent), make_token(services, agent)
+    superuser = make_key(services, None, superuser=True)
+
+    def basic(value: str) -> PresentedRequest:
+        return request("Basic " + base64.b64encode(value.encode()).decode())
+
+    requests = [
+        request(f"key {superuser.key_string}", agent_id_header=str(acted_for.id)),
+        request(f"key {superuser.key_string}", agent_id_header="not-a-number"),
+        request(f"key {superuser.key_string}", agent_id_header="99999999"),
+        basic(key.key_string),
+        basic(token.token_string),
+        basic(f"{token.token.id}:{WRONG_CODE}"),
+        request(),
+    ]
+
+    answers = verify_all(authenticator, requests)
 
     assert answers == [
-        (AuthMethod.API_KEY, agent.id, None, key.key.id),
+        (AuthMethod.API_KEY, acted_for.id, None, superuser.key.id),
         InvalidApiKey,
+        InvalidApiKey,
+        (AuthMethod.API_KEY, agent.id, None, key.key.id),
         (AuthMethod.API_TOKEN, agent.id, token.token.id, None),
+        InvalidApiToken,
         Unauthorized,
     ]
+    assert _each_alone(authenticator, requests) == answers
+
+
+def _each_alone(authenticator: Authenticator, requests: list[PresentedRequest]) -> list[object]:
+    """What the synchronous check says, request by request."""
+    answers: list[object] = []
+    for presented in requests:
+        try:
+            answers.append(outcome(authenticator.verify(presented)))
+        except (InvalidApiKey, InvalidApiToken, Unauthorized) as error:
+            answers.append(outcome(error))
+    return answers
 
 
 def test_a_failed_shared_read_fails_its_callers_and_the_next_one_reads_again(

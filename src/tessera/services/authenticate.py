@@ -90,6 +90,7 @@ class Authenticator:
         self._allow_query_credentials = allow_query_credentials
         #: Token misses arriving together on the event loop share one read (``verify_async``).
         self._token_loader: CoalescingLoader[_TokenRead] = CoalescingLoader(self._read_tokens)
+        self._key_loader: CoalescingLoader[_KeyRead] = CoalescingLoader(self._read_keys)
 
     def authenticate(self, request: PresentedRequest) -> Principal:
         """Return the caller, or raise the Deskpro error that says why not."""
@@ -177,22 +178,32 @@ class Authenticator:
     def _as_key(self, presented: PresentedCredential, request: PresentedRequest) -> Principal:
         ticket, now = self._cache.ticket(), self._clock.now()
         key_id = ApiKeyId(presented.id)
-        key = self._database.hot_read(lambda connection: stored.find_api_key(connection, key_id))
+        found = self._database.hot_read(lambda connection: stored.find_api_key(connection, key_id))
+        key = self._read_key(presented, found, ticket, now)
+        agent_id = _requested_agent(key, request.agent_id_header)
+        person = key.person if agent_id is None else self._read_agent(agent_id, ticket, now)
+        return self._key_principal(key, person, request, now)
+
+    def _read_key(
+        self, presented: PresentedCredential, key: ApiKeyRecord | None, ticket: int, now: datetime
+    ) -> ApiKeyRecord:
+        """The key as read, if it verifies (then cached); ``ticket``, ``now``: before the read."""
         if key is None or key.revoked_at is not None:
             self._cache.discard(Slot.API_KEY, presented.id)
             raise InvalidApiKey()
         if not self._hasher.matches(presented.code, key.code_digest):
             raise InvalidApiKey()
         self._cache.put_api_key(key, ticket=ticket, read_at=now)
-        agent_id = _requested_agent(key, request.agent_id_header)
-        person = key.person
-        if agent_id is not None:
-            person = self._database.hot_read(
-                lambda connection: stored.find_person(connection, agent_id)
-            )
-            if person is not None:
-                self._cache.put_person(person, ticket=ticket, read_at=now)
-        return self._key_principal(key, person, request, now)
+        return key
+
+    def _read_agent(self, agent_id: PersonId, ticket: int, now: datetime) -> Person | None:
+        """The person a superuser key acts as (cached when found)."""
+        person = self._database.hot_read(
+            lambda connection: stored.find_person(connection, agent_id)
+        )
+        if person is not None:
+            self._cache.put_person(person, ticket=ticket, read_at=now)
+        return person
 
     def _key_principal(
         self, key: ApiKeyRecord, person: Person | None, request: PresentedRequest, now: datetime
@@ -236,21 +247,50 @@ class Authenticator:
     async def verify_async(self, request: PresentedRequest) -> Principal:
         """``verify`` for an async adapter, to await on the event loop instead of a thread.
 
-        Same answers and errors as ``verify``. An API token (``token``/``Bearer`` or the token
-        header) is read by the coalescing loader: token misses that arrive while a read is in
-        flight share the next one (ADR 0014), one thread hop and one round trip for all of them;
-        each still has its own digest compared and its own refusals. Everything else (keys,
-        Basic, session cookies) runs ``verify`` in a worker thread, as before.
+        Same answers and errors as ``verify``. API keys and tokens are read by coalescing
+        loaders: misses that arrive while a read of their kind is in flight share the next one
+        (ADR 0014), one thread hop and one round trip for all of them; each still has its own
+        digest compared and its own refusals. A superuser key's agent is read in a worker
+        thread of its own; no credential or a session cookie runs ``verify`` in one.
         """
         presented = self._presented(request)
-        if presented is None or presented.kind is not CredentialKind.API_TOKEN:
+        if presented is None:
             return await anyio.to_thread.run_sync(self.verify, request)
+        if presented.kind is CredentialKind.API_TOKEN:
+            return await self._as_token_async(presented, request)
+        if presented.kind is CredentialKind.API_KEY:
+            return await self._as_key_async(presented, request)
+        try:  # HTTP Basic: a key, else a token (as ``verify``)
+            return await self._as_key_async(presented, request)
+        except InvalidApiKey:
+            return await self._as_token_async(presented, request)
+
+    async def _as_token_async(
+        self, presented: PresentedCredential, request: PresentedRequest
+    ) -> Principal:
         read = await self._token_loader.load(presented.id)
-        if read is None:
-            # No such token: the read's ticket does not matter, nothing is stored.
-            return self._read_token(presented, request, None, 0, self._clock.now())
-        token, ticket, now = read
+        # No such token: refused below, nothing stored, so no ticket is needed.
+        token, ticket, now = read if read is not None else (None, 0, self._clock.now())
         return self._read_token(presented, request, token, ticket, now)
+
+    async def _as_key_async(
+        self, presented: PresentedCredential, request: PresentedRequest
+    ) -> Principal:
+        read = await self._key_loader.load(presented.id)
+        # No such key: refused below, nothing stored, so no ticket is needed.
+        found, ticket, now = read if read is not None else (None, 0, self._clock.now())
+        key = self._read_key(presented, found, ticket, now)
+        agent_id = _requested_agent(key, request.agent_id_header)
+        person = key.person
+        if agent_id is not None:
+            person = await anyio.to_thread.run_sync(self._read_agent, agent_id, ticket, now)
+        return self._key_principal(key, person, request, now)
+
+    def _read_keys(self, ids: list[int]) -> dict[int, "_KeyRead"]:
+        """The key loader's read (a worker thread): the keys of these ids that exist."""
+        ticket, now = self._cache.ticket(), self._clock.now()
+        keys = self._database.hot_read(lambda connection: stored.find_api_keys(connection, ids))
+        return {key.id: (key, ticket, now) for key in keys}
 
     def _read_tokens(self, ids: list[int]) -> dict[int, "_TokenRead"]:
         """The coalescing loader's read (a worker thread): the tokens of these ids that exist."""
@@ -340,8 +380,9 @@ class Authenticator:
         )
 
 
-#: A token as the coalescing loader read it, with the cache ticket and time taken before.
+#: A credential as a coalescing loader read it, with the cache ticket and time taken before.
 _TokenRead = tuple[ApiTokenRecord, int, datetime]
+_KeyRead = tuple[ApiKeyRecord, int, datetime]
 
 
 def _read_many(

@@ -38,6 +38,8 @@ _KEY_SELECT = select(
 _FIND_KEY = _KEY_SELECT.where(_KEY.c.id == bindparam("credential_id"))
 #: The credential cache's refresher reads many at once (ADR 0010).
 _FIND_KEYS = _KEY_SELECT.where(_KEY.c.id.in_(bindparam("ids", expanding=True)))
+#: PostgreSQL: one array parameter instead (see ``_FIND_TOKENS_ARRAY``).
+_FIND_KEYS_ARRAY = _KEY_SELECT.where(_KEY.c.id == any_(bindparam("ids", type_=ARRAY(BigInteger()))))
 
 _TOKEN_SELECT = select(
     _TOKEN.c.id.label("token_id"),
@@ -76,7 +78,8 @@ def find_api_key(connection: Connection, key_id: ApiKeyId) -> ApiKeyRecord | Non
 
 def find_api_keys(connection: Connection, key_ids: Sequence[int]) -> list[ApiKeyRecord]:
     """The keys of these ids that exist, in no particular order."""
-    return [_key(row) for row in connection.execute(_FIND_KEYS, {"ids": list(key_ids)})]
+    statement = _FIND_KEYS_ARRAY if connection.dialect.name == "postgresql" else _FIND_KEYS
+    return [_key(row) for row in connection.execute(statement, {"ids": list(key_ids)})]
 
 
 def _key(row: Any) -> ApiKeyRecord:
