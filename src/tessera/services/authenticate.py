@@ -88,7 +88,7 @@ class Authenticator:
         self._lifetime = lifetime
         self._cache = cache
         self._allow_query_credentials = allow_query_credentials
-        #: Token misses arriving together on the event loop share one read (``verify_async``).
+        #: Misses arriving together on the event loop share one read (``verify_async``).
         self._token_loader: CoalescingLoader[_TokenRead] = CoalescingLoader(self._read_tokens)
         self._key_loader: CoalescingLoader[_KeyRead] = CoalescingLoader(self._read_keys)
 
