@@ -115,6 +115,8 @@ READS = [0]
 def count_reads(runtime: Runtime) -> None:
     """Count the database's hot reads: how many checks shared each one."""
     database = runtime.database
+    if not hasattr(database, "hot_read"):
+        return  # a tree from before ADR 0014: nothing to count
     read = database.hot_read
 
     def counted(function: Callable[[Any], Any]) -> Any:

@@ -153,13 +153,15 @@ class Database:
 
 
 def _without_pre_ping(engine: Engine) -> Engine | None:
-    """PostgreSQL: an engine whose pool is ``engine``'s but for the pre-ping; else None.
+    """PostgreSQL: an engine whose pool serves ``hot_read`` without pre-ping; else None.
 
-    Only its pool is used (``Database.hot_read``): pre-ping is a setting of the whole pool, so
-    the hot path needs one of its own, as large as ``engine``'s, connecting only when used.
+    Only its pool is used: pre-ping is a setting of the whole pool, so the hot path needs one
+    of its own. As many connections as ``engine`` keeps, no overflow (a thread beyond waits for
+    one, briefly: a read holds it for one statement); opened only when used, and the shared
+    reads of ``verify_async`` use one or two.
     """
     if engine.dialect.name != "postgresql":
         return None
     pool = engine.pool
     size = pool.size() if isinstance(pool, QueuePool) else 10
-    return create_engine(engine.url, pool_size=size, max_overflow=size, pool_pre_ping=False)
+    return create_engine(engine.url, pool_size=size, max_overflow=0, pool_pre_ping=False)
