@@ -10,7 +10,12 @@ share; PostgreSQL's own work is another process) and the wall-clock rate, for:
 - ``verify``: ``Authenticator.verify`` called in a loop on one thread;
 - ``threadpool``: ``verify`` through ``run_in_threadpool`` by ``--concurrency`` tasks at once,
   as ``web.deps.authorize`` calls it on a miss;
-- ``async``: ``Authenticator.verify_async`` by ``--concurrency`` tasks at once (when present).
+- ``async``: ``Authenticator.verify_async`` by ``--concurrency`` tasks at once (when present);
+- ``asgi``: ``GET /api/v2/me`` through the whole ASGI app (``bench/asgi_overhead.py``'s hand-made
+  messages, no sockets) by ``--concurrency`` tasks at once, as served today;
+- ``asgi-async``: the same with ``web.deps.authorize``'s miss going to ``verify_async`` instead
+  of ``run_in_threadpool(verify)`` — patched here, in the bench only, to show what that one-line
+  change to the web layer buys.
 
     .venv/bin/python bench/cold_path.py --database-url postgresql://postgres@127.0.0.1/test
 """
@@ -30,7 +35,10 @@ from starlette.concurrency import run_in_threadpool
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import tessera.web.deps
+from asgi_overhead import call, scope_for
 from bulk import add_tokens
+from tessera.app import create_app
 from tessera.bootstrap import Runtime, build_runtime
 from tessera.core.credentials import CodeHasher
 from tessera.core.passwords import PasswordHasher
@@ -108,8 +116,9 @@ def runtime_for(url: str, *, cache: bool) -> Runtime:
     )
 
 
-#: Reads sent to the database (``Database.hot_read`` calls), counted by ``count_reads``.
-READS = [0]
+#: Reads sent to the database (``Database.hot_read`` calls), counted by ``count_reads``;
+#: -1: not counted (a tree from before ADR 0014).
+READS = [-1]
 
 
 def count_reads(runtime: Runtime) -> None:
@@ -124,13 +133,16 @@ def count_reads(runtime: Runtime) -> None:
         return read(function)
 
     database.hot_read = counted  # type: ignore[method-assign,assignment]
+    READS[0] = 0
 
 
 def report(case: str, count: int, cpu: float, wall: float) -> None:
-    reads, READS[0] = READS[0], 0
+    reads = READS[0]
+    shared = f"{count / max(reads, 1):5.1f}" if reads >= 0 else "  n/a"
+    READS[0] = min(reads, 0)
     print(
         f"{case:10} {count:6} checks: {cpu / count * 1e6:7.1f} us CPU per check,"
-        f" {count / wall:7,.0f} checks/s wall, {count / max(reads, 1):5.1f} checks per read"
+        f" {count / wall:7,.0f} checks/s wall, {shared} checks per read"
     )
 
 
@@ -144,7 +156,7 @@ def run_verify(runtime: Runtime, requests: list[PresentedRequest]) -> None:
 
 def run_concurrent(
     case: str,
-    call: Callable[[PresentedRequest], Awaitable[object]],
+    check: Callable[[PresentedRequest], Awaitable[object]],
     requests: list[PresentedRequest],
     concurrency: int,
 ) -> None:
@@ -153,13 +165,50 @@ def run_concurrent(
 
         async def worker() -> None:
             for request in queue:
-                await call(request)
+                await check(request)
 
         cpu, wall = time.process_time(), time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         report(case, len(requests), time.process_time() - cpu, time.perf_counter() - wall)
 
     asyncio.run(main())
+
+
+def run_asgi(
+    case: str, runtime: Runtime, requests: list[PresentedRequest], concurrency: int
+) -> None:
+    app = create_app(runtime=runtime)
+    scopes = [scope_for(r.authorization) for r in requests]
+    authenticator = runtime.services.authenticator
+    # The name web.deps imported; patched on that module for the "asgi-async" case only.
+    patched = "run_in_threadpool"
+    original = getattr(tessera.web.deps, patched)
+
+    async def miss_on_the_loop(function: Callable[..., Any], *args: Any) -> Any:
+        if function == authenticator.verify:
+            return await authenticator.verify_async(*args)
+        return await original(function, *args)
+
+    async def main() -> None:
+        async with app.router.lifespan_context(app):
+            queue = iter(scopes)
+
+            async def worker() -> None:
+                for scope in queue:
+                    status = await call(app, scope)
+                    if status != 200:
+                        raise SystemExit(f"unexpected status {status}")
+
+            cpu, wall = time.process_time(), time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            report(case, len(scopes), time.process_time() - cpu, time.perf_counter() - wall)
+
+    if case == "asgi-async":
+        setattr(tessera.web.deps, patched, miss_on_the_loop)
+    try:
+        asyncio.run(main())
+    finally:
+        setattr(tessera.web.deps, patched, original)
 
 
 def main() -> None:
@@ -185,10 +234,8 @@ def main() -> None:
     engine = runtime.database.engine
     cases = [c for c in arguments.cases.split(",") if c]
     authenticator = runtime.services.authenticator
-    if "async" in cases and not inspect.iscoroutinefunction(
-        getattr(authenticator, "verify_async", None)
-    ):
-        cases.remove("async")
+    if not inspect.iscoroutinefunction(getattr(authenticator, "verify_async", None)):
+        cases = [case for case in cases if case not in ("async", "asgi-async")]
     first = arguments.tokens + 1
     # Known codes for the presented tokens, on the pool's people, above the background ids.
     presented = add_tokens(
@@ -211,7 +258,6 @@ def main() -> None:
         for request in chunks[0][:200]:
             authenticator.verify(request)
         count_reads(runtime)
-        READS[0] = 0
         for case, chunk in zip(cases, chunks[1:], strict=False):
             if case == "verify":
                 run_verify(runtime, chunk)
@@ -222,6 +268,8 @@ def main() -> None:
                     chunk,
                     arguments.concurrency,
                 )
+            elif case in ("asgi", "asgi-async"):
+                run_asgi(case, runtime, chunk, arguments.concurrency)
             elif case == "async":
                 run_concurrent(
                     case,
