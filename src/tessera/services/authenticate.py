@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
+import anyio.to_thread
+from sqlalchemy import Connection
+
 from tessera.core.clock import Clock
 from tessera.core.credentials import (
     CodeHasher,
@@ -38,6 +41,7 @@ from tessera.core.principals import (
 )
 from tessera.core.tags import TagPolicy
 from tessera.services.credential_cache import CredentialCache, Slot
+from tessera.services.credential_loader import CoalescingLoader
 from tessera.services.usage import UsageRecorder
 from tessera.store import credentials as stored
 from tessera.store import web_sessions as stored_sessions
@@ -68,8 +72,9 @@ class PresentedRequest:
 class Authenticator:
     """``authenticate`` = ``try_cached`` (memory only) or else ``verify`` (reads the database).
 
-    An async adapter calls ``try_cached`` on the event loop and ``verify`` in a worker thread
-    only when it returned None, so that a cache hit never waits for a thread.
+    An async adapter calls ``try_cached`` on the event loop and, only when it returned None,
+    awaits ``verify_async``: the same decision, with the reads of concurrent misses shared
+    (ADR 0014). So a cache hit never waits for a thread or for anyone's read.
     """
 
     def __init__(
@@ -90,6 +95,9 @@ class Authenticator:
         self._lifetime = lifetime
         self._cache = cache
         self._allow_query_credentials = allow_query_credentials
+        #: Misses arriving together on the event loop share one read (``verify_async``).
+        self._token_loader: CoalescingLoader[_TokenRead] = CoalescingLoader(self._read_tokens)
+        self._key_loader: CoalescingLoader[_KeyRead] = CoalescingLoader(self._read_keys)
 
     def authenticate(self, request: PresentedRequest) -> Principal:
         """Return the caller, or raise the Deskpro error that says why not."""
@@ -205,21 +213,33 @@ class Authenticator:
 
     def _as_key(self, presented: PresentedCredential, request: PresentedRequest) -> Principal:
         ticket, now = self._cache.ticket(), self._clock.now()
-        with self._database.connect() as connection:
-            key = stored.find_api_key(connection, ApiKeyId(presented.id))
-            if key is None or key.revoked_at is not None:
-                self._cache.discard(Slot.API_KEY, presented.id)
-                raise InvalidApiKey()
-            if not self._hasher.matches(presented.code, key.code_digest):
-                raise InvalidApiKey()
-            self._cache.put_api_key(key, ticket=ticket, read_at=now)
-            agent_id = _requested_agent(key, request.agent_id_header)
-            person = key.person
-            if agent_id is not None:
-                person = stored.find_person(connection, agent_id)
-                if person is not None:
-                    self._cache.put_person(person, ticket=ticket, read_at=now)
+        key_id = ApiKeyId(presented.id)
+        found = self._database.hot_read(lambda connection: stored.find_api_key(connection, key_id))
+        key = self._read_key(presented, found, ticket, now)
+        agent_id = _requested_agent(key, request.agent_id_header)
+        person = key.person if agent_id is None else self._read_agent(agent_id, ticket, now)
         return self._key_principal(key, person, request.client_address, now)
+
+    def _read_key(
+        self, presented: PresentedCredential, key: ApiKeyRecord | None, ticket: int, now: datetime
+    ) -> ApiKeyRecord:
+        """The key as read, if it verifies (then cached); ``ticket``, ``now``: before the read."""
+        if key is None or key.revoked_at is not None:
+            self._cache.discard(Slot.API_KEY, presented.id)
+            raise InvalidApiKey()
+        if not self._hasher.matches(presented.code, key.code_digest):
+            raise InvalidApiKey()
+        self._cache.put_api_key(key, ticket=ticket, read_at=now)
+        return key
+
+    def _read_agent(self, agent_id: PersonId, ticket: int, now: datetime) -> Person | None:
+        """The person a superuser key acts as (cached when found)."""
+        person = self._database.hot_read(
+            lambda connection: stored.find_person(connection, agent_id)
+        )
+        if person is not None:
+            self._cache.put_person(person, ticket=ticket, read_at=now)
+        return person
 
     def _key_principal(
         self, key: ApiKeyRecord, person: Person | None, client_address: str | None, now: datetime
@@ -237,8 +257,21 @@ class Authenticator:
 
     def _as_token(self, presented: PresentedCredential, request: PresentedRequest) -> Principal:
         ticket, now = self._cache.ticket(), self._clock.now()
-        with self._database.connect() as connection:
-            token = stored.find_api_token(connection, ApiTokenId(presented.id))
+        token_id = ApiTokenId(presented.id)
+        token = self._database.hot_read(
+            lambda connection: stored.find_api_token(connection, token_id)
+        )
+        return self._read_token(presented, request, token, ticket, now)
+
+    def _read_token(
+        self,
+        presented: PresentedCredential,
+        request: PresentedRequest,
+        token: ApiTokenRecord | None,
+        ticket: int,
+        now: datetime,
+    ) -> Principal:
+        """Decide on a token as read (``ticket`` and ``now`` taken before the read)."""
         if token is None or token.revoked_at is not None:
             self._cache.discard(Slot.API_TOKEN, presented.id)
             raise InvalidApiToken()
@@ -246,6 +279,60 @@ class Authenticator:
             raise InvalidApiToken()
         self._cache.put_api_token(token, ticket=ticket, read_at=now)
         return self._token_principal(token, request.client_address, now)
+
+    async def verify_async(self, request: PresentedRequest) -> Principal:
+        """``verify`` for an async adapter, to await on the event loop instead of a thread.
+
+        Same answers and errors as ``verify``. API keys and tokens are read by coalescing
+        loaders: misses that arrive while a read of their kind is in flight share the next one
+        (ADR 0014), one thread hop and one round trip for all of them; each still has its own
+        digest compared and its own refusals. A superuser key's agent is read in a worker
+        thread of its own; no credential or a session cookie runs ``verify`` in one.
+        """
+        presented = self._presented(request)
+        if presented is None:
+            return await anyio.to_thread.run_sync(self.verify, request)
+        if presented.kind is CredentialKind.API_TOKEN:
+            return await self._as_token_async(presented, request)
+        if presented.kind is CredentialKind.API_KEY:
+            return await self._as_key_async(presented, request)
+        try:  # HTTP Basic: a key, else a token (as ``verify``)
+            return await self._as_key_async(presented, request)
+        except InvalidApiKey:
+            return await self._as_token_async(presented, request)
+
+    async def _as_token_async(
+        self, presented: PresentedCredential, request: PresentedRequest
+    ) -> Principal:
+        read = await self._token_loader.load(presented.id)
+        # No such token: refused below, nothing stored, so no ticket is needed.
+        token, ticket, now = read if read is not None else (None, 0, self._clock.now())
+        return self._read_token(presented, request, token, ticket, now)
+
+    async def _as_key_async(
+        self, presented: PresentedCredential, request: PresentedRequest
+    ) -> Principal:
+        read = await self._key_loader.load(presented.id)
+        # No such key: refused below, nothing stored, so no ticket is needed.
+        found, ticket, now = read if read is not None else (None, 0, self._clock.now())
+        key = self._read_key(presented, found, ticket, now)
+        agent_id = _requested_agent(key, request.agent_id_header)
+        person = key.person
+        if agent_id is not None:
+            person = await anyio.to_thread.run_sync(self._read_agent, agent_id, ticket, now)
+        return self._key_principal(key, person, request.client_address, now)
+
+    def _read_keys(self, ids: list[int]) -> dict[int, "_KeyRead"]:
+        """The key loader's read (a worker thread): the keys of these ids that exist."""
+        ticket, now = self._cache.ticket(), self._clock.now()
+        keys = self._database.hot_read(lambda connection: stored.find_api_keys(connection, ids))
+        return {key.id: (key, ticket, now) for key in keys}
+
+    def _read_tokens(self, ids: list[int]) -> dict[int, "_TokenRead"]:
+        """The coalescing loader's read (a worker thread): the tokens of these ids that exist."""
+        ticket, now = self._cache.ticket(), self._clock.now()
+        tokens = self._database.hot_read(lambda connection: stored.find_api_tokens(connection, ids))
+        return {token.id: (token, ticket, now) for token in tokens}
 
     def _token_principal(
         self, token: ApiTokenRecord, client_address: str | None, now: datetime
@@ -281,14 +368,7 @@ class Authenticator:
     def _refresh(self, slot: Slot, ids: list[int]) -> int:
         cache = self._cache
         ticket, now = cache.ticket(), self._clock.now()
-        found: dict[int, ApiKeyRecord | ApiTokenRecord | Person]
-        with self._database.connect() as connection:
-            if slot is Slot.API_KEY:
-                found = {key.id: key for key in stored.find_api_keys(connection, ids)}
-            elif slot is Slot.API_TOKEN:
-                found = {token.id: token for token in stored.find_api_tokens(connection, ids)}
-            else:
-                found = {person.id: person for person in stored.find_people(connection, ids)}
+        found = self._database.hot_read(lambda connection: _read_many(connection, slot, ids))
         renewed = 0
         for subject_id in ids:
             record = found.get(subject_id)
@@ -336,6 +416,21 @@ class Authenticator:
             may_admin=person.is_admin,
             app_id=app_id,
         )
+
+
+#: A credential as a coalescing loader read it, with the cache ticket and time taken before.
+_TokenRead = tuple[ApiTokenRecord, int, datetime]
+_KeyRead = tuple[ApiKeyRecord, int, datetime]
+
+
+def _read_many(
+    connection: Connection, slot: Slot, ids: list[int]
+) -> dict[int, ApiKeyRecord | ApiTokenRecord | Person]:
+    if slot is Slot.API_KEY:
+        return {key.id: key for key in stored.find_api_keys(connection, ids)}
+    if slot is Slot.API_TOKEN:
+        return {token.id: token for token in stored.find_api_tokens(connection, ids)}
+    return {person.id: person for person in stored.find_people(connection, ids)}
 
 
 def _requested_agent(key: ApiKeyRecord, agent_id_header: str | None) -> PersonId | None:

@@ -4,7 +4,6 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
-from starlette.concurrency import run_in_threadpool
 
 from tessera.core.errors import Forbidden, InvalidCorsAuthType
 from tessera.core.paging import DEFAULT_PER_PAGE, MAX_PER_PAGE, PageRequest
@@ -96,8 +95,8 @@ def _presented(request: Request, headers: dict[bytes, str]) -> PresentedRequest:
 async def authorize(request: Request, tags: tuple[str, ...], *, admin: bool) -> Principal:
     """Authenticate the caller, then apply the CORS rule, the tags and the admin rule.
 
-    A cache hit is decided right here on the event loop; only a miss (a database read) goes
-    to the thread pool (ADR 0010).
+    A cache hit is decided right here on the event loop; a miss awaits a database read that
+    concurrent misses share (ADR 0010, 0014).
     """
     services: Services = request.app.state.services
     authenticator = services.authenticator
@@ -105,7 +104,7 @@ async def authorize(request: Request, tags: tuple[str, ...], *, admin: bool) -> 
     presented = _presented(request, headers)
     principal = authenticator.try_cached(presented)
     if principal is None:
-        principal = await run_in_threadpool(authenticator.verify, presented)
+        principal = await authenticator.verify_async(presented)
     if b"origin" in headers and not _may_cross_origins(principal):
         raise InvalidCorsAuthType()
     if not principal.may_call(tags, admin=admin):
