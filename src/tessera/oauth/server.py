@@ -32,7 +32,11 @@ from tessera.oauth.messages import OAuthRequest
 from tessera.oauth.models import ClientModel, CodeModel, RefreshTokenModel
 from tessera.oauth.requests import SnapshotJsonRequest, SnapshotRequest
 from tessera.services.audit import record
-from tessera.services.oauth_clients import OAuthClientService
+from tessera.services.oauth_clients import (
+    OAuthClientService,
+    client_by_client_id,
+    secret_matches,
+)
 from tessera.store import api_tokens as stored_tokens
 from tessera.store import oauth as stored
 from tessera.store import people as stored_people
@@ -79,10 +83,17 @@ class TesseraAuthorizationServer(AuthorizationServer):
     # -- Authlib's framework hooks ------------------------------------------------------
 
     def query_client(self, client_id: str) -> ClientModel | None:
-        client = self.context.clients.find_by_client_id(client_id or "")
-        if client is None or not client.is_enabled:
+        # In this request's transaction (no connection of its own), with the secret's digest:
+        # one statement serves both the lookup and the secret check.
+        found = client_by_client_id(self.session, client_id or "")
+        if found is None or not found.client.is_enabled:
             return None
-        return ClientModel(client, self.context.clients.check_secret)
+        client, digest, hasher = found.client, found.secret_digest, self.context.hasher
+
+        def check_secret(secret: str) -> bool:
+            return not client.is_public and secret_matches(hasher, digest, secret)
+
+        return ClientModel(client, check_secret)
 
     def create_oauth2_request(self, request: OAuthRequest) -> SnapshotRequest:
         return SnapshotRequest(request)
@@ -211,8 +222,11 @@ class TesseraAuthorizationServer(AuthorizationServer):
     def spend_code(self, code: str, client: ClientModel) -> CodeModel | None:
         """A code's one use. A second use is an attack (RFC 9700 §4.2.1): revoke its family."""
         now = self.context.clock.now()
-        found = stored.find_code(self.session, self.context.hasher.digest(code))
-        if found is None or found.grant.client_id != client.client.id:
+        found_with_person = stored.find_code(self.session, self.context.hasher.digest(code))
+        if found_with_person is None:
+            return None
+        found, person = found_with_person
+        if found.grant.client_id != client.client.id:
             return None
         if found.used_at is not None or not stored.mark_code_used(self.session, found.id, now=now):
             log.warning("authorization code replayed: revoking grant %s", found.grant.id)
@@ -220,15 +234,20 @@ class TesseraAuthorizationServer(AuthorizationServer):
             return None
         if found.expires_at <= now or found.grant.revoked_at is not None:
             return None
-        return CodeModel(found)
+        return CodeModel(found, person)
 
     def usable_refresh_token(self, token: str) -> RefreshTokenModel | None:
         now = self.context.clock.now()
-        found = stored.find_refresh_token(self.session, self.context.hasher.digest(token))
-        if found is None or found.grant.revoked_at is not None or found.expires_at <= now:
+        found_with_person = stored.find_refresh_token_and_person(
+            self.session, self.context.hasher.digest(token)
+        )
+        if found_with_person is None:
+            return None
+        found, person = found_with_person
+        if found.grant.revoked_at is not None or found.expires_at <= now:
             return None
         if found.rotated_at is None:
-            return None if found.revoked_at is not None else RefreshTokenModel(found, now)
+            return None if found.revoked_at is not None else RefreshTokenModel(found, now, person)
         newest = stored.latest_rotation(self.session, found.grant.id)
         in_grace = now - found.rotated_at <= self.context.config.refresh_grace
         if found.revoked_at is not None or not (in_grace and newest == found.rotated_at):
@@ -236,7 +255,7 @@ class TesseraAuthorizationServer(AuthorizationServer):
             stored.revoke_grant(self.session, found.grant.id, now=now)
             return None
         stored.revoke_refresh_token(self.session, found.id, now=now)
-        return RefreshTokenModel(found, now)
+        return RefreshTokenModel(found, now, person)
 
     def rotate_refresh_token(self, token: RefreshTokenModel) -> None:
         stored.mark_refresh_token_rotated(

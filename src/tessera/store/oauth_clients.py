@@ -1,17 +1,31 @@
 """OAuth clients: registered by admins; their secrets are stored as keyed digests only."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from tessera.core.oauth_clients import ClientContext, GrantType, OAuthClient
-from tessera.store.rows import row_by_id
-from tessera.store.tables import OAuthClientRow, OAuthGrantRow
+from tessera.store.rows import MAX_ID, row_by_id
+from tessera.store.tables import Base, OAuthClientRow, OAuthGrantRow
+
+_CLIENTS = Base.metadata.tables[OAuthClientRow.__tablename__]
+#: Built once: the token endpoint runs it for every grant.
+_CLIENT_BY_ID = select(_CLIENTS).where(_CLIENTS.c.id == bindparam("client_id"))
 
 
-def _client(row: OAuthClientRow) -> OAuthClient:
+@dataclass(frozen=True, slots=True)
+class ClientWithSecret:
+    """A client and the digest of its current secret (None: a public client)."""
+
+    client: OAuthClient
+    secret_digest: bytes | None
+
+
+def _client(row: OAuthClientRow | Row[Any]) -> OAuthClient:
     return OAuthClient(
         id=row.id,
         random_id=row.random_id,
@@ -60,6 +74,14 @@ def add_client(
 def get_client(session: Session, client_id: int) -> OAuthClient | None:
     row = row_by_id(session, OAuthClientRow, client_id)
     return None if row is None else _client(row)
+
+
+def client_with_secret(session: Session, client_id: int) -> ClientWithSecret | None:
+    """The client and its secret's digest in one Core read (the token endpoint's lookup)."""
+    if not 1 <= client_id <= MAX_ID:
+        return None
+    row = session.connection().execute(_CLIENT_BY_ID, {"client_id": client_id}).first()
+    return None if row is None else ClientWithSecret(_client(row), row.secret_digest)
 
 
 def secret_digest(session: Session, client_id: int) -> bytes | None:
