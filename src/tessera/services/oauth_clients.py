@@ -226,17 +226,23 @@ class OAuthClientService:
         return secret_matches(self._hasher, digest, secret)
 
 
-def client_by_client_id(session: Session, client_id: str) -> stored.ClientWithSecret | None:
+def client_by_client_id(
+    session: Session, client_id: str, *, known: stored.ClientWithSecret | None = None
+) -> stored.ClientWithSecret | None:
     """The client an OAuth ``client_id`` names, with its secret's digest, in ``session``.
 
-    The token endpoint reads it in the grant's own transaction: one statement, and the secret
-    checked is the one current in that transaction (a rotation counts at once, no cache).
+    The token endpoint reads it in the grant's own transaction, so the secret checked is the one
+    current in that transaction (a rotation counts at once; no cache). ``known``: the client
+    already read in this transaction (with the code or refresh token), used if it is this one.
     """
     parsed = parse_client_id(client_id)
     if parsed is None:
         return None
     row_id, random_id = parsed
-    found = stored.client_with_secret(session, row_id)
+    if known is not None and known.client.id == row_id:
+        found: stored.ClientWithSecret | None = known
+    else:
+        found = stored.client_with_secret(session, row_id)
     # Constant time: the random part is what makes a client_id hard to guess.
     if found is None or not hmac.compare_digest(
         found.client.random_id.encode(), random_id.encode()

@@ -1,8 +1,9 @@
 """OAuth grants, authorization codes and refresh tokens. Codes and tokens by keyed digest."""
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
     Column,
@@ -26,6 +27,7 @@ from tessera.core.oauth_grants import AuthorizationCode, ConnectedApp, Grant, Re
 from tessera.core.people import Person
 from tessera.store.changes import record_change, record_changes
 from tessera.store.mapping import person_from_row
+from tessera.store.oauth_clients import ClientWithSecret, client_columns, client_from_columns
 from tessera.store.tables import (
     ApiTokenRow,
     Base,
@@ -43,28 +45,45 @@ _GRANTS = Base.metadata.tables[OAuthGrantRow.__tablename__]
 _REFRESH_TOKENS = Base.metadata.tables[OAuthRefreshTokenRow.__tablename__]
 _PEOPLE = Base.metadata.tables[PersonRow.__tablename__]
 
+Item = TypeVar("Item", AuthorizationCode, RefreshToken)
 
-def _with_grant_and_person(table: Table, digest_column: Column[bytes]) -> Select[Any]:
-    """A code (or refresh token) by digest, with its grant and the grant's person, locked.
 
-    The row's own columns come as ``own_*``, the grant's as ``grant_*`` and the person's under
-    their own names (for ``person_from_row``). One statement instead of three.
+_CLIENTS = Base.metadata.tables[OAuthClientRow.__tablename__]
+
+
+@dataclass(frozen=True, slots=True)
+class WithParties(Generic[Item]):
+    """A code or refresh token with the person and the client of its grant, read with it."""
+
+    item: Item
+    person: Person
+    client: ClientWithSecret
+
+
+def _with_parties(table: Table, digest_column: Column[bytes]) -> Select[Any]:
+    """A code (or refresh token) by digest with its grant, person and client; the row locked.
+
+    The row's own columns come as ``own_*``, the grant's as ``grant_*``, the client's as
+    ``client_*`` and the person's under their own names (for ``person_from_row``). One
+    statement instead of four: the token endpoint needs all of them for every grant.
     """
     return (
         select(
             *(column.label(f"own_{column.name}") for column in table.c),
             *(column.label(f"grant_{column.name}") for column in _GRANTS.c),
+            *client_columns("client_"),
             *_PEOPLE.c,
         )
         .join(_GRANTS, _GRANTS.c.id == table.c.grant_id)
         .join(_PEOPLE, _PEOPLE.c.id == _GRANTS.c.person_id)
+        .join(_CLIENTS, _CLIENTS.c.id == _GRANTS.c.client_id)
         .where(digest_column == bindparam("digest"))
         .with_for_update(of=table)
     )
 
 
-_FIND_CODE = _with_grant_and_person(_CODES, _CODES.c.code_digest)
-_FIND_REFRESH_TOKEN = _with_grant_and_person(_REFRESH_TOKENS, _REFRESH_TOKENS.c.token_digest)
+_FIND_CODE = _with_parties(_CODES, _CODES.c.code_digest)
+_FIND_REFRESH_TOKEN = _with_parties(_REFRESH_TOKENS, _REFRESH_TOKENS.c.token_digest)
 _SPEND_CODE = (
     update(_CODES)
     .where(_CODES.c.id == bindparam("code_id"), _CODES.c.used_at.is_(None))
@@ -139,8 +158,8 @@ def _grant_of(row: Row[Any]) -> Grant:
     )
 
 
-def find_code(session: Session, code_digest: bytes) -> tuple[AuthorizationCode, Person] | None:
-    """The code with this digest, used or not (a used one reveals a replay), and its person."""
+def find_code(session: Session, code_digest: bytes) -> WithParties[AuthorizationCode] | None:
+    """The code with this digest, used or not (a used one reveals a replay), locked."""
     row = session.connection().execute(_FIND_CODE, {"digest": code_digest}).first()
     if row is None:
         return None
@@ -153,7 +172,7 @@ def find_code(session: Session, code_digest: bytes) -> tuple[AuthorizationCode, 
         expires_at=row.own_expires_at,
         used_at=row.own_used_at,
     )
-    return code, person_from_row(row)
+    return WithParties(code, person_from_row(row), client_from_columns(row, "client_"))
 
 
 def mark_code_used(session: Session, code_id: int, *, now: datetime) -> bool:
@@ -197,16 +216,20 @@ def _refresh_token_of(row: Row[Any]) -> RefreshToken:
 
 
 def find_refresh_token(session: Session, token_digest: bytes) -> RefreshToken | None:
-    found = find_refresh_token_and_person(session, token_digest)
-    return None if found is None else found[0]
+    found = find_refresh_token_with_parties(session, token_digest)
+    return None if found is None else found.item
 
 
-def find_refresh_token_and_person(
+def find_refresh_token_with_parties(
     session: Session, token_digest: bytes
-) -> tuple[RefreshToken, Person] | None:
-    """The refresh token with this digest, locked, and the person of its grant."""
+) -> WithParties[RefreshToken] | None:
+    """The refresh token with this digest, locked, with the person and client of its grant."""
     row = session.connection().execute(_FIND_REFRESH_TOKEN, {"digest": token_digest}).first()
-    return None if row is None else (_refresh_token_of(row), person_from_row(row))
+    if row is None:
+        return None
+    return WithParties(
+        _refresh_token_of(row), person_from_row(row), client_from_columns(row, "client_")
+    )
 
 
 def mark_refresh_token_rotated(session: Session, token_id: int, *, now: datetime) -> None:

@@ -1,11 +1,11 @@
 """OAuth clients: registered by admins; their secrets are stored as keyed digests only."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, select
+from sqlalchemy import Label, Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from tessera.core.oauth_clients import ClientContext, GrantType, OAuthClient
@@ -26,19 +26,35 @@ class ClientWithSecret:
 
 
 def _client(row: OAuthClientRow | Row[Any]) -> OAuthClient:
+    return _client_from(lambda name: getattr(row, name))
+
+
+def _client_from(column: Callable[[str], Any]) -> OAuthClient:
     return OAuthClient(
-        id=row.id,
-        random_id=row.random_id,
-        name=row.name,
-        context=ClientContext(row.context),
-        redirect_uris=tuple(row.redirect_uris),
-        allowed_grant_type=GrantType(row.allowed_grant_type),
-        is_enabled=row.is_enabled,
-        is_public=row.is_public,
-        has_secret=row.secret_digest is not None,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        id=column("id"),
+        random_id=column("random_id"),
+        name=column("name"),
+        context=ClientContext(column("context")),
+        redirect_uris=tuple(column("redirect_uris")),
+        allowed_grant_type=GrantType(column("allowed_grant_type")),
+        is_enabled=column("is_enabled"),
+        is_public=column("is_public"),
+        has_secret=column("secret_digest") is not None,
+        created_at=column("created_at"),
+        updated_at=column("updated_at"),
     )
+
+
+def client_columns(prefix: str) -> list[Label[Any]]:
+    """The client's columns labelled ``prefix + name``: for a query that joins the client."""
+    return [column.label(f"{prefix}{column.name}") for column in _CLIENTS.c]
+
+
+def client_from_columns(row: Row[Any], prefix: str) -> ClientWithSecret:
+    """The client that ``client_columns(prefix)`` selected into ``row``."""
+    values = row._mapping
+    client = _client_from(lambda name: values[f"{prefix}{name}"])
+    return ClientWithSecret(client, values[f"{prefix}secret_digest"])
 
 
 def add_client(
