@@ -7,7 +7,7 @@ grant type. No sockets, no load generator. Run on demand (PostgreSQL gets a sche
 dropped at the end):
 
     .venv/bin/python bench/oauth_grants.py [--database-url postgresql://postgres@127.0.0.1/test]
-        [--grants 2000]
+        [--grants 2000] [--concurrency 1]
 """
 
 import argparse
@@ -35,7 +35,7 @@ from tessera.store.tables import OAuthCodeRow, OAuthGrantRow, OAuthRefreshTokenR
 
 REDIRECT_URI = "https://bench.example.test/callback"
 #: What crosses to the database per grant: statements, and BEGIN, COMMIT or ROLLBACK, pings.
-counts = {"statements": 0, "transactions": 0, "checkouts": 0}
+counts = {"statements": 0, "transactions": 0, "checkouts": 0, "connects": 0}
 
 
 def _counter(name: str) -> Any:
@@ -152,7 +152,7 @@ async def post(app: Any, body: bytes) -> int:
     return status
 
 
-async def run(app: Any, name: str, bodies: list[bytes], warm: int) -> None:
+async def run(app: Any, name: str, bodies: list[bytes], warm: int, concurrency: int) -> None:
     for body in bodies[:warm]:
         if await post(app, body) != 200:
             raise SystemExit(f"{name}: warm-up grant failed")
@@ -160,29 +160,38 @@ async def run(app: Any, name: str, bodies: list[bytes], warm: int) -> None:
     before = dict(counts)
     trips = _round_trips()
     cpu, wall = time.process_time(), time.perf_counter()
-    for body in measured:
-        if (status := await post(app, body)) != 200:
-            raise SystemExit(f"{name}: status {status}")
+
+    async def worker(share: list[bytes]) -> None:
+        for body in share:
+            if (status := await post(app, body)) != 200:
+                raise SystemExit(f"{name}: status {status}")
+
+    # Concurrent grants go through the app's own thread pool and database pool, as a server's
+    # would (in process: no sockets, no load generator).
+    await asyncio.gather(*(worker(measured[i::concurrency]) for i in range(concurrency)))
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     n = len(measured)
     per = {key: (counts[key] - before[key]) / n for key in counts}
     print(
         f"{name:8} {cpu / n * 1e6:6.0f} µs CPU, {wall / n * 1e6:6.0f} µs wall per grant;"
         f" {(_round_trips() - trips) / n:5.2f} round trips ({per['statements']:.2f} statements,"
-        f" {per['transactions']:.2f} transactions, {per['checkouts']:.2f} checkouts; {n} grants)"
+        f" {per['transactions']:.2f} transactions, {per['checkouts']:.2f} checkouts;"
+        f" {n} grants, {concurrency} at a time, {n / wall:.0f}/s,"
+        f" {counts['connects'] - before['connects']} new connections)"
     )
 
 
-async def measure(settings: Settings, grants: int, warm: int) -> None:
+async def measure(settings: Settings, grants: int, warm: int, concurrency: int) -> None:
     code_bodies, refresh_bodies = seed(settings, grants + warm)
     event.listen(Engine, "before_cursor_execute", _counter("statements"))
     event.listen(Engine, "commit", _counter("transactions"))
     event.listen(Engine, "rollback", _counter("transactions"))
     event.listen(Pool, "checkout", _counter("checkouts"))
+    event.listen(Pool, "connect", _counter("connects"))
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        await run(app, "code", code_bodies, warm)
-        await run(app, "refresh", refresh_bodies, warm)
+        await run(app, "code", code_bodies, warm, concurrency)
+        await run(app, "refresh", refresh_bodies, warm, concurrency)
 
 
 def main() -> None:
@@ -190,6 +199,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--grants", type=int, default=2000)
     parser.add_argument("--warm", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=1)
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         url = arguments.database_url or f"sqlite:///{folder}/bench.db"
@@ -210,7 +220,7 @@ def main() -> None:
             auto_migrate=True,
         )
         try:
-            asyncio.run(measure(settings, arguments.grants, arguments.warm))
+            asyncio.run(measure(settings, arguments.grants, arguments.warm, arguments.concurrency))
         finally:
             if schema is not None:
                 with admin.connect() as connection:
