@@ -18,6 +18,7 @@ from sqlalchemy import event
 
 from tessera.bootstrap import Runtime
 from tessera.oauth.messages import OAuthRequest
+from tessera.oauth.server import TesseraAuthorizationServer
 from tessera.services.container import Services
 from tessera.services.oauth_clients import IssuedOAuthClient
 from tests.factories import make_oauth_client
@@ -183,3 +184,35 @@ def test_a_rotated_secret_counts_at_the_token_endpoint_at_once(
     assert (refused.status_code, refused.json()["error"]) == (401, "invalid_client")
 
     data_of(me(api, tokens_of(post_token(api, client_id, new, **form)).access))
+
+
+def test_an_out_of_range_client_id_is_an_unknown_client(
+    api: httpx.Client, browser: Browser, web_app: IssuedOAuthClient
+) -> None:
+    verifier, challenge = pkce_pair()
+    code = issue_code(browser, web_app, challenge=challenge)
+    form = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier}
+    random_id = web_app.client.random_id
+
+    answer = post_token(api, f"{2**64}_{random_id}", web_app.secret or "", **form)
+
+    assert (answer.status_code, answer.json()["error"]) == (400, "invalid_client")
+
+
+def test_without_reading_ahead_the_server_reads_the_code_and_token_itself(
+    runtime: Runtime, api: httpx.Client, browser: Browser, web_app: IssuedOAuthClient
+) -> None:
+    """Authlib always asks for the client first; should it not, nothing is skipped."""
+    tokens = issue_tokens(browser, api, web_app)
+    code = issue_code(browser, web_app, challenge=pkce_pair()[1])
+    with runtime.database.write() as session:
+        server = TesseraAuthorizationServer(session, runtime.oauth.context)
+        client = server.query_client(web_app.client.client_id)
+        assert client is not None
+        spent = server.spend_code(code, client)
+        usable = server.usable_refresh_token(tokens.refresh)
+
+    assert spent is not None
+    assert usable is not None
+    assert spent.person == usable.person
+    assert usable.token.grant.client_id == web_app.client.id

@@ -97,7 +97,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return self.server.usable_refresh_token(refresh_token)
 
     def authenticate_user(self, refresh_token: RefreshTokenModel) -> Person:
-        person = refresh_token.person or self.server.person(refresh_token.grant.person_id)
+        # Read with the token (usable_refresh_token always gives it for a grant).
+        person = refresh_token.person
         if person is None or not may_authorize(person, self.request.client):
             raise InvalidGrantError("The person may no longer use this app.")
         return person

@@ -40,7 +40,6 @@ from tessera.services.oauth_clients import (
 )
 from tessera.store import api_tokens as stored_tokens
 from tessera.store import oauth as stored
-from tessera.store import people as stored_people
 from tessera.store.oauth_clients import ClientWithSecret
 
 log = logging.getLogger(__name__)
@@ -224,9 +223,6 @@ class TesseraAuthorizationServer(AuthorizationServer):
             token["refresh_token"] = refresh
 
     # -- storage for the grants ---------------------------------------------------------
-
-    def person(self, person_id: int) -> Person | None:
-        return stored_people.get_person(self.session, PersonId(person_id))
 
     def store_code(
         self,
