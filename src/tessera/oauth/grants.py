@@ -80,7 +80,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         pass
 
     def authenticate_user(self, authorization_code: CodeModel) -> Person | None:
-        person = self.server.person(authorization_code.code.grant.person_id)
+        person = authorization_code.person
         return person if may_authorize(person, self.request.client) else None
 
 
@@ -97,7 +97,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return self.server.usable_refresh_token(refresh_token)
 
     def authenticate_user(self, refresh_token: RefreshTokenModel) -> Person:
-        person = self.server.person(refresh_token.grant.person_id)
+        # Read with the token (usable_refresh_token always gives it for a grant).
+        person = refresh_token.person
         if person is None or not may_authorize(person, self.request.client):
             raise InvalidGrantError("The person may no longer use this app.")
         return person

@@ -8,6 +8,7 @@ from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMix
 
 from tessera.core.oauth_clients import GrantType, OAuthClient
 from tessera.core.oauth_grants import AuthorizationCode, Grant, RefreshToken
+from tessera.core.people import Person
 
 #: RFC 8252 §7.3: a native app's loopback redirect may use any port.
 LOOPBACK_HOSTS = {"127.0.0.1", "[::1]"}
@@ -40,7 +41,7 @@ def redirect_uri_matches(registered: str, presented: str) -> bool:
 
 
 class ClientModel(ClientMixin):
-    def __init__(self, client: OAuthClient, check_secret: Callable[[OAuthClient, str], bool]):
+    def __init__(self, client: OAuthClient, check_secret: Callable[[str], bool]):
         self.client = client
         self._check_secret = check_secret
 
@@ -60,7 +61,7 @@ class ClientModel(ClientMixin):
         return any(redirect_uri_matches(uri, redirect_uri) for uri in self.client.redirect_uris)
 
     def check_client_secret(self, client_secret: str) -> bool:
-        return self._check_secret(self.client, client_secret)
+        return self._check_secret(client_secret)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         if self.client.is_public:
@@ -79,8 +80,10 @@ class ClientModel(ClientMixin):
 
 
 class CodeModel(AuthorizationCodeMixin):
-    def __init__(self, code: AuthorizationCode) -> None:
+    def __init__(self, code: AuthorizationCode, person: Person) -> None:
         self.code = code
+        #: The grant's person, read with the code (no second query).
+        self.person = person
         self.code_challenge = code.code_challenge
         self.code_challenge_method = code.code_challenge_method
 
@@ -92,9 +95,11 @@ class CodeModel(AuthorizationCodeMixin):
 
 
 class RefreshTokenModel(TokenMixin):
-    def __init__(self, token: RefreshToken, now: datetime) -> None:
+    def __init__(self, token: RefreshToken, now: datetime, person: Person | None = None) -> None:
         self.token = token
         self._now = now
+        #: The grant's person when the token was read for a grant (revocation needs none).
+        self.person = person
 
     def check_client(self, client: ClientModel) -> bool:
         return self.token.grant.client_id == client.client.id

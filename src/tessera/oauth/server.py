@@ -18,6 +18,7 @@ from tessera.core.audit import AuditKind, CredentialKind
 from tessera.core.clock import Clock
 from tessera.core.credentials import CodeHasher, format_credential, new_code
 from tessera.core.ids import PersonId
+from tessera.core.oauth_grants import AuthorizationCode, RefreshToken
 from tessera.core.people import Person
 from tessera.core.principals import TokenSource
 from tessera.oauth.endpoints import IntrospectionEndpoint, RevocationEndpoint
@@ -32,10 +33,14 @@ from tessera.oauth.messages import OAuthRequest
 from tessera.oauth.models import ClientModel, CodeModel, RefreshTokenModel
 from tessera.oauth.requests import SnapshotJsonRequest, SnapshotRequest
 from tessera.services.audit import record
-from tessera.services.oauth_clients import OAuthClientService
+from tessera.services.oauth_clients import (
+    OAuthClientService,
+    client_by_client_id,
+    secret_matches,
+)
 from tessera.store import api_tokens as stored_tokens
 from tessera.store import oauth as stored
-from tessera.store import people as stored_people
+from tessera.store.oauth_clients import ClientWithSecret
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +73,11 @@ class TesseraAuthorizationServer(AuthorizationServer):
         super().__init__(scopes_supported=None)
         self.session = session
         self.context = context
+        self._request: SnapshotRequest | None = None
+        self._read_ahead_done = False
+        # What _read_ahead found, by the value presented (None: no such code or token).
+        self._code_read: tuple[str, stored.WithParties[AuthorizationCode] | None] | None = None
+        self._refresh_token_read: tuple[str, stored.WithParties[RefreshToken] | None] | None = None
         self.register_token_generator("default", self._token_shape)
         self.register_grant(AuthorizationCodeGrant, [S256Only(required=True)])
         self.register_grant(RefreshTokenGrant)
@@ -79,13 +89,48 @@ class TesseraAuthorizationServer(AuthorizationServer):
     # -- Authlib's framework hooks ------------------------------------------------------
 
     def query_client(self, client_id: str) -> ClientModel | None:
-        client = self.context.clients.find_by_client_id(client_id or "")
-        if client is None or not client.is_enabled:
+        # In this request's transaction (no connection of its own), with the secret's digest:
+        # one statement serves both the lookup and the secret check; none at all when the
+        # code or refresh token of a token request names this client.
+        found = client_by_client_id(self.session, client_id or "", known=self._read_ahead())
+        if found is None or not found.client.is_enabled:
             return None
-        return ClientModel(client, self.context.clients.check_secret)
+        client, digest, hasher = found.client, found.secret_digest, self.context.hasher
+
+        def check_secret(secret: str) -> bool:
+            return not client.is_public and secret_matches(hasher, digest, secret)
+
+        return ClientModel(client, check_secret)
 
     def create_oauth2_request(self, request: OAuthRequest) -> SnapshotRequest:
-        return SnapshotRequest(request)
+        self._request = SnapshotRequest(request)
+        return self._request
+
+    def _read_ahead(self) -> ClientWithSecret | None:
+        """For a token request: read its code or refresh token now, with the grant's client.
+
+        Authlib asks for the client first and for the code (or refresh token) next; reading
+        both in one statement saves a round trip per grant. Nothing is decided here: the row
+        is only locked and kept, and ``spend_code`` and ``usable_refresh_token`` judge it,
+        after the client has authenticated, exactly as if they had read it themselves.
+        """
+        request = self._request
+        if request is None or self._read_ahead_done:
+            return None
+        self._read_ahead_done = True
+        grant_type, form = request.payload.grant_type, request.form
+        hasher = self.context.hasher
+        if grant_type == "authorization_code" and form.get("code"):
+            code = form["code"]
+            found_code = stored.find_code(self.session, hasher.digest(code))
+            self._code_read = (code, found_code)
+            return None if found_code is None else found_code.client
+        if grant_type == "refresh_token" and form.get("refresh_token"):
+            token = form["refresh_token"]
+            found_token = stored.find_refresh_token_with_parties(self.session, hasher.digest(token))
+            self._refresh_token_read = (token, found_token)
+            return None if found_token is None else found_token.client
+        return None
 
     def create_json_request(self, request: OAuthRequest) -> SnapshotJsonRequest:
         return SnapshotJsonRequest(request)
@@ -179,9 +224,6 @@ class TesseraAuthorizationServer(AuthorizationServer):
 
     # -- storage for the grants ---------------------------------------------------------
 
-    def person(self, person_id: int) -> Person | None:
-        return stored_people.get_person(self.session, PersonId(person_id))
-
     def store_code(
         self,
         code: str,
@@ -211,8 +253,14 @@ class TesseraAuthorizationServer(AuthorizationServer):
     def spend_code(self, code: str, client: ClientModel) -> CodeModel | None:
         """A code's one use. A second use is an attack (RFC 9700 §4.2.1): revoke its family."""
         now = self.context.clock.now()
-        found = stored.find_code(self.session, self.context.hasher.digest(code))
-        if found is None or found.grant.client_id != client.client.id:
+        if self._code_read is not None and self._code_read[0] == code:
+            read = self._code_read[1]
+        else:
+            read = stored.find_code(self.session, self.context.hasher.digest(code))
+        if read is None:
+            return None
+        found, person = read.item, read.person
+        if found.grant.client_id != client.client.id:
             return None
         if found.used_at is not None or not stored.mark_code_used(self.session, found.id, now=now):
             log.warning("authorization code replayed: revoking grant %s", found.grant.id)
@@ -220,15 +268,23 @@ class TesseraAuthorizationServer(AuthorizationServer):
             return None
         if found.expires_at <= now or found.grant.revoked_at is not None:
             return None
-        return CodeModel(found)
+        return CodeModel(found, person)
 
     def usable_refresh_token(self, token: str) -> RefreshTokenModel | None:
         now = self.context.clock.now()
-        found = stored.find_refresh_token(self.session, self.context.hasher.digest(token))
-        if found is None or found.grant.revoked_at is not None or found.expires_at <= now:
+        if self._refresh_token_read is not None and self._refresh_token_read[0] == token:
+            read = self._refresh_token_read[1]
+        else:
+            read = stored.find_refresh_token_with_parties(
+                self.session, self.context.hasher.digest(token)
+            )
+        if read is None:
+            return None
+        found, person = read.item, read.person
+        if found.grant.revoked_at is not None or found.expires_at <= now:
             return None
         if found.rotated_at is None:
-            return None if found.revoked_at is not None else RefreshTokenModel(found, now)
+            return None if found.revoked_at is not None else RefreshTokenModel(found, now, person)
         newest = stored.latest_rotation(self.session, found.grant.id)
         in_grace = now - found.rotated_at <= self.context.config.refresh_grace
         if found.revoked_at is not None or not (in_grace and newest == found.rotated_at):
@@ -236,7 +292,7 @@ class TesseraAuthorizationServer(AuthorizationServer):
             stored.revoke_grant(self.session, found.grant.id, now=now)
             return None
         stored.revoke_refresh_token(self.session, found.id, now=now)
-        return RefreshTokenModel(found, now)
+        return RefreshTokenModel(found, now, person)
 
     def rotate_refresh_token(self, token: RefreshTokenModel) -> None:
         stored.mark_refresh_token_rotated(

@@ -10,6 +10,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from sqlalchemy.orm import Session
+
 from tessera.core.changes import ChangeKind
 from tessera.core.clock import Clock
 from tessera.core.credentials import CodeHasher, new_code
@@ -211,16 +213,9 @@ class OAuthClientService:
 
     def find_by_client_id(self, client_id: str) -> OAuthClient | None:
         """The client this OAuth ``client_id`` names, enabled or not (the caller checks)."""
-        parsed = parse_client_id(client_id)
-        if parsed is None:
-            return None
-        row_id, random_id = parsed
         with self._database.read() as session:
-            client = stored.get_client(session, row_id)
-        # Constant time: the random part is what makes a client_id hard to guess.
-        if client is None or not hmac.compare_digest(client.random_id.encode(), random_id.encode()):
-            return None
-        return client
+            found = client_by_client_id(session, client_id)
+        return None if found is None else found.client
 
     def check_secret(self, client: OAuthClient, secret: str) -> bool:
         """Whether ``secret`` is the client's current one (read now, so a rotation counts)."""
@@ -228,9 +223,39 @@ class OAuthClientService:
             return False
         with self._database.read() as session:
             digest = stored.secret_digest(session, client.id)
-        # Hash even without a digest, so both answers take the same time.
-        presented = self._hasher.digest(secret)
-        return digest is not None and hmac.compare_digest(presented, digest)
+        return secret_matches(self._hasher, digest, secret)
+
+
+def client_by_client_id(
+    session: Session, client_id: str, *, known: stored.ClientWithSecret | None = None
+) -> stored.ClientWithSecret | None:
+    """The client an OAuth ``client_id`` names, with its secret's digest, in ``session``.
+
+    The token endpoint reads it in the grant's own transaction, so the secret checked is the one
+    current in that transaction (a rotation counts at once; no cache). ``known``: the client
+    already read in this transaction (with the code or refresh token), used if it is this one.
+    """
+    parsed = parse_client_id(client_id)
+    if parsed is None:
+        return None
+    row_id, random_id = parsed
+    if known is not None and known.client.id == row_id:
+        found: stored.ClientWithSecret | None = known
+    else:
+        found = stored.client_with_secret(session, row_id)
+    # Constant time: the random part is what makes a client_id hard to guess.
+    if found is None or not hmac.compare_digest(
+        found.client.random_id.encode(), random_id.encode()
+    ):
+        return None
+    return found
+
+
+def secret_matches(hasher: CodeHasher, digest: bytes | None, secret: str) -> bool:
+    """Whether ``secret`` has this keyed digest; None (a public client) matches nothing."""
+    # Hash even without a digest, so both answers take the same time.
+    presented = hasher.digest(secret)
+    return digest is not None and hmac.compare_digest(presented, digest)
 
 
 def _check_name(problems: FieldErrors, name: str) -> str:

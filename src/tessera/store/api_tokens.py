@@ -3,14 +3,18 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from tessera.core.ids import ApiTokenId, PersonId
 from tessera.core.principals import TokenSource
 from tessera.core.records import ApiTokenInfo
 from tessera.store.rows import MAX_ID, row_by_id
-from tessera.store.tables import ApiTokenRow, DeviceSetupCodeRow
+from tessera.store.tables import ApiTokenRow, Base, DeviceSetupCodeRow
+
+_TOKENS = Base.metadata.tables[ApiTokenRow.__tablename__]
+#: Built once: every issued token (OAuth grants above all) runs it.
+_ADD_API_TOKEN = insert(_TOKENS).returning(_TOKENS.c.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,18 +54,31 @@ def add_api_token(
     expires_at: datetime | None = None,
     grant_id: int | None = None,
 ) -> ApiTokenInfo:
-    row = ApiTokenRow(
-        code_digest=code_digest,
+    # Anything the caller left pending goes first, as the ORM's own flush would order it.
+    session.flush()
+    # Core, not the ORM unit of work: one INSERT … RETURNING, and the value from what we know.
+    values = {
+        "code_digest": code_digest,
+        "person_id": person_id,
+        "scope": scope,
+        "source": source.value,
+        "created_at": now,
+        "expires_at": expires_at,
+        "grant_id": grant_id,
+    }
+    token_id = session.connection().execute(_ADD_API_TOKEN, values).scalar_one()
+    return ApiTokenInfo(
+        id=ApiTokenId(token_id),
         person_id=person_id,
         scope=scope,
-        source=source.value,
+        source=source,
         created_at=now,
         expires_at=expires_at,
+        revoked_at=None,
+        last_used_at=None,
+        last_used_address=None,
         grant_id=grant_id,
     )
-    session.add(row)
-    session.flush()
-    return _info(row)
 
 
 def get_api_token(session: Session, token_id: ApiTokenId) -> ApiTokenInfo | None:

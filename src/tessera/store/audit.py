@@ -4,12 +4,16 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from tessera.core.audit import AuditEvent, AuditFilters, CredentialKind, DetailValue
 from tessera.core.ids import PersonId
-from tessera.store.tables import AuditEventRow
+from tessera.store.tables import AuditEventRow, Base
+
+_EVENTS = Base.metadata.tables[AuditEventRow.__tablename__]
+#: Built once: every audited use case runs it.
+_ADD_EVENT = insert(_EVENTS).returning(_EVENTS.c.id)
 
 
 def _event(row: AuditEventRow) -> AuditEvent:
@@ -40,19 +44,31 @@ def add_event(
     client_address: str | None = None,
     detail: dict[str, DetailValue] | None = None,
 ) -> AuditEvent:
-    row = AuditEventRow(
+    # Anything the caller left pending goes first, as the ORM's own flush would order it.
+    session.flush()
+    # Core, not the ORM unit of work: every audited use case pays for this INSERT.
+    values: dict[str, Any] = {
+        "occurred_at": now,
+        "kind": kind,
+        "actor_person_id": actor,
+        "subject_person_id": subject,
+        "credential_kind": credential_kind.value if credential_kind is not None else None,
+        "credential_id": credential_id,
+        "client_address": client_address[:64] if client_address else None,
+        "detail": dict(detail or {}),
+    }
+    event_id = session.connection().execute(_ADD_EVENT, values).scalar_one()
+    return AuditEvent(
+        id=event_id,
         occurred_at=now,
         kind=kind,
         actor_person_id=actor,
         subject_person_id=subject,
-        credential_kind=credential_kind.value if credential_kind is not None else None,
+        credential_kind=credential_kind,
         credential_id=credential_id,
-        client_address=client_address[:64] if client_address else None,
-        detail=dict(detail or {}),
+        client_address=values["client_address"],
+        detail=values["detail"],
     )
-    session.add(row)
-    session.flush()
-    return _event(row)
 
 
 def _conditions(filters: AuditFilters) -> list[ColumnElement[bool]]:

@@ -1,21 +1,104 @@
 """OAuth grants, authorization codes and refresh tokens. Codes and tokens by keyed digest."""
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import and_, distinct, exists, func, or_, select, update
+from sqlalchemy import (
+    Column,
+    Row,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    distinct,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from tessera.core.changes import ChangeKind
 from tessera.core.oauth_grants import AuthorizationCode, ConnectedApp, Grant, RefreshToken
+from tessera.core.people import Person
 from tessera.store.changes import record_change, record_changes
+from tessera.store.mapping import person_from_row
+from tessera.store.oauth_clients import ClientWithSecret, client_columns, client_from_columns
 from tessera.store.tables import (
     ApiTokenRow,
+    Base,
     OAuthClientRow,
     OAuthCodeRow,
     OAuthGrantRow,
     OAuthRefreshTokenRow,
+    PersonRow,
+)
+
+# The token endpoint's statements: Core on these tables, built once with bound parameters, so
+# that a grant pays neither the unit of work nor building (and cache-keying) its statements.
+_CODES = Base.metadata.tables[OAuthCodeRow.__tablename__]
+_GRANTS = Base.metadata.tables[OAuthGrantRow.__tablename__]
+_REFRESH_TOKENS = Base.metadata.tables[OAuthRefreshTokenRow.__tablename__]
+_PEOPLE = Base.metadata.tables[PersonRow.__tablename__]
+
+Item = TypeVar("Item", AuthorizationCode, RefreshToken)
+
+
+_CLIENTS = Base.metadata.tables[OAuthClientRow.__tablename__]
+
+
+@dataclass(frozen=True, slots=True)
+class WithParties(Generic[Item]):
+    """A code or refresh token with the person and the client of its grant, read with it."""
+
+    item: Item
+    person: Person
+    client: ClientWithSecret
+
+
+def _with_parties(table: Table, digest_column: Column[bytes]) -> Select[Any]:
+    """A code (or refresh token) by digest with its grant, person and client; the row locked.
+
+    The row's own columns come as ``own_*``, the grant's as ``grant_*``, the client's as
+    ``client_*`` and the person's under their own names (for ``person_from_row``). One
+    statement instead of four: the token endpoint needs all of them for every grant.
+    """
+    return (
+        select(
+            *(column.label(f"own_{column.name}") for column in table.c),
+            *(column.label(f"grant_{column.name}") for column in _GRANTS.c),
+            *client_columns("client_"),
+            *_PEOPLE.c,
+        )
+        .join(_GRANTS, _GRANTS.c.id == table.c.grant_id)
+        .join(_PEOPLE, _PEOPLE.c.id == _GRANTS.c.person_id)
+        .join(_CLIENTS, _CLIENTS.c.id == _GRANTS.c.client_id)
+        .where(digest_column == bindparam("digest"))
+        .with_for_update(of=table)
+    )
+
+
+_FIND_CODE = _with_parties(_CODES, _CODES.c.code_digest)
+_FIND_REFRESH_TOKEN = _with_parties(_REFRESH_TOKENS, _REFRESH_TOKENS.c.token_digest)
+_SPEND_CODE = (
+    update(_CODES)
+    .where(_CODES.c.id == bindparam("code_id"), _CODES.c.used_at.is_(None))
+    .values(used_at=bindparam("now"))
+)
+_ADD_REFRESH_TOKEN = insert(_REFRESH_TOKENS)
+_ROTATE_REFRESH_TOKEN = (
+    update(_REFRESH_TOKENS)
+    .where(_REFRESH_TOKENS.c.id == bindparam("token_id"), _REFRESH_TOKENS.c.rotated_at.is_(None))
+    .values(rotated_at=bindparam("now"))
+)
+_REVOKE_REFRESH_TOKEN = (
+    update(_REFRESH_TOKENS)
+    .where(_REFRESH_TOKENS.c.id == bindparam("token_id"), _REFRESH_TOKENS.c.revoked_at.is_(None))
+    .values(revoked_at=bindparam("now"))
 )
 
 
@@ -64,35 +147,37 @@ def add_code(
     session.flush()
 
 
-def find_code(session: Session, code_digest: bytes) -> AuthorizationCode | None:
-    """The code with this digest, used or not (a used one reveals a replay)."""
-    found = session.execute(
-        select(OAuthCodeRow, OAuthGrantRow)
-        .join(OAuthGrantRow, OAuthGrantRow.id == OAuthCodeRow.grant_id)
-        .where(OAuthCodeRow.code_digest == code_digest)
-        .with_for_update(of=OAuthCodeRow)
-    ).first()
-    if found is None:
-        return None
-    code, grant = found
-    return AuthorizationCode(
-        id=code.id,
-        grant=_grant(grant),
-        redirect_uri=code.redirect_uri,
-        code_challenge=code.code_challenge,
-        code_challenge_method=code.code_challenge_method,
-        expires_at=code.expires_at,
-        used_at=code.used_at,
+def _grant_of(row: Row[Any]) -> Grant:
+    return Grant(
+        id=row.grant_id,
+        client_id=row.grant_client_id,
+        person_id=row.grant_person_id,
+        scope=row.grant_scope,
+        created_at=row.grant_created_at,
+        revoked_at=row.grant_revoked_at,
     )
+
+
+def find_code(session: Session, code_digest: bytes) -> WithParties[AuthorizationCode] | None:
+    """The code with this digest, used or not (a used one reveals a replay), locked."""
+    row = session.connection().execute(_FIND_CODE, {"digest": code_digest}).first()
+    if row is None:
+        return None
+    code = AuthorizationCode(
+        id=row.own_id,
+        grant=_grant_of(row),
+        redirect_uri=row.own_redirect_uri,
+        code_challenge=row.own_code_challenge,
+        code_challenge_method=row.own_code_challenge_method,
+        expires_at=row.own_expires_at,
+        used_at=row.own_used_at,
+    )
+    return WithParties(code, person_from_row(row), client_from_columns(row, "client_"))
 
 
 def mark_code_used(session: Session, code_id: int, *, now: datetime) -> bool:
     """Spend a code; False when it was already spent (a concurrent exchange won)."""
-    result = session.connection().execute(
-        update(OAuthCodeRow)
-        .where(OAuthCodeRow.id == code_id, OAuthCodeRow.used_at.is_(None))
-        .values(used_at=now)
-    )
+    result = session.connection().execute(_SPEND_CODE, {"code_id": code_id, "now": now})
     return result.rowcount == 1
 
 
@@ -105,53 +190,54 @@ def add_refresh_token(
     now: datetime,
     expires_at: datetime,
 ) -> None:
-    session.add(
-        OAuthRefreshTokenRow(
-            token_digest=token_digest,
-            grant_id=grant.id,
-            access_token_id=access_token_id,
-            created_at=now,
-            expires_at=expires_at,
-        )
+    # Core, not the ORM: nothing reads the row back in this transaction.
+    session.connection().execute(
+        _ADD_REFRESH_TOKEN,
+        {
+            "token_digest": token_digest,
+            "grant_id": grant.id,
+            "access_token_id": access_token_id,
+            "created_at": now,
+            "expires_at": expires_at,
+        },
     )
-    session.flush()
+
+
+def _refresh_token_of(row: Row[Any]) -> RefreshToken:
+    return RefreshToken(
+        id=row.own_id,
+        grant=_grant_of(row),
+        access_token_id=row.own_access_token_id,
+        created_at=row.own_created_at,
+        expires_at=row.own_expires_at,
+        rotated_at=row.own_rotated_at,
+        revoked_at=row.own_revoked_at,
+    )
 
 
 def find_refresh_token(session: Session, token_digest: bytes) -> RefreshToken | None:
-    found = session.execute(
-        select(OAuthRefreshTokenRow, OAuthGrantRow)
-        .join(OAuthGrantRow, OAuthGrantRow.id == OAuthRefreshTokenRow.grant_id)
-        .where(OAuthRefreshTokenRow.token_digest == token_digest)
-        .with_for_update(of=OAuthRefreshTokenRow)
-    ).first()
-    if found is None:
+    found = find_refresh_token_with_parties(session, token_digest)
+    return None if found is None else found.item
+
+
+def find_refresh_token_with_parties(
+    session: Session, token_digest: bytes
+) -> WithParties[RefreshToken] | None:
+    """The refresh token with this digest, locked, with the person and client of its grant."""
+    row = session.connection().execute(_FIND_REFRESH_TOKEN, {"digest": token_digest}).first()
+    if row is None:
         return None
-    token, grant = found
-    return RefreshToken(
-        id=token.id,
-        grant=_grant(grant),
-        access_token_id=token.access_token_id,
-        created_at=token.created_at,
-        expires_at=token.expires_at,
-        rotated_at=token.rotated_at,
-        revoked_at=token.revoked_at,
+    return WithParties(
+        _refresh_token_of(row), person_from_row(row), client_from_columns(row, "client_")
     )
 
 
 def mark_refresh_token_rotated(session: Session, token_id: int, *, now: datetime) -> None:
-    session.execute(
-        update(OAuthRefreshTokenRow)
-        .where(OAuthRefreshTokenRow.id == token_id, OAuthRefreshTokenRow.rotated_at.is_(None))
-        .values(rotated_at=now)
-    )
+    session.connection().execute(_ROTATE_REFRESH_TOKEN, {"token_id": token_id, "now": now})
 
 
 def revoke_refresh_token(session: Session, token_id: int, *, now: datetime) -> None:
-    session.execute(
-        update(OAuthRefreshTokenRow)
-        .where(OAuthRefreshTokenRow.id == token_id, OAuthRefreshTokenRow.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
+    session.connection().execute(_REVOKE_REFRESH_TOKEN, {"token_id": token_id, "now": now})
 
 
 def revoke_grant(session: Session, grant_id: int, *, now: datetime) -> None:

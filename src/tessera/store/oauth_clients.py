@@ -1,30 +1,60 @@
 """OAuth clients: registered by admins; their secrets are stored as keyed digests only."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Label, Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from tessera.core.oauth_clients import ClientContext, GrantType, OAuthClient
-from tessera.store.rows import row_by_id
-from tessera.store.tables import OAuthClientRow, OAuthGrantRow
+from tessera.store.rows import MAX_ID, row_by_id
+from tessera.store.tables import Base, OAuthClientRow, OAuthGrantRow
+
+_CLIENTS = Base.metadata.tables[OAuthClientRow.__tablename__]
+#: Built once: the token endpoint runs it for every grant.
+_CLIENT_BY_ID = select(_CLIENTS).where(_CLIENTS.c.id == bindparam("client_id"))
 
 
-def _client(row: OAuthClientRow) -> OAuthClient:
+@dataclass(frozen=True, slots=True)
+class ClientWithSecret:
+    """A client and the digest of its current secret (None: a public client)."""
+
+    client: OAuthClient
+    secret_digest: bytes | None
+
+
+def _client(row: OAuthClientRow | Row[Any]) -> OAuthClient:
+    return _client_from(lambda name: getattr(row, name))
+
+
+def _client_from(column: Callable[[str], Any]) -> OAuthClient:
     return OAuthClient(
-        id=row.id,
-        random_id=row.random_id,
-        name=row.name,
-        context=ClientContext(row.context),
-        redirect_uris=tuple(row.redirect_uris),
-        allowed_grant_type=GrantType(row.allowed_grant_type),
-        is_enabled=row.is_enabled,
-        is_public=row.is_public,
-        has_secret=row.secret_digest is not None,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        id=column("id"),
+        random_id=column("random_id"),
+        name=column("name"),
+        context=ClientContext(column("context")),
+        redirect_uris=tuple(column("redirect_uris")),
+        allowed_grant_type=GrantType(column("allowed_grant_type")),
+        is_enabled=column("is_enabled"),
+        is_public=column("is_public"),
+        has_secret=column("secret_digest") is not None,
+        created_at=column("created_at"),
+        updated_at=column("updated_at"),
     )
+
+
+def client_columns(prefix: str) -> list[Label[Any]]:
+    """The client's columns labelled ``prefix + name``: for a query that joins the client."""
+    return [column.label(f"{prefix}{column.name}") for column in _CLIENTS.c]
+
+
+def client_from_columns(row: Row[Any], prefix: str) -> ClientWithSecret:
+    """The client that ``client_columns(prefix)`` selected into ``row``."""
+    values = row._mapping
+    client = _client_from(lambda name: values[f"{prefix}{name}"])
+    return ClientWithSecret(client, values[f"{prefix}secret_digest"])
 
 
 def add_client(
@@ -60,6 +90,14 @@ def add_client(
 def get_client(session: Session, client_id: int) -> OAuthClient | None:
     row = row_by_id(session, OAuthClientRow, client_id)
     return None if row is None else _client(row)
+
+
+def client_with_secret(session: Session, client_id: int) -> ClientWithSecret | None:
+    """The client and its secret's digest in one Core read (the token endpoint's lookup)."""
+    if not 1 <= client_id <= MAX_ID:
+        return None
+    row = session.connection().execute(_CLIENT_BY_ID, {"client_id": client_id}).first()
+    return None if row is None else ClientWithSecret(_client(row), row.secret_digest)
 
 
 def secret_digest(session: Session, client_id: int) -> bytes | None:
