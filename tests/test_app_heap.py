@@ -2,7 +2,6 @@
 
 import gc
 import platform
-import sys
 from pathlib import Path
 
 import pytest
@@ -32,15 +31,13 @@ def test_free_pages_in_the_middle_of_the_heap_are_returned() -> None:
     assert len(kept) == 157
 
 
-def test_once_started_the_heap_is_frozen_full_collections_rarer_and_gil_turns_shorter() -> None:
-    saved, switch = gc.get_threshold(), sys.getswitchinterval()
+def test_once_started_the_heap_is_frozen_and_full_collections_are_rarer() -> None:
+    saved = gc.get_threshold()
     try:
         _settle_for_serving()
 
         assert gc.get_freeze_count() > 0
         assert gc.get_threshold() == (saved[0], saved[1], 100)
-        assert sys.getswitchinterval() == pytest.approx(0.001)
     finally:
         gc.unfreeze()
         gc.set_threshold(*saved)
-        sys.setswitchinterval(switch)

@@ -10,7 +10,6 @@ import ctypes
 import gc
 import logging
 import secrets
-import sys
 from collections.abc import AsyncIterator
 
 import anyio.to_thread
@@ -25,8 +24,6 @@ log = logging.getLogger(__name__)
 
 #: Collections of the middle generation between two full ones (CPython's default: 10).
 _FULL_COLLECTION_EVERY = 100
-#: The longest a thread holds the GIL while another waits for it (CPython's default: 5 ms).
-_GIL_SWITCH_SECONDS = 0.001
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -75,7 +72,7 @@ async def _flush_usage(runtime: Runtime) -> None:
 
 
 def _settle_for_serving() -> None:
-    """Ready a serving process: the startup heap out of the collector's way, shorter GIL turns.
+    """Ready a serving process: the startup heap out of the collector's way, fewer full passes.
 
     A full garbage collection stops the process while it walks every tracked object. Under load
     with 10,000 credentials cached one such pass took 160 ms, enough alone to make the warm
@@ -92,10 +89,6 @@ def _settle_for_serving() -> None:
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, _FULL_COLLECTION_EVERY)
     release_free_heap()
-    # Background threads (the cache's refresher, the usage flush, misses' reads) take the GIL
-    # from the event loop for up to a switch interval at a time: every request in flight then
-    # waits that long. 5 ms (CPython's default) showed in the p99; 1 ms bounds each wait.
-    sys.setswitchinterval(_GIL_SWITCH_SECONDS)
 
 
 def release_free_heap() -> bool:
@@ -159,5 +152,5 @@ async def _refresh_credentials_forever(runtime: Runtime) -> None:
 def serve_app() -> FastAPI:
     """The factory ``tessera serve`` hands uvicorn: each worker configures logging and builds."""
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, access_log=settings.access_log)
     return create_app(settings)

@@ -179,7 +179,6 @@ def build_runtime(
             ),
             hasher=hasher,
             clock=clock,
-            clients=services.oauth_clients,
         ),
     )
     housekeeping = Housekeeping(

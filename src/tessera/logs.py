@@ -40,8 +40,11 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "info") -> None:
-    """Log to stderr with request ids; redact on the server loggers that print paths."""
+def configure_logging(level: str = "info", *, access_log: bool = True) -> None:
+    """Log to stderr with request ids; redact on the server loggers that print paths.
+
+    ``access_log``: uvicorn's line per request, kept only at the info level or below.
+    """
     handler = logging.StreamHandler()
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
@@ -52,6 +55,12 @@ def configure_logging(level: str = "info") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     install_redaction()
+    if not access_log or not root.isEnabledFor(logging.INFO):
+        # uvicorn builds an access line whenever its logger has somewhere to send it (it asks
+        # ``hasHandlers()`` once per connection): detached, not even the path is formatted.
+        access = logging.getLogger("uvicorn.access")
+        access.handlers[:] = []
+        access.propagate = False
 
 
 def install_redaction() -> None:

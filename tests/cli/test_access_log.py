@@ -1,39 +1,39 @@
-"""Whether ``tessera serve`` asks uvicorn for access lines."""
+"""Whether a server process builds uvicorn's access lines (ADR 0017)."""
 
 import logging
 from collections.abc import Iterator
 
 import pytest
 
-from tessera.cli.main import access_log_wanted
-from tessera.settings import Settings
-
-SECRET = "access-log-test-secret-key-" + "x" * 32
+from tessera.logs import configure_logging
 
 
 @pytest.fixture
-def access_logger() -> Iterator[logging.Logger]:
-    logger = logging.getLogger("uvicorn.access")
-    level = logger.level
+def restored_logging() -> Iterator[None]:
+    root, access = logging.getLogger(), logging.getLogger("uvicorn.access")
+    saved = (root.level, list(root.handlers), list(access.handlers), access.propagate)
     try:
-        yield logger
+        yield
     finally:
-        logger.setLevel(level)
+        root.setLevel(saved[0])
+        root.handlers[:] = saved[1]
+        access.handlers[:], access.propagate = saved[2], saved[3]
 
 
 @pytest.mark.parametrize(
-    ("asked", "level", "wanted"),
+    ("level", "asked", "built"),
     [
-        (True, logging.INFO, True),
-        (True, logging.DEBUG, True),
-        (True, logging.WARNING, False),  # the lines would be dropped after being formatted
-        (False, logging.INFO, False),
+        ("info", True, True),
+        ("debug", True, True),
+        ("warning", True, False),  # the lines would be dropped after being formatted
+        ("info", False, False),
     ],
 )
-def test_access_lines_only_when_asked_for_and_kept(
-    access_logger: logging.Logger, asked: bool, level: int, wanted: bool
+@pytest.mark.usefixtures("restored_logging")
+def test_access_lines_are_built_only_when_asked_for_and_kept(
+    level: str, asked: bool, built: bool
 ) -> None:
-    access_logger.setLevel(level)
-    settings = Settings(secret_key=SECRET, access_log=asked)
+    configure_logging(level, access_log=asked)
 
-    assert access_log_wanted(settings) is wanted
+    # uvicorn formats a line per request exactly when this is true.
+    assert logging.getLogger("uvicorn.access").hasHandlers() is built

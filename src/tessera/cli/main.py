@@ -13,7 +13,6 @@ from tessera.cli.output import EXIT_CODES, CliFailure, Failure, JsonOption, emit
 from tessera.cli.state import CliState, state
 from tessera.core.errors import ErrorKind
 from tessera.logs import configure_logging
-from tessera.settings import Settings
 from tessera.store import schema
 from tessera.store.database import make_engine
 
@@ -107,7 +106,7 @@ def serve(
     """Run the API server (uvicorn)."""
     cli_state = state(ctx)
     settings = cli_state.settings
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, access_log=settings.access_log)
     # Workers build their own Settings from the environment: options reach them through it.
     for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
         if value is not None:
@@ -157,20 +156,12 @@ def serve(
         port=port,
         workers=workers,
         log_config=None,
-        access_log=access_log_wanted(settings),
+        # What configure_logging decided (each worker decides again as it builds the app).
+        access_log=logging.getLogger("uvicorn.access").hasHandlers(),
         proxy_headers=bool(settings.forwarded_allow_ips),
         forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
-
-
-def access_log_wanted(settings: Settings) -> bool:
-    """Whether uvicorn should produce access lines: asked for, and at a level that keeps them.
-
-    Off, uvicorn does not even format the client address and path of each request: at the
-    warning level those lines were dropped anyway, after costing about 2 µs each.
-    """
-    return settings.access_log and logging.getLogger("uvicorn.access").isEnabledFor(logging.INFO)
 
 
 def main() -> None:

@@ -33,11 +33,7 @@ from tessera.oauth.messages import OAuthRequest
 from tessera.oauth.models import ClientModel, CodeModel, RefreshTokenModel
 from tessera.oauth.requests import SnapshotJsonRequest, SnapshotRequest
 from tessera.services.audit import record
-from tessera.services.oauth_clients import (
-    OAuthClientService,
-    client_by_client_id,
-    secret_matches,
-)
+from tessera.services.oauth_clients import client_by_client_id, secret_matches
 from tessera.store import api_tokens as stored_tokens
 from tessera.store import oauth as stored
 from tessera.store.oauth_clients import ClientWithSecret
@@ -65,7 +61,6 @@ class OAuthContext:
     config: OAuthConfig
     hasher: CodeHasher
     clock: Clock
-    clients: OAuthClientService
 
 
 class TesseraAuthorizationServer(AuthorizationServer):
