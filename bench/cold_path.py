@@ -9,33 +9,29 @@ share; PostgreSQL's own work is another process) and the wall-clock rate, for:
 
 - ``verify``: ``Authenticator.verify`` called in a loop on one thread;
 - ``threadpool``: ``verify`` through ``run_in_threadpool`` by ``--concurrency`` tasks at once,
-  as ``web.deps.authorize`` calls it on a miss;
-- ``async``: ``Authenticator.verify_async`` by ``--concurrency`` tasks at once (when present);
+  as the web layer called it before ADR 0014;
+- ``async``: ``Authenticator.verify_async`` by ``--concurrency`` tasks at once, as
+  ``web.deps.authorize`` calls it on a miss (ADR 0014);
 - ``asgi``: ``GET /api/v2/me`` through the whole ASGI app (``bench/asgi_overhead.py``'s hand-made
-  messages, no sockets) by ``--concurrency`` tasks at once, as served today;
-- ``asgi-async``: the same with ``web.deps.authorize``'s miss going to ``verify_async`` instead
-  of ``run_in_threadpool(verify)`` — patched here, in the bench only, to show what that one-line
-  change to the web layer buys.
+  messages, no sockets) by ``--concurrency`` tasks at once.
 
     .venv/bin/python bench/cold_path.py --database-url postgresql://postgres@127.0.0.1/test
 """
 
 import argparse
 import asyncio
-import inspect
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 from starlette.concurrency import run_in_threadpool
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import tessera.web.deps
 from asgi_overhead import call, scope_for
 from bulk import add_tokens
 from tessera.app import create_app
@@ -116,30 +112,26 @@ def runtime_for(url: str, *, cache: bool) -> Runtime:
     )
 
 
-#: Reads sent to the database (``Database.hot_read`` calls), counted by ``count_reads``;
-#: -1: not counted (a tree from before ADR 0014).
-READS = [-1]
+#: Credential reads sent to the database, counted by ``count_reads``.
+READS = [0]
 
 
 def count_reads(runtime: Runtime) -> None:
-    """Count the database's hot reads: how many checks shared each one."""
-    database = runtime.database
-    if not hasattr(database, "hot_read"):
-        return  # a tree from before ADR 0014: nothing to count
-    read = database.hot_read
+    """Count the SELECTs of tokens and keys the database receives: how many checks share one."""
 
-    def counted(function: Callable[[Any], Any]) -> Any:
-        READS[0] += 1
-        return read(function)
+    def counted(connection: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        if statement.lstrip().startswith("SELECT") and (
+            "FROM api_tokens" in statement or "FROM api_keys" in statement
+        ):
+            READS[0] += 1
 
-    database.hot_read = counted  # type: ignore[method-assign,assignment]
+    event.listen(runtime.database.engine, "before_cursor_execute", counted)
     READS[0] = 0
 
 
 def report(case: str, count: int, cpu: float, wall: float) -> None:
-    reads = READS[0]
-    shared = f"{count / max(reads, 1):5.1f}" if reads >= 0 else "  n/a"
-    READS[0] = min(reads, 0)
+    shared = f"{count / max(READS[0], 1):5.1f}"
+    READS[0] = 0
     print(
         f"{case:10} {count:6} checks: {cpu / count * 1e6:7.1f} us CPU per check,"
         f" {count / wall:7,.0f} checks/s wall, {shared} checks per read"
@@ -179,15 +171,6 @@ def run_asgi(
 ) -> None:
     app = create_app(runtime=runtime)
     scopes = [scope_for(r.authorization) for r in requests]
-    authenticator = runtime.services.authenticator
-    # The name web.deps imported; patched on that module for the "asgi-async" case only.
-    patched = "run_in_threadpool"
-    original = getattr(tessera.web.deps, patched)
-
-    async def miss_on_the_loop(function: Callable[..., Any], *args: Any) -> Any:
-        if function == authenticator.verify:
-            return await authenticator.verify_async(*args)
-        return await original(function, *args)
 
     async def main() -> None:
         async with app.router.lifespan_context(app):
@@ -203,12 +186,7 @@ def run_asgi(
             await asyncio.gather(*(worker() for _ in range(concurrency)))
             report(case, len(scopes), time.process_time() - cpu, time.perf_counter() - wall)
 
-    if case == "asgi-async":
-        setattr(tessera.web.deps, patched, miss_on_the_loop)
-    try:
-        asyncio.run(main())
-    finally:
-        setattr(tessera.web.deps, patched, original)
+    asyncio.run(main())
 
 
 def main() -> None:
@@ -234,8 +212,6 @@ def main() -> None:
     engine = runtime.database.engine
     cases = [c for c in arguments.cases.split(",") if c]
     authenticator = runtime.services.authenticator
-    if not inspect.iscoroutinefunction(getattr(authenticator, "verify_async", None)):
-        cases = [case for case in cases if case not in ("async", "asgi-async")]
     first = arguments.tokens + 1
     # Known codes for the presented tokens, on the pool's people, above the background ids.
     presented = add_tokens(
@@ -268,7 +244,7 @@ def main() -> None:
                     chunk,
                     arguments.concurrency,
                 )
-            elif case in ("asgi", "asgi-async"):
+            elif case == "asgi":
                 run_asgi(case, runtime, chunk, arguments.concurrency)
             elif case == "async":
                 run_concurrent(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, delete
+from sqlalchemy import Engine, create_engine, delete, event
 from sqlalchemy.engine import make_url
 
 from tessera.app import create_app
@@ -116,15 +116,42 @@ def settings_for_tests(database_url: str, **overrides: object) -> Settings:
 
 @contextmanager
 def extra_runtime(
-    database_url: str, *, passwords: PasswordHasher | None = None, **overrides: object
+    database_url: str,
+    *,
+    passwords: PasswordHasher | None = None,
+    clock: ManualClock | None = None,
+    **overrides: object,
 ) -> Iterator[Runtime]:
-    """A second runtime on the session's database, with other settings; cleaned up after."""
-    runtime = build_runtime(settings_for_tests(database_url, **overrides), passwords=passwords)
+    """A second runtime on the session's database, with other settings; cleaned up after.
+
+    With ``clock``, the runtime reads that clock, which is set back afterwards.
+    """
+    runtime = build_runtime(
+        settings_for_tests(database_url, **overrides), passwords=passwords, clock=clock
+    )
     try:
         yield runtime
     finally:
         wipe(runtime)
         runtime.database.dispose()
+        if clock is not None:
+            clock.reset()
+
+
+@contextmanager
+def select_statements(engine: Engine) -> Iterator[list[str]]:
+    """Every SELECT sent through ``engine`` while the block runs, in order."""
+    seen: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import update
 
-from tessera.bootstrap import Runtime, build_runtime
+from tessera.bootstrap import Runtime
 from tessera.core.changes import ChangeKind, CredentialChange
 from tessera.core.errors import InvalidApiKey, InvalidApiToken
 from tessera.core.principals import AuthMethod
@@ -19,7 +19,7 @@ from tessera.services.authenticate import Authenticator, PresentedRequest
 from tessera.services.people import PersonChanges
 from tessera.store.tables import ApiKeyRow, ApiTokenRow
 from tests.clock import ManualClock
-from tests.conftest import settings_for_tests, wipe
+from tests.conftest import extra_runtime, select_statements
 from tests.factories import make_key, make_person, make_token
 
 TTL = timedelta(seconds=10)
@@ -31,34 +31,20 @@ def cached(
 ) -> Iterator[Runtime]:
     """A runtime with a small cache (5 entries; ``@pytest.mark.cache_size(n)`` for another)."""
     marker = request.node.get_closest_marker("cache_size")
-    runtime = build_runtime(
-        settings_for_tests(
-            database_url,
-            credential_cache_size=marker.args[0] if marker else 5,
-            credential_cache_seconds=TTL.total_seconds(),
-        ),
+    with extra_runtime(
+        database_url,
         clock=clock,
-    )
-    try:
+        credential_cache_size=marker.args[0] if marker else 5,
+        credential_cache_seconds=TTL.total_seconds(),
+    ) as runtime:
         yield runtime
-    finally:
-        wipe(runtime)
-        runtime.database.dispose()
-        clock.reset()
 
 
 @pytest.fixture
 def selects(cached: Runtime) -> Iterator[list[str]]:
     """Every SELECT the cached runtime sends from now on."""
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    event.listen(cached.database.engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(cached.database.engine, "before_cursor_execute", record)
+    with select_statements(cached.database.engine) as seen:
+        yield seen
 
 
 def check(runtime: Runtime, authorization: str, **headers: str) -> Any:

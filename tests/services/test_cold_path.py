@@ -14,14 +14,14 @@ import pytest
 from sqlalchemy import Connection, event, text
 from sqlalchemy.exc import DBAPIError
 
-from tessera.bootstrap import Runtime, build_runtime
+from tessera.bootstrap import Runtime
 from tessera.core.changes import ChangeKind, CredentialChange
 from tessera.core.errors import InvalidApiKey, InvalidApiToken, Unauthorized
 from tessera.core.principals import AuthMethod, Principal
 from tessera.services.authenticate import Authenticator, PresentedRequest
 from tessera.services.people import PersonChanges
 from tests.clock import ManualClock
-from tests.conftest import settings_for_tests, wipe
+from tests.conftest import extra_runtime, select_statements
 from tests.factories import make_key, make_person, make_token
 
 WRONG_CODE = "2" * 25
@@ -30,29 +30,16 @@ WRONG_CODE = "2" * 25
 @pytest.fixture
 def cold(database_url: str, clock: ManualClock) -> Iterator[Runtime]:
     """A runtime with the credential cache on: every first check of a credential is a miss."""
-    runtime = build_runtime(
-        settings_for_tests(database_url, credential_cache_size=100, credential_cache_seconds=60),
-        clock=clock,
-    )
-    try:
+    with extra_runtime(
+        database_url, clock=clock, credential_cache_size=100, credential_cache_seconds=60
+    ) as runtime:
         yield runtime
-    finally:
-        wipe(runtime)
-        runtime.database.dispose()
-        clock.reset()
 
 
 @pytest.fixture
 def selects(cold: Runtime) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    event.listen(cold.database.engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(cold.database.engine, "before_cursor_execute", record)
+    with select_statements(cold.database.engine) as seen:
+        yield seen
 
 
 def request(authorization: str | None = None, **headers: str) -> PresentedRequest:

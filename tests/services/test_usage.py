@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from tessera.bootstrap import Runtime, build_runtime
+from tessera.bootstrap import Runtime
 from tessera.core.credentials import CredentialKind
 from tessera.services.authenticate import PresentedRequest
 from tessera.services.usage import GRANULARITY, UsageRecorder
@@ -14,7 +14,7 @@ from tessera.store import schema
 from tessera.store.database import Database, make_engine
 from tessera.store.tables import ApiKeyRow, ApiTokenRow
 from tests.clock import ManualClock
-from tests.conftest import settings_for_tests, wipe
+from tests.conftest import extra_runtime
 from tests.factories import key_header, make_key, make_person, make_token, token_header
 
 
@@ -50,13 +50,8 @@ def test_only_the_latest_use_of_a_credential_is_kept(tmp_path: Path) -> None:
 @pytest.fixture
 def uncached(database_url: str, clock: ManualClock) -> Iterator[Runtime]:
     """Every check reads the database: what it holds decides whether a use is written."""
-    runtime = build_runtime(settings_for_tests(database_url, credential_cache_size=0), clock=clock)
-    try:
+    with extra_runtime(database_url, clock=clock, credential_cache_size=0) as runtime:
         yield runtime
-    finally:
-        wipe(runtime)
-        runtime.database.dispose()
-        clock.reset()
 
 
 def test_a_use_within_a_minute_of_the_stored_one_is_not_written_again(

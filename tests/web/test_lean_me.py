@@ -12,7 +12,7 @@ import pytest
 from starlette.types import Message, Receive, Scope, Send
 
 from tessera.app import create_app
-from tessera.bootstrap import Runtime, build_runtime
+from tessera.bootstrap import Runtime
 from tessera.core.changes import ChangeKind, CredentialChange
 from tessera.core.client_info import parse_client_type
 from tessera.core.ids import PersonId
@@ -26,7 +26,7 @@ from tessera.web.application import TesseraApp
 from tessera.web.envelope import Envelope
 from tessera.web.lean_me import LeanMe
 from tests.clock import ManualClock
-from tests.conftest import settings_for_tests, wipe
+from tests.conftest import extra_runtime
 from tests.factories import key_header, make_key, make_person, make_token, token_header
 from tests.live import serving
 
@@ -84,14 +84,8 @@ def test_the_body_is_the_models_json_byte_for_byte(who: Person, client_type: str
 
 @pytest.fixture
 def cached_runtime(database_url: str, clock: ManualClock) -> Iterator[Runtime]:
-    runtime = build_runtime(
-        settings_for_tests(database_url, credential_cache_size=100), clock=clock
-    )
-    try:
+    with extra_runtime(database_url, clock=clock, credential_cache_size=100) as runtime:
         yield runtime
-    finally:
-        wipe(runtime)
-        runtime.database.dispose()
 
 
 @pytest.fixture

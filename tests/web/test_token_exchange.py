@@ -119,7 +119,7 @@ def served(
 ) -> Iterator[tuple[Runtime, httpx.Client]]:
     """A server of its own, with other settings, on the session's database."""
     with (
-        extra_runtime(database_url, passwords=passwords, **overrides) as runtime,
+        extra_runtime(database_url, passwords=passwords, clock=None, **overrides) as runtime,
         serving(create_app(runtime=runtime)) as url,
         httpx.Client(base_url=url, timeout=120) as api,
     ):

@@ -118,59 +118,50 @@ class Authenticator:
             if request.session_cookie:
                 return None
             raise Unauthorized()
-        now = self._clock.now()
-        if presented.kind is CredentialKind.API_TOKEN:
-            token = self._cache.api_token(presented.id, now)
-            if token is None or not self._hasher.matches(presented.code, token.code_digest):
-                return None
-            return self._token_principal(token, request.client_address, now)
-        try:
-            return self._cached_key(presented, request, now)
-        except InvalidApiKey:
-            if presented.kind is CredentialKind.EITHER:
-                return None  # Basic goes on to try the value as a token: verify does that.
-            raise
-
-    def _cached_key(
-        self, presented: PresentedCredential, request: PresentedRequest, now: datetime
-    ) -> Principal | None:
-        key = self._cache.api_key(presented.id, now)
-        if key is None or not self._hasher.matches(presented.code, key.code_digest):
-            return None
-        agent_id = _requested_agent(key, request.agent_id_header)
-        person = key.person if agent_id is None else self._cache.person(agent_id, now)
-        if agent_id is not None and person is None:
-            return None
-        return self._key_principal(key, person, request.client_address, now)
+        return self._from_cache(presented, request.agent_id_header, request.client_address)
 
     def cached_for_authorization(
         self, authorization: str, client_address: str | None
     ) -> Principal | None:
         """``try_cached`` for a request whose only credential is this ``Authorization`` value.
 
-        The common case, in fewer steps (the web layer's lean ``GET /api/v2/me``). None for
-        anything it does not answer itself — not cached, malformed, refused, Basic — and the
-        caller then takes the general way, which decides and explains. There is no agent
-        header: a superuser key acts as its own default agent.
+        The common case without building a ``PresentedRequest`` (the web layer's lean
+        ``GET /api/v2/me``). None for anything it does not answer itself — not cached,
+        malformed, refused — and the caller then takes the general way, which decides and
+        explains. There is no agent header: a superuser key acts as its own default agent.
         """
         if not self._cache.enabled:
             return None
         try:
-            presented = parse_authorization(authorization)
-            now = self._clock.now()
-            if presented.kind is CredentialKind.API_TOKEN:
-                token = self._cache.api_token(presented.id, now)
-                if token is None or not self._hasher.matches(presented.code, token.code_digest):
-                    return None
-                return self._token_principal(token, client_address, now)
-            if presented.kind is CredentialKind.API_KEY:
-                key = self._cache.api_key(presented.id, now)
-                if key is None or not self._hasher.matches(presented.code, key.code_digest):
-                    return None
-                return self._key_principal(key, key.person, client_address, now)
+            return self._from_cache(parse_authorization(authorization), None, client_address)
         except TesseraError:
             return None
-        return None
+
+    def _from_cache(
+        self,
+        presented: PresentedCredential,
+        agent_id_header: str | None,
+        client_address: str | None,
+    ) -> Principal | None:
+        now = self._clock.now()
+        if presented.kind is CredentialKind.API_TOKEN:
+            token = self._cache.api_token(presented.id, now)
+            if token is None or not self._hasher.matches(presented.code, token.code_digest):
+                return None
+            return self._token_principal(token, client_address, now)
+        try:
+            key = self._cache.api_key(presented.id, now)
+            if key is None or not self._hasher.matches(presented.code, key.code_digest):
+                return None
+            agent_id = _requested_agent(key, agent_id_header)
+            person = key.person if agent_id is None else self._cache.person(agent_id, now)
+            if agent_id is not None and person is None:
+                return None
+            return self._key_principal(key, person, client_address, now)
+        except InvalidApiKey:
+            if presented.kind is CredentialKind.EITHER:
+                return None  # Basic goes on to try the value as a token: verify does that.
+            raise
 
     def verify(self, request: PresentedRequest) -> Principal:
         """The full check against the database (one SELECT by primary key); fills the cache.
