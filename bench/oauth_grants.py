@@ -1,10 +1,10 @@
 """CPU and SQL round trips of one OAuth grant (``POST /oauth/token``), in process.
 
-Seeds a confidential client and one grant per code (and per refresh token), like
-``seed_consumables.py``, then posts each body once through ``create_app`` with hand-made ASGI
-messages, and prints µs of this process's CPU, wall µs and SQL statements per grant for each
-grant type. No sockets, no load generator. Run on demand (PostgreSQL gets a schema of its own,
-dropped at the end):
+Seeds a confidential client and one grant per code (and per refresh token) with
+``seed_consumables.py``'s ``grant_bodies``, then posts each body once through ``create_app``
+with hand-made ASGI messages, and prints µs of this process's CPU, wall µs and SQL statements
+per grant for each grant type. No sockets, no load generator. Run on demand (PostgreSQL gets a
+schema of its own, dropped at the end):
 
     .venv/bin/python bench/oauth_grants.py [--database-url postgresql://postgres@127.0.0.1/test]
         [--grants 2000] [--concurrency 1]
@@ -15,25 +15,19 @@ import asyncio
 import secrets
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
-from sqlalchemy import Engine, create_engine, event, insert
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import Pool
 
+from seed_consumables import grant_bodies
 from tessera.app import create_app
-from tessera.bootstrap import build_runtime, secret_key
-from tessera.core.credentials import CodeHasher
+from tessera.bootstrap import build_runtime
 from tessera.core.passwords import PasswordHasher
-from tessera.services.oauth_clients import NewOAuthClient
-from tessera.services.people import NewPerson
 from tessera.settings import Settings
 from tessera.store.database import normalize_url
-from tessera.store.tables import OAuthCodeRow, OAuthGrantRow, OAuthRefreshTokenRow
 
-REDIRECT_URI = "https://bench.example.test/callback"
 #: What crosses to the database per grant: statements, and BEGIN, COMMIT or ROLLBACK, pings.
 counts = {"statements": 0, "transactions": 0, "checkouts": 0, "connects": 0}
 
@@ -52,67 +46,13 @@ def _round_trips() -> int:
 
 
 def seed(settings: Settings, count: int) -> tuple[list[bytes], list[bytes]]:
+    """What ``seed_consumables.py`` seeds for a run, as request bodies in memory."""
     runtime = build_runtime(settings, passwords=PasswordHasher(time_cost=1, memory_cost_kib=1024))
-    services = runtime.services
-    issued = services.oauth_clients.create(
-        NewOAuthClient(name="Bench app", redirect_uris=[REDIRECT_URI])
-    )
-    if issued.secret is None:
-        raise SystemExit("a confidential client came back without a secret")
-    client = {"client_id": issued.client.client_id, "client_secret": issued.secret}
-    person = services.people.add(
-        NewPerson(email="bench-oauth@example.test", name="Bench OAuth", is_agent=True)
-    )
-    digest = CodeHasher(secret_key(runtime.settings)).digest
-    now = datetime.now(UTC)
-    row = {"client_id": issued.client.id, "person_id": person.id, "scope": "", "created_at": now}
-    code_bodies, refresh_bodies = [], []
-    with runtime.database.engine.begin() as connection:
-        ids = list(
-            connection.execute(
-                insert(OAuthGrantRow).returning(OAuthGrantRow.id, sort_by_parameter_order=True),
-                [row] * (2 * count),
-            ).scalars()
-        )
-        codes, refreshes = [], []
-        for n in range(count):
-            code, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-            codes.append(
-                {
-                    "code_digest": digest(code),
-                    "grant_id": ids[2 * n],
-                    "redirect_uri": REDIRECT_URI,
-                    "created_at": now,
-                    "expires_at": now + timedelta(days=1),
-                }
-            )
-            refreshes.append(
-                {
-                    "token_digest": digest(refresh),
-                    "grant_id": ids[2 * n + 1],
-                    "created_at": now,
-                    "expires_at": now + timedelta(days=13),
-                }
-            )
-            code_bodies.append(
-                urlencode(
-                    {
-                        "grant_type": "authorization_code",
-                        "code": code,
-                        "redirect_uri": REDIRECT_URI,
-                        **client,
-                    }
-                ).encode()
-            )
-            refresh_bodies.append(
-                urlencode(
-                    {"grant_type": "refresh_token", "refresh_token": refresh, **client}
-                ).encode()
-            )
-        connection.execute(insert(OAuthCodeRow), codes)
-        connection.execute(insert(OAuthRefreshTokenRow), refreshes)
-    runtime.database.dispose()
-    return code_bodies, refresh_bodies
+    try:
+        codes, refreshes = grant_bodies(runtime, count, secrets.token_hex(4))
+    finally:
+        runtime.database.dispose()
+    return [body.encode() for body in codes], [body.encode() for body in refreshes]
 
 
 def scope_for(body: bytes) -> dict[str, Any]:

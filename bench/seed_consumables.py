@@ -45,6 +45,13 @@ BATCH = 5_000
 
 
 def seed_grants(runtime: Runtime, count: int, out: Path, tag: str) -> None:
+    code_bodies, refresh_bodies = grant_bodies(runtime, count, tag)
+    write_private(out / "oauth-code-bodies.txt", code_bodies)
+    write_private(out / "oauth-refresh-bodies.txt", refresh_bodies)
+
+
+def grant_bodies(runtime: Runtime, count: int, tag: str) -> tuple[list[str], list[str]]:
+    """A new confidential client, ``count`` codes and refresh tokens; their request bodies."""
     services = runtime.services
     issued = services.oauth_clients.create(
         NewOAuthClient(name=f"Bench app {tag}", redirect_uris=[REDIRECT_URI])
@@ -111,8 +118,7 @@ def seed_grants(runtime: Runtime, count: int, out: Path, tag: str) -> None:
                 )
             connection.execute(insert(OAuthCodeRow), codes)
             connection.execute(insert(OAuthRefreshTokenRow), refreshes)
-    write_private(out / "oauth-code-bodies.txt", code_bodies)
-    write_private(out / "oauth-refresh-bodies.txt", refresh_bodies)
+    return code_bodies, refresh_bodies
 
 
 def seed_revocations(runtime: Runtime, count: int, out: Path, tag: str) -> None:
