@@ -27,6 +27,7 @@ from tessera.settings import Settings
 from tessera.store.database import normalize_url
 from tessera.store.tables import Base
 from tests.clock import ManualClock
+from tests.external_tools import report_skipped
 from tests.live import serving
 from tests.secrets_seen import all_secrets
 
@@ -35,23 +36,42 @@ REDIS_URL_VARIABLE = "TESSERA_TEST_REDIS_URL"
 SECRET_KEY = "tessera-test-secret-key-" + "k" * 24
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "postgresql_only: about what only a database server does (no SQLite run is generated)",
+    )
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # Every test that needs a database, directly or through a fixture, runs once per backend.
     if "backend" in metafunc.fixturenames:
-        backends = ["sqlite"]
+        backends = []
+        if metafunc.definition.get_closest_marker("postgresql_only") is None:
+            backends.append("sqlite")
         if os.environ.get(POSTGRES_URL_VARIABLE):
             backends.append("postgresql")
         metafunc.parametrize("backend", backends, indirect=True, scope="session")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Like PostgreSQL, Redis is used when named: without it these tests are not collected.
-    if os.environ.get(REDIS_URL_VARIABLE):
-        return
-    needs_redis = [item for item in items if "redis_url" in getattr(item, "fixturenames", ())]
-    if needs_redis:
-        config.hook.pytest_deselected(items=needs_redis)
-        items[:] = [item for item in items if item not in needs_redis]
+    # Like PostgreSQL, Redis is used when named: without them these tests are not collected.
+    left_out = [item for item in items if _service_missing(item)]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if item not in left_out]
+
+
+def _service_missing(item: pytest.Item) -> bool:
+    if "redis_url" in getattr(item, "fixturenames", ()) and not os.environ.get(REDIS_URL_VARIABLE):
+        return True
+    return item.get_closest_marker("postgresql_only") is not None and not os.environ.get(
+        POSTGRES_URL_VARIABLE
+    )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    report_skipped(terminalreporter)
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """Fixtures for the browser tests: Debian's Chromium through Playwright, and an app's callback.
 
-The browser is Debian's (``/usr/bin/chromium``, installed by ``.ci/run``), never one that
-Playwright downloads: the machines that run the suite reach no browser CDN, and a pinned
+The browser is Debian's (``/usr/bin/chromium``, installed by ``scripts/test-tools``), never one
+that Playwright downloads: the machines that run the suite reach no browser CDN, and a pinned
 system package is what the operators patch. One fresh context per test (cookies never leak
 from one test into another) in a browser shared by the module's tests.
 
@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -30,7 +29,8 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-CHROMIUM = Path("/usr/bin/chromium")
+from tests.external_tools import AXE, CHROMIUM, require
+
 CHROMIUM_ARGS = [
     # The suite runs as root in a container: Chromium's sandbox needs user namespaces.
     "--no-sandbox",
@@ -118,15 +118,10 @@ def playwright() -> Iterator[Playwright]:
 
 @pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
-    """Debian's Chromium, headless; a missing browser fails the run instead of hiding tests."""
-    if not CHROMIUM.is_file():
-        pytest.fail(
-            f"{CHROMIUM} is missing: the browser tests need Debian's Chromium "
-            "(`apt-get install chromium`, as .ci/run does); Playwright must not download one.",
-            pytrace=False,
-        )
+    """Debian's Chromium, headless, with axe-core at hand (tests/external_tools.py)."""
+    require(CHROMIUM, AXE)
     browser = playwright.chromium.launch(
-        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        executable_path=str(CHROMIUM.path), headless=True, args=CHROMIUM_ARGS
     )
     yield browser
     browser.close()

@@ -1,6 +1,6 @@
 """What every console browser test needs: signing in, the accessibility check, screenshots.
 
-``assert_accessible`` runs axe-core (installed from npm by scripts/bootstrap, pinned by
+``assert_accessible`` runs axe-core (installed from npm by scripts/test-tools, pinned by
 package-lock.json) inside the page and fails on any serious or critical violation. It is
 evaluated through the DevTools protocol, so the pages' strict CSP (no scripts at all) stays on.
 
@@ -15,10 +15,10 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from tests.external_tools import AXE, require
 from tests.secrets_seen import remember
 
 ROOT = Path(__file__).resolve().parents[2]
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 DOC_SCREENSHOTS = ROOT / "docs" / "screenshots"
 RUN_SCREENSHOTS = ROOT / ".screenshots"
 #: axe's impact levels that fail a test; "minor" and "moderate" are reported by axe only.
@@ -27,9 +27,8 @@ FAILING_IMPACTS = {"serious", "critical"}
 
 def assert_accessible(page: Page) -> None:
     """No serious or critical WCAG 2 A/AA (or best-practice) violation on the page as shown."""
-    if not AXE.is_file():
-        raise AssertionError(f"{AXE} is missing: run scripts/bootstrap (it runs npm ci)")
-    page.evaluate(AXE.read_text(encoding="utf-8"))
+    require(AXE)
+    page.evaluate(AXE.path.read_text(encoding="utf-8"))
     results = page.evaluate(
         """async () => {
             const outcome = await axe.run(document, {

@@ -259,9 +259,9 @@ def _terminate(runtime: Runtime, pid: int) -> None:
         connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
 
 
-def test_a_terminated_connection_costs_the_check_no_error(cold: Runtime, backend: str) -> None:
-    if backend != "postgresql":
-        pytest.skip("SQLite has no server connection to lose")
+# SQLite has no server connection to lose.
+@pytest.mark.postgresql_only
+def test_a_terminated_connection_costs_the_check_no_error(cold: Runtime) -> None:
     services, database = cold.services, cold.database
     agent = make_person(services)
     first, second = make_token(services, agent), make_token(services, agent)
