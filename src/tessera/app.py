@@ -152,5 +152,5 @@ async def _refresh_credentials_forever(runtime: Runtime) -> None:
 def serve_app() -> FastAPI:
     """The factory ``tessera serve`` hands uvicorn: each worker configures logging and builds."""
     settings = Settings()
-    configure_logging(settings.log_level, access_log=settings.access_log)
+    configure_logging(settings.log_level, access_log=settings.access_log, verbose=settings.verbose)
     return create_app(settings)

@@ -1,41 +1,50 @@
-"""Wiring: turn Settings into a database and the services, for the web app and the CLI."""
+"""Wiring: turn Settings into a database and the services, for the web app and the CLI.
+
+``Wiring`` builds each part the first time it is asked for, and imports its module only then:
+a command line that lists people builds the database and the people service, not the OAuth
+server, the rate limiter or the credential cache (ADR 0022). ``build_runtime`` builds every part
+at once, for the server, so that nothing is built while requests are being served.
+"""
+
+from __future__ import annotations
 
 import logging
 import os
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tessera import __version__
-from tessera.core.clock import Clock, SystemClock
-from tessera.core.credentials import CodeHasher
-from tessera.core.passwords import PasswordHasher
-from tessera.core.principals import TokenLifetime
-from tessera.core.site import SiteInfo
-from tessera.oauth.server import OAuthConfig, OAuthContext
-from tessera.oauth.service import OAuthService
-from tessera.services.account import AccountService
-from tessera.services.api_keys import ApiKeyService
-from tessera.services.api_tokens import ApiTokenService, TokenPolicy
-from tessera.services.audit import AuditService
-from tessera.services.authenticate import Authenticator
-from tessera.services.change_feed import ChangeFeed
-from tessera.services.connected_apps import ConnectedAppsService
-from tessera.services.container import Services
-from tessera.services.credential_cache import CredentialCache
-from tessera.services.first_run import FirstRunService
-from tessera.services.housekeeping import Housekeeping, PrunePolicy
-from tessera.services.oauth_clients import OAuthClientService
-from tessera.services.password_hashing import HashingPool
-from tessera.services.password_login import LoginLimits, PasswordLogin
-from tessera.services.people import PeopleService
-from tessera.services.throttle import Throttle, ThrottleRule
-from tessera.services.usage import UsageRecorder
-from tessera.services.web_sessions import WebSessionService
-from tessera.settings import Settings
-from tessera.store import schema
-from tessera.store.database import Database, make_engine
+
+if TYPE_CHECKING:
+    from tessera.core.clock import Clock
+    from tessera.core.credentials import CodeHasher
+    from tessera.core.passwords import PasswordHasher
+    from tessera.core.principals import TokenLifetime
+    from tessera.core.site import SiteInfo
+    from tessera.oauth.service import OAuthService
+    from tessera.services.account import AccountService
+    from tessera.services.api_keys import ApiKeyService
+    from tessera.services.api_tokens import ApiTokenService
+    from tessera.services.audit import AuditService
+    from tessera.services.authenticate import Authenticator
+    from tessera.services.change_feed import ChangeFeed
+    from tessera.services.connected_apps import ConnectedAppsService
+    from tessera.services.container import Services
+    from tessera.services.credential_cache import CredentialCache
+    from tessera.services.first_run import FirstRunService
+    from tessera.services.housekeeping import Housekeeping
+    from tessera.services.oauth_clients import OAuthClientService
+    from tessera.services.password_login import PasswordLogin
+    from tessera.services.people import PeopleService
+    from tessera.services.throttle import Throttle
+    from tessera.services.usage import UsageRecorder
+    from tessera.services.web_sessions import WebSessionService
+    from tessera.settings import Settings
+    from tessera.store.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -87,118 +96,306 @@ def _create_secret_file(path: Path) -> None:
 def build_runtime(
     settings: Settings, *, clock: Clock | None = None, passwords: PasswordHasher | None = None
 ) -> Runtime:
-    clock = clock or SystemClock()
-    passwords = passwords or PasswordHasher()
-    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
-    if settings.should_migrate:
-        schema.upgrade(engine)
-    database = Database(engine)
-    # Built right after the database: it hears of every commit that records a change.
-    # A feed silent for longer than a cache entry may live makes the cache start over.
-    changes = ChangeFeed(
-        database,
-        poll_seconds=settings.change_poll_seconds,
-        resync_after=settings.credential_cache_seconds,
-    )
-    hasher = CodeHasher(secret_key(settings))
-    throttle = Throttle(settings.redis_url)
-    usage = UsageRecorder(database)
-    credential_cache = CredentialCache(
-        settings.credential_cache_size, timedelta(seconds=settings.credential_cache_seconds)
-    )
-    # Every change, made here or by another process, drops what it makes stale (ADR 0010, 0011).
-    changes.subscribe(credential_cache)
-    lifetime = TokenLifetime(
-        idle=timedelta(days=settings.token_idle_days) if settings.token_idle_days else None,
-        max_age=timedelta(days=settings.token_max_age_days)
-        if settings.token_max_age_days
-        else None,
-    )
-    policy = TokenPolicy(
-        exchange_enabled=settings.exchange_enabled,
-        allow_users=settings.exchange_allow_users,
-        lifetime=lifetime,
-        device_setup_per_address=ThrottleRule.parse(
-            "device-setup-address", settings.device_setup_rate_per_address
-        ),
-    )
-    # One set of counters for every password form (exchange, login page): an attacker gains
-    # nothing by switching between them.
-    login = PasswordLogin(
-        database,
-        passwords,
-        hasher,
-        throttle,
-        LoginLimits(
-            per_email=ThrottleRule.parse("login-email", settings.exchange_rate_per_email),
-            per_address=ThrottleRule.parse("login-address", settings.exchange_rate_per_address),
-        ),
-        clock,
-        hashing=HashingPool(
-            threads=settings.password_hash_threads,
-            queue=settings.password_hash_queue,
-            nice=settings.password_hash_nice,
-        ),
-    )
-    people = PeopleService(database, passwords, clock)
-    api_tokens = ApiTokenService(database, hasher, clock, throttle, policy, login)
-    web_sessions = WebSessionService(
-        database, hasher, clock, login, lifetime=timedelta(hours=settings.session_hours)
-    )
-    services = Services(
-        site=SiteInfo(public_url=settings.public_url, version=__version__),
-        authenticator=Authenticator(
-            database,
-            hasher,
-            clock,
-            usage,
-            lifetime,
-            credential_cache,
-            allow_query_credentials=settings.allow_query_credentials,
-        ),
-        people=people,
-        first_run=FirstRunService(database, hasher, clock, people),
-        api_keys=ApiKeyService(database, hasher, clock),
-        oauth_clients=OAuthClientService(database, hasher, clock),
-        web_sessions=web_sessions,
-        connected_apps=ConnectedAppsService(database, clock),
-        api_tokens=api_tokens,
-        usage=usage,
-        credential_cache=credential_cache,
-        audit=AuditService(database, clock, timedelta(days=settings.audit_retention_days)),
-        account=AccountService(database, clock, login, web_sessions, api_tokens),
-    )
-    oauth = OAuthService(
-        database,
-        OAuthContext(
-            config=OAuthConfig(
-                access_token_lifetime=timedelta(seconds=settings.oauth_access_token_seconds),
-                refresh_token_lifetime=timedelta(days=settings.oauth_refresh_token_days),
-                code_lifetime=timedelta(seconds=settings.oauth_code_seconds),
-                refresh_grace=timedelta(seconds=settings.oauth_refresh_grace_seconds),
+    """Every part, built now (the server's way: nothing is built while serving)."""
+    return Wiring(settings, clock=clock, passwords=passwords).runtime()
+
+
+class Wiring:
+    """The composition of one process, each part built on first use and then kept.
+
+    The imports inside the properties are the point: a part's module (and what it pulls in,
+    SQLAlchemy, Authlib, argon2, ``limits``) is loaded only when that part is built. Not
+    thread-safe while parts are being built: the server builds them all before serving
+    (``runtime``), the command line has one thread.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        passwords: PasswordHasher | None = None,
+    ) -> None:
+        self.settings = settings
+        self._clock = clock
+        self._passwords = passwords
+
+    def runtime(self) -> Runtime:
+        # The change feed first, right after the database: it must hear of every commit that
+        # records a change, and the credential cache subscribes to it (ADR 0010, 0011).
+        database, changes = self.database, self.changes
+        return Runtime(
+            settings=self.settings,
+            database=database,
+            services=self.all_services,
+            throttle=self.throttle,
+            oauth=self.oauth,
+            changes=changes,
+            housekeeping=self.housekeeping,
+        )
+
+    def close(self) -> None:
+        """Release the database connections, if a part opened any."""
+        if "database" in self.__dict__:
+            self.database.dispose()
+
+    # -- foundations -----------------------------------------------------------------------
+
+    @cached_property
+    def clock(self) -> Clock:
+        from tessera.core.clock import SystemClock
+
+        return self._clock or SystemClock()
+
+    @cached_property
+    def passwords(self) -> PasswordHasher:
+        from tessera.core.passwords import PasswordHasher
+
+        return self._passwords or PasswordHasher()
+
+    @cached_property
+    def database(self) -> Database:
+        from tessera.store import schema
+        from tessera.store.database import Database, make_engine
+
+        engine = make_engine(self.settings.database_url, pool_size=self.settings.db_pool_size)
+        if self.settings.should_migrate:
+            schema.upgrade(engine)
+        return Database(engine)
+
+    @cached_property
+    def changes(self) -> ChangeFeed:
+        from tessera.services.change_feed import ChangeFeed
+
+        # A feed silent for longer than a cache entry may live makes the cache start over.
+        return ChangeFeed(
+            self.database,
+            poll_seconds=self.settings.change_poll_seconds,
+            resync_after=self.settings.credential_cache_seconds,
+        )
+
+    @cached_property
+    def hasher(self) -> CodeHasher:
+        from tessera.core.credentials import CodeHasher
+
+        return CodeHasher(secret_key(self.settings))
+
+    @cached_property
+    def throttle(self) -> Throttle:
+        from tessera.services.throttle import Throttle
+
+        return Throttle(self.settings.redis_url)
+
+    @cached_property
+    def lifetime(self) -> TokenLifetime:
+        from tessera.core.principals import TokenLifetime
+
+        settings = self.settings
+        return TokenLifetime(
+            idle=timedelta(days=settings.token_idle_days) if settings.token_idle_days else None,
+            max_age=timedelta(days=settings.token_max_age_days)
+            if settings.token_max_age_days
+            else None,
+        )
+
+    @cached_property
+    def login(self) -> PasswordLogin:
+        from tessera.services.password_hashing import HashingPool
+        from tessera.services.password_login import LoginLimits, PasswordLogin
+        from tessera.services.throttle import ThrottleRule
+
+        settings = self.settings
+        # One set of counters for every password form (exchange, login page): an attacker
+        # gains nothing by switching between them.
+        return PasswordLogin(
+            self.database,
+            self.passwords,
+            self.hasher,
+            self.throttle,
+            LoginLimits(
+                per_email=ThrottleRule.parse("login-email", settings.exchange_rate_per_email),
+                per_address=ThrottleRule.parse("login-address", settings.exchange_rate_per_address),
             ),
-            hasher=hasher,
-            clock=clock,
-        ),
-    )
-    housekeeping = Housekeeping(
-        database,
-        clock,
-        lifetime,
-        PrunePolicy(
-            grace=timedelta(days=settings.prune_grace_days),
-            revoked_key_retention=timedelta(days=settings.audit_retention_days),
-            change_retention=timedelta(minutes=settings.change_retention_minutes),
-            batch_size=settings.prune_batch_size,
-        ),
-        services.audit,
-    )
-    return Runtime(
-        settings=settings,
-        database=database,
-        services=services,
-        throttle=throttle,
-        oauth=oauth,
-        changes=changes,
-        housekeeping=housekeeping,
-    )
+            self.clock,
+            hashing=HashingPool(
+                threads=settings.password_hash_threads,
+                queue=settings.password_hash_queue,
+                nice=settings.password_hash_nice,
+            ),
+        )
+
+    # -- services --------------------------------------------------------------------------
+
+    @cached_property
+    def site(self) -> SiteInfo:
+        from tessera.core.site import SiteInfo
+
+        return SiteInfo(public_url=self.settings.base_url, version=__version__)
+
+    @cached_property
+    def usage(self) -> UsageRecorder:
+        from tessera.services.usage import UsageRecorder
+
+        return UsageRecorder(self.database)
+
+    @cached_property
+    def credential_cache(self) -> CredentialCache:
+        from tessera.services.credential_cache import CredentialCache
+
+        cache = CredentialCache(
+            self.settings.credential_cache_size,
+            timedelta(seconds=self.settings.credential_cache_seconds),
+        )
+        # Every change, made here or by another process, drops what it makes stale.
+        self.changes.subscribe(cache)
+        return cache
+
+    @cached_property
+    def authenticator(self) -> Authenticator:
+        from tessera.services.authenticate import Authenticator
+
+        return Authenticator(
+            self.database,
+            self.hasher,
+            self.clock,
+            self.usage,
+            self.lifetime,
+            self.credential_cache,
+            allow_query_credentials=self.settings.allow_query_credentials,
+        )
+
+    @cached_property
+    def people(self) -> PeopleService:
+        from tessera.services.people import PeopleService
+
+        return PeopleService(self.database, self.passwords, self.clock)
+
+    @cached_property
+    def first_run(self) -> FirstRunService:
+        from tessera.services.first_run import FirstRunService
+
+        return FirstRunService(self.database, self.hasher, self.clock, self.people)
+
+    @cached_property
+    def api_keys(self) -> ApiKeyService:
+        from tessera.services.api_keys import ApiKeyService
+
+        return ApiKeyService(self.database, self.hasher, self.clock)
+
+    @cached_property
+    def api_tokens(self) -> ApiTokenService:
+        from tessera.services.api_tokens import ApiTokenService, TokenPolicy
+        from tessera.services.throttle import ThrottleRule
+
+        settings = self.settings
+        policy = TokenPolicy(
+            exchange_enabled=settings.exchange_enabled,
+            allow_users=settings.exchange_allow_users,
+            lifetime=self.lifetime,
+            device_setup_per_address=ThrottleRule.parse(
+                "device-setup-address", settings.device_setup_rate_per_address
+            ),
+        )
+        return ApiTokenService(
+            self.database, self.hasher, self.clock, self.throttle, policy, self.login
+        )
+
+    @cached_property
+    def oauth_clients(self) -> OAuthClientService:
+        from tessera.services.oauth_clients import OAuthClientService
+
+        return OAuthClientService(self.database, self.hasher, self.clock)
+
+    @cached_property
+    def web_sessions(self) -> WebSessionService:
+        from tessera.services.web_sessions import WebSessionService
+
+        return WebSessionService(
+            self.database,
+            self.hasher,
+            self.clock,
+            self.login,
+            lifetime=timedelta(hours=self.settings.session_hours),
+        )
+
+    @cached_property
+    def connected_apps(self) -> ConnectedAppsService:
+        from tessera.services.connected_apps import ConnectedAppsService
+
+        return ConnectedAppsService(self.database, self.clock)
+
+    @cached_property
+    def audit(self) -> AuditService:
+        from tessera.services.audit import AuditService
+
+        return AuditService(
+            self.database, self.clock, timedelta(days=self.settings.audit_retention_days)
+        )
+
+    @cached_property
+    def account(self) -> AccountService:
+        from tessera.services.account import AccountService
+
+        return AccountService(
+            self.database, self.clock, self.login, self.web_sessions, self.api_tokens
+        )
+
+    @cached_property
+    def all_services(self) -> Services:
+        from tessera.services.container import Services
+
+        return Services(
+            site=self.site,
+            authenticator=self.authenticator,
+            people=self.people,
+            first_run=self.first_run,
+            api_keys=self.api_keys,
+            oauth_clients=self.oauth_clients,
+            web_sessions=self.web_sessions,
+            connected_apps=self.connected_apps,
+            api_tokens=self.api_tokens,
+            usage=self.usage,
+            credential_cache=self.credential_cache,
+            audit=self.audit,
+            account=self.account,
+        )
+
+    # -- the OAuth server and housekeeping -------------------------------------------------
+
+    @cached_property
+    def oauth(self) -> OAuthService:
+        from tessera.oauth.server import OAuthConfig, OAuthContext
+        from tessera.oauth.service import OAuthService
+
+        settings = self.settings
+        return OAuthService(
+            self.database,
+            OAuthContext(
+                config=OAuthConfig(
+                    access_token_lifetime=timedelta(seconds=settings.oauth_access_token_seconds),
+                    refresh_token_lifetime=timedelta(days=settings.oauth_refresh_token_days),
+                    code_lifetime=timedelta(seconds=settings.oauth_code_seconds),
+                    refresh_grace=timedelta(seconds=settings.oauth_refresh_grace_seconds),
+                ),
+                hasher=self.hasher,
+                clock=self.clock,
+            ),
+        )
+
+    @cached_property
+    def housekeeping(self) -> Housekeeping:
+        from tessera.services.housekeeping import Housekeeping, PrunePolicy
+
+        settings = self.settings
+        return Housekeeping(
+            self.database,
+            self.clock,
+            self.lifetime,
+            PrunePolicy(
+                grace=timedelta(days=settings.prune_grace_days),
+                revoked_key_retention=timedelta(days=settings.audit_retention_days),
+                change_retention=timedelta(minutes=settings.change_retention_minutes),
+                batch_size=settings.prune_batch_size,
+            ),
+            self.audit,
+        )

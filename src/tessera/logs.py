@@ -40,10 +40,19 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "info", *, access_log: bool = True) -> None:
+#: What starting a server says at the info level that a person starting it does not need: each
+#: migration step, each server process starting and stopping. Shown with ``verbose``.
+_START_UP_DETAIL = ("alembic", "uvicorn.error")
+
+
+def configure_logging(
+    level: str = "info", *, access_log: bool = True, verbose: bool = False
+) -> None:
     """Log to stderr with request ids; redact on the server loggers that print paths.
 
     ``access_log``: uvicorn's line per request, kept only at the info level or below.
+    ``verbose``: start-up detail too (migrations, processes); without it those loggers say
+    only warnings and errors.
     """
     handler = logging.StreamHandler()
     handler.setFormatter(
@@ -55,6 +64,9 @@ def configure_logging(level: str = "info", *, access_log: bool = True) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     install_redaction()
+    detailed = verbose or root.isEnabledFor(logging.DEBUG)
+    for name in _START_UP_DETAIL:
+        logging.getLogger(name).setLevel(logging.NOTSET if detailed else logging.WARNING)
     if not access_log or not root.isEnabledFor(logging.INFO):
         # uvicorn builds an access line whenever its logger has somewhere to send it (it asks
         # ``hasHandlers()`` once per connection): detached, not even the path is formatted.

@@ -18,6 +18,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from tessera.core.addresses import url_of_bound_address
+
 ENV_PREFIX = "TESSERA_"
 DEFAULT_CONFIG_FILE = Path("tessera.toml")
 
@@ -58,8 +60,10 @@ class Settings(BaseSettings):
     database_url: str = Field(
         "sqlite:///tessera.db", description="SQLAlchemy URL; postgresql://… uses psycopg 3."
     )
-    public_url: str = Field(
-        "http://127.0.0.1:8000", description="Where clients reach this server (discover, QR codes)."
+    public_url: str | None = Field(
+        None,
+        description="Where clients reach this server (discover, QR codes, OAuth metadata);"
+        " default: the address `tessera serve` binds.",
     )
     host: str = Field("127.0.0.1", description="Address `tessera serve` listens on.")
     port: int = Field(8000, ge=0, le=65535)
@@ -152,6 +156,11 @@ class Settings(BaseSettings):
     )
     prune_batch_size: int = Field(1000, ge=10, le=100000, description="Rows per delete.")
     log_level: str = Field("info")
+    verbose: bool = Field(
+        False,
+        description="Log start-up detail (migrations, server processes) as well; "
+        "`tessera serve --verbose`.",
+    )
     access_log: bool = Field(
         True,
         description="A log line per request (uvicorn's access log); off behind a proxy that "
@@ -160,7 +169,9 @@ class Settings(BaseSettings):
 
     @field_validator("public_url")
     @classmethod
-    def _absolute_url(cls, value: str) -> str:
+    def _absolute_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an absolute http:// or https:// URL")
         return value.rstrip("/")
@@ -182,6 +193,17 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, _ConfigFileSource(settings_cls))
+
+    @property
+    def base_url(self) -> str:
+        """Where clients reach this server: ``public_url``, else the address it binds.
+
+        Without a configured public URL, every URL the server prints or serves follows the
+        host and port it actually listens on (``tessera serve --port 8123`` says ``:8123``).
+        """
+        if self.public_url is not None:
+            return self.public_url
+        return url_of_bound_address(self.host, self.port)
 
     @property
     def should_migrate(self) -> bool:

@@ -8,8 +8,9 @@ for the duration of a command, and restored after it.
 """
 
 import json
+import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -20,7 +21,13 @@ from tessera.services.container import Services
 from tests.conftest import SECRET_KEY
 
 #: What ``serve`` and ``--config`` write into os.environ; cleared so no test sees another's.
-VARIABLES_COMMANDS_SET = ("TESSERA_CONFIG", "TESSERA_HOST", "TESSERA_PORT", "TESSERA_WORKERS")
+VARIABLES_COMMANDS_SET = (
+    "TESSERA_CONFIG",
+    "TESSERA_HOST",
+    "TESSERA_PORT",
+    "TESSERA_WORKERS",
+    "TESSERA_VERBOSE",
+)
 
 
 class Cli:
@@ -56,3 +63,16 @@ def cli_environment(database_url: str) -> dict[str, str | None]:
 def cli(database_url: str, services: Services) -> Cli:
     """The CLI on the test database; ``services`` makes sure it is migrated, and cleans up."""
     return Cli(cli_environment(database_url))
+
+
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    """``serve`` configures logging for its process; put the suite's own capture back after."""
+    names = ("", "uvicorn", "uvicorn.error", "uvicorn.access", "alembic")
+    loggers = [logging.getLogger(name) for name in names]
+    saved = [(lg, lg.handlers[:], lg.filters[:], lg.level, lg.propagate) for lg in loggers]
+    yield
+    for logger, handlers, filters, level, propagate in saved:
+        logger.handlers[:], logger.filters[:] = handlers, filters
+        logger.setLevel(level)
+        logger.propagate = propagate

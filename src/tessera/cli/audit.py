@@ -5,6 +5,8 @@ from typing import Annotated, Any
 
 import typer
 
+from tessera.bootstrap import Wiring
+from tessera.cli.commands import summary
 from tessera.cli.output import (
     CountOption,
     JsonOption,
@@ -19,9 +21,8 @@ from tessera.cli.state import state
 from tessera.core.audit import AuditEvent, AuditFilters
 from tessera.core.errors import INVALID, FieldError, InvalidInput, NotFound
 from tessera.core.paging import DEFAULT_PER_PAGE, PageRequest
-from tessera.services.container import Services
 
-app = typer.Typer(no_args_is_help=True, help="Read and prune the audit trail.")
+app = typer.Typer(no_args_is_help=True, help=summary("audit"))
 
 
 def event_json(event: AuditEvent) -> dict[str, Any]:
@@ -49,7 +50,7 @@ def _moment(option: str, value: str | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def _person(services: Services, email_or_id: str | None) -> int | None:
+def _person(services: Wiring, email_or_id: str | None) -> int | None:
     """An id is taken as is (its person may be deleted: the trail outlives them)."""
     if email_or_id is None:
         return None

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from tessera.cli.commands import summary
 from tessera.cli.output import (
     CliFailure,
     CountOption,
@@ -32,7 +33,7 @@ from tessera.core.paging import DEFAULT_PER_PAGE, PageRequest
 from tessera.core.site import SiteInfo
 from tessera.services.oauth_clients import IssuedOAuthClient, NewOAuthClient, OAuthClientChanges
 
-app = typer.Typer(no_args_is_help=True, help="Manage OAuth clients (the apps that may use OAuth).")
+app = typer.Typer(no_args_is_help=True, help=summary("clients"))
 
 #: Ids are 64-bit database integers; a larger one could not name a client.
 ClientId = Annotated[

@@ -4,7 +4,6 @@ Secrets are never printed: ``secret_key`` is masked, and so is any password insi
 Warnings do not fail the check (exit 0); only settings that do not validate do (exit 1).
 """
 
-import ipaddress
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,12 +14,14 @@ import typer
 from pydantic import SecretStr
 from sqlalchemy.exc import ArgumentError
 
+from tessera.cli.commands import summary
 from tessera.cli.output import JsonOption, emit, reports_errors, table
 from tessera.cli.state import state
+from tessera.core.addresses import is_loopback_host
 from tessera.settings import ENV_PREFIX, Settings, config_file_path, read_config_file
 from tessera.store.database import is_sqlite
 
-app = typer.Typer(no_args_is_help=True, help="Inspect the configuration.")
+app = typer.Typer(no_args_is_help=True, help=summary("config"))
 
 MASK = "********"
 
@@ -46,15 +47,6 @@ def shown_value(value: object) -> Any:
     return value
 
 
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def source_of(name: str, file_values: dict[str, Any]) -> str:
     # pydantic-settings matches variable names case-insensitively: so must we.
     environment = {key.upper() for key in os.environ}
@@ -66,8 +58,8 @@ def source_of(name: str, file_values: dict[str, Any]) -> str:
 
 
 def warnings_for(settings: Settings) -> Iterator[str]:
-    public = urlsplit(settings.public_url)
-    if public.scheme == "http" and not is_loopback(public.hostname or ""):
+    public = urlsplit(settings.base_url)
+    if public.scheme == "http" and not is_loopback_host(public.hostname or ""):
         yield (
             "public_url is http:// on a host other machines reach: clients would send their "
             "credentials unencrypted; serve it over https://"
@@ -110,7 +102,13 @@ def warnings_for(settings: Settings) -> Iterator[str]:
         )
     if settings.token_idle_days == 0 and settings.token_max_age_days == 0:
         yield "token_idle_days and token_max_age_days are both 0: API tokens never expire"
-    if not is_loopback(settings.host) and not settings.forwarded_allow_ips:
+    if settings.public_url is None and not is_loopback_host(settings.host):
+        yield (
+            f"host {settings.host} is reachable from other machines and public_url is not set: "
+            f"the URLs this server hands out (discover, QR codes, OAuth) say {settings.base_url}; "
+            "set public_url to the address clients use"
+        )
+    if not is_loopback_host(settings.host) and not settings.forwarded_allow_ips:
         yield (
             f"host {settings.host} is reachable from other machines and forwarded_allow_ips is "
             "not set: is there a TLS terminator in front? `tessera serve` speaks plain HTTP; "

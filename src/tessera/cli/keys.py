@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from tessera.bootstrap import Wiring
+from tessera.cli.commands import summary
 from tessera.cli.output import (
     CliFailure,
     CountOption,
@@ -24,9 +26,8 @@ from tessera.core.errors import FieldError, FieldErrors, InvalidInput, NotFound
 from tessera.core.paging import DEFAULT_PER_PAGE, PageRequest
 from tessera.core.records import ApiKeyInfo
 from tessera.services.api_keys import IssuedApiKey, NewApiKey
-from tessera.services.container import Services
 
-app = typer.Typer(no_args_is_help=True, help="Manage API keys.")
+app = typer.Typer(no_args_is_help=True, help=summary("keys"))
 
 #: Ids are 64-bit database integers; a larger one could not name a key.
 KeyId = Annotated[int, typer.Argument(metavar="ID", min=1, max=2**63 - 1, help="The key's id.")]
@@ -46,7 +47,7 @@ def _naming(key_id: int) -> Iterator[None]:
         raise CliFailure(Failure.of(error, f"no API key has id {key_id}")) from None
 
 
-def _person_id(services: Services, option: str, email_or_id: str) -> int:
+def _person_id(services: Wiring, option: str, email_or_id: str) -> int:
     """The id of the person an option names; an unknown one is a bad option (exit 2)."""
     try:
         return services.people.find(email_or_id).id

@@ -15,9 +15,16 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from tessera.core.errors import WIRE_STATUS, ErrorKind, FieldErrors, InvalidInput, TesseraError
+from tessera.bootstrap import InvalidSecretKey
+from tessera.core.errors import (
+    WIRE_STATUS,
+    ErrorKind,
+    FieldError,
+    FieldErrors,
+    InvalidInput,
+    TesseraError,
+)
 from tessera.core.paging import MAX_PER_PAGE, Page
 
 P = ParamSpec("P")
@@ -93,24 +100,51 @@ def reports_errors(command: Callable[P, None]) -> Callable[P, None]:
             failure = Failure.of(error)
         except CliFailure as error:
             failure = error.failure
-        except SQLAlchemyError as error:
-            # Unreachable or unmigrated databases are operator problems, not bugs to trace.
-            # Statement parameters are hidden by the engine, so the text holds no secrets;
-            # the driver's own message (``orig``) says what went wrong without the SQL.
-            cause = error.orig if isinstance(error, DBAPIError) else error
-            failure = Failure(
-                exit_code=EXIT_CODES[ErrorKind.INTERNAL],
-                status=WIRE_STATUS[ErrorKind.INTERNAL],
-                code="database_error",
-                message="The database could not be used.",
-                detail=f"the database could not be used: {cause}",
-            )
+        except InvalidSecretKey as error:
+            problems = FieldErrors()
+            problems.add(("secret_key_file",), FieldError("invalid_secret_key", str(error)))
+            failure = settings_failure(problems)
+        except Exception as error:
+            database_problem = _database_failure(error)
+            if database_problem is None:
+                raise
+            failure = database_problem
         else:
             return
         report(failure, as_json=bool(kwargs.get("as_json", False)))
         raise typer.Exit(failure.exit_code)
 
     return run
+
+
+def settings_failure(problems: FieldErrors) -> Failure:
+    return Failure(
+        # Not the operator's command line but the configuration: a general failure (1).
+        exit_code=EXIT_CODES[ErrorKind.INTERNAL],
+        status=500,
+        code="invalid_settings",
+        message="The configuration is not valid.",
+        problems=problems,
+    )
+
+
+def _database_failure(error: Exception) -> Failure | None:
+    """Unreachable or unmigrated databases are operator problems, not bugs to trace."""
+    # Imported here: a command that never touched the database must not load SQLAlchemy.
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+    if not isinstance(error, SQLAlchemyError):
+        return None
+    # Statement parameters are hidden by the engine, so the text holds no secrets; the
+    # driver's own message (``orig``) says what went wrong without the SQL.
+    cause = error.orig if isinstance(error, DBAPIError) else error
+    return Failure(
+        exit_code=EXIT_CODES[ErrorKind.INTERNAL],
+        status=WIRE_STATUS[ErrorKind.INTERNAL],
+        code="database_error",
+        message="The database could not be used.",
+        detail=f"the database could not be used: {cause}",
+    )
 
 
 def report(failure: Failure, *, as_json: bool) -> None:

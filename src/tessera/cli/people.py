@@ -5,6 +5,8 @@ from typing import Annotated
 
 import typer
 
+from tessera.bootstrap import Wiring
+from tessera.cli.commands import summary
 from tessera.cli.output import (
     CliFailure,
     CountOption,
@@ -22,10 +24,9 @@ from tessera.cli.state import state
 from tessera.core.errors import REQUIRED, FieldError, FieldErrors, InvalidInput, NotFound
 from tessera.core.paging import DEFAULT_PER_PAGE, PageRequest
 from tessera.core.people import Person
-from tessera.services.container import Services
 from tessera.services.people import NewPerson
 
-app = typer.Typer(no_args_is_help=True, help="Manage the people that credentials act for.")
+app = typer.Typer(no_args_is_help=True, help=summary("people"))
 
 Who = Annotated[str, typer.Argument(metavar="EMAIL_OR_ID", help="An e-mail address or an id.")]
 PasswordStdin = Annotated[
@@ -37,7 +38,7 @@ PasswordStdin = Annotated[
 FIRST_ADMIN_HINT = 'tessera people add you@example.com --name "Your Name" --admin --password-stdin'
 
 
-def find_person(services: Services, email_or_id: str) -> Person:
+def find_person(services: Wiring, email_or_id: str) -> Person:
     """The person an argument names; not found says which argument it was."""
     try:
         return services.people.find(email_or_id)
@@ -73,7 +74,7 @@ def person_text(person: Person, title: str = "Person") -> str:
     return "\n".join([header, *fields(rows)])
 
 
-def _warn_if_no_admin(services: Services) -> None:
+def _warn_if_no_admin(services: Wiring) -> None:
     # The CLI is the only way back in when no admin is left to use the API.
     if services.people.count_admins() == 0:
         hint = f"warning: there is no active admin left; add one with:\n  {FIRST_ADMIN_HINT}"

@@ -7,7 +7,7 @@ the CLI may not import the web layer, so these small functions mirror it, times 
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tessera.core.oauth_clients import OAuthClient, authorization_endpoint, token_endpoint
 from tessera.core.paging import Page
@@ -15,8 +15,10 @@ from tessera.core.people import Person
 from tessera.core.principals import TokenLifetime
 from tessera.core.records import ApiKeyInfo, ApiTokenInfo
 from tessera.core.site import SiteInfo
-from tessera.services.api_keys import IssuedApiKey
-from tessera.services.oauth_clients import IssuedOAuthClient
+
+if TYPE_CHECKING:  # the services' modules are not needed to print a person (ADR 0022)
+    from tessera.services.api_keys import IssuedApiKey
+    from tessera.services.oauth_clients import IssuedOAuthClient
 
 T = TypeVar("T")
 
@@ -47,7 +49,7 @@ def key_json(key: ApiKeyInfo) -> dict[str, Any]:
     }
 
 
-def issued_key_json(issued: IssuedApiKey) -> dict[str, Any]:
+def issued_key_json(issued: "IssuedApiKey") -> dict[str, Any]:
     """The only JSON that carries ``key_string``: it is stored nowhere and never shown again."""
     return {**key_json(issued.key), "key_string": issued.key_string}
 
@@ -88,7 +90,7 @@ def oauth_client_json(client: OAuthClient, site: SiteInfo) -> dict[str, Any]:
     }
 
 
-def issued_oauth_client_json(issued: IssuedOAuthClient, site: SiteInfo) -> dict[str, Any]:
+def issued_oauth_client_json(issued: "IssuedOAuthClient", site: SiteInfo) -> dict[str, Any]:
     """The only JSON that carries ``secret``: it is stored nowhere and never shown again."""
     return {**oauth_client_json(issued.client, site), "secret": issued.secret}
 

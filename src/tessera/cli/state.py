@@ -1,64 +1,64 @@
-"""What the root command hands every command: the settings, and a runtime built on first use."""
+"""What the root command hands every command: settings and services, each built on first use.
+
+A command that needs no settings (``--help``, a usage error) never reads them; one that needs
+only the people service never builds the OAuth server (``tessera.bootstrap.Wiring``).
+"""
 
 import tomllib
+from typing import TYPE_CHECKING
 
 import typer
-from pydantic import ValidationError
 
-from tessera.bootstrap import InvalidSecretKey, Runtime, build_runtime
-from tessera.cli.output import EXIT_CODES, CliFailure, Failure
-from tessera.core.errors import ErrorKind, FieldError, FieldErrors
-from tessera.services.container import Services
-from tessera.settings import Settings
+from tessera.cli.output import CliFailure, Failure, settings_failure
+from tessera.core.errors import FieldError, FieldErrors
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from tessera.bootstrap import Wiring
+    from tessera.settings import Settings
 
 
 class CliState:
-    """Settings built once per invocation; the database only for commands that use it."""
+    """Settings read once per invocation; the database only for commands that use it."""
 
-    def __init__(self, settings: Settings | None, problem: Failure | None = None) -> None:
-        self._settings = settings
-        self._problem = problem
-        self._runtime: Runtime | None = None
-
-    @classmethod
-    def load(cls) -> "CliState":
-        # A bad configuration is reported by the command that needs it, so that it can answer
-        # in JSON when asked to, and so that ``--help`` still works.
-        try:
-            return cls(Settings())
-        except ValidationError as error:
-            return cls(None, _invalid_settings(error))
-        except (OSError, tomllib.TOMLDecodeError) as error:
-            problems = FieldErrors()
-            problems.add(("config",), FieldError("unreadable", str(error)))
-            return cls(None, _settings_failure(problems))
+    def __init__(self) -> None:
+        self._settings: Settings | None = None
+        self._wiring: Wiring | None = None
 
     @property
-    def settings(self) -> Settings:
+    def settings(self) -> "Settings":
+        # A bad configuration is reported by the command that needs it, so that it can answer
+        # in JSON when asked to, and so that ``--help`` still works.
         if self._settings is None:
-            raise CliFailure(self._problem or _settings_failure(FieldErrors()))
+            from pydantic import ValidationError
+
+            from tessera.settings import Settings
+
+            try:
+                self._settings = Settings()
+            except ValidationError as error:
+                raise CliFailure(_invalid_settings(error)) from None
+            except (OSError, tomllib.TOMLDecodeError) as error:
+                problems = FieldErrors()
+                problems.add(("config",), FieldError("unreadable", str(error)))
+                raise CliFailure(settings_failure(problems)) from None
         return self._settings
 
     @property
-    def runtime(self) -> Runtime:
-        if self._runtime is None:
-            try:
-                self._runtime = build_runtime(self.settings)
-            except InvalidSecretKey as error:
-                problems = FieldErrors()
-                problems.add(("secret_key_file",), FieldError("invalid_secret_key", str(error)))
-                raise CliFailure(_settings_failure(problems)) from error
-        return self._runtime
+    def services(self) -> "Wiring":
+        """The composition of this process: each service built when first asked for."""
+        if self._wiring is None:
+            from tessera.bootstrap import Wiring
 
-    @property
-    def services(self) -> Services:
-        return self.runtime.services
+            self._wiring = Wiring(self.settings)
+        return self._wiring
 
     def close(self) -> None:
         """Release the database connections; safe to call again."""
-        if self._runtime is not None:
-            self._runtime.database.dispose()
-            self._runtime = None
+        if self._wiring is not None:
+            self._wiring.close()
+            self._wiring = None
 
 
 def state(ctx: typer.Context) -> CliState:
@@ -69,20 +69,9 @@ def state(ctx: typer.Context) -> CliState:
     return obj
 
 
-def _invalid_settings(error: ValidationError) -> Failure:
+def _invalid_settings(error: "ValidationError") -> Failure:
     problems = FieldErrors()
     for problem in error.errors():
         path = tuple(str(part) for part in problem["loc"]) or ("settings",)
         problems.add(path, FieldError(problem["type"], problem["msg"]))
-    return _settings_failure(problems)
-
-
-def _settings_failure(problems: FieldErrors) -> Failure:
-    return Failure(
-        # Not the operator's command line but the configuration: a general failure (1).
-        exit_code=EXIT_CODES[ErrorKind.INTERNAL],
-        status=500,
-        code="invalid_settings",
-        message="The configuration is not valid.",
-        problems=problems,
-    )
+    return settings_failure(problems)

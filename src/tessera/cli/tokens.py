@@ -5,6 +5,7 @@ from typing import Annotated
 
 import typer
 
+from tessera.cli.commands import summary
 from tessera.cli.output import (
     CliFailure,
     CountOption,
@@ -24,7 +25,7 @@ from tessera.core.paging import DEFAULT_PER_PAGE, PageRequest
 from tessera.core.principals import TokenLifetime
 from tessera.core.records import ApiTokenInfo
 
-app = typer.Typer(no_args_is_help=True, help="List and revoke API tokens.")
+app = typer.Typer(no_args_is_help=True, help=summary("tokens"))
 
 
 def _status(token: ApiTokenInfo, lifetime: TokenLifetime, now: datetime) -> str:

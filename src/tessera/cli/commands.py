@@ -1,0 +1,39 @@
+"""The table of ``tessera``'s commands: which module holds each, and its one-line summary.
+
+The root command reads only this table to list and describe its commands, and imports a
+command's module only when that command runs: the web stack, SQLAlchemy, Authlib and the rest
+cost seconds together, and ``tessera --help`` needs none of them (ADR 0022). Each module takes
+its own help from here, so that the listing and the command's own help cannot disagree.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class CommandEntry:
+    #: The module whose Typer ``app`` is the command.
+    module: str
+    summary: str
+    #: A group of subcommands (``tessera people list``), even if it has only one so far.
+    is_group: bool = True
+
+
+COMMANDS: dict[str, CommandEntry] = {
+    "audit": CommandEntry("tessera.cli.audit", "Read and prune the audit trail."),
+    "clients": CommandEntry(
+        "tessera.cli.clients", "Manage OAuth clients (the apps that may use OAuth)."
+    ),
+    "config": CommandEntry("tessera.cli.config", "Inspect the configuration."),
+    "keys": CommandEntry("tessera.cli.keys", "Manage API keys."),
+    "migrate": CommandEntry(
+        "tessera.cli.migrate", "Bring the database schema to the current revision.", is_group=False
+    ),
+    "people": CommandEntry("tessera.cli.people", "Manage the people that credentials act for."),
+    "prune": CommandEntry("tessera.cli.prune", "Delete ended rows now.", is_group=False),
+    "serve": CommandEntry("tessera.cli.serve", "Run the API server (uvicorn).", is_group=False),
+    "tokens": CommandEntry("tessera.cli.tokens", "List and revoke API tokens."),
+}
+
+
+def summary(name: str) -> str:
+    return COMMANDS[name].summary
