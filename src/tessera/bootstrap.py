@@ -13,7 +13,7 @@ from tessera.core.credentials import CodeHasher
 from tessera.core.passwords import PasswordHasher
 from tessera.core.principals import TokenLifetime
 from tessera.core.site import SiteInfo
-from tessera.oauth.server import OAuthConfig, OAuthContext
+from tessera.oauth.context import OAuthConfig, OAuthContext
 from tessera.oauth.service import OAuthService
 from tessera.services.account import AccountService
 from tessera.services.api_keys import ApiKeyService

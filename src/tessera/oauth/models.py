@@ -9,6 +9,7 @@ from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMix
 from tessera.core.oauth_clients import GrantType, OAuthClient
 from tessera.core.oauth_grants import AuthorizationCode, Grant, RefreshToken
 from tessera.core.people import Person
+from tessera.core.principals import ApiTokenRecord
 
 #: RFC 8252 §7.3: a native app's loopback redirect may use any port.
 LOOPBACK_HOSTS = {"127.0.0.1", "[::1]"}
@@ -124,6 +125,31 @@ class RefreshTokenModel(TokenMixin):
     @property
     def grant(self) -> Grant:
         return self.token.grant
+
+
+class AccessTokenModel(TokenMixin):
+    """An OAuth-issued API token, as revocation and introspection need it."""
+
+    def __init__(self, token: ApiTokenRecord, now: datetime) -> None:
+        self.token = token
+        self._now = now
+
+    def check_client(self, client: ClientModel) -> bool:
+        return self.token.oauth_client_id == client.client.client_id
+
+    def get_scope(self) -> str:
+        return ""
+
+    def get_expires_in(self) -> int:
+        expires = self.token.expires_at
+        return 0 if expires is None else int((expires - self.token.created_at).total_seconds())
+
+    def is_expired(self) -> bool:
+        expires = self.token.expires_at
+        return expires is not None and expires <= self._now
+
+    def is_revoked(self) -> bool:
+        return self.token.revoked_at is not None or not self.token.serves()
 
 
 def seconds_until(moment: datetime, now: datetime) -> int:

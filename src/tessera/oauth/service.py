@@ -5,9 +5,10 @@ from typing import Any
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 
 from tessera.core.people import Person
+from tessera.oauth.context import OAuthContext
 from tessera.oauth.grants import may_authorize
 from tessera.oauth.messages import ConsentRequest, OAuthRequest, OAuthResponse, RefusedRequest
-from tessera.oauth.server import OAuthContext, TesseraAuthorizationServer
+from tessera.oauth.server import TesseraAuthorizationServer
 from tessera.store.database import Database
 
 GRANT_TYPES = ["authorization_code", "refresh_token", "implicit"]
