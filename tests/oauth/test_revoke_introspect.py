@@ -193,7 +193,7 @@ def test_introspecting_a_live_token_describes_it(
         "active": True,
         "token_type": "Bearer",
         "client_id": web_app.client.client_id,
-        "scope": "",
+        "scope": "session",
         "sub": str(account.person.id),
         "username": account.email,
         "iat": described["iat"],

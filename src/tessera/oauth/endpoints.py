@@ -49,7 +49,7 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
             return {
                 "active": True,
                 "token_type": "refresh_token",
-                "scope": grant.scope,
+                "scope": token.get_scope(),
                 "sub": str(grant.person_id),
                 "iat": int(token.token.created_at.timestamp()),
                 "exp": int(token.token.expires_at.timestamp()),
@@ -59,7 +59,7 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
             "active": True,
             "token_type": "Bearer",
             "client_id": found.oauth_client_id,
-            "scope": "",
+            "scope": token.get_scope(),
             "sub": str(found.person.id),
             "username": found.person.primary_email,
             "iat": int(found.created_at.timestamp()),

@@ -8,6 +8,7 @@ from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMix
 
 from tessera.core.oauth_clients import GrantType, OAuthClient
 from tessera.core.oauth_grants import AuthorizationCode, Grant, RefreshToken
+from tessera.core.oauth_scopes import DEFAULT_SCOPE, granted_scope, scope_to_grant
 from tessera.core.people import Person
 from tessera.core.principals import ApiTokenRecord
 
@@ -55,8 +56,8 @@ class ClientModel(ClientMixin):
         return uris[0] if len(uris) == 1 else None
 
     def get_allowed_scope(self, scope: str | None) -> str:
-        # Tessera defines no scopes yet: every token acts with the person's own rights.
-        return ""
+        # Unknown values ignored, the default when nothing is left (core/oauth_scopes.py).
+        return scope_to_grant(scope)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         return any(redirect_uri_matches(uri, redirect_uri) for uri in self.client.redirect_uris)
@@ -92,7 +93,7 @@ class CodeModel(AuthorizationCodeMixin):
         return self.code.redirect_uri
 
     def get_scope(self) -> str:
-        return self.code.grant.scope
+        return granted_scope(self.code.grant.scope)
 
 
 class RefreshTokenModel(TokenMixin):
@@ -106,7 +107,7 @@ class RefreshTokenModel(TokenMixin):
         return self.token.grant.client_id == client.client.id
 
     def get_scope(self) -> str:
-        return self.token.grant.scope
+        return granted_scope(self.token.grant.scope)
 
     def get_expires_in(self) -> int:
         return int((self.token.expires_at - self.token.created_at).total_seconds())
@@ -138,7 +139,8 @@ class AccessTokenModel(TokenMixin):
         return self.token.oauth_client_id == client.client.client_id
 
     def get_scope(self) -> str:
-        return ""
+        # The API token does not carry its grant's scope; every grant's is the default so far.
+        return DEFAULT_SCOPE
 
     def get_expires_in(self) -> int:
         expires = self.token.expires_at

@@ -12,6 +12,7 @@ from typing import Any
 from authlib.oauth2.rfc6749 import AuthorizationServer
 from sqlalchemy.orm import Session
 
+from tessera.core.oauth_scopes import DEFAULT_SCOPE
 from tessera.core.people import Person
 from tessera.oauth.context import OAuthContext
 from tessera.oauth.endpoints import IntrospectionEndpoint, RevocationEndpoint
@@ -84,7 +85,8 @@ class TesseraAuthorizationServer(AuthorizationServer):
             "token_type": "Bearer",
             "access_token": "",
             "expires_in": int(lifetime.total_seconds()),
-            "scope": scope or "",
+            # RFC 6749 §5.1: required when it differs from the request; always sent, never "".
+            "scope": scope or DEFAULT_SCOPE,
         }
         if include_refresh_token:
             token["refresh_token"] = ""

@@ -4,6 +4,7 @@ from typing import Any
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 
+from tessera.core.oauth_scopes import SUPPORTED_SCOPES
 from tessera.core.people import Person
 from tessera.oauth.context import OAuthContext
 from tessera.oauth.grants import may_authorize
@@ -97,7 +98,7 @@ class OAuthService:
                 "client_secret_post",
             ],
             "code_challenge_methods_supported": ["S256"],
-            "scopes_supported": [],
+            "scopes_supported": list(SUPPORTED_SCOPES),
             "service_documentation": f"{base}/docs",
         }
 

@@ -16,6 +16,7 @@ from tessera.core.credentials import format_credential, new_code, parse_credenti
 from tessera.core.errors import TesseraError
 from tessera.core.ids import ApiTokenId, PersonId
 from tessera.core.oauth_grants import AuthorizationCode, RefreshToken
+from tessera.core.oauth_scopes import SESSION_SCOPE
 from tessera.core.people import Person
 from tessera.core.principals import TokenSource
 from tessera.oauth.context import OAuthContext
@@ -30,8 +31,6 @@ from tessera.store.oauth_clients import ClientWithSecret
 
 log = logging.getLogger(__name__)
 
-#: Deskpro's scope for OAuth-issued tokens (shared/spec §2.5).
-SESSION_SCOPE = "session"
 REFRESH_TOKEN_LENGTH = 48
 
 
@@ -182,7 +181,7 @@ class OAuthStorage:
                 self.session,
                 client_id=request.client.client.id,
                 person_id=request.user.id,
-                scope=request.scope or "",
+                scope=request.scope,
                 now=now,
             )
         code = new_code()
