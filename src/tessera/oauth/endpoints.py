@@ -2,6 +2,7 @@
 
 from typing import Any, ClassVar
 
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoint
 
@@ -9,7 +10,16 @@ from tessera.oauth.models import AccessTokenModel, ClientModel, RefreshTokenMode
 from tessera.oauth.storage import StorageHost
 
 
-class RevocationEndpoint(_RevocationEndpoint):
+class _HintIgnored:
+    """RFC 7009 §2.1 (and RFC 7662 §2.1): ``token_type_hint`` is only a hint, which a server
+    that tells tokens apart by itself may ignore; an unknown one is no reason to refuse."""
+
+    def check_params(self, request: Any, client: ClientModel) -> None:
+        if "token" not in request.form:
+            raise InvalidRequestError("The token parameter is missing.")
+
+
+class RevocationEndpoint(_HintIgnored, _RevocationEndpoint):
     # Public clients may revoke their own tokens too (RFC 7009 §2.1).
     CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
     server: StorageHost
@@ -26,7 +36,7 @@ class RevocationEndpoint(_RevocationEndpoint):
         self.server.storage.revoke(token)
 
 
-class IntrospectionEndpoint(_IntrospectionEndpoint):
+class IntrospectionEndpoint(_HintIgnored, _IntrospectionEndpoint):
     # Only confidential clients: introspection says things about tokens (RFC 7662 §4).
     CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post"]
     server: StorageHost

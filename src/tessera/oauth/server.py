@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from tessera.core.oauth_scopes import DEFAULT_SCOPE
 from tessera.core.people import Person
+from tessera.oauth.client_auth import TesseraClientAuthentication
 from tessera.oauth.context import OAuthContext
 from tessera.oauth.endpoints import IntrospectionEndpoint, RevocationEndpoint
 from tessera.oauth.grants import (
@@ -34,6 +35,7 @@ class TesseraAuthorizationServer(AuthorizationServer):
         super().__init__(scopes_supported=None)
         self.context = context
         self.storage = OAuthStorage(session, context)
+        self._clients = TesseraClientAuthentication(self.query_client)
         self.register_token_generator("default", self._token_shape)
         self.register_grant(AuthorizationCodeGrant, [S256Only(required=True)])
         self.register_grant(RefreshTokenGrant)
@@ -46,6 +48,11 @@ class TesseraAuthorizationServer(AuthorizationServer):
 
     def query_client(self, client_id: str) -> ClientModel | None:
         return self.storage.query_client(client_id)
+
+    def authenticate_client(
+        self, request: Any, methods: list[str], endpoint: str = "token"
+    ) -> ClientModel:
+        return self._clients.authenticate(request, methods, endpoint)
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:
         self.storage.save_token(token, request)
