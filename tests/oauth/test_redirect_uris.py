@@ -5,6 +5,8 @@ own HTML error page (400, no Location): sending the browser, code or error to an
 is how codes are stolen. The only freedom is the port of a loopback redirect.
 """
 
+from collections.abc import Callable
+
 import httpx
 import pytest
 
@@ -86,6 +88,52 @@ def test_an_unknown_client_gets_the_error_page(
         params = code_request(web_app, client_id=client_id)
 
         assert is_error_page(browser.authorize(params)), client_id
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"client_id": "1_nosuchclient"},
+        {"client_id": ""},
+        {"redirect_uri": "https://evil.test/steal"},
+        {"redirect_uri": "http://localhost:8080/cb"},
+    ],
+    ids=["unknown-client", "no-client", "unregistered-uri", "near-miss-uri"],
+)
+def test_a_request_that_cannot_succeed_is_refused_before_anyone_signs_in(
+    new_browser: Callable[[], Browser], web_app: IssuedOAuthClient, broken: dict[str, str]
+) -> None:
+    answer = new_browser().authorize(code_request(web_app, **broken))
+
+    assert is_error_page(answer), (answer.status_code, answer.headers)
+
+
+def test_an_error_for_the_app_goes_back_to_it_before_anyone_signs_in(
+    new_browser: Callable[[], Browser], services: Services
+) -> None:
+    mobile = make_oauth_client(services, redirect_uris=[APP_CALLBACK], public=True)
+
+    answer = new_browser().authorize(code_request(mobile, redirect_uri=APP_CALLBACK))
+
+    assert answer.status_code == 302
+    assert callback_query(answer.headers["location"], APP_CALLBACK)["error"] == "invalid_request"
+
+
+def test_a_valid_request_from_a_stranger_goes_to_the_sign_in_page(
+    new_browser: Callable[[], Browser], web_app: IssuedOAuthClient
+) -> None:
+    answer = new_browser().authorize(code_request(web_app, challenge=pkce_pair()[1]))
+
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/login?next=")
+
+
+def test_a_disabled_app_is_refused_before_anyone_signs_in(
+    new_browser: Callable[[], Browser], services: Services
+) -> None:
+    app = make_oauth_client(services, redirect_uris=[WEB_CALLBACK], enabled=False)
+
+    assert is_error_page(new_browser().authorize(code_request(app)))
 
 
 def test_a_missing_client_id_gets_the_error_page(browser: Browser) -> None:

@@ -21,12 +21,13 @@ class OAuthService:
         self.context = context
 
     def check_authorization(
-        self, request: OAuthRequest, person: Person
+        self, request: OAuthRequest, person: Person | None
     ) -> ConsentRequest | RefusedRequest | OAuthResponse:
-        """Validate an authorization request for the consent page.
+        """Validate an authorization request for the consent page, or before anyone signs in.
 
         An unknown client or an unregistered redirect URI never redirects (RFC 9700 §4.1): it
         comes back as ``RefusedRequest``. Other errors go back to the app's redirect URI.
+        Without ``person`` (nobody signed in yet) only the request itself is judged.
         """
         with self._database.read() as session:
             server = TesseraAuthorizationServer(session, self.context)
@@ -35,7 +36,7 @@ class OAuthService:
             except OAuth2Error as error:
                 return _error(server, request, error)
             client = grant.request.client
-            if not may_authorize(person, client):
+            if person is not None and not may_authorize(person, client):
                 return RefusedRequest("access_denied", "Access denied.")
             return ConsentRequest(
                 client_name=client.client.name,
