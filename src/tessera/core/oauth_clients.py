@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 from tessera.core.errors import DUPLICATE, FieldError, FieldErrors
 from tessera.core.site import SiteInfo
@@ -89,6 +90,18 @@ def authorization_endpoint(site: SiteInfo) -> str:
 
 def token_endpoint(site: SiteInfo) -> str:
     return site.helpdesk_url + "oauth/token"
+
+
+#: RFC 8414's well-known URI suffix.
+METADATA_PATH = "/.well-known/oauth-authorization-server"
+
+
+def metadata_url(site: SiteInfo) -> str:
+    """Where clients look for the metadata: RFC 8414 §3.1 puts the well-known segment between
+    the host and the issuer's path (``https://example.com/auth`` →
+    ``https://example.com/.well-known/oauth-authorization-server/auth``)."""
+    issuer = urlsplit(site.public_url)
+    return f"{issuer.scheme}://{issuer.netloc}{METADATA_PATH}{issuer.path.rstrip('/')}"
 
 
 # -- redirect URIs ---------------------------------------------------------------------------
