@@ -94,8 +94,19 @@ def test_a_confidential_web_app_completes_the_code_flow(
         (LOOPBACK_CALLBACK, LOOPBACK_CALLBACK),
         (LOOPBACK_CALLBACK, "http://127.0.0.1:51234/cb"),
         ("http://[::1]/cb", "http://[::1]:49152/cb"),
+        ("myapp://callback", "myapp://callback"),
+        ("http://localhost/callback", "http://localhost:49152/callback"),
+        ("http://localhost:6274/oauth/callback", "http://localhost:6274/oauth/callback"),
     ],
-    ids=["custom-scheme", "loopback", "loopback-other-port", "ipv6-loopback-any-port"],
+    ids=[
+        "custom-scheme",
+        "loopback",
+        "loopback-other-port",
+        "ipv6-loopback-any-port",
+        "short-app-scheme",
+        "localhost-any-port",
+        "localhost-mcp-style",
+    ],
 )
 def test_a_public_native_app_completes_the_code_flow_with_pkce(
     api: httpx.Client,

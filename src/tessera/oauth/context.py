@@ -14,6 +14,8 @@ class OAuthConfig:
     code_lifetime: timedelta
     #: How long the refresh token just rotated away stays usable (lost response, two tabs).
     refresh_grace: timedelta
+    #: The operator's switch for legacy clients: plain http redirects to other hosts.
+    allow_insecure_redirects: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,7 +59,11 @@ class OAuthStorage:
         def check_secret(secret: str) -> bool:
             return not client.is_public and secret_matches(hasher, digest, secret)
 
-        return ClientModel(client, check_secret)
+        return ClientModel(
+            client,
+            check_secret,
+            allow_insecure_redirects=self.context.config.allow_insecure_redirects,
+        )
 
     def _read_ahead(self) -> ClientWithSecret | None:
         """For a token request: read its code or refresh token now, with the grant's client.
