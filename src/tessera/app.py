@@ -38,6 +38,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         )
         if owns_runtime:
             _settle_for_serving()
+        if runtime.settings.oauth_allow_insecure_redirects:
+            log.warning(
+                "TESSERA_OAUTH_ALLOW_INSECURE_REDIRECTS is on: OAuth clients may register plain "
+                "http redirect URIs to other hosts, where codes and tokens travel unencrypted"
+            )
         # Every worker process runs its own: each has its own cache to keep current.
         tasks = [
             asyncio.create_task(_flush_usage_forever(runtime)),

@@ -304,7 +304,12 @@ class Wiring:
     def oauth_clients(self) -> OAuthClientService:
         from tessera.services.oauth_clients import OAuthClientService
 
-        return OAuthClientService(self.database, self.hasher, self.clock)
+        return OAuthClientService(
+            self.database,
+            self.hasher,
+            self.clock,
+            allow_insecure_redirects=self.settings.oauth_allow_insecure_redirects,
+        )
 
     @cached_property
     def web_sessions(self) -> WebSessionService:
@@ -364,7 +369,7 @@ class Wiring:
 
     @cached_property
     def oauth(self) -> OAuthService:
-        from tessera.oauth.server import OAuthConfig, OAuthContext
+        from tessera.oauth.context import OAuthConfig, OAuthContext
         from tessera.oauth.service import OAuthService
 
         settings = self.settings
@@ -376,6 +381,7 @@ class Wiring:
                     refresh_token_lifetime=timedelta(days=settings.oauth_refresh_token_days),
                     code_lifetime=timedelta(seconds=settings.oauth_code_seconds),
                     refresh_grace=timedelta(seconds=settings.oauth_refresh_grace_seconds),
+                    allow_insecure_redirects=settings.oauth_allow_insecure_redirects,
                 ),
                 hasher=self.hasher,
                 clock=self.clock,

@@ -135,6 +135,11 @@ class Settings(BaseSettings):
         60, ge=0, le=600, description="The rotated-away refresh token stays usable this long."
     )
     oauth_code_seconds: int = Field(60, ge=10, le=60, description="Authorization code lifetime.")
+    oauth_allow_insecure_redirects: bool = Field(
+        False,
+        description="Let OAuth clients register and use plain http redirect URIs to hosts other"
+        " than loopback (legacy clients only: codes and tokens then travel unencrypted).",
+    )
     session_hours: int = Field(12, ge=1, le=720, description="Login page sessions last this long.")
     forwarded_allow_ips: str | None = Field(
         None, description="Proxies trusted for X-Forwarded-For (the client address)."

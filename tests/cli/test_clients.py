@@ -114,7 +114,7 @@ def test_a_public_client_gets_no_secret(cli: Cli) -> None:
 def test_invalid_redirect_uris_are_refused_per_index(cli: Cli, services: Services) -> None:
     before = services.oauth_clients.count()
     args = ("clients", "create", "--name", "x", "--redirect-uri", CALLBACK)
-    bad = ("--redirect-uri", "http://localhost/cb", "--redirect-uri", "javascript:alert(1)")
+    bad = ("--redirect-uri", "http://app.test/cb", "--redirect-uri", "javascript:alert(1)")
 
     text = cli(*args, *bad)
     body = cli.json(*args, *bad, exit_code=2)
@@ -123,13 +123,41 @@ def test_invalid_redirect_uris_are_refused_per_index(cli: Cli, services: Service
     assert text.stdout == ""
     assert (
         "redirect_uris.redirect_uris_1: "
-        "A redirect URI must use https, or http on a loopback address." in text.stderr
+        "A redirect URI must use https, or http on a loopback address (127.0.0.1, [::1] or "
+        "localhost); this server does not allow plain http to other hosts." in text.stderr
     )
     assert "redirect_uris.redirect_uris_2: This value is not a valid URL." in text.stderr
     fields = body["errors"]["fields"]["redirect_uris"]["fields"]
     assert fields["redirect_uris_1"]["errors"][0]["code"] == "insecure_redirect_uri"
     assert fields["redirect_uris_2"]["errors"][0]["code"] == "invalid_url"
     assert services.oauth_clients.count() == before
+
+
+def test_app_schemes_and_localhost_are_accepted(cli: Cli) -> None:
+    uris = ("myapp://callback", "http://localhost:6274/cb", "com.example.app:/cb")
+    args = [arg for uri in uris for arg in ("--redirect-uri", uri)]
+
+    client = cli.json("clients", "create", "--name", "native", "--public", *args)
+
+    assert client["redirect_uris"] == list(uris)
+
+
+def test_plain_http_elsewhere_needs_the_switch_and_is_flagged(cli: Cli) -> None:
+    switch = {"TESSERA_OAUTH_ALLOW_INSECURE_REDIRECTS": "true"}
+    args = ("clients", "create", "--name", "legacy", "--redirect-uri", "http://legacy.test/cb")
+
+    refused = cli(*args)
+    created = cli(*args, env=switch)
+    client_id = created.stdout.split(":", 1)[0].rsplit(" ", 1)[-1]
+    shown_off = cli("clients", "show", client_id)
+    shown_on = cli("clients", "show", client_id, env=switch)
+
+    assert refused.exit_code == 2
+    assert "redirect_uris.redirect_uris_0: A redirect URI must use https" in refused.stderr
+    assert created.exit_code == 0, created.output
+    assert "accepted only because oauth_allow_insecure_redirects is on" in created.stdout
+    assert "Warning: plain http redirect URIs (http://legacy.test/cb)" in shown_on.stdout
+    assert "are not used while oauth_allow_insecure_redirects is off" in shown_off.stdout
 
 
 def test_list_pages_through_clients(cli: Cli, services: Services) -> None:

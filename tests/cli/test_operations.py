@@ -101,6 +101,10 @@ def test_a_safe_configuration_has_no_warnings(fresh_cli: Cli) -> None:
     [
         ({"TESSERA_ALLOW_QUERY_CREDENTIALS": "true"}, "allow_query_credentials is on"),
         ({"TESSERA_EXCHANGE_ALLOW_USERS": "1"}, "exchange_allow_users is on"),
+        (
+            {"TESSERA_OAUTH_ALLOW_INSECURE_REDIRECTS": "true"},
+            "oauth_allow_insecure_redirects is on",
+        ),
         ({"TESSERA_PUBLIC_URL": "http://helpdesk.example"}, "public_url is http://"),
         ({"TESSERA_SECRET_KEY": None}, "no secret_key is set"),
         ({"TESSERA_WORKERS": "4"}, "rate limits are counted per process"),

@@ -11,6 +11,7 @@ from tessera.core.oauth_clients import (
     OAuthClient,
     authorization_endpoint,
     check_redirect_uris,
+    is_insecure_redirect_uri,
     new_random_id,
     parse_client_id,
     redirect_uri_problem,
@@ -95,11 +96,21 @@ ACCEPTED = [
     "http://127.0.0.1",
     "http://[::1]/callback",
     "http://[::1]:8080/",
+    # localhost is loopback too (decision 17): command-line and MCP clients register it.
+    "http://localhost/cb",
+    "http://localhost:8080/cb",
+    "http://localhost:6274/oauth/callback",
+    "http://LOCALHOST/cb",
+    # Reverse-domain app schemes (RFC 8252 §7.1) and short ones, as Deskpro's apps use.
     "com.example.app:/oauth2redirect/example-provider",
     "com.example.app:/callback",
     "com.example.app://callback",
     "Com.Example.App:/callback",
     "io.github.some-one.app+dev:/cb",
+    "myapp://callback",
+    "myapp:/callback",
+    "deskpro-agent://oauth",
+    "x-my-app+dev://cb?tenant=1",
 ]
 
 
@@ -154,23 +165,30 @@ def test_accepted_redirect_uris(uri: str) -> None:
         ("file:///etc/passwd", "invalid_url"),
         ("blob:https://app.example.com/uuid", "invalid_url"),
         ("about:blank", "invalid_url"),
-        # Plain http off the loopback IP literals (RFC 8252 §7.3, §8.3).
+        # Plain http off the loopback interface (RFC 8252 §7.3): names only as written.
         ("http://app.example.com/cb", "insecure_redirect_uri"),
-        ("http://localhost/cb", "insecure_redirect_uri"),
-        ("http://localhost:8080/cb", "insecure_redirect_uri"),
-        ("http://LOCALHOST/cb", "insecure_redirect_uri"),
+        ("http://localhost.evil.example/cb", "insecure_redirect_uri"),
+        ("http://localhost./cb", "insecure_redirect_uri"),
+        ("http://app.localhost/cb", "insecure_redirect_uri"),
         ("http://127.0.0.2/cb", "insecure_redirect_uri"),
         ("http://127.1/cb", "insecure_redirect_uri"),
         ("http://[0:0:0:0:0:0:0:1]/cb", "insecure_redirect_uri"),
         ("http://[::ffff:127.0.0.1]/cb", "insecure_redirect_uri"),
         ("http://127.0.0.1.evil.example/cb", "insecure_redirect_uri"),
         ("http://192.168.1.10/cb", "insecure_redirect_uri"),
-        # Custom schemes must be reverse domain names (RFC 8252 §7.1).
-        ("myapp://callback", "invalid_scheme"),
-        ("myapp:/callback", "invalid_scheme"),
-        ("ws://127.0.0.1/cb", "invalid_scheme"),
+        # A scheme with dots is a reverse domain name (RFC 8252 §7.1); web protocols the
+        # browser speaks itself are no app's scheme.
         ("com..example:/cb", "invalid_scheme"),
         ("com.example.:/cb", "invalid_scheme"),
+        ("ws://127.0.0.1/cb", "invalid_scheme"),
+        ("wss://app.example.com/cb", "invalid_scheme"),
+        ("ftp://app.example.com/cb", "invalid_scheme"),
+        ("c:/Users/app/cb", "invalid_url"),  # a Windows path, not a scheme
+        # Wildcards: every URI is compared exactly, so none may look like a pattern.
+        ("https://*.example.com/cb", "wildcard_redirect_uri"),
+        ("https://app.example.com/*", "wildcard_redirect_uri"),
+        ("http://127.0.0.1:*/cb", "wildcard_redirect_uri"),
+        ("myapp://*", "wildcard_redirect_uri"),
         # Length.
         ("https://app.example.com/" + "a" * 1977, "too_long"),
     ],
@@ -191,12 +209,58 @@ def test_the_length_limit_is_2000_characters() -> None:
 
 def test_refusals_use_the_deskpro_and_tessera_wording() -> None:
     invalid = redirect_uri_problem("not a url")
-    insecure = redirect_uri_problem("http://localhost/cb")
+    insecure = redirect_uri_problem("http://app.example.com/cb")
 
     assert invalid is not None
     assert (invalid.code, invalid.message) == ("invalid_url", "This value is not a valid URL.")
     assert insecure is not None
-    assert insecure.message == "A redirect URI must use https, or http on a loopback address."
+    assert insecure.message == (
+        "A redirect URI must use https, or http on a loopback address (127.0.0.1, [::1] or "
+        "localhost); this server does not allow plain http to other hosts."
+    )
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["http://app.example.com/cb", "http://192.168.1.10:8080/cb", "http://intranet/cb?x=1"],
+)
+def test_the_operators_switch_lets_plain_http_reach_other_hosts(uri: str) -> None:
+    problem = redirect_uri_problem(uri)
+
+    assert problem is not None
+    assert problem.code == "insecure_redirect_uri"
+    assert redirect_uri_problem(uri, allow_insecure_http=True) is None
+    assert is_insecure_redirect_uri(uri)
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "javascript:alert(1)",
+        "http://user@app.example.com/cb",
+        "http://app.example.com/cb#x",
+        "http://*.example.com/cb",
+        "ftp://app.example.com/cb",
+    ],
+)
+def test_the_switch_allows_nothing_else(uri: str) -> None:
+    assert redirect_uri_problem(uri, allow_insecure_http=True) is not None
+
+
+@pytest.mark.parametrize(
+    ("uri", "insecure"),
+    [
+        ("http://app.example.com/cb", True),
+        ("HTTP://app.example.com/cb", True),
+        ("http://127.0.0.1:8080/cb", False),
+        ("http://[::1]/cb", False),
+        ("http://localhost:6274/cb", False),
+        ("https://app.example.com/cb", False),
+        ("myapp://callback", False),
+    ],
+)
+def test_which_uris_need_the_switch(uri: str, insecure: bool) -> None:
+    assert is_insecure_redirect_uri(uri) is insecure
 
 
 def test_a_list_of_uris_reports_each_problem_at_its_index() -> None:
@@ -204,7 +268,7 @@ def test_a_list_of_uris_reports_each_problem_at_its_index() -> None:
 
     checked = check_redirect_uris(
         problems,
-        ["https://a.example/cb", "http://localhost/cb", "https://a.example/cb", "x"],
+        ["https://a.example/cb", "http://a.example/cb", "https://a.example/cb", "x"],
     )
 
     assert checked is None

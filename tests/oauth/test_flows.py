@@ -84,7 +84,7 @@ def test_a_confidential_web_app_completes_the_code_flow(
     token = authlib_code_flow(server, browser, web_app, WEB_CALLBACK, auth_method)
 
     assert_works_for(api, token["access_token"], web_app)
-    assert (token["token_type"], token["expires_in"], token["scope"]) == ("Bearer", 3600, "")
+    assert (token["token_type"], token["expires_in"], token["scope"]) == ("Bearer", 3600, "session")
 
 
 @pytest.mark.parametrize(
@@ -94,8 +94,19 @@ def test_a_confidential_web_app_completes_the_code_flow(
         (LOOPBACK_CALLBACK, LOOPBACK_CALLBACK),
         (LOOPBACK_CALLBACK, "http://127.0.0.1:51234/cb"),
         ("http://[::1]/cb", "http://[::1]:49152/cb"),
+        ("myapp://callback", "myapp://callback"),
+        ("http://localhost/callback", "http://localhost:49152/callback"),
+        ("http://localhost:6274/oauth/callback", "http://localhost:6274/oauth/callback"),
     ],
-    ids=["custom-scheme", "loopback", "loopback-other-port", "ipv6-loopback-any-port"],
+    ids=[
+        "custom-scheme",
+        "loopback",
+        "loopback-other-port",
+        "ipv6-loopback-any-port",
+        "short-app-scheme",
+        "localhost-any-port",
+        "localhost-mcp-style",
+    ],
 )
 def test_a_public_native_app_completes_the_code_flow_with_pkce(
     api: httpx.Client,
@@ -165,7 +176,7 @@ def test_the_token_response_is_bearer_with_a_refresh_token_and_never_cached(
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
     assert set(body) == {"access_token", "token_type", "expires_in", "refresh_token", "scope"}
-    assert (body["token_type"], body["expires_in"], body["scope"]) == ("Bearer", 3600, "")
+    assert (body["token_type"], body["expires_in"], body["scope"]) == ("Bearer", 3600, "session")
     assert ACCESS_TOKEN.fullmatch(body["access_token"])
     assert body["refresh_token"] != body["access_token"]
     renewed = refresh(api, web_app, body["refresh_token"])

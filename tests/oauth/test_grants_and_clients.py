@@ -172,7 +172,7 @@ def test_the_metadata_lists_exactly_what_is_supported(api: httpx.Client, server:
         "revocation_endpoint_auth_methods_supported": methods,
         "introspection_endpoint_auth_methods_supported": methods[:2],
         "code_challenge_methods_supported": ["S256"],
-        "scopes_supported": [],
+        "scopes_supported": ["session"],
         "service_documentation": f"{issuer}/docs",
     }
 

@@ -2,19 +2,27 @@
 
 An authorization request whose client or redirect URI cannot be verified is answered with our
 own HTML error page (400, no Location): sending the browser, code or error to an unverified URI
-is how codes are stolen. The only freedom is the port of a loopback redirect.
+is how codes are stolen. The only freedom is the port of a loopback redirect. Plain http to
+another host works only while the operator's switch is on (decision 17).
 """
+
+import logging
+from collections.abc import Callable
 
 import httpx
 import pytest
 
+from tessera.app import create_app
 from tessera.services.container import Services
 from tessera.services.oauth_clients import IssuedOAuthClient
+from tests.conftest import extra_runtime
 from tests.factories import make_oauth_client
+from tests.live import serving
 from tests.oauth.flows import (
     APP_CALLBACK,
     LOOPBACK_CALLBACK,
     WEB_CALLBACK,
+    Account,
     Browser,
     callback_query,
     code_request,
@@ -22,8 +30,12 @@ from tests.oauth.flows import (
     hidden_fields,
     is_error_page,
     pkce_pair,
+    signed_in,
     tokens_of,
 )
+
+LEGACY_CALLBACK = "http://legacy.example.test/callback"
+SWITCH_ANNOUNCED = "TESSERA_OAUTH_ALLOW_INSECURE_REDIRECTS is on"
 
 #: Each is one trick away from a registered URI (see ``REGISTERED``).
 NEAR_MISSES = [
@@ -86,6 +98,52 @@ def test_an_unknown_client_gets_the_error_page(
         params = code_request(web_app, client_id=client_id)
 
         assert is_error_page(browser.authorize(params)), client_id
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"client_id": "1_nosuchclient"},
+        {"client_id": ""},
+        {"redirect_uri": "https://evil.test/steal"},
+        {"redirect_uri": "http://localhost:8080/cb"},
+    ],
+    ids=["unknown-client", "no-client", "unregistered-uri", "near-miss-uri"],
+)
+def test_a_request_that_cannot_succeed_is_refused_before_anyone_signs_in(
+    new_browser: Callable[[], Browser], web_app: IssuedOAuthClient, broken: dict[str, str]
+) -> None:
+    answer = new_browser().authorize(code_request(web_app, **broken))
+
+    assert is_error_page(answer), (answer.status_code, answer.headers)
+
+
+def test_an_error_for_the_app_goes_back_to_it_before_anyone_signs_in(
+    new_browser: Callable[[], Browser], services: Services
+) -> None:
+    mobile = make_oauth_client(services, redirect_uris=[APP_CALLBACK], public=True)
+
+    answer = new_browser().authorize(code_request(mobile, redirect_uri=APP_CALLBACK))
+
+    assert answer.status_code == 302
+    assert callback_query(answer.headers["location"], APP_CALLBACK)["error"] == "invalid_request"
+
+
+def test_a_valid_request_from_a_stranger_goes_to_the_sign_in_page(
+    new_browser: Callable[[], Browser], web_app: IssuedOAuthClient
+) -> None:
+    answer = new_browser().authorize(code_request(web_app, challenge=pkce_pair()[1]))
+
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/login?next=")
+
+
+def test_a_disabled_app_is_refused_before_anyone_signs_in(
+    new_browser: Callable[[], Browser], services: Services
+) -> None:
+    app = make_oauth_client(services, redirect_uris=[WEB_CALLBACK], enabled=False)
+
+    assert is_error_page(new_browser().authorize(code_request(app)))
 
 
 def test_a_missing_client_id_gets_the_error_page(browser: Browser) -> None:
@@ -182,3 +240,88 @@ def test_a_client_with_one_registered_uri_may_leave_redirect_uri_out(
     secret = web_app.secret
     assert secret is not None
     tokens_of(api.post("/oauth/token", data=data, auth=(web_app.client.client_id, secret)))
+
+
+# -- localhost (decision 17) ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("port", ["6274", "51234", None])
+def test_localhost_takes_any_port(
+    api: httpx.Client, browser: Browser, services: Services, port: str | None
+) -> None:
+    app = make_oauth_client(services, redirect_uris=["http://localhost/cb"], public=True)
+    redirect_uri = f"http://localhost:{port}/cb" if port else "http://localhost/cb"
+    verifier, challenge = pkce_pair()
+
+    location = browser.approve(code_request(app, redirect_uri=redirect_uri, challenge=challenge))
+
+    code = callback_query(location, redirect_uri)["code"]
+    tokens_of(exchange(api, app, code, redirect_uri=redirect_uri, verifier=verifier))
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        "http://127.0.0.1:6274/cb",
+        "http://[::1]:6274/cb",
+        "http://LOCALHOST:6274/cb",
+        "http://localhost.:6274/cb",
+        "http://localhost.evil.test:6274/cb",
+        "https://localhost:6274/cb",
+        "http://localhost:6274/cb/",
+        "http://user@localhost:6274/cb",
+    ],
+)
+def test_localhost_is_matched_as_written_only(
+    browser: Browser, services: Services, redirect_uri: str
+) -> None:
+    # One loopback name is not another: the app uses what it registered (RFC 9700 §4.1.3).
+    app = make_oauth_client(services, redirect_uris=["http://localhost/cb"], public=True)
+
+    answer = browser.authorize(code_request(app, redirect_uri=redirect_uri, challenge="x" * 43))
+
+    assert is_error_page(answer), (answer.status_code, answer.headers)
+
+
+# -- the operator's switch for plain http (decision 17) ------------------------------------
+
+
+def test_plain_http_to_another_host_is_used_only_while_the_operator_allows_it(
+    database_url: str, browser: Browser, account: Account
+) -> None:
+    with (
+        extra_runtime(database_url, oauth_allow_insecure_redirects=True) as permissive,
+        serving(create_app(runtime=permissive)) as url,
+    ):
+        legacy = make_oauth_client(permissive.services, redirect_uris=[LEGACY_CALLBACK])
+        allowing = signed_in(Browser(url), account)
+        try:
+            explicit = allowing.approve(code_request(legacy, redirect_uri=LEGACY_CALLBACK))
+            implied = allowing.approve(code_request(legacy, redirect_uri=None))
+        finally:
+            allowing.close()
+        # The same app on a server with the switch off (the default): never a redirect there.
+        refused = [
+            browser.authorize(code_request(legacy, redirect_uri=LEGACY_CALLBACK)),
+            browser.authorize(code_request(legacy, redirect_uri=None)),
+        ]
+
+    assert "code" in callback_query(explicit, LEGACY_CALLBACK)
+    assert "code" in callback_query(implied, LEGACY_CALLBACK)
+    for answer in refused:
+        assert is_error_page(answer), (answer.status_code, answer.headers)
+
+
+@pytest.mark.parametrize("switched_on", [True, False])
+def test_the_switch_is_announced_once_at_start(
+    database_url: str, caplog: pytest.LogCaptureFixture, switched_on: bool
+) -> None:
+    with (
+        caplog.at_level(logging.WARNING, logger="tessera.app"),
+        extra_runtime(database_url, oauth_allow_insecure_redirects=switched_on) as runtime,
+        serving(create_app(runtime=runtime)),
+    ):
+        pass
+
+    announced = [r for r in caplog.records if SWITCH_ANNOUNCED in r.getMessage()]
+    assert [r.levelno for r in announced] == ([logging.WARNING] if switched_on else [])

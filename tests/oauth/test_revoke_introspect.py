@@ -93,6 +93,10 @@ def test_revoking_a_refresh_token_with_oauthlib_ends_the_whole_grant(
         ("refresh", None),
         ("refresh", "refresh_token"),
         ("refresh", "access_token"),
+        # Unknown hints are ignored too, not refused (RFC 7009 §2.1: the server MAY ignore it).
+        ("access", "id_token"),
+        ("refresh", "Refresh_Token"),
+        ("access", "bogus"),
     ],
 )
 def test_the_type_hint_is_only_a_hint(
@@ -193,7 +197,7 @@ def test_introspecting_a_live_token_describes_it(
         "active": True,
         "token_type": "Bearer",
         "client_id": web_app.client.client_id,
-        "scope": "",
+        "scope": "session",
         "sub": str(account.person.id),
         "username": account.email,
         "iat": described["iat"],
@@ -202,6 +206,19 @@ def test_introspecting_a_live_token_describes_it(
     refreshing = introspect(api, web_app, tokens.refresh)
     assert isinstance(refreshing, dict)
     assert (refreshing["active"], refreshing["sub"]) == (True, str(account.person.id))
+
+
+@pytest.mark.parametrize("hint", ["id_token", "bogus", ""])
+def test_introspection_ignores_a_hint_it_does_not_know(
+    api: httpx.Client, browser: Browser, web_app: IssuedOAuthClient, hint: str
+) -> None:
+    tokens = issue_tokens(browser, api, web_app)
+
+    for token, kind in ((tokens.access, "Bearer"), (tokens.refresh, "refresh_token")):
+        answer = post_as(api, web_app, INTROSPECT, {"token": token, "token_type_hint": hint})
+
+        assert answer.status_code == 200, answer.text
+        assert (answer.json()["active"], answer.json()["token_type"]) == (True, kind)
 
 
 def test_introspecting_a_dead_or_foreign_token_says_only_inactive(

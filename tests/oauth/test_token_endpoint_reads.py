@@ -209,8 +209,8 @@ def test_without_reading_ahead_the_server_reads_the_code_and_token_itself(
         server = TesseraAuthorizationServer(session, runtime.oauth.context)
         client = server.query_client(web_app.client.client_id)
         assert client is not None
-        spent = server.spend_code(code, client)
-        usable = server.usable_refresh_token(tokens.refresh)
+        spent = server.storage.spend_code(code, client)
+        usable = server.storage.usable_refresh_token(tokens.refresh)
 
     assert spent is not None
     assert usable is not None

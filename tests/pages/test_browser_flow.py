@@ -175,6 +175,28 @@ def test_deny_sends_access_denied_and_the_state_back_to_the_app(
     assert answer["state"] == flow.state
 
 
+@pytest.mark.parametrize("broken", ["client", "redirect_uri"])
+def test_a_request_that_cannot_succeed_is_refused_before_the_sign_in_page(
+    server: str, services: Services, page: Page, callback: Callback, broken: str
+) -> None:
+    _, _, app = signed_up(services, callback)
+    flow = start_authorization(server, app, callback.url)
+    if broken == "client":
+        url = flow.url.replace(app.client.client_id, app.client.client_id + "x")
+    else:
+        url = flow.url.replace("%2Fcallback", "%2Felsewhere")
+    assert url != flow.url
+
+    answer = page.goto(url)
+
+    assert answer is not None
+    assert answer.status == 400
+    expect(page).to_have_url(url)
+    expect(page.get_by_role("heading", name="Cannot continue")).to_be_visible()
+    expect(page.get_by_role("heading", name="Sign in")).to_have_count(0)
+    assert callback.queries == []
+
+
 def test_the_pages_work_with_the_keyboard_alone(
     server: str, services: Services, context: BrowserContext, page: Page, callback: Callback
 ) -> None:

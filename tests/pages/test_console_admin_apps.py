@@ -5,8 +5,11 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from tessera.app import create_app
 from tessera.services.container import Services
+from tests.conftest import extra_runtime
 from tests.factories import make_oauth_client, make_person, make_token, new_password, token_header
+from tests.live import serving
 from tests.pages.console_kit import assert_accessible, open_console, save_screenshot
 from tests.secrets_seen import remember
 
@@ -91,6 +94,39 @@ def test_an_admin_registers_an_app_and_rotates_its_secret(
         "The app was deleted, with every token issued through it."
     )
     assert services.oauth_clients.count() == 0
+
+
+def test_an_apps_page_warns_about_its_plain_http_redirect_uris(
+    page: Page, database_url: str, server: str, services: Services
+) -> None:
+    password = new_password()
+    with (
+        extra_runtime(database_url, oauth_allow_insecure_redirects=True) as permissive,
+        serving(create_app(runtime=permissive)) as permissive_url,
+    ):
+        admin = make_person(permissive.services, admin=True, password=password)
+        legacy = make_oauth_client(
+            permissive.services,
+            name="Legacy Sync",
+            redirect_uris=["https://sync.example.test/cb", "http://sync.example.test/cb"],
+        ).client
+        path = f"/console/apps/{legacy.id}"
+
+        open_console(page, permissive_url, admin.primary_email, password, path)
+        warning = page.locator("#insecure-redirects")
+        expect(warning).to_contain_text("http://sync.example.test/cb")
+        expect(warning).not_to_contain_text("https://sync.example.test/cb")
+        expect(warning).to_contain_text("accepted only because")
+        assert_accessible(page)
+
+        # The default server: the switch is off, and the page says the URI is not used. (Both
+        # servers are on 127.0.0.1, and cookies ignore ports: sign in afresh.)
+        page.context.clear_cookies()
+        open_console(page, server, admin.primary_email, password, path)
+        expect(page.locator("#insecure-redirects")).to_contain_text(
+            "Not used: TESSERA_OAUTH_ALLOW_INSECURE_REDIRECTS is off"
+        )
+        assert_accessible(page)
 
 
 def test_an_admin_revokes_a_persons_token(page: Page, server: str, services: Services) -> None:

@@ -1,8 +1,11 @@
 """Bad input on the admin forms: 400, the service's sentence by the field, what was typed kept."""
 
+from tessera.app import create_app
 from tessera.core.paging import PageRequest
 from tessera.services.container import Services
-from tests.factories import make_key, make_person
+from tests.conftest import extra_runtime
+from tests.factories import make_key, make_oauth_client, make_person
+from tests.live import serving
 from tests.pages.admin_http import console_as, text_of, value_of
 from tests.secrets_seen import remember
 
@@ -161,9 +164,10 @@ def test_an_app_with_an_insecure_redirect_uri_is_refused_line_by_line(
             {"name": "Sync", "redirect_uris": "https://a.example.test/", "allowed_grant_type": "x"},
         )
     assert answer.status_code == 400
-    assert "Line 2: A redirect URI must use https, or http on a loopback address." in text_of(
-        answer
-    )
+    assert (
+        "Line 2: A redirect URI must use https, or http on a loopback address (127.0.0.1, "
+        "[::1] or localhost); this server does not allow plain http to other hosts."
+    ) in text_of(answer)
     assert value_of(answer, "redirect_uris") == uris
     assert forged.status_code == 400
     assert "This value is not valid." in text_of(forged)
@@ -200,3 +204,38 @@ def test_signed_in_pages_are_never_cached_nor_framed(server: str, services: Serv
         answer = admin.get("/console/api-keys")
     assert answer.headers["cache-control"] == "no-store"
     assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+
+
+def test_an_apps_page_warns_about_plain_http_redirect_uris(
+    database_url: str, server: str, services: Services
+) -> None:
+    uris = ["https://legacy.example.test/cb", "http://legacy.example.test/cb"]
+    local = make_oauth_client(services, redirect_uris=["http://localhost:6274/cb"]).client
+    with (
+        extra_runtime(database_url, oauth_allow_insecure_redirects=True) as permissive,
+        serving(create_app(runtime=permissive)) as url,
+    ):
+        legacy = make_oauth_client(permissive.services, name="Legacy", redirect_uris=uris).client
+        with console_as(url, permissive.services) as admin:
+            allowed = text_of(admin.get(f"/console/apps/{legacy.id}"))
+        with console_as(server, services) as admin:
+            unused = text_of(admin.get(f"/console/apps/{legacy.id}"))
+            saved = admin.post(
+                f"/console/apps/{legacy.id}",
+                {
+                    "name": "Legacy",
+                    "redirect_uris": "\n".join(uris),
+                    "allowed_grant_type": "authorization_code",
+                    "context": "agent",
+                },
+            )
+            loopback_only = text_of(admin.get(f"/console/apps/{local.id}"))
+
+    assert "Plain http redirect URIs: http://legacy.example.test/cb" in allowed
+    assert "accepted only because the server runs with" in allowed
+    assert "TESSERA_OAUTH_ALLOW_INSECURE_REDIRECTS on" in allowed
+    assert "https://legacy.example.test/cb Codes" not in allowed  # https is not listed
+    assert "Not used: TESSERA_OAUTH_ALLOW_INSECURE_REDIRECTS is off" in unused
+    assert saved.status_code == 400
+    assert "Line 2: A redirect URI must use https" in text_of(saved)
+    assert "Plain http redirect URIs" not in loopback_only

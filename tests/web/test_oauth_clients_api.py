@@ -8,11 +8,14 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from tessera.app import create_app
 from tessera.bootstrap import Runtime
 from tessera.core.oauth_clients import ClientContext, GrantType
 from tessera.services.container import Services
 from tessera.store.tables import ApiTokenRow, OAuthGrantRow
+from tests.conftest import extra_runtime
 from tests.factories import make_oauth_client, make_person
+from tests.live import serving
 from tests.secrets_seen import remember
 from tests.web.envelopes import (
     BEYOND_64_BITS,
@@ -37,7 +40,8 @@ CLIENT_ID = re.compile(r"([0-9]+)_([a-z0-9]{32})")
 INVALID_URL: Json = {"code": "invalid_url", "message": "This value is not a valid URL."}
 INSECURE: Json = {
     "code": "insecure_redirect_uri",
-    "message": "A redirect URI must use https, or http on a loopback address.",
+    "message": "A redirect URI must use https, or http on a loopback address (127.0.0.1, [::1] "
+    "or localhost); this server does not allow plain http to other hosts.",
 }
 DUPLICATE: Json = {"code": "duplicate", "message": "This value is already used."}
 APP = {"name": "Mobile app", "redirect_uris": ["https://app.example.test/callback"]}
@@ -101,6 +105,46 @@ def test_create_answers_201_with_the_secret_once(api: httpx.Client, services: Se
         assert '"secret"' not in later.text
     client = services.oauth_clients.get(data["id"])
     assert services.oauth_clients.check_secret(client, secret)
+
+
+def test_app_schemes_and_localhost_may_be_registered(api: httpx.Client, services: Services) -> None:
+    # Decision 17: Deskpro's apps use short schemes; MCP and CLI clients register localhost.
+    uris = [
+        "myapp://callback",
+        "com.example.app:/callback",
+        "http://localhost:6274/oauth/callback",
+        "http://localhost/cb",
+        "http://[::1]/cb",
+    ]
+
+    response = api.post(
+        "/api/v2/oauth_clients",
+        json={"name": "Native", "redirect_uris": uris, "is_public": True},
+        headers=admin_key(services),
+    )
+
+    assert data_of(response, 201)["redirect_uris"] == uris
+
+
+def test_plain_http_to_another_host_needs_the_operators_switch(
+    database_url: str, api: httpx.Client, services: Services
+) -> None:
+    body = {"name": "Legacy", "redirect_uris": ["https://a.test/cb", "http://legacy.test/cb"]}
+
+    refused = api.post("/api/v2/oauth_clients", json=body, headers=admin_key(services))
+    with (
+        extra_runtime(database_url, oauth_allow_insecure_redirects=True) as permissive,
+        serving(create_app(runtime=permissive)) as url,
+        httpx.Client(base_url=url, timeout=60) as other,
+    ):
+        accepted = other.post(
+            "/api/v2/oauth_clients", json=body, headers=admin_key(permissive.services)
+        )
+        data = data_of(accepted, 201)
+        received_secret(data)
+
+    assert_error(refused, invalid_input(redirect_uris=field(redirect_uris_1=field(INSECURE))))
+    assert data["redirect_uris"] == body["redirect_uris"]
 
 
 def test_a_new_client_defaults_to_the_authorization_code_grant_for_agents(
@@ -173,7 +217,7 @@ def test_the_implicit_grant_and_user_context_only_when_asked(
             {
                 "name": "App",
                 "redirect_uris": [
-                    "http://localhost/cb",
+                    "http://a.test/cb",
                     "https://a.test/cb#x",
                     "https://a.test/cb",
                     "https://a.test/cb",

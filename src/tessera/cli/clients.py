@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from tessera.bootstrap import Wiring
 from tessera.cli.commands import summary
 from tessera.cli.output import (
     CliFailure,
@@ -27,10 +28,10 @@ from tessera.core.oauth_clients import (
     GrantType,
     OAuthClient,
     authorization_endpoint,
+    is_insecure_redirect_uri,
     token_endpoint,
 )
 from tessera.core.paging import DEFAULT_PER_PAGE, PageRequest
-from tessera.core.site import SiteInfo
 from tessera.services.oauth_clients import IssuedOAuthClient, NewOAuthClient, OAuthClientChanges
 
 app = typer.Typer(no_args_is_help=True, help=summary("clients"))
@@ -46,7 +47,10 @@ GrantOption = Annotated[
 ContextOption = Annotated[
     ClientContext, typer.Option("--context", help="Who may authorize it: agents or users.")
 ]
-REDIRECT_URI_HELP = "A redirect URI (repeat for several): https, http://127.0.0.1 or com.app:/cb."
+REDIRECT_URI_HELP = (
+    "A redirect URI (repeat for several): https://…, http://127.0.0.1, [::1] or localhost "
+    "(any port), or the app's own scheme (myapp://cb, com.example.app:/cb)."
+)
 
 
 @contextmanager
@@ -58,7 +62,8 @@ def _naming(client_id: int) -> Iterator[None]:
         raise CliFailure(Failure.of(error, f"no OAuth client has id {client_id}")) from None
 
 
-def client_text(client: OAuthClient, site: SiteInfo) -> str:
+def client_text(client: OAuthClient, services: Wiring) -> str:
+    site = services.site
     kind = "public (no secret; must use PKCE)" if client.is_public else "confidential (secret)"
     rows = [
         ("client_id", client.client_id),
@@ -71,13 +76,25 @@ def client_text(client: OAuthClient, site: SiteInfo) -> str:
         ("token at", token_endpoint(site)),
         ("created", when(client.created_at)),
     ]
-    return "\n".join([f"OAuth client {client.id}: {client.name}", *fields(rows)])
+    lines = [f"OAuth client {client.id}: {client.name}", *fields(rows)]
+    insecure = [uri for uri in client.redirect_uris if is_insecure_redirect_uri(uri)]
+    if insecure and services.oauth_clients.allows_insecure_redirects:
+        lines.append(
+            f"Warning: plain http redirect URIs ({', '.join(insecure)}): codes and tokens travel "
+            "unencrypted; accepted only because oauth_allow_insecure_redirects is on."
+        )
+    elif insecure:
+        lines.append(
+            f"Warning: plain http redirect URIs ({', '.join(insecure)}) are not used while "
+            "oauth_allow_insecure_redirects is off; change them to https."
+        )
+    return "\n".join(lines)
 
 
-def _issued_text(issued: IssuedOAuthClient, what: str, site: SiteInfo) -> str:
+def _issued_text(issued: IssuedOAuthClient, what: str, services: Wiring) -> str:
     # Each value on a line of its own with a plain label, easy to copy; then why to copy it now.
     lines = [
-        f"{what} {client_text(issued.client, site)}",
+        f"{what} {client_text(issued.client, services)}",
         "",
         f"Client ID: {issued.client.client_id}",
     ]
@@ -120,7 +137,7 @@ def create(
     emit(
         as_json,
         issued_oauth_client_json(issued, services.site),
-        _issued_text(issued, "Created", services.site),
+        _issued_text(issued, "Created", services),
     )
 
 
@@ -157,7 +174,7 @@ def show(ctx: typer.Context, client_id: ClientId, as_json: JsonOption = False) -
     services = state(ctx).services
     with _naming(client_id):
         client = services.oauth_clients.get(client_id)
-    emit(as_json, oauth_client_json(client, services.site), client_text(client, services.site))
+    emit(as_json, oauth_client_json(client, services.site), client_text(client, services))
 
 
 @app.command("update")
@@ -193,7 +210,7 @@ def update(
     )
     with _naming(client_id):
         client = services.oauth_clients.change(client_id, changes)
-    text = "Updated " + client_text(client, services.site)
+    text = "Updated " + client_text(client, services)
     emit(as_json, oauth_client_json(client, services.site), text)
 
 
@@ -207,7 +224,7 @@ def rotate_secret(ctx: typer.Context, client_id: ClientId, as_json: JsonOption =
     emit(
         as_json,
         issued_oauth_client_json(issued, services.site),
-        _issued_text(issued, "Rotated the secret of", services.site),
+        _issued_text(issued, "Rotated the secret of", services),
     )
 
 

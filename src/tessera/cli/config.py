@@ -69,6 +69,12 @@ def warnings_for(settings: Settings) -> Iterator[str]:
             "allow_query_credentials is on: API-KEY / API-TOKEN query parameters end up in "
             "access logs, proxy logs and browser history"
         )
+    if settings.oauth_allow_insecure_redirects:
+        yield (
+            "oauth_allow_insecure_redirects is on: OAuth clients may register plain http "
+            "redirect URIs to other hosts, where codes and tokens travel unencrypted; turn it "
+            "off once no legacy client needs it"
+        )
     if settings.exchange_allow_users:
         yield (
             "exchange_allow_users is on: helpdesk users, not only agents, can trade their "

@@ -1,8 +1,8 @@
 """OAuth clients as values, their public ``client_id``, and which redirect URIs may be registered.
 
 Deskpro accepts any URL as a redirect URI (shared/spec §7.2). Tessera is stricter, because a
-redirect URI is where authorization codes and tokens are sent: RFC 6749 §3.1.2 (absolute, no
-fragment), RFC 8252 §7 (native apps: loopback IP literals over http, reverse-domain private-use
+redirect URI is where authorization codes and tokens are sent (decision 17, ADR 0019): RFC 6749
+§3.1.2 (absolute, no fragment), RFC 8252 §7 (native apps: http on the loopback interface, app
 schemes) and RFC 9700 §2.1 / §4.1 (exact, registered URIs; no open redirectors) decide here, at
 registration, so that the authorization endpoint can compare strings and nothing more.
 """
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 from tessera.core.errors import DUPLICATE, FieldError, FieldErrors
 from tessera.core.site import SiteInfo
@@ -91,6 +92,18 @@ def token_endpoint(site: SiteInfo) -> str:
     return site.helpdesk_url + "oauth/token"
 
 
+#: RFC 8414's well-known URI suffix.
+METADATA_PATH = "/.well-known/oauth-authorization-server"
+
+
+def metadata_url(site: SiteInfo) -> str:
+    """Where clients look for the metadata: RFC 8414 §3.1 puts the well-known segment between
+    the host and the issuer's path (``https://example.com/auth`` →
+    ``https://example.com/.well-known/oauth-authorization-server/auth``)."""
+    issuer = urlsplit(site.public_url)
+    return f"{issuer.scheme}://{issuer.netloc}{METADATA_PATH}{issuer.path.rstrip('/')}"
+
+
 # -- redirect URIs ---------------------------------------------------------------------------
 
 MAX_REDIRECT_URI_LENGTH = 2000
@@ -98,12 +111,23 @@ MAX_REDIRECT_URIS = 20
 
 INVALID_URL = FieldError("invalid_url", "This value is not a valid URL.")
 INSECURE_REDIRECT_URI = FieldError(
-    "insecure_redirect_uri", "A redirect URI must use https, or http on a loopback address."
+    "insecure_redirect_uri",
+    "A redirect URI must use https, or http on a loopback address (127.0.0.1, [::1] or "
+    "localhost); this server does not allow plain http to other hosts.",
 )
-NOT_A_REVERSE_DOMAIN_SCHEME = FieldError(
+MALFORMED_REVERSE_DOMAIN = FieldError(
     "invalid_scheme",
-    "A private-use URI scheme must be a reverse domain name the app controls, "
-    "such as com.example.app (RFC 8252).",
+    "A scheme with dots must be a reverse domain name the app controls, such as "
+    "com.example.app (RFC 8252).",
+)
+NOT_AN_APP_SCHEME = FieldError(
+    "invalid_scheme",
+    "This scheme cannot take a redirect: use https, http on a loopback address, "
+    "or the app's own scheme (myapp or com.example.app).",
+)
+WILDCARD_REDIRECT_URI = FieldError(
+    "wildcard_redirect_uri",
+    "A redirect URI is compared exactly: wildcards (*) are not supported; register each URI.",
 )
 REDIRECT_URI_TOO_LONG = FieldError(
     "too_long", f"This value is too long ({MAX_REDIRECT_URI_LENGTH} at most)."
@@ -120,14 +144,17 @@ TOO_MANY_REDIRECT_URIS = FieldError(
 _DANGEROUS_SCHEMES = frozenset(
     {"javascript", "vbscript", "data", "file", "blob", "about", "filesystem", "view-source"}
 )
-#: RFC 8252 §7.3 and §8.3: IP literals, not ``localhost`` (which a resolver or a hosts file
-#: may point elsewhere, and which a firewall may let an attacker's listener answer).
-_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "[::1]"})
+#: Network protocols the browser would speak itself, never hand to an app.
+_NOT_APP_SCHEMES = frozenset({"ws", "wss", "ftp", "ftps"})
+#: Where plain http may go: this machine, whose listener the app itself opened (RFC 8252
+#: §7.3). ``localhost`` too, though §8.3 prefers IP literals: command-line and MCP clients
+#: register it, and the name must resolve to the loopback interface (RFC 6761 §6.3).
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "[::1]", "localhost"})
 
 # RFC 3986 characters only (no blanks, controls or non-ASCII); "%" must start a valid escape.
 _URI_CHARACTERS = re.compile(r"(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})+")
 _SCHEME_AND_REST = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):(.*)", re.DOTALL)
-# A private-use scheme: dot-separated labels, as in com.example.app.
+# A reverse-domain scheme: dot-separated labels, as in com.example.app.
 _REVERSE_DOMAIN = re.compile(r"[a-z][a-z0-9+\-]*(?:\.[a-z0-9+\-]+)+")
 _AUTHORITY_AND_PATH = re.compile(r"//([^/?]*)(.*)", re.DOTALL)
 _HOST_AND_PORT = re.compile(r"(\[[^\]]*\]|[^:\[\]]*)(?::([0-9]{1,5}))?")
@@ -135,7 +162,14 @@ _DNS_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
 _DNS_NAME = re.compile(rf"{_DNS_LABEL}(?:\.{_DNS_LABEL})*\.?")
 
 
-def check_redirect_uris(problems: FieldErrors, uris: Sequence[str]) -> list[str] | None:
+def is_loopback_redirect_host(host: str) -> bool:
+    """``127.0.0.1``, ``[::1]`` or ``localhost`` (any case), as written in a URI's authority."""
+    return host.lower() in LOOPBACK_HOSTS
+
+
+def check_redirect_uris(
+    problems: FieldErrors, uris: Sequence[str], *, allow_insecure_http: bool = False
+) -> list[str] | None:
     """The URIs to store, or None; problems go per ``redirect_uris_N`` as Deskpro nests them."""
     if isinstance(uris, str):  # a str is a Sequence[str] too: one URI, not its characters
         uris = [uris]
@@ -148,7 +182,7 @@ def check_redirect_uris(problems: FieldErrors, uris: Sequence[str]) -> list[str]
     checked: list[str] = []
     valid = True
     for index, uri in enumerate(uris):
-        problem = redirect_uri_problem(uri)
+        problem = redirect_uri_problem(uri, allow_insecure_http=allow_insecure_http)
         if problem is None and uri in checked:
             problem = DUPLICATE
         if problem is not None:
@@ -158,13 +192,15 @@ def check_redirect_uris(problems: FieldErrors, uris: Sequence[str]) -> list[str]
     return checked if valid else None
 
 
-def redirect_uri_problem(uri: str) -> FieldError | None:
-    """Why this URI may not be registered as a redirect URI, or None when it may.
+def redirect_uri_problem(uri: str, *, allow_insecure_http: bool = False) -> FieldError | None:
+    """Why this URI may not be registered as a redirect URI, or None when it may (decision 17).
 
-    Accepted: ``https://host/…``; ``http://127.0.0.1[:port]/…`` and ``http://[::1][:port]/…``;
-    reverse-domain private-use schemes (``com.example.app:/callback``). Refused: anything that
-    is not an absolute URI, a fragment, user information, browser-executed schemes, plain http
-    elsewhere (``localhost`` included), other custom schemes, more than 2000 characters.
+    Accepted: ``https://host/…``; ``http://`` to ``127.0.0.1``, ``[::1]`` or ``localhost``
+    (any port); an app's own scheme, short (``myapp://callback``, as Deskpro's apps use) or a
+    reverse domain (``com.example.app:/callback``); plain http to any other host only with
+    ``allow_insecure_http`` (the operator's switch for legacy clients). Refused: anything that
+    is not an absolute URI, a fragment, user information, a wildcard, browser-executed schemes,
+    web protocols other than http(s), more than 2000 characters.
     """
     if len(uri) > MAX_REDIRECT_URI_LENGTH:
         return REDIRECT_URI_TOO_LONG
@@ -174,20 +210,34 @@ def redirect_uri_problem(uri: str) -> FieldError | None:
     if match is None or not match[2]:
         return INVALID_URL
     scheme, rest = match[1].lower(), match[2]
-    if scheme in _DANGEROUS_SCHEMES:
+    if scheme in _DANGEROUS_SCHEMES or len(scheme) == 1:  # one letter: a Windows drive, C:/…
         return INVALID_URL
+    if "*" in uri:
+        return WILDCARD_REDIRECT_URI
     if scheme in ("http", "https"):
-        return _web_problem(scheme, rest)
-    if _REVERSE_DOMAIN.fullmatch(scheme) is None:
-        return NOT_A_REVERSE_DOMAIN_SCHEME
+        return _web_problem(scheme, rest, allow_insecure_http=allow_insecure_http)
+    if scheme in _NOT_APP_SCHEMES:
+        return NOT_AN_APP_SCHEME
+    if "." in scheme and _REVERSE_DOMAIN.fullmatch(scheme) is None:
+        return MALFORMED_REVERSE_DOMAIN
     authority = _AUTHORITY_AND_PATH.fullmatch(rest)
     if authority is not None and "@" in authority[1]:
         return INVALID_URL
     return None
 
 
-def _web_problem(scheme: str, rest: str) -> FieldError | None:
-    """An http(s) URI needs a host (no user information); http only on a loopback IP literal."""
+def is_insecure_redirect_uri(uri: str) -> bool:
+    """Plain http to a host off the loopback interface: allowed only by the operator's switch."""
+    match = _SCHEME_AND_REST.fullmatch(uri)
+    if match is None or match[1].lower() != "http":
+        return False
+    authority = _AUTHORITY_AND_PATH.fullmatch(match[2])
+    host_and_port = None if authority is None else _HOST_AND_PORT.fullmatch(authority[1])
+    return host_and_port is None or not is_loopback_redirect_host(host_and_port[1])
+
+
+def _web_problem(scheme: str, rest: str, *, allow_insecure_http: bool) -> FieldError | None:
+    """An http(s) URI needs a host (no user information); http only to loopback, unless allowed."""
     authority = _AUTHORITY_AND_PATH.fullmatch(rest)
     if authority is None or "@" in authority[1]:
         return INVALID_URL
@@ -197,7 +247,7 @@ def _web_problem(scheme: str, rest: str) -> FieldError | None:
     host, port = host_and_port[1], host_and_port[2]
     if not _is_host(host) or (port is not None and not 1 <= int(port) <= 65535):
         return INVALID_URL
-    if scheme == "http" and host not in _LOOPBACK_HOSTS:
+    if scheme == "http" and not is_loopback_redirect_host(host) and not allow_insecure_http:
         return INSECURE_REDIRECT_URI
     return None
 

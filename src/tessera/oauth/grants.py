@@ -1,25 +1,22 @@
 """The grants Tessera allows, on Authlib's protocol logic, with our storage and rules."""
 
-import logging
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import (
     InvalidClientError,
     InvalidGrantError,
     InvalidRequestError,
+    InvalidScopeError,
     UnauthorizedClientError,
 )
 from authlib.oauth2.rfc7636 import CodeChallenge
 
 from tessera.core.oauth_clients import ClientContext
+from tessera.core.oauth_scopes import scope_to_refresh
 from tessera.core.people import Person
 from tessera.oauth.models import ClientModel, CodeModel, RefreshTokenModel
-
-if TYPE_CHECKING:
-    from tessera.oauth.server import TesseraAuthorizationServer
-
-log = logging.getLogger(__name__)
+from tessera.oauth.storage import StorageHost
 
 #: Confidential clients prove their secret; public ones (PKCE) send only their client_id.
 TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
@@ -53,16 +50,12 @@ class S256Only(CodeChallenge):
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = [
-        "client_secret_basic",
-        "client_secret_post",
-        "none",
-    ]
-    server: "TesseraAuthorizationServer"
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = TOKEN_AUTH_METHODS
+    server: StorageHost
 
     def save_authorization_code(self, code: str, request: Any) -> None:
         data = request.payload.data
-        self.server.store_code(
+        self.server.storage.store_code(
             code,
             client=request.client,
             person=request.user,
@@ -73,7 +66,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         )
 
     def query_authorization_code(self, code: str, client: ClientModel) -> CodeModel | None:
-        return self.server.spend_code(code, client)
+        return self.server.storage.spend_code(code, client)
 
     def delete_authorization_code(self, authorization_code: CodeModel) -> None:
         # Already spent when it was looked up: a failed exchange burns the code too.
@@ -85,16 +78,31 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = [
-        "client_secret_basic",
-        "client_secret_post",
-        "none",
-    ]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = TOKEN_AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
-    server: "TesseraAuthorizationServer"
+    server: StorageHost
 
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshTokenModel | None:
-        return self.server.usable_refresh_token(refresh_token)
+        return self.server.storage.usable_refresh_token(refresh_token)
+
+    def _validate_token_scope(self, token: RefreshTokenModel) -> None:
+        # Authlib's own check (this private hook of the pinned Authlib 1.9; tests/oauth/
+        # test_scopes.py fails if it is no longer called) refuses any scope outside the grant,
+        # unknown values included; ours ignores those as the authorization endpoint does
+        # (core/oauth_scopes.py), so a client that repeats the scope it first asked for keeps
+        # refreshing.
+        scope = scope_to_refresh(self.request.payload.scope, token.get_scope())
+        if scope is None:
+            raise InvalidScopeError("The scope asks for more than the person granted.")
+        self.request.scope = scope
+
+    def issue_token(self, user: Person, refresh_token: RefreshTokenModel) -> dict[str, Any]:
+        token: dict[str, Any] = self.generate_token(
+            user=user,
+            scope=self.request.scope,
+            include_refresh_token=self.INCLUDE_NEW_REFRESH_TOKEN,
+        )
+        return token
 
     def authenticate_user(self, refresh_token: RefreshTokenModel) -> Person:
         # Read with the token (usable_refresh_token always gives it for a grant).
@@ -104,13 +112,13 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return person
 
     def revoke_old_credential(self, refresh_token: RefreshTokenModel) -> None:
-        self.server.rotate_refresh_token(refresh_token)
+        self.server.storage.rotate_refresh_token(refresh_token)
 
 
 class ImplicitGrant(grants.ImplicitGrant):
     """Only for a client whose allowed grant type is ``token`` (decision 11.11)."""
 
-    server: "TesseraAuthorizationServer"
+    server: StorageHost
 
     def authenticate_token_endpoint_client(self) -> ClientModel:
         client = self.server.query_client(self.request.payload.client_id)

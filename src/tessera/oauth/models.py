@@ -6,19 +6,25 @@ from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin
 
-from tessera.core.oauth_clients import GrantType, OAuthClient
+from tessera.core.oauth_clients import (
+    GrantType,
+    OAuthClient,
+    is_insecure_redirect_uri,
+    is_loopback_redirect_host,
+)
 from tessera.core.oauth_grants import AuthorizationCode, Grant, RefreshToken
+from tessera.core.oauth_scopes import DEFAULT_SCOPE, granted_scope, scope_to_grant
 from tessera.core.people import Person
-
-#: RFC 8252 §7.3: a native app's loopback redirect may use any port.
-LOOPBACK_HOSTS = {"127.0.0.1", "[::1]"}
+from tessera.core.principals import ApiTokenRecord
 
 
 def redirect_uri_matches(registered: str, presented: str) -> bool:
     """Exact string match (RFC 9700 §4.1.3), except the port of a loopback ``http`` URI.
 
-    Case changes, extra query parameters, ``;params``, userinfo, fragments, encoded slashes and
-    ``localhost`` for ``127.0.0.1`` all fail: only identical strings (or ports) pass.
+    RFC 8252 §7.3: a native app listens on whatever port is free, so ``127.0.0.1``, ``[::1]``
+    and ``localhost`` take any port. Case changes, extra query parameters, ``;params``,
+    userinfo, fragments, encoded slashes and one loopback name for another (``localhost`` for
+    ``127.0.0.1``) all fail: only identical strings (or ports) pass.
     """
     if registered == presented:
         return True
@@ -26,7 +32,7 @@ def redirect_uri_matches(registered: str, presented: str) -> bool:
     if ours.scheme != "http" or theirs.scheme != "http":
         return False
     host = ours.netloc.rsplit(":", 1)[0] if not ours.netloc.endswith("]") else ours.netloc
-    if host not in LOOPBACK_HOSTS:
+    if not is_loopback_redirect_host(host):
         return False
     try:
         presented_port = theirs.port
@@ -41,9 +47,24 @@ def redirect_uri_matches(registered: str, presented: str) -> bool:
 
 
 class ClientModel(ClientMixin):
-    def __init__(self, client: OAuthClient, check_secret: Callable[[str], bool]):
+    def __init__(
+        self,
+        client: OAuthClient,
+        check_secret: Callable[[str], bool],
+        *,
+        allow_insecure_redirects: bool = False,
+    ) -> None:
         self.client = client
         self._check_secret = check_secret
+        self._allow_insecure_redirects = allow_insecure_redirects
+
+    @property
+    def redirect_uris(self) -> tuple[str, ...]:
+        """The registered URIs that may be used now: plain http to another host only while the
+        operator allows it (registered then, the switch turned off since: not used)."""
+        if self._allow_insecure_redirects:
+            return self.client.redirect_uris
+        return tuple(uri for uri in self.client.redirect_uris if not is_insecure_redirect_uri(uri))
 
     def get_client_id(self) -> str:
         return self.client.client_id
@@ -51,14 +72,14 @@ class ClientModel(ClientMixin):
     def get_default_redirect_uri(self) -> str | None:
         # Deskpro: without redirect_uri, a client with exactly one registered URI uses it.
         uris = self.client.redirect_uris
-        return uris[0] if len(uris) == 1 else None
+        return uris[0] if len(uris) == 1 and uris == self.redirect_uris else None
 
     def get_allowed_scope(self, scope: str | None) -> str:
-        # Tessera defines no scopes yet: every token acts with the person's own rights.
-        return ""
+        # Unknown values ignored, the default when nothing is left (core/oauth_scopes.py).
+        return scope_to_grant(scope)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return any(redirect_uri_matches(uri, redirect_uri) for uri in self.client.redirect_uris)
+        return any(redirect_uri_matches(uri, redirect_uri) for uri in self.redirect_uris)
 
     def check_client_secret(self, client_secret: str) -> bool:
         return self._check_secret(client_secret)
@@ -91,7 +112,7 @@ class CodeModel(AuthorizationCodeMixin):
         return self.code.redirect_uri
 
     def get_scope(self) -> str:
-        return self.code.grant.scope
+        return granted_scope(self.code.grant.scope)
 
 
 class RefreshTokenModel(TokenMixin):
@@ -105,7 +126,7 @@ class RefreshTokenModel(TokenMixin):
         return self.token.grant.client_id == client.client.id
 
     def get_scope(self) -> str:
-        return self.token.grant.scope
+        return granted_scope(self.token.grant.scope)
 
     def get_expires_in(self) -> int:
         return int((self.token.expires_at - self.token.created_at).total_seconds())
@@ -124,6 +145,32 @@ class RefreshTokenModel(TokenMixin):
     @property
     def grant(self) -> Grant:
         return self.token.grant
+
+
+class AccessTokenModel(TokenMixin):
+    """An OAuth-issued API token, as revocation and introspection need it."""
+
+    def __init__(self, token: ApiTokenRecord, now: datetime) -> None:
+        self.token = token
+        self._now = now
+
+    def check_client(self, client: ClientModel) -> bool:
+        return self.token.oauth_client_id == client.client.client_id
+
+    def get_scope(self) -> str:
+        # The API token does not carry its grant's scope; every grant's is the default so far.
+        return DEFAULT_SCOPE
+
+    def get_expires_in(self) -> int:
+        expires = self.token.expires_at
+        return 0 if expires is None else int((expires - self.token.created_at).total_seconds())
+
+    def is_expired(self) -> bool:
+        expires = self.token.expires_at
+        return expires is not None and expires <= self._now
+
+    def is_revoked(self) -> bool:
+        return self.token.revoked_at is not None or not self.token.serves()
 
 
 def seconds_until(moment: datetime, now: datetime) -> int:

@@ -4,10 +4,12 @@ from typing import Any
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 
+from tessera.core.oauth_scopes import SUPPORTED_SCOPES
 from tessera.core.people import Person
+from tessera.oauth.context import OAuthContext
 from tessera.oauth.grants import may_authorize
 from tessera.oauth.messages import ConsentRequest, OAuthRequest, OAuthResponse, RefusedRequest
-from tessera.oauth.server import OAuthContext, TesseraAuthorizationServer
+from tessera.oauth.server import TesseraAuthorizationServer
 from tessera.store.database import Database
 
 GRANT_TYPES = ["authorization_code", "refresh_token", "implicit"]
@@ -19,12 +21,13 @@ class OAuthService:
         self.context = context
 
     def check_authorization(
-        self, request: OAuthRequest, person: Person
+        self, request: OAuthRequest, person: Person | None
     ) -> ConsentRequest | RefusedRequest | OAuthResponse:
-        """Validate an authorization request for the consent page.
+        """Validate an authorization request for the consent page, or before anyone signs in.
 
         An unknown client or an unregistered redirect URI never redirects (RFC 9700 §4.1): it
         comes back as ``RefusedRequest``. Other errors go back to the app's redirect URI.
+        Without ``person`` (nobody signed in yet) only the request itself is judged.
         """
         with self._database.read() as session:
             server = TesseraAuthorizationServer(session, self.context)
@@ -33,7 +36,7 @@ class OAuthService:
             except OAuth2Error as error:
                 return _error(server, request, error)
             client = grant.request.client
-            if not may_authorize(person, client):
+            if person is not None and not may_authorize(person, client):
                 return RefusedRequest("access_denied", "Access denied.")
             return ConsentRequest(
                 client_name=client.client.name,
@@ -96,7 +99,7 @@ class OAuthService:
                 "client_secret_post",
             ],
             "code_challenge_methods_supported": ["S256"],
-            "scopes_supported": [],
+            "scopes_supported": list(SUPPORTED_SCOPES),
             "service_documentation": f"{base}/docs",
         }
 

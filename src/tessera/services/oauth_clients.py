@@ -87,15 +87,31 @@ class IssuedOAuthClient:
 
 
 class OAuthClientService:
-    def __init__(self, database: Database, hasher: CodeHasher, clock: Clock) -> None:
+    def __init__(
+        self,
+        database: Database,
+        hasher: CodeHasher,
+        clock: Clock,
+        *,
+        allow_insecure_redirects: bool = False,
+    ) -> None:
         self._database = database
         self._hasher = hasher
         self._clock = clock
+        self._allow_insecure_redirects = allow_insecure_redirects
+
+    @property
+    def allows_insecure_redirects(self) -> bool:
+        """The operator's switch: plain http redirect URIs to other hosts may be registered
+        and used (decision 17); pages and commands warn about clients that have them."""
+        return self._allow_insecure_redirects
 
     def create(self, new: NewOAuthClient) -> IssuedOAuthClient:
         problems = FieldErrors()
         name = _check_name(problems, new.name)
-        uris = check_redirect_uris(problems, new.redirect_uris)
+        uris = check_redirect_uris(
+            problems, new.redirect_uris, allow_insecure_http=self._allow_insecure_redirects
+        )
         context = _check_choice(problems, "context", ClientContext, new.context)
         grant = _check_choice(problems, "allowed_grant_type", GrantType, new.allowed_grant_type)
         if problems or uris is None or context is None or grant is None:
@@ -154,7 +170,9 @@ class OAuthClientService:
         if changes.name is not None:
             columns["name"] = _check_name(problems, changes.name)
         if changes.redirect_uris is not None:
-            columns["redirect_uris"] = check_redirect_uris(problems, changes.redirect_uris)
+            columns["redirect_uris"] = check_redirect_uris(
+                problems, changes.redirect_uris, allow_insecure_http=self._allow_insecure_redirects
+            )
         if changes.context is not None:
             context = _check_choice(problems, "context", ClientContext, changes.context)
             columns["context"] = None if context is None else context.value

@@ -13,7 +13,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-_PREFIXES = ("/api/v2/",)
+_PREFIXES = ("/api/v2/", "/.well-known/oauth-authorization-server/")
 _PATHS = {
     "/oauth/token",
     "/oauth/revoke",

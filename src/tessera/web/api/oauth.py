@@ -1,11 +1,14 @@
 """The OAuth protocol endpoints (RFC 6749, 7009, 7662, 8414): JSON in OAuth's own shapes."""
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from tessera.core.errors import NotFound
+from tessera.core.oauth_clients import METADATA_PATH, metadata_url
 from tessera.web.deps import ServicesDep
 from tessera.web.oauth_http import oauth_service, snapshot, to_response
 
@@ -33,8 +36,20 @@ async def introspect(request: Request) -> Response:
     return to_response(answer)
 
 
-@router.get(
-    "/.well-known/oauth-authorization-server", summary="What this server supports (RFC 8414)"
-)
+@router.get(METADATA_PATH, summary="What this server supports (RFC 8414)")
 async def metadata(request: Request, services: ServicesDep) -> dict[str, Any]:
+    return oauth_service(request).metadata(services.site.public_url)
+
+
+@router.get(METADATA_PATH + "/{issuer_path:path}", include_in_schema=False)
+async def metadata_of_issuer_path(
+    request: Request, services: ServicesDep, issuer_path: str
+) -> dict[str, Any]:
+    """The same document where RFC 8414 §3.1 puts it for an issuer with a path.
+
+    With ``TESSERA_PUBLIC_URL=https://example.com/auth`` the proxy hands Tessera
+    ``/auth/…`` without the prefix, and this address as it is (docs/oauth.md).
+    """
+    if f"{METADATA_PATH}/{issuer_path}" != urlsplit(metadata_url(services.site)).path:
+        raise NotFound()
     return oauth_service(request).metadata(services.site.public_url)

@@ -13,6 +13,7 @@ from tessera.core.oauth_clients import (
     GrantType,
     OAuthClient,
     authorization_endpoint,
+    is_insecure_redirect_uri,
     token_endpoint,
 )
 from tessera.services.oauth_clients import IssuedOAuthClient, NewOAuthClient, OAuthClientChanges
@@ -139,7 +140,8 @@ async def _app_page(
     typed: dict[str, str] | None = None,
     problems: dict[str, list[str]] | None = None,
 ) -> Response:
-    connected = await call(services(request).oauth_clients.connected_people)
+    clients = services(request).oauth_clients
+    connected = await call(clients.connected_people)
     site = services(request).site
     shown = typed or {
         "name": app.name,
@@ -155,6 +157,9 @@ async def _app_page(
         notices=NOTICES,
         app=app,
         people=connected.get(app.id, 0),
+        # Decision 17: plain http to other hosts, and whether the operator's switch allows it.
+        insecure_uris=[uri for uri in app.redirect_uris if is_insecure_redirect_uri(uri)],
+        insecure_allowed=clients.allows_insecure_redirects,
         typed=shown,
         problems=problems or {},
         grants=GRANTS,

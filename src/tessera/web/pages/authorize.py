@@ -1,9 +1,10 @@
 """``/oauth/authorize``: the consent page, and ``/oauth/error``.
 
 app ──GET /oauth/authorize?client_id&redirect_uri&state&code_challenge…──► Tessera
-  not signed in ──► 303 /login?next=… ──(e-mail, password)──► back here
   bad client or redirect URI ──► error page, never a redirect (RFC 9700 §4.1)
   other invalid request ──► 302 redirect_uri?error=…&state=…
+  (both judged first: nobody signs in for a request that cannot succeed)
+  not signed in ──► 303 /login?next=… ──(e-mail, password)──► back here
   valid ──► consent page ("Access" / "Deny", CSRF token)
 POST /oauth/authorize
   Access ──► 302 redirect_uri?code=…&state=…
@@ -37,10 +38,6 @@ def _refused(refused: RefusedRequest, status: int = 400) -> Response:
 @router.get("/oauth/authorize")
 async def authorize(request: Request) -> Response:
     person = await run_in_threadpool(signed_in_person, request)
-    if person is None:
-        target = request.url.path + ("?" + request.url.query if request.url.query else "")
-        login = request.url_for("login_page").include_query_params(next=target)
-        return RedirectResponse(str(login.path) + "?" + login.query, 303, headers=PAGE_HEADERS)
     answer = await run_in_threadpool(
         oauth_service(request).check_authorization, snapshot(request), person
     )
@@ -48,6 +45,10 @@ async def authorize(request: Request) -> Response:
         return _refused(answer, 403 if answer.error == "access_denied" else 400)
     if not isinstance(answer, ConsentRequest):
         return to_response(answer, PAGE_HEADERS)
+    if person is None:
+        target = request.url.path + ("?" + request.url.query if request.url.query else "")
+        login = request.url_for("login_page").include_query_params(next=target)
+        return RedirectResponse(str(login.path) + "?" + login.query, 303, headers=PAGE_HEADERS)
     response = render(
         "consent.html",
         consent=answer,

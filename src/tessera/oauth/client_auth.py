@@ -1,0 +1,82 @@
+"""How a client proves who it is at the token, revocation and introspection endpoints.
+
+Authlib's ``ClientAuthentication`` with three of our rules (ADR 0019):
+
+- one client per request: HTTP Basic naming one client and a ``client_id`` in the form naming
+  another is refused (RFC 6749 §2.3: one authentication method per request; §5.2: a request
+  that "includes multiple credentials" is ``invalid_request``);
+- a public client may send its ``client_id`` as HTTP Basic with an empty password (RFC 6749
+  §2.3.1 encodes client credentials that way; requests-oauthlib does it by default): that is
+  the ``none`` method, as if the ``client_id`` were in the form;
+- a refusal says in words what the client may send, not Authlib's list of method names
+  (descriptions are ASCII without quotes or backslashes, RFC 6749 §5.2).
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from authlib.oauth2.rfc6749 import ClientAuthentication
+from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
+
+from tessera.oauth.models import ClientModel
+
+QueryClient = Callable[[str], ClientModel | None]
+
+#: What each method asks of the client, for error descriptions.
+_METHODS_IN_WORDS = {
+    "client_secret_basic": "the client secret with HTTP Basic",
+    "client_secret_post": "client_id and client_secret in the form",
+    "none": "only client_id (public clients)",
+}
+
+
+class TesseraClientAuthentication(ClientAuthentication):
+    def __init__(self, query_client: QueryClient) -> None:
+        super().__init__(query_client)
+        self.register("none", authenticate_public_client)
+
+    def authenticate(self, request: Any, methods: list[str], endpoint: str) -> ClientModel:
+        refuse_two_clients(request)
+        for method in methods:
+            client: ClientModel | None = self._methods[method](self.query_client, request)
+            if client is not None and client.check_endpoint_auth_method(method, endpoint):
+                request.auth_method = method
+                return client
+        # RFC 6749 §5.2: 401 when the client may use HTTP Basic, with a Basic challenge.
+        raise InvalidClientError(
+            status_code=401 if "client_secret_basic" in methods else 400,
+            description=f"The client could not be authenticated: send {_in_words(methods)}.",
+        )
+
+
+def refuse_two_clients(request: Any) -> None:
+    basic_id, _ = extract_basic_authorization(request.headers)
+    named = request.payload.client_id
+    if basic_id and named and basic_id != named:
+        raise InvalidRequestError(
+            "HTTP Basic and the client_id parameter name different clients; "
+            "a request authenticates one client, one way (RFC 6749 section 2.3)."
+        )
+
+
+def authenticate_public_client(query_client: QueryClient, request: Any) -> ClientModel | None:
+    """``none``: a ``client_id`` without a secret, in the form or as HTTP Basic ``client_id:``."""
+    basic_id, basic_secret = extract_basic_authorization(request.headers)
+    if basic_secret or request.payload.data.get("client_secret"):
+        return None  # a secret was sent: one of the other methods is meant
+    client_id = basic_id or request.payload.client_id
+    if not client_id:
+        return None
+    client = query_client(client_id)
+    if client is None:
+        raise InvalidClientError(
+            status_code=401 if basic_id else 400,
+            description="The client does not exist on this server.",
+        )
+    return client
+
+
+def _in_words(methods: list[str]) -> str:
+    words = [_METHODS_IN_WORDS.get(method, method) for method in methods]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + ", or " + words[-1]

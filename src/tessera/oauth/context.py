@@ -1,0 +1,25 @@
+"""What every OAuth step needs besides its transaction, built once at start."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from tessera.core.clock import Clock
+from tessera.core.credentials import CodeHasher
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthConfig:
+    access_token_lifetime: timedelta
+    refresh_token_lifetime: timedelta
+    code_lifetime: timedelta
+    #: How long the refresh token just rotated away stays usable (lost response, two tabs).
+    refresh_grace: timedelta
+    #: The operator's switch for legacy clients: plain http redirects to other hosts.
+    allow_insecure_redirects: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthContext:
+    config: OAuthConfig
+    hasher: CodeHasher
+    clock: Clock

@@ -1,0 +1,272 @@
+"""What the grants and endpoints read and write, in the one transaction of an OAuth step.
+
+The authorization server (``server``) composes this with Authlib's protocol; the grants and
+endpoints reach it as ``server.storage`` and know the server only as ``StorageHost``, so no
+module here imports the server (import-linter forbids cycles inside a layer).
+"""
+
+import logging
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from tessera.core.audit import AuditKind, CredentialKind
+from tessera.core.credentials import CredentialKind as PresentedKind
+from tessera.core.credentials import format_credential, new_code, parse_credential
+from tessera.core.errors import TesseraError
+from tessera.core.ids import ApiTokenId, PersonId
+from tessera.core.oauth_grants import AuthorizationCode, RefreshToken
+from tessera.core.oauth_scopes import SESSION_SCOPE
+from tessera.core.people import Person
+from tessera.core.principals import TokenSource
+from tessera.oauth.context import OAuthContext
+from tessera.oauth.models import AccessTokenModel, ClientModel, CodeModel, RefreshTokenModel
+from tessera.oauth.requests import SnapshotRequest
+from tessera.services.audit import record
+from tessera.services.oauth_clients import client_by_client_id, secret_matches
+from tessera.store import api_tokens as stored_tokens
+from tessera.store import credentials as stored_credentials
+from tessera.store import oauth as stored
+from tessera.store.oauth_clients import ClientWithSecret
+
+log = logging.getLogger(__name__)
+
+REFRESH_TOKEN_LENGTH = 48
+
+
+class OAuthStorage:
+    def __init__(self, session: Session, context: OAuthContext) -> None:
+        self.session = session
+        self.context = context
+        #: The request being answered (set by the server as Authlib hands it over).
+        self.request: SnapshotRequest | None = None
+        self._read_ahead_done = False
+        # What _read_ahead found, by the value presented (None: no such code or token).
+        self._code_read: tuple[str, stored.WithParties[AuthorizationCode] | None] | None = None
+        self._refresh_token_read: tuple[str, stored.WithParties[RefreshToken] | None] | None = None
+
+    # -- clients --------------------------------------------------------------------------
+
+    def query_client(self, client_id: str) -> ClientModel | None:
+        # In this request's transaction (no connection of its own), with the secret's digest:
+        # one statement serves both the lookup and the secret check; none at all when the
+        # code or refresh token of a token request names this client.
+        found = client_by_client_id(self.session, client_id or "", known=self._read_ahead())
+        if found is None or not found.client.is_enabled:
+            return None
+        client, digest, hasher = found.client, found.secret_digest, self.context.hasher
+
+        def check_secret(secret: str) -> bool:
+            return not client.is_public and secret_matches(hasher, digest, secret)
+
+        return ClientModel(
+            client,
+            check_secret,
+            allow_insecure_redirects=self.context.config.allow_insecure_redirects,
+        )
+
+    def _read_ahead(self) -> ClientWithSecret | None:
+        """For a token request: read its code or refresh token now, with the grant's client.
+
+        Authlib asks for the client first and for the code (or refresh token) next; reading
+        both in one statement saves a round trip per grant. Nothing is decided here: the row
+        is only locked and kept, and ``spend_code`` and ``usable_refresh_token`` judge it,
+        after the client has authenticated, exactly as if they had read it themselves.
+        """
+        request = self.request
+        if request is None or self._read_ahead_done:
+            return None
+        self._read_ahead_done = True
+        grant_type, form = request.payload.grant_type, request.form
+        hasher = self.context.hasher
+        if grant_type == "authorization_code" and form.get("code"):
+            code = form["code"]
+            found_code = stored.find_code(self.session, hasher.digest(code))
+            self._code_read = (code, found_code)
+            return None if found_code is None else found_code.client
+        if grant_type == "refresh_token" and form.get("refresh_token"):
+            token = form["refresh_token"]
+            found_token = stored.find_refresh_token_with_parties(self.session, hasher.digest(token))
+            self._refresh_token_read = (token, found_token)
+            return None if found_token is None else found_token.client
+        return None
+
+    # -- codes ----------------------------------------------------------------------------
+
+    def store_code(
+        self,
+        code: str,
+        *,
+        client: ClientModel,
+        person: Person,
+        scope: str,
+        redirect_uri: str,
+        code_challenge: str | None,
+        code_challenge_method: str | None,
+    ) -> None:
+        now = self.context.clock.now()
+        grant = stored.add_grant(
+            self.session, client_id=client.client.id, person_id=person.id, scope=scope, now=now
+        )
+        stored.add_code(
+            self.session,
+            code_digest=self.context.hasher.digest(code),
+            grant=grant,
+            redirect_uri=redirect_uri,
+            code_challenge=code_challenge,
+            code_challenge_method=code_challenge_method,
+            now=now,
+            expires_at=now + self.context.config.code_lifetime,
+        )
+
+    def spend_code(self, code: str, client: ClientModel) -> CodeModel | None:
+        """A code's one use. A second use is an attack (RFC 9700 §4.2.1): revoke its family."""
+        now = self.context.clock.now()
+        if self._code_read is not None and self._code_read[0] == code:
+            read = self._code_read[1]
+        else:
+            read = stored.find_code(self.session, self.context.hasher.digest(code))
+        if read is None:
+            return None
+        found, person = read.item, read.person
+        if found.grant.client_id != client.client.id:
+            return None
+        if found.used_at is not None or not stored.mark_code_used(self.session, found.id, now=now):
+            log.warning("authorization code replayed: revoking grant %s", found.grant.id)
+            stored.revoke_grant(self.session, found.grant.id, now=now)
+            return None
+        if found.expires_at <= now or found.grant.revoked_at is not None:
+            return None
+        return CodeModel(found, person)
+
+    # -- refresh tokens -------------------------------------------------------------------
+
+    def usable_refresh_token(self, token: str) -> RefreshTokenModel | None:
+        now = self.context.clock.now()
+        if self._refresh_token_read is not None and self._refresh_token_read[0] == token:
+            read = self._refresh_token_read[1]
+        else:
+            read = stored.find_refresh_token_with_parties(
+                self.session, self.context.hasher.digest(token)
+            )
+        if read is None:
+            return None
+        found, person = read.item, read.person
+        if found.grant.revoked_at is not None or found.expires_at <= now:
+            return None
+        if found.rotated_at is None:
+            return None if found.revoked_at is not None else RefreshTokenModel(found, now, person)
+        newest = stored.latest_rotation(self.session, found.grant.id)
+        in_grace = now - found.rotated_at <= self.context.config.refresh_grace
+        if found.revoked_at is not None or not (in_grace and newest == found.rotated_at):
+            log.warning("refresh token reused: revoking grant %s", found.grant.id)
+            stored.revoke_grant(self.session, found.grant.id, now=now)
+            return None
+        stored.revoke_refresh_token(self.session, found.id, now=now)
+        return RefreshTokenModel(found, now, person)
+
+    def rotate_refresh_token(self, token: RefreshTokenModel) -> None:
+        stored.mark_refresh_token_rotated(
+            self.session, token.token.id, now=self.context.clock.now()
+        )
+
+    # -- issuing --------------------------------------------------------------------------
+
+    def save_token(self, token: dict[str, Any], request: Any) -> None:
+        """Fill in the token answer Authlib shaped: an API token ``ID:CODE``, a refresh token."""
+        now = self.context.clock.now()
+        hasher = self.context.hasher
+        if request.authorization_code is not None:
+            grant = request.authorization_code.code.grant
+        elif request.refresh_token is not None:
+            grant = request.refresh_token.grant
+        else:  # implicit: the consent happens with this very response
+            grant = stored.add_grant(
+                self.session,
+                client_id=request.client.client.id,
+                person_id=request.user.id,
+                scope=request.scope,
+                now=now,
+            )
+        code = new_code()
+        access = stored_tokens.add_api_token(
+            self.session,
+            code_digest=hasher.digest(code),
+            person_id=PersonId(grant.person_id),
+            scope=SESSION_SCOPE,
+            source=TokenSource.OAUTH,
+            now=now,
+            expires_at=now + self.context.config.access_token_lifetime,
+            grant_id=grant.id,
+        )
+        token["access_token"] = format_credential(access.id, code)
+        record(
+            self.session,
+            AuditKind.API_TOKEN_ISSUED,
+            self.context.clock,
+            actor=access.person_id,
+            subject=access.person_id,
+            credential_kind=CredentialKind.TOKEN,
+            credential_id=access.id,
+            detail={
+                "source": TokenSource.OAUTH.value,
+                "oauth_client_id": grant.client_id,
+                "refreshed": request.refresh_token is not None,
+            },
+        )
+        if "refresh_token" in token:
+            refresh = new_code(REFRESH_TOKEN_LENGTH)
+            stored.add_refresh_token(
+                self.session,
+                token_digest=hasher.digest(refresh),
+                grant=grant,
+                access_token_id=access.id,
+                now=now,
+                expires_at=now + self.context.config.refresh_token_lifetime,
+            )
+            token["refresh_token"] = refresh
+
+    # -- revocation and introspection -----------------------------------------------------
+
+    def find_token(self, token_string: str) -> AccessTokenModel | RefreshTokenModel | None:
+        """An OAuth-issued access token (``ID:CODE``) or a refresh token; None for anything else.
+
+        The two look nothing alike, so no type hint is needed to tell them apart (RFC 7009
+        §2.1 lets the server ignore it).
+        """
+        now = self.context.clock.now()
+        if ":" in token_string:
+            try:
+                presented = parse_credential(PresentedKind.API_TOKEN, token_string)
+            except TesseraError:
+                return None
+            found = stored_credentials.find_api_token(
+                self.session.connection(), ApiTokenId(presented.id)
+            )
+            if found is None or found.oauth_client_id is None:
+                return None
+            if not self.context.hasher.matches(presented.code, found.code_digest):
+                return None
+            return AccessTokenModel(found, now)
+        refresh = stored.find_refresh_token(self.session, self.context.hasher.digest(token_string))
+        return None if refresh is None else RefreshTokenModel(refresh, now)
+
+    def revoke(self, token: AccessTokenModel | RefreshTokenModel) -> None:
+        now = self.context.clock.now()
+        if isinstance(token, RefreshTokenModel):
+            # A refresh token stands for the whole connection: end all of it.
+            stored.revoke_grant(self.session, token.grant.id, now=now)
+        else:
+            stored.revoke_api_token_of_grant(self.session, token.token.id, now=now)
+
+
+class StorageHost(Protocol):
+    """The authorization server as its grants and endpoints see it (Authlib sets ``server``)."""
+
+    storage: OAuthStorage
+
+    def query_client(self, client_id: str) -> ClientModel | None: ...
+
+    def authenticate_client(
+        self, request: Any, methods: list[str], endpoint: str = "token"
+    ) -> ClientModel: ...
