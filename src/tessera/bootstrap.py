@@ -12,6 +12,7 @@ from tessera.core.clock import Clock, SystemClock
 from tessera.core.credentials import CodeHasher
 from tessera.core.passwords import PasswordHasher
 from tessera.core.principals import TokenLifetime
+from tessera.core.sessions import SessionLimits
 from tessera.core.site import SiteInfo
 from tessera.oauth.server import OAuthConfig, OAuthContext
 from tessera.oauth.service import OAuthService
@@ -142,9 +143,11 @@ def build_runtime(
     )
     people = PeopleService(database, passwords, clock)
     api_tokens = ApiTokenService(database, hasher, clock, throttle, policy, login)
-    web_sessions = WebSessionService(
-        database, hasher, clock, login, lifetime=timedelta(hours=settings.session_hours)
+    session_limits = SessionLimits(
+        lifetime=timedelta(hours=settings.session_hours),
+        idle=timedelta(minutes=settings.session_idle_minutes),
     )
+    web_sessions = WebSessionService(database, hasher, clock, login, session_limits)
     services = Services(
         site=SiteInfo(public_url=settings.public_url, version=__version__),
         authenticator=Authenticator(
@@ -154,6 +157,7 @@ def build_runtime(
             usage,
             lifetime,
             credential_cache,
+            session_limits,
             allow_query_credentials=settings.allow_query_credentials,
         ),
         people=people,

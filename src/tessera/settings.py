@@ -131,7 +131,18 @@ class Settings(BaseSettings):
         60, ge=0, le=600, description="The rotated-away refresh token stays usable this long."
     )
     oauth_code_seconds: int = Field(60, ge=10, le=60, description="Authorization code lifetime.")
-    session_hours: int = Field(12, ge=1, le=720, description="Login page sessions last this long.")
+    session_hours: int = Field(
+        8,
+        ge=1,
+        le=720,
+        description="A console session ends this long after sign-in, however busy (absolute).",
+    )
+    session_idle_minutes: int = Field(
+        15,
+        ge=1,
+        le=1440,
+        description="A console session ends after this long without a page view (idle).",
+    )
     forwarded_allow_ips: str | None = Field(
         None, description="Proxies trusted for X-Forwarded-For (the client address)."
     )
