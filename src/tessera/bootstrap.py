@@ -31,6 +31,7 @@ from tessera.services.oauth_clients import OAuthClientService
 from tessera.services.password_hashing import HashingPool
 from tessera.services.password_login import LoginLimits, PasswordLogin
 from tessera.services.people import PeopleService
+from tessera.services.shown_once import ShownOnceService
 from tessera.services.throttle import Throttle, ThrottleRule
 from tessera.services.usage import UsageRecorder
 from tessera.services.web_sessions import WebSessionService
@@ -171,6 +172,7 @@ def build_runtime(
         credential_cache=credential_cache,
         audit=AuditService(database, clock, timedelta(days=settings.audit_retention_days)),
         account=AccountService(database, clock, login, web_sessions, api_tokens),
+        shown_once=ShownOnceService(database, hasher, clock),
     )
     oauth = OAuthService(
         database,

@@ -17,7 +17,6 @@ from tessera.services.audit import record
 from tessera.services.password_login import PasswordLogin
 from tessera.services.web_sessions import WebSessionService
 from tessera.store import audit as stored_audit
-from tessera.store import oauth as stored_oauth
 from tessera.store import people as stored_people
 from tessera.store import web_sessions as stored_sessions
 from tessera.store.database import Database
@@ -45,14 +44,11 @@ class AccountService:
     def tokens(self, person_id: int, page: PageRequest) -> Page[OwnToken]:
         """The person's live tokens, newest first, each with its app and when it ends."""
         listing = self._tokens.list(page, person_id=person_id)
-        grant_ids = {t.grant_id for t in listing.items if t.grant_id is not None}
-        with self._database.read() as session:
-            apps = stored_oauth.app_names_by_grant(session, grant_ids)
         lifetime = self._tokens.policy.lifetime
         items = [
             OwnToken(
                 token=token,
-                app_name=apps.get(token.grant_id) if token.grant_id is not None else None,
+                app_name=token.app.name if token.app is not None else None,
                 expires_at=lifetime.expiry(token.created_at, token.last_used_at, token.expires_at),
             )
             for token in listing.items

@@ -76,6 +76,13 @@ def find_live_session(
     return LiveSession(id=found[1], person=person_from_row(found[0]), last_seen_at=found[2])
 
 
+def session_id_of(session: Session, token_digest: bytes) -> int | None:
+    """The id of the session of this digest, live or not (the caller has checked that)."""
+    return session.scalar(
+        select(WebSessionRow.id).where(WebSessionRow.token_digest == token_digest)
+    )
+
+
 def find_web_session_person(
     session: Session, token_digest: bytes, *, now: datetime, idle_since: datetime
 ) -> Person | None:
