@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from tessera.core.credentials import CodeHasher
     from tessera.core.passwords import PasswordHasher
     from tessera.core.principals import TokenLifetime
+    from tessera.core.sessions import SessionLimits
     from tessera.core.site import SiteInfo
     from tessera.oauth.service import OAuthService
     from tessera.services.account import AccountService
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from tessera.services.oauth_clients import OAuthClientService
     from tessera.services.password_login import PasswordLogin
     from tessera.services.people import PeopleService
+    from tessera.services.shown_once import ShownOnceService
     from tessera.services.throttle import Throttle
     from tessera.services.usage import UsageRecorder
     from tessera.services.web_sessions import WebSessionService
@@ -233,6 +235,15 @@ class Wiring:
         return SiteInfo(public_url=self.settings.base_url, version=__version__)
 
     @cached_property
+    def session_limits(self) -> SessionLimits:
+        from tessera.core.sessions import SessionLimits
+
+        return SessionLimits(
+            lifetime=timedelta(hours=self.settings.session_hours),
+            idle=timedelta(minutes=self.settings.session_idle_minutes),
+        )
+
+    @cached_property
     def usage(self) -> UsageRecorder:
         from tessera.services.usage import UsageRecorder
 
@@ -261,6 +272,7 @@ class Wiring:
             self.usage,
             self.lifetime,
             self.credential_cache,
+            self.session_limits,
             allow_query_credentials=self.settings.allow_query_credentials,
         )
 
@@ -316,11 +328,7 @@ class Wiring:
         from tessera.services.web_sessions import WebSessionService
 
         return WebSessionService(
-            self.database,
-            self.hasher,
-            self.clock,
-            self.login,
-            lifetime=timedelta(hours=self.settings.session_hours),
+            self.database, self.hasher, self.clock, self.login, self.session_limits
         )
 
     @cached_property
@@ -346,6 +354,12 @@ class Wiring:
         )
 
     @cached_property
+    def shown_once(self) -> ShownOnceService:
+        from tessera.services.shown_once import ShownOnceService
+
+        return ShownOnceService(self.database, self.hasher, self.clock)
+
+    @cached_property
     def all_services(self) -> Services:
         from tessera.services.container import Services
 
@@ -363,6 +377,7 @@ class Wiring:
             credential_cache=self.credential_cache,
             audit=self.audit,
             account=self.account,
+            shown_once=self.shown_once,
         )
 
     # -- the OAuth server and housekeeping -------------------------------------------------

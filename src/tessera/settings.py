@@ -140,7 +140,18 @@ class Settings(BaseSettings):
         description="Let OAuth clients register and use plain http redirect URIs to hosts other"
         " than loopback (legacy clients only: codes and tokens then travel unencrypted).",
     )
-    session_hours: int = Field(12, ge=1, le=720, description="Login page sessions last this long.")
+    session_hours: int = Field(
+        8,
+        ge=1,
+        le=720,
+        description="A console session ends this long after sign-in, however busy (absolute).",
+    )
+    session_idle_minutes: int = Field(
+        15,
+        ge=1,
+        le=1440,
+        description="A console session ends after this long without a page view (idle).",
+    )
     forwarded_allow_ips: str | None = Field(
         None, description="Proxies trusted for X-Forwarded-For (the client address)."
     )

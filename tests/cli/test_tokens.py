@@ -1,12 +1,14 @@
 """``tessera tokens``: list live tokens (or all), and revoke them for good."""
 
+import httpx
 import pytest
 
 from tessera.bootstrap import Runtime
 from tessera.core.errors import InvalidApiToken
 from tessera.services.authenticate import PresentedRequest
 from tests.cli.conftest import Cli
-from tests.factories import make_person, make_token, unique_email
+from tests.factories import make_oauth_client, make_person, make_token, unique_email
+from tests.oauth.flows import Browser, issue_tokens, make_account
 
 
 def test_list_shows_a_persons_live_tokens_without_secrets(cli: Cli, runtime: Runtime) -> None:
@@ -70,3 +72,33 @@ def test_an_unknown_person_is_a_bad_option(cli: Cli) -> None:
     body = cli.json("tokens", "list", "--person", unique_email(), exit_code=2)
 
     assert body["errors"]["fields"]["person"]["errors"][0]["code"] == "not_found"
+
+
+def test_list_says_who_holds_each_token(
+    cli: Cli, runtime: Runtime, server: str, api: httpx.Client
+) -> None:
+    services = runtime.services
+    app = make_oauth_client(services, name="Calendar Sync")
+    browser = Browser(server)
+    try:
+        browser.sign_in(make_account(services))
+        issue_tokens(browser, api, app)
+    finally:
+        browser.close()
+    make_token(services, make_person(services))
+
+    text = cli("tokens", "list")
+    body = cli.json("tokens", "list")
+
+    assert text.exit_code == 0, text.output
+    assert "HELD BY" in text.stdout
+    assert f"Calendar Sync ({app.client.client_id})" in text.stdout
+    assert "Device setup" in text.stdout
+    assert {t["app"]["name"] for t in body["data"]} == {"Calendar Sync", "Device setup"}
+    oauth = next(t["app"] for t in body["data"] if t["source"] == "oauth")
+    assert oauth == {
+        "kind": "oauth_client",
+        "name": "Calendar Sync",
+        "client_id": app.client.client_id,
+        "id": app.client.id,
+    }

@@ -256,9 +256,14 @@ def test_the_sign_ins_page_shows_this_browser_and_a_failed_attempt(
 def test_a_device_code_is_shown_once_as_an_inline_qr_code(browser: Browser) -> None:
     form = form_of(browser, "/console/account/device")
 
-    answer = browser.http.post("/console/account/device", data=form)
+    posted = browser.http.post("/console/account/device", data=form)
 
+    # Post, redirect, get: the code's page, named by the code's id, shows it the first time.
+    assert posted.status_code == 303
+    assert re.fullmatch(r"/console/account/device/\d+", posted.headers["location"])
+    answer = browser.http.get(posted.headers["location"])
     assert answer.status_code == 200
+    assert answer.headers["cache-control"] == "no-store"
     assert "<svg" in answer.text
     found = re.search(r"dp_device_setup:(http://[^<\s]+/device_setup/)([A-Za-z0-9]+)", answer.text)
     assert found is not None
@@ -266,8 +271,15 @@ def test_a_device_code_is_shown_once_as_an_inline_qr_code(browser: Browser) -> N
     status_url = re.search(r'data-status-url="([^"]+)"', answer.text)
     assert status_url is not None
     # The status asks by id: the code itself never appears in a URL of ours.
-    assert found[2] not in status_url[1]
+    assert found[2] not in status_url[1] + posted.headers["location"]
     assert browser.http.get(status_url[1]).json()["status"] == "waiting"
+    # A reload says where the code stands, and neither shows it nor makes another.
+    again = browser.http.get(posted.headers["location"])
+    assert again.status_code == 200
+    assert "<svg" not in again.text
+    assert found[2] not in again.text
+    assert "it is not shown" in again.text
+    assert "Waiting for your device" in again.text
 
 
 def test_an_unknown_device_code_is_not_found(browser: Browser) -> None:

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from tessera.core.paging import PageRequest
 from tessera.core.people import Person
 from tessera.services.container import Services
 from tests.factories import make_person, new_password
@@ -156,3 +157,28 @@ def test_enter_in_a_field_creates_the_key_rather_than_checking_a_tag(
     page.get_by_label("Allowed endpoint tags").press("Enter")
     expect(page.get_by_role("heading", name="Key created", level=1)).to_be_visible()
     assert me_with_key(server, shown_key(page)).status_code == 200
+
+
+def test_reload_and_back_after_creating_a_key_neither_show_it_nor_make_another(
+    page: Page, server: str, services: Services
+) -> None:
+    signed_in_admin(page, server, services, "/console/api-keys")
+    page.get_by_label("Note").fill("Reloaded")
+    page.get_by_label("Superuser: acts as any agent named in X-DeskPRO-Agent-ID").check()
+    page.get_by_role("button", name="Create key").click()
+    key_string = shown_key(page)
+    code = key_string.partition(":")[2]
+    issued_url = page.url
+    assert code not in issued_url
+
+    page.reload()
+    expect(page.get_by_role("heading", name="This code was shown once")).to_be_visible()
+    assert code not in page.content()
+    assert_accessible(page)
+
+    page.go_back()
+    expect(page.get_by_role("heading", name="API keys", level=1)).to_be_visible()
+    page.go_forward()
+    expect(page.get_by_role("heading", name="This code was shown once")).to_be_visible()
+    assert code not in page.content()
+    assert services.api_keys.list(PageRequest(1, 25)).total == 1

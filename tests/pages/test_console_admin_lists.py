@@ -26,8 +26,8 @@ def test_tokens_name_their_app_and_apps_count_their_people(
         tokens = text_of(admin.get("/console/tokens"))
         apps = admin.get("/console/apps").text
 
-    assert tokens.count("OAuth Calendar Sync") == 2
-    assert "Device setup (QR code) —" in tokens
+    assert tokens.count(f"OAuth Calendar Sync {app.client.client_id}") == 2
+    assert "Device setup (QR code) Device setup" in tokens
     calendar_row = apps[
         apps.index("Calendar Sync") : apps.index("</tr>", apps.index("Calendar Sync"))
     ]

@@ -82,6 +82,8 @@ def test_my_sessions_list_each_browser_and_mark_the_one_asking(
         "id",
         "date_created",
         "date_expires",
+        "date_last_seen",
+        "date_ends",
         "client_address",
         "user_agent",
         "is_current",

@@ -47,6 +47,7 @@ OWN_TOKEN_FIELDS = {
     "date_revoked",
     "date_last_used",
     "last_used_address",
+    "app",
     "is_current",
 }
 

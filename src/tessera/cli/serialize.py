@@ -13,7 +13,7 @@ from tessera.core.oauth_clients import OAuthClient, authorization_endpoint, toke
 from tessera.core.paging import Page
 from tessera.core.people import Person
 from tessera.core.principals import TokenLifetime
-from tessera.core.records import ApiKeyInfo, ApiTokenInfo
+from tessera.core.records import HOLDER_KINDS, ApiKeyInfo, ApiTokenInfo
 from tessera.core.site import SiteInfo
 
 if TYPE_CHECKING:  # the services' modules are not needed to print a person (ADR 0022)
@@ -67,6 +67,12 @@ def token_json(token: ApiTokenInfo, lifetime: TokenLifetime) -> dict[str, Any]:
         "date_revoked": iso(token.revoked_at),
         "date_last_used": iso(token.last_used_at),
         "last_used_address": token.last_used_address,
+        "app": {
+            "kind": HOLDER_KINDS[token.source],
+            "name": token.holder,
+            "client_id": token.app.client_id if token.app is not None else None,
+            "id": token.app.id if token.app is not None else None,
+        },
     }
 
 

@@ -69,13 +69,14 @@ def list_tokens(
             str(token.id),
             str(token.person_id),
             token.source.value,
+            token.holder if token.app is None else f"{token.holder} ({token.app.client_id})",
             _status(token, lifetime, now),
             when(token.created_at),
             when(token.last_used_at),
             when(expiry),
         ]
 
-    headers = ["ID", "PERSON", "SOURCE", "STATUS", "CREATED", "LAST USED", "EXPIRES"]
+    headers = ["ID", "PERSON", "SOURCE", "HELD BY", "STATUS", "CREATED", "LAST USED", "EXPIRES"]
     text = page_text(listing, "tokens", headers, row)
     emit(as_json, page_json(listing, lambda t: token_json(t, lifetime)), text)
 
@@ -99,6 +100,7 @@ def revoke(
     rows = [
         ("person", str(token.person_id)),
         ("source", token.source.value),
+        ("held by", token.holder),
         ("created", when(token.created_at)),
         ("last used", when(token.last_used_at)),
     ]

@@ -14,32 +14,46 @@ class OpenSession:
 
     id: int
     created_at: datetime
+    #: Its absolute end.
     expires_at: datetime
+    #: Its last request, to within a few minutes (it is written at most that often).
+    last_seen_at: datetime
     client_address: str | None
     user_agent: str | None
     #: The browser asking is this one.
     is_current: bool
+    #: When it ends if no request comes: idle, or at ``expires_at``, whichever is first.
+    ends_at: datetime | None = None
 
 
 class SignInOutcome(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    #: Refused before the password was checked: too many attempts (counted per window).
+    THROTTLED = "throttled"
 
 
 #: The audit kinds that are sign-in attempts naming the person, and what each one means.
 SIGN_IN_KINDS = {
     AuditKind.LOGIN_SUCCEEDED.value: SignInOutcome.SUCCEEDED,
     AuditKind.LOGIN_FAILED.value: SignInOutcome.FAILED,
+    AuditKind.LOGIN_THROTTLED.value: SignInOutcome.THROTTLED,
 }
 
 
 @dataclass(frozen=True, slots=True)
 class SignInAttempt:
-    """One password check for the person (login page, token exchange, password change)."""
+    """One password check for the person (login page, token exchange, password change).
+
+    Throttled attempts from one address are one entry per window: ``attempts`` of them, the
+    first at ``occurred_at`` and the last at ``last_at``.
+    """
 
     occurred_at: datetime
     outcome: SignInOutcome
     client_address: str | None
+    attempts: int = 1
+    last_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

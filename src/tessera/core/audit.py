@@ -6,7 +6,7 @@ e-mail address, only ids and small facts such as a token's source.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from tessera.core.ids import PersonId
@@ -31,6 +31,23 @@ class AuditKind(StrEnum):
     PASSWORD_CHANGED = "person.password_changed"
     #: A person ended every one of their signed-in browsers at once.
     SIGNED_OUT_EVERYWHERE = "session.signed_out_everywhere"
+
+
+#: Refused (throttled) sign-ins are counted, not listed one by one: one event per account,
+#: address and window of this length holds how many arrived (ADR 0020).
+REPEAT_WINDOW = timedelta(minutes=15)
+
+
+def window_key(kind: AuditKind, moment: datetime, subject: int | None, address: str | None) -> str:
+    """What repeats of one event in one window share: the kind, the window, whom, from where.
+
+    Windows are fixed slices of UTC time (not sliding), so every process computes the same key
+    for the same attempt without asking anyone.
+    """
+    seconds = int(REPEAT_WINDOW.total_seconds())
+    start = datetime.fromtimestamp(int(moment.timestamp()) // seconds * seconds, UTC)
+    who = str(subject) if subject is not None else "-"
+    return f"{kind.value}/{start:%Y%m%dT%H%M}/{who}/{(address or '-')[:64]}"
 
 
 class CredentialKind(StrEnum):

@@ -1,9 +1,11 @@
 """A person's own account: changing their password, and the sign-ins they can review."""
 
+from datetime import datetime
+
 import anyio.to_thread
 
 from tessera.core.account import SIGN_IN_KINDS, OwnToken, SignInAttempt
-from tessera.core.audit import AuditKind
+from tessera.core.audit import AuditKind, DetailValue
 from tessera.core.clock import Clock
 from tessera.core.errors import REQUIRED, FieldError, FieldErrors, InvalidInput
 from tessera.core.ids import PersonId
@@ -15,7 +17,6 @@ from tessera.services.audit import record
 from tessera.services.password_login import PasswordLogin
 from tessera.services.web_sessions import WebSessionService
 from tessera.store import audit as stored_audit
-from tessera.store import oauth as stored_oauth
 from tessera.store import people as stored_people
 from tessera.store import web_sessions as stored_sessions
 from tessera.store.database import Database
@@ -43,14 +44,11 @@ class AccountService:
     def tokens(self, person_id: int, page: PageRequest) -> Page[OwnToken]:
         """The person's live tokens, newest first, each with its app and when it ends."""
         listing = self._tokens.list(page, person_id=person_id)
-        grant_ids = {t.grant_id for t in listing.items if t.grant_id is not None}
-        with self._database.read() as session:
-            apps = stored_oauth.app_names_by_grant(session, grant_ids)
         lifetime = self._tokens.policy.lifetime
         items = [
             OwnToken(
                 token=token,
-                app_name=apps.get(token.grant_id) if token.grant_id is not None else None,
+                app_name=token.app.name if token.app is not None else None,
                 expires_at=lifetime.expiry(token.created_at, token.last_used_at, token.expires_at),
             )
             for token in listing.items
@@ -113,8 +111,8 @@ class AccountService:
     def sign_ins(self, person_id: int, limit: int = RECENT_SIGN_INS) -> list[SignInAttempt]:
         """The newest password checks for this person, succeeded or failed, with addresses.
 
-        Attempts on an unknown e-mail name nobody, so they are not here; throttled attempts
-        are counted before anyone is looked up, so they are not here either.
+        Attempts on an unknown e-mail name nobody, so they are not here. Throttled attempts
+        on this person's e-mail are, one entry per address and window with their count.
         """
         with self._database.read() as session:
             events = stored_audit.list_events_about(
@@ -125,6 +123,16 @@ class AccountService:
                 occurred_at=event.occurred_at,
                 outcome=SIGN_IN_KINDS[event.kind],
                 client_address=event.client_address,
+                attempts=_attempts(event.detail.get("attempts")),
+                last_at=_moment(event.detail.get("last_attempt_at")),
             )
             for event in events
         ]
+
+
+def _attempts(value: DetailValue) -> int:
+    return value if isinstance(value, int) and value > 0 else 1
+
+
+def _moment(value: DetailValue) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None

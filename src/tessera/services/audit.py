@@ -11,7 +11,14 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from tessera.core.audit import AuditEvent, AuditFilters, AuditKind, CredentialKind, DetailValue
+from tessera.core.audit import (
+    AuditEvent,
+    AuditFilters,
+    AuditKind,
+    CredentialKind,
+    DetailValue,
+    window_key,
+)
 from tessera.core.clock import Clock
 from tessera.core.ids import PersonId
 from tessera.core.paging import Page, PageRequest
@@ -62,6 +69,38 @@ def record(
         },
     )
     return event
+
+
+def count_repeat(
+    session: Session,
+    kind: AuditKind,
+    clock: Clock,
+    *,
+    subject: PersonId | None,
+    client_address: str | None,
+) -> int:
+    """Count one more of an event that may come in floods; how many in its window so far.
+
+    One row per kind, subject, address and window (``core.audit.window_key``) holds the count,
+    so a storm cannot grow the trail by a row per attempt. The log hears of the window's first
+    one only, for the same reason.
+    """
+    now = clock.now()
+    key = window_key(kind, now, subject, client_address)
+    event_id, attempts = stored.count_repeated_event(
+        session, kind=kind.value, key=key, now=now, subject=subject, client_address=client_address
+    )
+    if attempts == 1:
+        audit_log.info(
+            kind.value,
+            extra={
+                "audit_event_id": event_id,
+                "subject_person_id": subject,
+                "client_address": client_address,
+                "detail": {"attempts": 1},
+            },
+        )
+    return attempts
 
 
 def record_person_change(

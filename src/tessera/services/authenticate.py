@@ -39,6 +39,7 @@ from tessera.core.principals import (
     Principal,
     TokenLifetime,
 )
+from tessera.core.sessions import SessionLimits
 from tessera.core.tags import TagPolicy
 from tessera.services.credential_cache import CredentialCache, Slot
 from tessera.services.credential_loader import CoalescingLoader
@@ -85,6 +86,7 @@ class Authenticator:
         usage: UsageRecorder,
         lifetime: TokenLifetime,
         cache: CredentialCache,
+        sessions: SessionLimits,
         *,
         allow_query_credentials: bool = False,
     ) -> None:
@@ -94,6 +96,7 @@ class Authenticator:
         self._usage = usage
         self._lifetime = lifetime
         self._cache = cache
+        self._sessions = sessions
         self._allow_query_credentials = allow_query_credentials
         #: Misses arriving together on the event loop share one read (``verify_async``).
         self._token_loader: CoalescingLoader[_TokenRead] = CoalescingLoader(self._read_tokens)
@@ -389,11 +392,19 @@ class Authenticator:
         )
 
     def _as_session(self, request: PresentedRequest) -> Principal:
-        """A signed-in browser: Deskpro's ``agent_session``, for agents and admins only."""
+        """A signed-in browser: Deskpro's ``agent_session``, for agents and admins only.
+
+        An idle session is refused here as on the pages, but an API call does not keep it
+        alive: only page views write its last request, never this path (ADR 0020).
+        """
         cookie = request.session_cookie or ""
+        now = self._clock.now()
         with self._database.read() as session:
             person = stored_sessions.find_web_session_person(
-                session, self._hasher.digest(cookie), now=self._clock.now()
+                session,
+                self._hasher.digest(cookie),
+                now=now,
+                idle_since=self._sessions.idle_since(now),
             )
         if person is None or person.is_disabled:
             # Deskpro's newer behaviour: an unknown session is no credential at all (§10.3).

@@ -13,6 +13,7 @@ from tessera.services.credential_cache import CredentialCache
 from tessera.services.first_run import FirstRunService
 from tessera.services.oauth_clients import OAuthClientService
 from tessera.services.people import PeopleService
+from tessera.services.shown_once import ShownOnceService
 from tessera.services.usage import UsageRecorder
 from tessera.services.web_sessions import WebSessionService
 
@@ -33,3 +34,5 @@ class Services:
     credential_cache: CredentialCache
     audit: AuditService
     account: AccountService
+    #: Secrets waiting for the page that shows them once (post, redirect, get).
+    shown_once: ShownOnceService

@@ -33,6 +33,7 @@ PRUNERS: tuple[tuple[str, Pruner], ...] = (
     ("oauth_codes", stored.prune_oauth_codes),
     ("oauth_grants", stored.prune_oauth_grants),
     ("device_setup_codes", stored.prune_device_setup_codes),
+    ("shown_once", stored.prune_shown_once),
     ("web_sessions", stored.prune_web_sessions),
     ("setup_codes", stored.prune_setup_codes),
     ("api_keys", stored.prune_api_keys),
@@ -93,6 +94,7 @@ class Housekeeping:
             token_max_age=self._lifetime.max_age,
             key_revoked_before=now - self.policy.revoked_key_retention,
             change_before=now - self.policy.change_retention,
+            now=now,
         )
 
     def _prune(self, pruner: Pruner, cutoffs: stored.Cutoffs, max_batches: int | None) -> int:

@@ -6,7 +6,7 @@ only in the ``IssuedOAuthClient`` that creation or rotation returns, and as a ke
 
 import builtins
 import hmac
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -158,11 +158,6 @@ class OAuthClientService:
         """Per client id: how many people have the app connected (live tokens); absent is 0."""
         with self._database.read() as session:
             return stored_grants.connected_people(session)
-
-    def clients_of_grants(self, grant_ids: Iterable[int]) -> dict[int, OAuthClient]:
-        """Per grant id: the app it was given to (to say which app issued a token)."""
-        with self._database.read() as session:
-            return stored.clients_of_grants(session, list(grant_ids))
 
     def change(self, id: int, changes: OAuthClientChanges) -> OAuthClient:
         problems = FieldErrors()

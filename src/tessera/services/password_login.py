@@ -20,7 +20,7 @@ from tessera.core.errors import BadCredentials, RateLimited
 from tessera.core.ids import PersonId
 from tessera.core.passwords import PasswordHasher
 from tessera.core.people import Person, normalize_email
-from tessera.services.audit import record
+from tessera.services.audit import count_repeat, record
 from tessera.services.password_hashing import HashingPool
 from tessera.services.throttle import Throttle, ThrottleRule
 from tessera.store import people as stored_people
@@ -73,9 +73,7 @@ class PasswordLogin:
         try:
             await anyio.to_thread.run_sync(self._count_attempt, email, client_address)
         except RateLimited:
-            await anyio.to_thread.run_sync(
-                self._record, AuditKind.LOGIN_THROTTLED, None, client_address
-            )
+            await anyio.to_thread.run_sync(self._count_refused, email, client_address)
             raise
         login = await anyio.to_thread.run_sync(self._find, email)
         check = await self._hashing.run(
@@ -107,7 +105,15 @@ class PasswordLogin:
         Raises:
             RateLimited: too many attempts for this person or from this address.
         """
-        await anyio.to_thread.run_sync(self._count_attempt, person.primary_email, client_address)
+        try:
+            await anyio.to_thread.run_sync(
+                self._count_attempt, person.primary_email, client_address
+            )
+        except RateLimited:
+            await anyio.to_thread.run_sync(
+                self._count_refused, person.primary_email, client_address
+            )
+            raise
         login = await anyio.to_thread.run_sync(self._find, person.primary_email)
         check = await self._hashing.run(
             self._passwords.verify, login.password_hash if login else None, password
@@ -148,6 +154,23 @@ class PasswordLogin:
                 self._clock,
                 actor=actor,
                 subject=person_id,
+                client_address=client_address,
+            )
+
+    def _count_refused(self, email: str, client_address: str | None) -> None:
+        """A throttled attempt: one more in the count of its account, address and window.
+
+        Not a row per attempt (a storm would flood the trail), and never the e-mail tried: the
+        account is named when the e-mail is one of somebody's, so its person sees the storm on
+        their sign-ins page. Nothing of this reaches the answer, which is the same 429 for all.
+        """
+        with self._database.write() as session:
+            login = stored_people.find_login(session, email)
+            count_repeat(
+                session,
+                AuditKind.LOGIN_THROTTLED,
+                self._clock,
+                subject=login.person.id if login is not None else None,
                 client_address=client_address,
             )
 

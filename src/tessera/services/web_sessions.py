@@ -12,6 +12,7 @@ from tessera.core.clock import Clock
 from tessera.core.credentials import CodeHasher, new_code
 from tessera.core.ids import PersonId
 from tessera.core.people import Person
+from tessera.core.sessions import SessionLimits
 from tessera.services.audit import record
 from tessera.services.password_login import PasswordLogin
 from tessera.store import web_sessions as stored
@@ -35,14 +36,18 @@ class WebSessionService:
         hasher: CodeHasher,
         clock: Clock,
         login: PasswordLogin,
-        *,
-        lifetime: timedelta,
+        limits: SessionLimits,
     ) -> None:
         self._database = database
         self._hasher = hasher
         self._clock = clock
         self._login = login
-        self.lifetime = lifetime
+        self.limits = limits
+
+    @property
+    def lifetime(self) -> timedelta:
+        """The absolute lifetime: also the cookie's ``Max-Age``."""
+        return self.limits.lifetime
 
     async def sign_in(
         self,
@@ -78,14 +83,31 @@ class WebSessionService:
         return SignedIn(person, cookie)
 
     def person_of(self, cookie: str | None) -> Person | None:
-        """Who holds this session cookie, if it is live and its person is not disabled."""
-        if not cookie or len(cookie) > 2 * SESSION_CODE_LENGTH:
+        """Who holds this session cookie, if it is live and its person is not disabled.
+
+        A page view: it keeps the session from going idle. The stored last request is written
+        only when it is ``touch_every`` old, so most views read and write nothing more.
+        """
+        live = self.session_of(cookie)
+        return None if live is None else live.person
+
+    def session_of(self, cookie: str | None) -> stored.LiveSession | None:
+        """The live session of this cookie (its person not disabled), its last request noted."""
+        digest = self.digest_of(cookie)
+        if digest is None:
             return None
+        now = self._clock.now()
         with self._database.read() as session:
-            person = stored.find_web_session_person(
-                session, self._hasher.digest(cookie), now=self._clock.now()
+            live = stored.find_live_session(
+                session, digest, now=now, idle_since=self.limits.idle_since(now)
             )
-        return None if person is None or person.is_disabled else person
+        if live is None or live.person.is_disabled:
+            return None
+        stale = now - self.limits.touch_every
+        if live.last_seen_at <= stale:
+            with self._database.write() as session:
+                stored.touch_web_session(session, live.id, now=now, before=stale)
+        return live
 
     def sign_out(self, cookie: str | None) -> None:
         if not cookie or len(cookie) > 2 * SESSION_CODE_LENGTH:
@@ -102,10 +124,17 @@ class WebSessionService:
     def open_sessions(self, person_id: int, current_cookie: str | None = None) -> list[OpenSession]:
         """The person's live sessions, newest first; the one of ``current_cookie`` marked."""
         current = self.digest_of(current_cookie)
+        now = self._clock.now()
         with self._database.read() as session:
-            rows = stored.list_live_sessions(session, PersonId(person_id), now=self._clock.now())
+            rows = stored.list_live_sessions(
+                session, PersonId(person_id), now=now, idle_since=self.limits.idle_since(now)
+            )
         return [
-            replace(open_session, is_current=_same(current, digest))
+            replace(
+                open_session,
+                is_current=_same(current, digest),
+                ends_at=self.limits.ends_at(open_session.expires_at, open_session.last_seen_at),
+            )
             for digest, open_session in rows
         ]
 

@@ -3,14 +3,20 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import Row, Select, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from tessera.core.ids import ApiTokenId, PersonId
 from tessera.core.principals import TokenSource
-from tessera.core.records import ApiTokenInfo
+from tessera.core.records import ApiTokenInfo, TokenApp
 from tessera.store.rows import MAX_ID, row_by_id
-from tessera.store.tables import ApiTokenRow, Base, DeviceSetupCodeRow
+from tessera.store.tables import (
+    ApiTokenRow,
+    Base,
+    DeviceSetupCodeRow,
+    OAuthClientRow,
+    OAuthGrantRow,
+)
 
 _TOKENS = Base.metadata.tables[ApiTokenRow.__tablename__]
 #: Built once: every issued token (OAuth grants above all) runs it.
@@ -28,7 +34,7 @@ class LiveAt:
     created_since: datetime | None
 
 
-def _info(row: ApiTokenRow) -> ApiTokenInfo:
+def _info(row: ApiTokenRow, app: TokenApp | None = None) -> ApiTokenInfo:
     return ApiTokenInfo(
         id=ApiTokenId(row.id),
         person_id=PersonId(row.person_id),
@@ -40,7 +46,26 @@ def _info(row: ApiTokenRow) -> ApiTokenInfo:
         last_used_at=row.last_used_at,
         last_used_address=row.last_used_address,
         grant_id=row.grant_id,
+        app=app,
     )
+
+
+def _with_app() -> Select[ApiTokenRow, int, str, str]:
+    """Tokens with the OAuth app that holds each: one statement. The outer join gives None
+    for the app's columns of a token no app holds (the types cannot say so)."""
+    return (
+        select(ApiTokenRow, OAuthClientRow.id, OAuthClientRow.random_id, OAuthClientRow.name)
+        .outerjoin(OAuthGrantRow, OAuthGrantRow.id == ApiTokenRow.grant_id)
+        .outerjoin(OAuthClientRow, OAuthClientRow.id == OAuthGrantRow.client_id)
+    )
+
+
+def _info_with_app(found: Row[ApiTokenRow, int, str, str]) -> ApiTokenInfo:
+    row, app_id, random_id, name = found[0], found[1], found[2], found[3]
+    app = None
+    if app_id is not None and random_id is not None and name is not None:
+        app = TokenApp(id=app_id, client_id=f"{app_id}_{random_id}", name=name)
+    return _info(row, app)
 
 
 def add_api_token(
@@ -82,8 +107,11 @@ def add_api_token(
 
 
 def get_api_token(session: Session, token_id: ApiTokenId) -> ApiTokenInfo | None:
-    row = row_by_id(session, ApiTokenRow, token_id)
-    return None if row is None else _info(row)
+    """The token with the app that holds it."""
+    if not 1 <= token_id <= MAX_ID:
+        return None
+    found = session.execute(_with_app().where(ApiTokenRow.id == token_id)).first()
+    return None if found is None else _info_with_app(found)
 
 
 def list_api_tokens(
@@ -95,7 +123,8 @@ def list_api_tokens(
     include_revoked: bool,
     live_at: LiveAt | None = None,
 ) -> tuple[list[ApiTokenInfo], int]:
-    """Tokens, newest first; with ``live_at``, only those that would still authenticate."""
+    """Tokens, newest first, each with the app that holds it; with ``live_at``, only those
+    that would still authenticate. The page is one statement (and the total another)."""
     query = select(ApiTokenRow)
     if person_id is not None:
         query = query.where(ApiTokenRow.person_id == person_id)
@@ -111,8 +140,11 @@ def list_api_tokens(
         if live_at.created_since is not None:
             query = query.where(ApiTokenRow.created_at > live_at.created_since)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(ApiTokenRow.id.desc()).offset(offset).limit(limit))
-    return [_info(row) for row in rows], total
+    page = _with_app()
+    if query.whereclause is not None:
+        page = page.where(query.whereclause)
+    rows = session.execute(page.order_by(ApiTokenRow.id.desc()).offset(offset).limit(limit))
+    return [_info_with_app(found) for found in rows], total
 
 
 def revoke_api_token(
@@ -124,7 +156,7 @@ def revoke_api_token(
     if row.revoked_at is None:
         row.revoked_at = now
         session.flush()
-    return _info(row)
+    return get_api_token(session, token_id)
 
 
 def add_device_setup_code(

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, insert, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tessera.core.audit import AuditEvent, AuditFilters, CredentialKind, DetailValue
@@ -14,6 +15,16 @@ from tessera.store.tables import AuditEventRow, Base
 _EVENTS = Base.metadata.tables[AuditEventRow.__tablename__]
 #: Built once: every audited use case runs it.
 _ADD_EVENT = insert(_EVENTS).returning(_EVENTS.c.id)
+
+
+def _detail(row: AuditEventRow) -> dict[str, DetailValue]:
+    """The stored detail; a repeated event's count and latest time are part of it when read."""
+    detail: dict[str, DetailValue] = dict(row.detail or {})
+    if row.window_key is not None:
+        detail["attempts"] = row.attempts
+        last = row.last_occurred_at or row.occurred_at
+        detail["last_attempt_at"] = last.isoformat().replace("+00:00", "Z")
+    return detail
 
 
 def _event(row: AuditEventRow) -> AuditEvent:
@@ -28,7 +39,7 @@ def _event(row: AuditEventRow) -> AuditEvent:
         credential_kind=CredentialKind(row.credential_kind) if row.credential_kind else None,
         credential_id=row.credential_id,
         client_address=row.client_address,
-        detail=dict(row.detail or {}),
+        detail=_detail(row),
     )
 
 
@@ -69,6 +80,45 @@ def add_event(
         client_address=values["client_address"],
         detail=values["detail"],
     )
+
+
+def count_repeated_event(
+    session: Session,
+    *,
+    kind: str,
+    key: str,
+    now: datetime,
+    subject: PersonId | None,
+    client_address: str | None,
+) -> tuple[int, int]:
+    """One more repeat of the event of ``key``: its row made, or its count raised; (id, count).
+
+    One statement, ``INSERT … ON CONFLICT (window_key) DO UPDATE``: the database settles any
+    race, so two processes counting the same window at once leave one row and lose no count.
+    """
+    dialect = session.get_bind().dialect.name
+    build = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = build(_EVENTS).values(
+        occurred_at=now,
+        kind=kind,
+        actor_person_id=None,
+        subject_person_id=subject,
+        client_address=client_address[:64] if client_address else None,
+        detail={},
+        window_key=key,
+        attempts=1,
+        last_occurred_at=now,
+    )
+    upsert = statement.on_conflict_do_update(
+        index_elements=[_EVENTS.c.window_key],
+        set_={
+            "attempts": _EVENTS.c.attempts + 1,
+            "last_occurred_at": statement.excluded.last_occurred_at,
+        },
+    ).returning(_EVENTS.c.id, _EVENTS.c.attempts)
+    session.flush()
+    row = session.connection().execute(upsert).one()
+    return int(row.id), int(row.attempts)
 
 
 def _conditions(filters: AuditFilters) -> list[ColumnElement[bool]]:

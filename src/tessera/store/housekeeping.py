@@ -22,6 +22,7 @@ from tessera.store.tables import (
     OAuthGrantRow,
     OAuthRefreshTokenRow,
     SetupCodeRow,
+    ShownOnceRow,
     WebSessionRow,
 )
 
@@ -40,6 +41,9 @@ class Cutoffs:
     key_revoked_before: datetime
     #: Change-feed rows older than this are deleted.
     change_before: datetime
+    #: Secrets waiting to be shown that expired before this are deleted (no grace: nobody may
+    #: see them any more, and a sealed secret is better gone).
+    now: datetime
 
 
 def _delete_batch(
@@ -116,6 +120,10 @@ def prune_web_sessions(session: Session, cutoffs: Cutoffs, limit: int) -> int:
     ended = cutoffs.ended_before
     condition = or_(WebSessionRow.revoked_at < ended, WebSessionRow.expires_at < ended)
     return _delete_batch(session, WebSessionRow, condition, limit)
+
+
+def prune_shown_once(session: Session, cutoffs: Cutoffs, limit: int) -> int:
+    return _delete_batch(session, ShownOnceRow, ShownOnceRow.expires_at < cutoffs.now, limit)
 
 
 def prune_setup_codes(session: Session, cutoffs: Cutoffs, limit: int) -> int:

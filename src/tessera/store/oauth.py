@@ -1,6 +1,5 @@
 """OAuth grants, authorization codes and refresh tokens. Codes and tokens by keyed digest."""
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -342,15 +341,3 @@ def disconnect_app(session: Session, person_id: int, client_row_id: int, *, now:
     for grant_id in grant_ids:
         revoke_grant(session, grant_id, now=now)
     return len(grant_ids)
-
-
-def app_names_by_grant(session: Session, grant_ids: Collection[int]) -> dict[int, str]:
-    """The app each of these grants was given to, by grant id (for lists of tokens)."""
-    if not grant_ids:
-        return {}
-    rows = session.execute(
-        select(OAuthGrantRow.id, OAuthClientRow.name)
-        .join(OAuthClientRow, OAuthClientRow.id == OAuthGrantRow.client_id)
-        .where(OAuthGrantRow.id.in_(grant_ids))
-    )
-    return {row[0]: row[1] for row in rows}

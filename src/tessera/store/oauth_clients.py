@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from tessera.core.oauth_clients import ClientContext, GrantType, OAuthClient
 from tessera.store.rows import MAX_ID, row_by_id
-from tessera.store.tables import Base, OAuthClientRow, OAuthGrantRow
+from tessera.store.tables import Base, OAuthClientRow
 
 _CLIENTS = Base.metadata.tables[OAuthClientRow.__tablename__]
 #: Built once: the token endpoint runs it for every grant.
@@ -140,15 +140,3 @@ def delete_client(session: Session, client_id: int) -> OAuthClient | None:
     session.delete(row)
     session.flush()
     return client
-
-
-def clients_of_grants(session: Session, grant_ids: Sequence[int]) -> dict[int, OAuthClient]:
-    """Per grant id: the client the grant was given to."""
-    if not grant_ids:
-        return {}
-    rows = session.execute(
-        select(OAuthGrantRow.id, OAuthClientRow)
-        .join(OAuthClientRow, OAuthClientRow.id == OAuthGrantRow.client_id)
-        .where(OAuthGrantRow.id.in_(set(grant_ids)))
-    )
-    return {grant_id: _client(row) for grant_id, row in rows}

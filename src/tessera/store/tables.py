@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -259,6 +260,32 @@ class WebSessionRow(Base):
     # What the person needs to recognise a browser in their list of open sessions.
     client_address: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(300))
+    #: The last request seen, written at most once per few minutes (the idle timeout's clock);
+    #: None until the first such write, when ``created_at`` stands for it.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ShownOnceRow(Base):
+    """A secret waiting for the one page that shows it after a POST (post, redirect, get).
+
+    Sealed with a key derived from the browser's session cookie, which is never stored: the
+    database alone cannot open it. Taken (deleted) by the first GET; short-lived.
+    """
+
+    __tablename__ = "shown_once"
+    __table_args__ = (
+        UniqueConstraint("session_id", "subject", name="uq_shown_once_session_id"),
+        NEVER_REUSE_IDS,
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    session_id: Mapped[int] = mapped_column(Id, ForeignKey("web_sessions.id", ondelete="CASCADE"))
+    #: What the secret belongs to, e.g. ``api_key/17``: the page that shows it asks by this.
+    subject: Mapped[str] = mapped_column(String(64))
+    salt: Mapped[bytes] = mapped_column(LargeBinary(16))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
 class AuditEventRow(Base):
@@ -276,6 +303,13 @@ class AuditEventRow(Base):
     credential_id: Mapped[int | None] = mapped_column(Id)
     client_address: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: Repeated events (refused sign-ins) share one row per window: this key, unique, is what
+    #: they meet on; None for every other event.
+    window_key: Mapped[str | None] = mapped_column(String(160), unique=True)
+    #: How many times a repeated event happened in its window (1 for every other event).
+    attempts: Mapped[int] = mapped_column(Integer, server_default="1")
+    #: The latest of those times (None for single events: ``occurred_at`` says it).
+    last_occurred_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class SetupCodeRow(Base):

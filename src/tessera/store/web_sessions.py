@@ -1,8 +1,9 @@
 """Signed-in browsers, found by the keyed digest of their cookie."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from tessera.core.account import OpenSession
@@ -39,24 +40,71 @@ def add_web_session(
     session.flush()
 
 
-def find_web_session_person(
-    session: Session, token_digest: bytes, *, now: datetime
-) -> Person | None:
-    """The person of a live session (not expired, not signed out), or None."""
-    row = session.execute(
-        select(PersonRow)
+def _last_seen() -> ColumnElement[datetime]:
+    """When the session last saw a request, as far as the database knows."""
+    return func.coalesce(WebSessionRow.last_seen_at, WebSessionRow.created_at)
+
+
+def _live(now: datetime, idle_since: datetime) -> ColumnElement[bool]:
+    """Not signed out, not past its absolute end, and used after ``idle_since``."""
+    return and_(
+        WebSessionRow.revoked_at.is_(None),
+        WebSessionRow.expires_at > now,
+        _last_seen() > idle_since,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSession:
+    id: int
+    person: Person
+    last_seen_at: datetime
+
+
+def find_live_session(
+    session: Session, token_digest: bytes, *, now: datetime, idle_since: datetime
+) -> LiveSession | None:
+    """The session of this digest with its person, if it is live, or None."""
+    found = session.execute(
+        select(PersonRow, WebSessionRow.id, _last_seen().label("last_seen"))
         .join(WebSessionRow, WebSessionRow.person_id == PersonRow.id)
-        .where(
-            WebSessionRow.token_digest == token_digest,
-            WebSessionRow.expires_at > now,
-            WebSessionRow.revoked_at.is_(None),
-        )
-    ).scalar_one_or_none()
-    return None if row is None else person_from_row(row)
+        .where(WebSessionRow.token_digest == token_digest, _live(now, idle_since))
+    ).first()
+    if found is None:
+        return None
+    # coalesce() takes its type from the columns: the time comes back as an aware UTC datetime.
+    return LiveSession(id=found[1], person=person_from_row(found[0]), last_seen_at=found[2])
+
+
+def session_id_of(session: Session, token_digest: bytes) -> int | None:
+    """The id of the session of this digest, live or not (the caller has checked that)."""
+    return session.scalar(
+        select(WebSessionRow.id).where(WebSessionRow.token_digest == token_digest)
+    )
+
+
+def find_web_session_person(
+    session: Session, token_digest: bytes, *, now: datetime, idle_since: datetime
+) -> Person | None:
+    """The person of a live session (not expired, not idle, not signed out), or None."""
+    live = find_live_session(session, token_digest, now=now, idle_since=idle_since)
+    return None if live is None else live.person
+
+
+def touch_web_session(
+    session: Session, session_id: int, *, now: datetime, before: datetime
+) -> None:
+    """Record a request, unless one after ``before`` is recorded already (racing pages write
+    once: the condition is checked by the update itself)."""
+    session.execute(
+        update(WebSessionRow)
+        .where(WebSessionRow.id == session_id, _last_seen() <= before)
+        .values(last_seen_at=now)
+    )
 
 
 def list_live_sessions(
-    session: Session, person_id: PersonId, *, now: datetime
+    session: Session, person_id: PersonId, *, now: datetime, idle_since: datetime
 ) -> list[tuple[bytes, OpenSession]]:
     """The person's sessions that would still let a browser in, newest first, by digest.
 
@@ -64,11 +112,7 @@ def list_live_sessions(
     """
     rows = session.scalars(
         select(WebSessionRow)
-        .where(
-            WebSessionRow.person_id == person_id,
-            WebSessionRow.expires_at > now,
-            WebSessionRow.revoked_at.is_(None),
-        )
+        .where(WebSessionRow.person_id == person_id, _live(now, idle_since))
         .order_by(WebSessionRow.created_at.desc(), WebSessionRow.id.desc())
     )
     return [
@@ -78,6 +122,7 @@ def list_live_sessions(
                 id=row.id,
                 created_at=row.created_at,
                 expires_at=row.expires_at,
+                last_seen_at=row.last_seen_at or row.created_at,
                 client_address=row.client_address,
                 user_agent=row.user_agent,
                 is_current=False,

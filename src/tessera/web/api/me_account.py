@@ -22,7 +22,12 @@ router = APIRouter(prefix="/api/v2", tags=["me"])
 class SessionOut(BaseModel):
     id: int
     date_created: datetime
+    #: Its absolute end (``TESSERA_SESSION_HOURS`` after sign-in).
     date_expires: datetime
+    #: Its last page view, to within a few minutes.
+    date_last_seen: datetime
+    #: When it ends without another page view: idle, or at ``date_expires``.
+    date_ends: datetime
     client_address: str | None
     user_agent: str | None
     #: The session this request came with (only when called from a signed-in browser).
@@ -34,6 +39,8 @@ class SessionOut(BaseModel):
             id=open_session.id,
             date_created=open_session.created_at,
             date_expires=open_session.expires_at,
+            date_last_seen=open_session.last_seen_at,
+            date_ends=open_session.ends_at or open_session.expires_at,
             client_address=open_session.client_address,
             user_agent=open_session.user_agent,
             is_current=open_session.is_current,
@@ -77,9 +84,12 @@ def sign_out_everywhere(
 
 class SignInOut(BaseModel):
     date_created: datetime
-    #: ``succeeded`` or ``failed``.
+    #: ``succeeded``, ``failed``, or ``throttled`` (refused unchecked: too many attempts).
     outcome: str
     client_address: str | None
+    #: Throttled attempts are counted per address and 15-minute window: how many, and the last.
+    attempts: int
+    date_last: datetime
 
     @classmethod
     def of(cls, attempt: SignInAttempt) -> "SignInOut":
@@ -87,6 +97,8 @@ class SignInOut(BaseModel):
             date_created=attempt.occurred_at,
             outcome=attempt.outcome.value,
             client_address=attempt.client_address,
+            attempts=attempt.attempts,
+            date_last=attempt.last_at or attempt.occurred_at,
         )
 
 

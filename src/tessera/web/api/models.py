@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from tessera.core.people import Person
 from tessera.core.principals import TokenLifetime
-from tessera.core.records import ApiKeyInfo, ApiTokenInfo
+from tessera.core.records import HOLDER_KINDS, ApiKeyInfo, ApiTokenInfo
 from tessera.services.api_keys import IssuedApiKey
 
 
@@ -83,6 +83,28 @@ class IssuedApiKeyOut(ApiKeyOut):
         return cls(**ApiKeyOut.of(issued.key).model_dump(), key_string=issued.key_string)
 
 
+class TokenAppOut(BaseModel):
+    """Who holds a token: the OAuth app, or how it was issued when no app holds it."""
+
+    #: ``oauth_client``, ``device_setup`` or ``password_exchange``.
+    kind: str
+    #: The app's name, or "Device setup" / "Password exchange".
+    name: str
+    #: The OAuth app's ``client_id`` and numeric id (None for the other kinds).
+    client_id: str | None
+    id: int | None
+
+    @classmethod
+    def of(cls, token: ApiTokenInfo) -> Self:
+        app = token.app
+        return cls(
+            kind=HOLDER_KINDS[token.source],
+            name=token.holder,
+            client_id=app.client_id if app is not None else None,
+            id=app.id if app is not None else None,
+        )
+
+
 class ApiTokenOut(BaseModel):
     id: int
     person_id: int
@@ -93,6 +115,7 @@ class ApiTokenOut(BaseModel):
     date_revoked: datetime | None
     date_last_used: datetime | None
     last_used_address: str | None
+    app: TokenAppOut
 
     @classmethod
     def of(cls, token: ApiTokenInfo, lifetime: TokenLifetime) -> Self:
@@ -106,4 +129,5 @@ class ApiTokenOut(BaseModel):
             date_revoked=token.revoked_at,
             date_last_used=token.last_used_at,
             last_used_address=token.last_used_address,
+            app=TokenAppOut.of(token),
         )

@@ -151,10 +151,13 @@ def _password_problems(
 @router.get("/console/account/sign-ins")
 def sign_ins(request: Request, viewer: ConsoleViewer) -> Response:
     services = services_of(request)
+    limits = services.web_sessions.limits
     return render_account(
         request,
         "console/account/sign_ins.html",
         viewer,
+        idle_minutes=int(limits.idle.total_seconds() // 60),
+        lifetime_hours=int(limits.lifetime.total_seconds() // 3600),
         attempts=services.account.sign_ins(viewer.id),
         sessions=services.web_sessions.open_sessions(
             viewer.id, request.cookies.get(SESSION_COOKIE)

@@ -1,6 +1,7 @@
 """``/console/apps``: admins register OAuth apps, change them, rotate secrets, remove them.
 
-A confidential app's secret is in the answer to its creation or rotation only.
+A confidential app's secret is shown once, by the page its creation or rotation redirects to
+(``…/{id}/issued``, post-redirect-get through ``shown_once``); a reload says it was shown.
 """
 
 from fastapi import APIRouter, Request
@@ -27,6 +28,7 @@ from tessera.web.pages.admin_kit import (
     services,
 )
 from tessera.web.pages.console import AdminViewer, CheckedForm, back_to, field
+from tessera.web.pages.shown_once import show_next, take_shown
 
 router = APIRouter(include_in_schema=False)
 
@@ -113,20 +115,33 @@ async def create_app(request: Request, viewer: AdminViewer, form: CheckedForm) -
     except InvalidInput as error:
         problems = field_problems(error, FIELDS)
         return await _apps_page(request, viewer, typed=typed, problems=problems)
-    return _issued_page(request, viewer, issued, created=True)
+    return await _show_issued(request, issued, created=True)
 
 
-def _issued_page(
-    request: Request, viewer: AdminViewer, issued: IssuedOAuthClient, *, created: bool
-) -> Response:
+def _subject(app_id: int) -> str:
+    return f"oauth_client/{app_id}"
+
+
+async def _show_issued(request: Request, issued: IssuedOAuthClient, *, created: bool) -> Response:
+    values = {"secret": issued.secret or "", "created": "yes" if created else ""}
+    page = f"{LIST}/{issued.client.id}/issued"
+    return await show_next(request, _subject(issued.client.id), values, page)
+
+
+@router.get(LIST + "/{app_id}/issued")
+async def issued_page(request: Request, viewer: AdminViewer, app_id: str) -> Response:
+    """The new secret, the first time only; afterwards, that it was shown."""
+    app = await call(services(request).oauth_clients.get, resource_id(app_id))
+    shown = await take_shown(request, _subject(app.id))
     site = services(request).site
     return render_admin(
         request,
         "console/admin/app_issued.html",
         viewer,
-        app=issued.client,
-        secret=issued.secret,
-        created=created,
+        app=app,
+        shown=shown is not None,
+        secret=shown["secret"] if shown else None,
+        created=bool(shown and shown["created"]),
         authorize_url=authorization_endpoint(site),
         token_url=token_endpoint(site),
     )
@@ -227,7 +242,7 @@ async def rotate_secret(
     except InvalidInput as error:
         app = await call(services(request).oauth_clients.get, number)
         return await _app_page(request, viewer, app, problems=field_problems(error, ()))
-    return _issued_page(request, viewer, issued, created=False)
+    return await _show_issued(request, issued, created=False)
 
 
 @router.get(LIST + "/{app_id}/delete")

@@ -1,9 +1,10 @@
 """``/console/api-keys``: admins create, check, change, regenerate and revoke API keys.
 
-A new or regenerated key's ``ID:CODE`` is in the answer to that POST only (no redirect carries
-it, and pages are ``no-store``). The tag check runs ``ApiKeyService.check_tag``, the rule the
-server applies to requests: as a form button here, and as you type through
-``GET /api/v2/api_keys/tag_check`` (static/keys.js).
+A new or regenerated key's ``ID:CODE`` is shown once, by the page the POST redirects to
+(``…/{id}/issued``, post-redirect-get through ``shown_once``): a reload shows that it was
+shown and makes no second key. No URL or redirect carries the code; pages are ``no-store``.
+The tag check runs ``ApiKeyService.check_tag``, the rule the server applies to requests: as a
+form button here, and as you type through ``GET /api/v2/api_keys/tag_check`` (static/keys.js).
 """
 
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from tessera.web.pages.admin_kit import (
     services,
 )
 from tessera.web.pages.console import AdminViewer, CheckedForm, back_to, field
+from tessera.web.pages.shown_once import show_next, take_shown
 
 router = APIRouter(include_in_schema=False)
 
@@ -128,7 +130,7 @@ async def create_key(request: Request, viewer: AdminViewer, form: CheckedForm) -
     except InvalidInput as error:
         problems = field_problems(error, CREATE_FIELDS)
         return await _keys_page(request, viewer, typed=typed, problems=problems)
-    return _issued_page(request, viewer, issued, created=True)
+    return await _show_issued(request, issued, created=True)
 
 
 async def _check_tag(request: Request, viewer: AdminViewer, typed: dict[str, str]) -> Response:
@@ -148,16 +150,28 @@ async def _check_tag(request: Request, viewer: AdminViewer, typed: dict[str, str
     return await _keys_page(request, viewer, typed=typed, answer=answer)
 
 
-def _issued_page(
-    request: Request, viewer: AdminViewer, issued: IssuedApiKey, *, created: bool
-) -> Response:
+def _subject(key_id: int) -> str:
+    return f"api_key/{key_id}"
+
+
+async def _show_issued(request: Request, issued: IssuedApiKey, *, created: bool) -> Response:
+    values = {"key_string": issued.key_string, "created": "yes" if created else ""}
+    page = f"{LIST}/{issued.key.id}/issued"
+    return await show_next(request, _subject(issued.key.id), values, page)
+
+
+@router.get(LIST + "/{key_id}/issued")
+async def issued_page(request: Request, viewer: AdminViewer, key_id: str) -> Response:
+    """The new code, the first time only; afterwards, that it was shown."""
+    key = await call(services(request).api_keys.get, resource_id(key_id))
+    shown = await take_shown(request, _subject(key.id))
     return render_admin(
         request,
         "console/admin/key_issued.html",
         viewer,
-        key=issued.key,
-        key_string=issued.key_string,
-        created=created,
+        key=key,
+        key_string=shown["key_string"] if shown else None,
+        created=bool(shown and shown["created"]),
         api_base=str(request.base_url).rstrip("/"),
     )
 
@@ -236,7 +250,7 @@ async def regenerate_key(
     except InvalidInput as error:
         key = await call(services(request).api_keys.get, number)
         return await _key_page(request, viewer, key, problems=field_problems(error, ()))
-    return _issued_page(request, viewer, issued, created=False)
+    return await _show_issued(request, issued, created=False)
 
 
 @router.post(LIST + "/{key_id}/revoke")

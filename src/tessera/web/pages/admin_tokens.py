@@ -51,17 +51,12 @@ def _listing(
     person_id = find_person(services, person_text, "person").id if person_text else None
     page = services.api_tokens.list(page_request(page_text), person_id=person_id)
     people = services.people.get_many(t.person_id for t in page.items)
-    grants = [t.grant_id for t in page.items if t.grant_id is not None]
-    apps = services.oauth_clients.clients_of_grants(grants)
     lifetime = services.api_tokens.policy.lifetime
     rows = []
     for token in page.items:
-        app = apps.get(token.grant_id) if token.grant_id is not None else None
         expiry = lifetime.expiry(token.created_at, token.last_used_at, token.expires_at)
         how = SOURCES.get(token.source, token.source.value)
-        rows.append(
-            TokenRow(token, people.get(token.person_id), how, app.name if app else "", expiry)
-        )
+        rows.append(TokenRow(token, people.get(token.person_id), how, token.holder, expiry))
     return page, rows
 
 
