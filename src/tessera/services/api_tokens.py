@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 DEVICE_SETUP_LIFETIME = timedelta(minutes=10)
 #: Deskpro's scope for tokens that apps hold on a person's behalf (not OAuth-issued).
 CLIENT_SCOPE = "client"
+#: Longer than any device-setup code Tessera issues (25 characters) or ever will.
+LONGEST_SETUP_CODE = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,11 +193,13 @@ class ApiTokenService:
             NotFound: unknown, used or expired code, or a person who may no longer hold tokens.
         """
         self._throttle.hit(self.policy.device_setup_per_address, client_address or "unknown")
-        if len(code) > 64:
-            raise NotFound()
+        # Only the first characters are hashed: a code longer than any we issue keeps one too
+        # many, so its digest matches nothing, and it costs what any unknown code costs (the
+        # same hash, the same lookup) whatever its length.
+        looked_up = code[: LONGEST_SETUP_CODE + 1]
         with self._database.write() as session:
             person_id = stored.take_device_setup_code(
-                session, self._hasher.digest(code), now=self._clock.now()
+                session, self._hasher.digest(looked_up), now=self._clock.now()
             )
             person = stored_people.get_person(session, person_id) if person_id else None
             if person is None or person.is_disabled:

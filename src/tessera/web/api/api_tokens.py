@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from tessera.core.principals import Principal
@@ -71,9 +71,10 @@ async def exchange_password(
     responses={404: {"description": "`not_found`: unknown, used or expired code"}},
 )
 def redeem_device_setup(
-    code: Annotated[str, Path(max_length=64)], request: Request, services: ServicesDep
+    code: str, request: Request, services: ServicesDep
 ) -> Envelope[DeviceTokenOut]:
-    """Open endpoint: the code from `GET /me/device-setup-token` works once, for ten minutes."""
+    """Open endpoint: the code from `GET /me/device-setup-token` works once, for ten minutes.
+    A code of any other length is simply unknown (404), like any other unknown code."""
     issued = services.api_tokens.redeem_device_setup_code(code, client_address(request))
     return Envelope(
         data=DeviceTokenOut(
