@@ -42,6 +42,7 @@ from tessera.web.pages import (
 )
 from tessera.web.pages.console import install_console
 from tessera.web.pages.rendering import STATIC
+from tessera.web.untyped_bodies import UntypedBodyMiddleware
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -115,6 +116,7 @@ def build_web_app(
     install_error_handlers(app)
     install_console(app)
     install_docs(app, [*routers, oauth.router])
+    app.add_middleware(UntypedBodyMiddleware)
     app.add_middleware(CorsMiddleware)
     app.add_middleware(RequestContextMiddleware)  # added last: outermost
     return app
