@@ -94,7 +94,7 @@ class OAuthClientService:
 
     def create(self, new: NewOAuthClient) -> IssuedOAuthClient:
         problems = FieldErrors()
-        name = _check_name(problems, new.name)
+        name = check_name(problems, new.name)
         uris = check_redirect_uris(problems, new.redirect_uris)
         context = _check_choice(problems, "context", ClientContext, new.context)
         grant = _check_choice(problems, "allowed_grant_type", GrantType, new.allowed_grant_type)
@@ -152,7 +152,7 @@ class OAuthClientService:
         problems = FieldErrors()
         columns: dict[str, object] = {}
         if changes.name is not None:
-            columns["name"] = _check_name(problems, changes.name)
+            columns["name"] = check_name(problems, changes.name)
         if changes.redirect_uris is not None:
             columns["redirect_uris"] = check_redirect_uris(problems, changes.redirect_uris)
         if changes.context is not None:
@@ -258,7 +258,7 @@ def secret_matches(hasher: CodeHasher, digest: bytes | None, secret: str) -> boo
     return digest is not None and hmac.compare_digest(presented, digest)
 
 
-def _check_name(problems: FieldErrors, name: str) -> str:
+def check_name(problems: FieldErrors, name: str) -> str:
     name = name.strip()
     if not name:
         problems.add(("name",), REQUIRED)
