@@ -12,7 +12,7 @@ from tessera.core.clock import Clock, SystemClock
 from tessera.core.credentials import CodeHasher
 from tessera.core.passwords import PasswordHasher
 from tessera.core.principals import TokenLifetime
-from tessera.core.site import SiteInfo
+from tessera.core.site import SiteInfo, derived_helpdesk_uuid
 from tessera.oauth.server import OAuthConfig, OAuthContext
 from tessera.oauth.service import OAuthService
 from tessera.services.account import AccountService
@@ -100,7 +100,8 @@ def build_runtime(
         poll_seconds=settings.change_poll_seconds,
         resync_after=settings.credential_cache_seconds,
     )
-    hasher = CodeHasher(secret_key(settings))
+    key = secret_key(settings)
+    hasher = CodeHasher(key)
     throttle = Throttle(settings.redis_url)
     usage = UsageRecorder(database)
     credential_cache = CredentialCache(
@@ -146,7 +147,13 @@ def build_runtime(
         database, hasher, clock, login, lifetime=timedelta(hours=settings.session_hours)
     )
     services = Services(
-        site=SiteInfo(public_url=settings.public_url, version=__version__),
+        site=SiteInfo(
+            public_url=settings.public_url,
+            version=__version__,
+            helpdesk_uuid=settings.helpdesk_uuid or derived_helpdesk_uuid(key),
+            helpdesk_name=settings.helpdesk_name,
+            agent_client_apps=frozenset(settings.agent_client_apps),
+        ),
         authenticator=Authenticator(
             database,
             hasher,
