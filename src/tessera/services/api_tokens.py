@@ -140,6 +140,21 @@ class ApiTokenService:
         )
         return IssuedToken(token, code)
 
+    # -- a signed-in browser (E4) --------------------------------------------------------
+
+    def issue_for_session(self, person: Person, client_address: str | None) -> IssuedToken:
+        """A token for the person signed in to a browser, for an app running in its pages.
+
+        Raises:
+            Forbidden: the person may not hold tokens (disabled, or not an agent).
+        """
+        if not self._may_hold_token(person):
+            raise Forbidden()
+        with self._database.write() as session:
+            issued = self._issue(session, person.id, TokenSource.SESSION, client_address)
+        log.info("token issued to a signed-in browser", extra={"token_id": issued.token.id})
+        return issued
+
     # -- device setup (§8.1) ------------------------------------------------------------
 
     def create_device_setup_code(self, person: Person) -> str:
