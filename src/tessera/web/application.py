@@ -15,6 +15,7 @@ from tessera.web.api import (
     api_keys,
     api_tokens,
     audit,
+    batch,
     helpdesk,
     me,
     me_account,
@@ -89,7 +90,17 @@ def build_web_app(
     app.state.oauth = oauth_server
     routers = [
         module.router
-        for module in (me, me_account, api_tokens, api_keys, people, oauth_clients, audit, helpdesk)
+        for module in (
+            me,
+            me_account,
+            api_tokens,
+            api_keys,
+            people,
+            oauth_clients,
+            audit,
+            helpdesk,
+            batch,
+        )
     ]
     for router in routers:
         app.include_router(router)

@@ -31,7 +31,7 @@ from tessera.core.errors import (
     TesseraError,
     Unauthorized,
 )
-from tessera.web.field_rules import carried_problems
+from tessera.web.field_rules import carried_problems, merge_into
 
 #: Sent with every 401, byte for byte what Deskpro clients expect.
 DESKPRO_CHALLENGE = 'session,token,key realm="DeskPRO API"'
@@ -101,7 +101,7 @@ async def _on_invalid_request(request: Request, exc: Exception) -> Response:
             return error_response(InvalidJsonBody())
         carried = carried_problems(problem)
         if carried is not None:
-            _merge(problems, carried)
+            merge_into(problems, carried)
         elif problem["type"] == "missing" and tuple(problem["loc"]) == ("body",):
             # No body at all: each required field is missing, as from an empty object.
             for name in _required_body_fields(request):
@@ -120,13 +120,6 @@ def _required_body_fields(request: Request) -> list[str]:
     return [
         field.alias or name for name, field in model.model_fields.items() if field.is_required()
     ]
-
-
-def _merge(into: FieldErrors, other: FieldErrors, path: tuple[str, ...] = ()) -> None:
-    for error in other.errors:
-        into.add(path, error)
-    for name, child in other.fields.items():
-        _merge(into, child, (*path, name))
 
 
 def _path(loc: tuple[Any, ...]) -> tuple[str, ...]:

@@ -58,3 +58,11 @@ def enforce(rule: Callable[[FieldErrors], object]) -> None:
     rule(problems)
     if problems:
         raise problems_error(problems)
+
+
+def merge_into(into: FieldErrors, other: FieldErrors, path: tuple[str, ...] = ()) -> None:
+    """Add every problem of ``other`` to ``into``, ``path`` in front of its own."""
+    for error in other.errors:
+        into.add(path, error)
+    for name, child in other.fields.items():
+        merge_into(into, child, (*path, name))
