@@ -211,3 +211,22 @@ def test_every_bad_audit_filter(api: httpx.Client, services: Services) -> None:
     assert set(body["errors"]["fields"]) == {"person_id", "since", "until"}
     assert body["errors"]["fields"]["since"] == field(INVALID)
     assert body["errors"]["fields"]["until"] == field(INVALID)
+
+
+def test_a_change_without_a_body_says_the_body_is_required(
+    api: httpx.Client, services: Services
+) -> None:
+    """Every field of a change is optional: it is the body itself that is missing."""
+    person = make_person(services)
+
+    response = api.put(f"/api/v2/people/{person.id}", headers=admin_key(services))
+
+    assert_error(
+        response,
+        {
+            "status": 400,
+            "code": "invalid_input",
+            "message": "Request input is invalid.",
+            "errors": {"errors": [REQUIRED]},
+        },
+    )

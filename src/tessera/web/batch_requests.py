@@ -117,19 +117,18 @@ def _url(problems: FieldErrors, url: Any) -> tuple[str | None, str]:
     if not isinstance(url, str) or len(url) > MAX_URL_LENGTH or not url.isascii():
         problems.add(at, NOT_AN_API_URL)
         return None, ""
-    path, _, query = url.partition("?")
-    relative = path.lstrip("/")
+    given, _, query = url.partition("?")
+    relative = given.lstrip("/")
     if not (relative == "api/v2" or relative.startswith("api/v2/")):
         relative = "api/v2/" + relative
     path = "/" + relative
-    segments = unquote(path).split("/")
     if (
         "#" in url
-        or "://" in url
-        or url.startswith("//")
-        or "\\" in url
+        or ":" in given  # a scheme (https://…), or a port: somewhere else
+        or given.startswith("//")
+        or "\\" in unquote(given)
         or any(c.isspace() or ord(c) < 0x20 for c in url)
-        or any(segment in (".", "..") for segment in segments)
+        or any(segment in (".", "..") for segment in unquote(path).split("/"))
     ):
         problems.add(at, NOT_AN_API_URL)
         return None, ""

@@ -104,8 +104,11 @@ async def _on_invalid_request(request: Request, exc: Exception) -> Response:
             merge_into(problems, carried)
         elif problem["type"] == "missing" and tuple(problem["loc"]) == ("body",):
             # No body at all: each required field is missing, as from an empty object.
-            for name in _required_body_fields(request):
+            names = _required_body_fields(request)
+            for name in names:
                 problems.add((name,), REQUIRED)
+            if not names:
+                problems.add((), REQUIRED)
         else:
             problems.add(_path(problem["loc"]), _field_error(problem))
     return error_response(InvalidInput(problems))
