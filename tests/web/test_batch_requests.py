@@ -118,6 +118,13 @@ def test_a_sub_request_cannot_bring_its_own_credential(spec: dict[str, Any]) -> 
     assert list(found.values()) == [["own_credential"]]
 
 
+@pytest.mark.parametrize("name", ["Content-Type", "content-length", "Host", "Transfer-Encoding"])
+def test_the_batch_writes_the_message_headers_itself(name: str) -> None:
+    document = {"requests": {"a": {"url": "/me", "headers": {name: "x"}}}}
+
+    assert codes(document, "a") == {"headers": ["set_by_the_batch"]}
+
+
 @pytest.mark.parametrize(
     ("spec", "field"),
     [

@@ -33,8 +33,9 @@ OWN_CREDENTIAL = FieldError(
 )
 NOT_A_REQUEST = FieldError("invalid", "A request is a URL or an object with a url.")
 
-#: Headers a sub-request may not set: credentials, and what only a browser may say about itself.
-_OWN_CREDENTIAL_HEADERS = frozenset(
+#: Headers a sub-request may not set: a credential, or what vouches for one (the browser's
+#: ``Origin`` and ``Sec-*``, a proxy's ``Forwarded``): the batch's own are used.
+_CREDENTIAL_HEADERS = frozenset(
     {
         "authorization",
         "cookie",
@@ -42,14 +43,13 @@ _OWN_CREDENTIAL_HEADERS = frozenset(
         "x-deskpro-api-token",
         "x-deskpro-request-token",
         "origin",
-        "host",
         "forwarded",
-        "content-type",
-        "content-length",
-        "transfer-encoding",
     }
 )
-_BROWSER_OR_PROXY_PREFIXES = ("sec-", "x-forwarded-")
+_CREDENTIAL_PREFIXES = ("sec-", "x-forwarded-")
+#: Headers the batch writes itself for each sub-request.
+_MESSAGE_HEADERS = frozenset({"host", "content-type", "content-length", "transfer-encoding"})
+SET_BY_THE_BATCH = FieldError("set_by_the_batch", "The batch sets this header itself.")
 _CREDENTIAL_PARAMS = frozenset({"api-key", "api-token"})
 _HEADER_NAME = re.compile(r"[A-Za-z0-9-]{1,64}")
 _HEADER_VALUE = re.compile(r"[\x20-\x7e\t]{0,4096}")
@@ -184,8 +184,10 @@ def _headers(problems: FieldErrors, headers: Any) -> tuple[tuple[str, str], ...]
     accepted: list[tuple[str, str]] = []
     for name, value in headers.items():
         lowered = str(name).lower()
-        if lowered in _OWN_CREDENTIAL_HEADERS or lowered.startswith(_BROWSER_OR_PROXY_PREFIXES):
+        if lowered in _CREDENTIAL_HEADERS or lowered.startswith(_CREDENTIAL_PREFIXES):
             problems.add((*at, str(name)), OWN_CREDENTIAL)
+        elif lowered in _MESSAGE_HEADERS:
+            problems.add((*at, str(name)), SET_BY_THE_BATCH)
         elif not (
             _HEADER_NAME.fullmatch(str(name))
             and isinstance(value, str)
