@@ -177,10 +177,14 @@ class Wiring:
         )
 
     @cached_property
+    def secret_key(self) -> bytes:
+        return secret_key(self.settings)
+
+    @cached_property
     def hasher(self) -> CodeHasher:
         from tessera.core.credentials import CodeHasher
 
-        return CodeHasher(secret_key(self.settings))
+        return CodeHasher(self.secret_key)
 
     @cached_property
     def throttle(self) -> Throttle:
@@ -230,9 +234,16 @@ class Wiring:
 
     @cached_property
     def site(self) -> SiteInfo:
-        from tessera.core.site import SiteInfo
+        from tessera.core.site import SiteInfo, derived_helpdesk_uuid
 
-        return SiteInfo(public_url=self.settings.base_url, version=__version__)
+        settings = self.settings
+        return SiteInfo(
+            public_url=settings.base_url,
+            version=__version__,
+            helpdesk_uuid=settings.helpdesk_uuid or derived_helpdesk_uuid(self.secret_key),
+            helpdesk_name=settings.helpdesk_name,
+            agent_client_apps=frozenset(settings.agent_client_apps),
+        )
 
     @cached_property
     def session_limits(self) -> SessionLimits:

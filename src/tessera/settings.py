@@ -7,18 +7,21 @@ values; nothing deeper reads it (checked by import-linter). The file is the one 
 
 import os
 import tomllib
+import uuid
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
 
 from tessera.core.addresses import url_of_bound_address
+from tessera.core.site import AGENT_CLIENT_APPS
 
 ENV_PREFIX = "TESSERA_"
 DEFAULT_CONFIG_FILE = Path("tessera.toml")
@@ -171,6 +174,19 @@ class Settings(BaseSettings):
         7, ge=1, description="Revoked and expired tokens, codes and sessions are kept this long."
     )
     prune_batch_size: int = Field(1000, ge=10, le=100000, description="Rows per delete.")
+    helpdesk_name: str = Field(
+        "Tessera", min_length=1, max_length=200, description="The name apps show for the helpdesk."
+    )
+    helpdesk_uuid: str | None = Field(
+        None,
+        description="discover's helpdesk_uuid (e.g. the replaced Deskpro's); default: derived"
+        " from the secret key.",
+    )
+    agent_client_apps: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="The apps the helpdesk API serves (tickets, chat, crm, feedback, publish,"
+        " tasks; comma-separated): agent-client info's enabled flags.",
+    )
     log_level: str = Field("info")
     verbose: bool = Field(
         False,
@@ -197,6 +213,24 @@ class Settings(BaseSettings):
     def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("must be at least 32 characters")
+        return value
+
+    @field_validator("helpdesk_uuid")
+    @classmethod
+    def _uuid(cls, value: str | None) -> str | None:
+        return None if value is None else str(uuid.UUID(value))
+
+    @field_validator("agent_client_apps", mode="before")
+    @classmethod
+    def _app_names(cls, value: object) -> object:
+        # The environment gives "tickets, chat"; a TOML file gives a list.
+        if isinstance(value, str):
+            value = [name for name in value.split(",") if name.strip()]
+        if isinstance(value, list):
+            value = [name.strip().lower() if isinstance(name, str) else name for name in value]
+            unknown = [name for name in value if name not in AGENT_CLIENT_APPS]
+            if unknown:
+                raise ValueError(f"unknown apps {unknown}: choose from {list(AGENT_CLIENT_APPS)}")
         return value
 
     @classmethod

@@ -6,7 +6,8 @@ from hypothesis import strategies as st
 
 from tessera.core.client_info import parse_client_type
 from tessera.core.paging import Page, PageRequest
-from tessera.core.principals import TokenLifetime
+from tessera.core.principals import TokenLifetime, TokenSource
+from tessera.core.records import HOLDER_KINDS, HOLDER_NAMES
 from tessera.core.site import SiteInfo
 
 
@@ -79,3 +80,10 @@ def test_site_urls() -> None:
     assert site.helpdesk_url == "https://help.example.com/"
     assert site.base_api_url == "https://help.example.com/api/v2/"
     assert site.device_setup_url("C") == "https://help.example.com/api/v2/api_tokens/device_setup/C"
+
+
+def test_every_token_source_has_a_holder_name_and_kind() -> None:
+    # A new way to issue tokens must say what holds them in every listing.
+    assert set(HOLDER_NAMES) == set(TokenSource)
+    assert set(HOLDER_KINDS) == set(TokenSource)
+    assert len(set(HOLDER_KINDS.values())) == len(TokenSource)

@@ -19,6 +19,8 @@ class TokenSource(StrEnum):
     EXCHANGE = "exchange"
     DEVICE_SETUP = "device_setup"
     OAUTH = "oauth"
+    #: ``GET /api_tokens/session``: asked for by a page of a browser signed in to the console.
+    SESSION = "session"
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,12 +38,14 @@ HOLDER_NAMES = {
     TokenSource.EXCHANGE: "Password exchange",
     TokenSource.DEVICE_SETUP: "Device setup",
     TokenSource.OAUTH: "OAuth app",
+    TokenSource.SESSION: "Signed-in browser",
 }
 #: The same, as a word for machines (``app.kind`` in the API's and the CLI's JSON).
 HOLDER_KINDS = {
     TokenSource.EXCHANGE: "password_exchange",
     TokenSource.DEVICE_SETUP: "device_setup",
     TokenSource.OAUTH: "oauth_client",
+    TokenSource.SESSION: "session",
 }
 
 

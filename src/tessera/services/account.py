@@ -76,7 +76,9 @@ class AccountService:
         """
         problems = FieldErrors()
         problem = password_problem(new_password)
-        if problem is not None:
+        if not new_password:
+            problems.add(("new_password",), REQUIRED)
+        elif problem is not None:
             problems.add(("new_password",), FieldError("invalid_password", problem))
         if not current_password:
             problems.add(("current_password",), REQUIRED)

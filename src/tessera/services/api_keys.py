@@ -84,12 +84,10 @@ class ApiKeyService:
 
     def create(self, new: NewApiKey, *, actor: PersonId | None = None) -> IssuedApiKey:
         problems = FieldErrors()
-        note = _check_note(problems, new.note)
-        tags = _check_tags(problems, new.tags)
-        if not new.is_superuser and new.person_id is None:
-            problems.add(("person_id",), REQUIRED)
-        if new.admin_api and not new.is_superuser:
-            problems.add(("admin_api",), ADMIN_API_NEEDS_SUPERUSER)
+        note = check_note(problems, new.note)
+        tags = check_tags(problems, new.tags)
+        check_bound_agent(problems, new.person_id, is_superuser=new.is_superuser)
+        check_admin_api(problems, new.admin_api, is_superuser=new.is_superuser)
         if problems:
             raise InvalidInput(problems)
         code = new_code()
@@ -119,7 +117,7 @@ class ApiKeyService:
     def check_tag(tags: str, tag: str) -> TagCheck:
         """Would a key with ``tags`` be allowed to call ``tag``? The rule is TagPolicy's only."""
         problems = FieldErrors()
-        normalized = _check_tags(problems, tags)
+        normalized = check_tags(problems, tags)
         if not tag.strip():
             problems.add(("tag",), REQUIRED)
         if problems:
@@ -147,9 +145,9 @@ class ApiKeyService:
         problems = FieldErrors()
         columns: dict[str, object] = {}
         if changes.note is not None:
-            columns["note"] = _check_note(problems, changes.note)
+            columns["note"] = check_note(problems, changes.note)
         if changes.tags is not None:
-            columns["tags"] = _check_tags(problems, changes.tags)
+            columns["tags"] = check_tags(problems, changes.tags)
         if problems:
             raise InvalidInput(problems)
         with self._database.write() as session:
@@ -157,8 +155,7 @@ class ApiKeyService:
             if current is None:
                 raise NotFound()
             if changes.admin_api is not None:
-                if changes.admin_api and not current.is_superuser:
-                    problems.add(("admin_api",), ADMIN_API_NEEDS_SUPERUSER)
+                check_admin_api(problems, changes.admin_api, is_superuser=current.is_superuser)
                 columns["admin_api"] = changes.admin_api
             if changes.person_id is not None:
                 _check_agent(session, problems, changes.person_id)
@@ -234,7 +231,7 @@ class ApiKeyService:
         )
 
 
-def _check_note(problems: FieldErrors, note: str) -> str:
+def check_note(problems: FieldErrors, note: str) -> str:
     note = note.strip()
     if not note:
         problems.add(("note",), REQUIRED)
@@ -245,7 +242,18 @@ def _check_note(problems: FieldErrors, note: str) -> str:
     return note
 
 
-def _check_tags(problems: FieldErrors, text: str) -> str:
+def check_bound_agent(problems: FieldErrors, person_id: int | None, *, is_superuser: bool) -> None:
+    """A normal key acts for its agent: it needs one (a superuser key may do without)."""
+    if person_id is None and not is_superuser:
+        problems.add(("person_id",), REQUIRED)
+
+
+def check_admin_api(problems: FieldErrors, admin_api: bool, *, is_superuser: bool) -> None:
+    if admin_api and not is_superuser:
+        problems.add(("admin_api",), ADMIN_API_NEEDS_SUPERUSER)
+
+
+def check_tags(problems: FieldErrors, text: str) -> str:
     try:
         return str(TagPolicy.parse(text))
     except InvalidTagPattern:

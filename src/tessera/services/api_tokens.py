@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 DEVICE_SETUP_LIFETIME = timedelta(minutes=10)
 #: Deskpro's scope for tokens that apps hold on a person's behalf (not OAuth-issued).
 CLIENT_SCOPE = "client"
+#: Longer than any device-setup code Tessera issues (25 characters) or ever will.
+LONGEST_SETUP_CODE = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +140,21 @@ class ApiTokenService:
         )
         return IssuedToken(token, code)
 
+    # -- a signed-in browser (E4) --------------------------------------------------------
+
+    def issue_for_session(self, person: Person, client_address: str | None) -> IssuedToken:
+        """A token for the person signed in to a browser, for an app running in its pages.
+
+        Raises:
+            Forbidden: the person may not hold tokens (disabled, or not an agent).
+        """
+        if not self._may_hold_token(person):
+            raise Forbidden()
+        with self._database.write() as session:
+            issued = self._issue(session, person.id, TokenSource.SESSION, client_address)
+        log.info("token issued to a signed-in browser", extra={"token_id": issued.token.id})
+        return issued
+
     # -- device setup (§8.1) ------------------------------------------------------------
 
     def create_device_setup_code(self, person: Person) -> str:
@@ -191,11 +208,13 @@ class ApiTokenService:
             NotFound: unknown, used or expired code, or a person who may no longer hold tokens.
         """
         self._throttle.hit(self.policy.device_setup_per_address, client_address or "unknown")
-        if len(code) > 64:
-            raise NotFound()
+        # Only the first characters are hashed: a code longer than any we issue keeps one too
+        # many, so its digest matches nothing, and it costs what any unknown code costs (the
+        # same hash, the same lookup) whatever its length.
+        looked_up = code[: LONGEST_SETUP_CODE + 1]
         with self._database.write() as session:
             person_id = stored.take_device_setup_code(
-                session, self._hasher.digest(code), now=self._clock.now()
+                session, self._hasher.digest(looked_up), now=self._clock.now()
             )
             person = stored_people.get_person(session, person_id) if person_id else None
             if person is None or person.is_disabled:

@@ -108,7 +108,7 @@ class OAuthClientService:
 
     def create(self, new: NewOAuthClient) -> IssuedOAuthClient:
         problems = FieldErrors()
-        name = _check_name(problems, new.name)
+        name = check_name(problems, new.name)
         uris = check_redirect_uris(
             problems, new.redirect_uris, allow_insecure_http=self._allow_insecure_redirects
         )
@@ -163,7 +163,7 @@ class OAuthClientService:
         problems = FieldErrors()
         columns: dict[str, object] = {}
         if changes.name is not None:
-            columns["name"] = _check_name(problems, changes.name)
+            columns["name"] = check_name(problems, changes.name)
         if changes.redirect_uris is not None:
             columns["redirect_uris"] = check_redirect_uris(
                 problems, changes.redirect_uris, allow_insecure_http=self._allow_insecure_redirects
@@ -271,7 +271,7 @@ def secret_matches(hasher: CodeHasher, digest: bytes | None, secret: str) -> boo
     return digest is not None and hmac.compare_digest(presented, digest)
 
 
-def _check_name(problems: FieldErrors, name: str) -> str:
+def check_name(problems: FieldErrors, name: str) -> str:
     name = name.strip()
     if not name:
         problems.add(("name",), REQUIRED)

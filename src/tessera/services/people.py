@@ -74,10 +74,10 @@ class PeopleService:
     def add(self, new: NewPerson, *, actor: PersonId | None = None) -> Person:
         problems = FieldErrors()
         email = normalize_email(new.email)
-        _check_email(problems, ("email",), email)
-        name = _check_name(problems, ("name",), new.name)
+        check_email(problems, ("email",), email)
+        name = check_name(problems, ("name",), new.name)
         if new.password is not None:
-            _check_password(problems, ("password",), new.password)
+            check_password(problems, ("password",), new.password)
         if problems:
             raise InvalidInput(problems)
         password_hash = self._passwords.hash(new.password) if new.password is not None else None
@@ -156,7 +156,7 @@ class PeopleService:
         problems = FieldErrors()
         columns: dict[str, object] = {}
         if changes.name is not None:
-            name = _check_name(problems, ("name",), changes.name)
+            name = check_name(problems, ("name",), changes.name)
             first, last = split_name(name)
             columns.update(name=name, first_name=first, last_name=last)
         if changes.display_name is not None:
@@ -171,9 +171,9 @@ class PeopleService:
             columns["identity_provider"] = None
         if columns.get("is_admin") is True:
             columns["is_agent"] = True
-        emails = _check_emails(problems, changes.emails, changes.primary_email)
+        emails = check_emails(problems, changes.emails, changes.primary_email)
         if changes.password is not None:
-            _check_password(problems, ("password",), changes.password)
+            check_password(problems, ("password",), changes.password)
         if problems:
             raise InvalidInput(problems)
         if changes.password is not None:
@@ -244,7 +244,7 @@ class PeopleService:
             return stored.count_admins(session)
 
 
-def _check_name(problems: FieldErrors, path: tuple[str, ...], name: str) -> str:
+def check_name(problems: FieldErrors, path: tuple[str, ...], name: str) -> str:
     name = " ".join(name.split())
     if not name:
         problems.add(path, REQUIRED)
@@ -253,20 +253,20 @@ def _check_name(problems: FieldErrors, path: tuple[str, ...], name: str) -> str:
     return name
 
 
-def _check_email(problems: FieldErrors, path: tuple[str, ...], email: str) -> None:
+def check_email(problems: FieldErrors, path: tuple[str, ...], email: str) -> None:
     if not email:
         problems.add(path, REQUIRED)
     elif not is_valid_email(email):
         problems.add(path, INVALID_EMAIL)
 
 
-def _check_password(problems: FieldErrors, path: tuple[str, ...], password: str) -> None:
+def check_password(problems: FieldErrors, path: tuple[str, ...], password: str) -> None:
     problem = password_problem(password)
     if problem is not None:
         problems.add(path, FieldError("invalid_password", problem))
 
 
-def _check_emails(
+def check_emails(
     problems: FieldErrors, emails: Sequence[str] | None, primary: str | None
 ) -> list[str] | None:
     """Normalize a new address list, primary first; report problems per ``emails_N``."""
@@ -281,7 +281,7 @@ def _check_emails(
     normalized: list[str] = []
     for index, email in enumerate(emails):
         value = normalize_email(email)
-        _check_email(problems, ("emails", f"emails_{index}"), value)
+        check_email(problems, ("emails", f"emails_{index}"), value)
         if value in normalized:
             problems.add(("emails", f"emails_{index}"), DUPLICATE)
         normalized.append(value)

@@ -15,6 +15,7 @@ from tessera.web.api import (
     api_keys,
     api_tokens,
     audit,
+    batch,
     helpdesk,
     me,
     me_account,
@@ -42,6 +43,7 @@ from tessera.web.pages import (
 )
 from tessera.web.pages.console import install_console
 from tessera.web.pages.rendering import STATIC
+from tessera.web.untyped_bodies import UntypedBodyMiddleware
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -88,7 +90,17 @@ def build_web_app(
     app.state.oauth = oauth_server
     routers = [
         module.router
-        for module in (me, me_account, api_tokens, api_keys, people, oauth_clients, audit, helpdesk)
+        for module in (
+            me,
+            me_account,
+            api_tokens,
+            api_keys,
+            people,
+            oauth_clients,
+            audit,
+            helpdesk,
+            batch,
+        )
     ]
     for router in routers:
         app.include_router(router)
@@ -115,6 +127,7 @@ def build_web_app(
     install_error_handlers(app)
     install_console(app)
     install_docs(app, [*routers, oauth.router])
+    app.add_middleware(UntypedBodyMiddleware)
     app.add_middleware(CorsMiddleware)
     app.add_middleware(RequestContextMiddleware)  # added last: outermost
     return app

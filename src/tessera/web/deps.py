@@ -28,21 +28,28 @@ def client_address(request: Request) -> str | None:
 
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+#: Set by browsers on every request (Fetch Metadata); pages cannot set or change it.
+FETCH_SITE = "sec-fetch-site"
 
 
-def _session_cookie(request: Request) -> str | None:
+def _session_cookie(request: Request, *, issues_credential: bool = False) -> str | None:
     """The session cookie, when it may count: reading, or changing with the CSRF header.
 
     A cookie goes along with any request a browser makes, including forged ones from other
-    sites; a header holding the CSRF cookie's value can only come from our own pages.
+    sites; a header holding the CSRF cookie's value can only come from our own pages. A GET
+    that issues a credential from the cookie (``issues_credential``) is a change too; it may
+    also come from any page of this origin, which the browser itself vouches for
+    (``Sec-Fetch-Site: same-origin``, a header no page can set): ADR 0018.
     """
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
-    if request.method in SAFE_METHODS:
+    if request.method in SAFE_METHODS and not issues_credential:
         return cookie
     expected, echoed = request.cookies.get(CSRF_COOKIE), request.headers.get(CSRF_HEADER)
     if expected and echoed and hmac.compare_digest(expected.encode(), echoed.encode()):
+        return cookie
+    if issues_credential and request.headers.get(FETCH_SITE) == "same-origin":
         return cookie
     return None
 
@@ -77,10 +84,15 @@ def presented_request(request: Request) -> PresentedRequest:
     return _presented(request, _credential_headers(request))
 
 
-def _presented(request: Request, headers: dict[bytes, str]) -> PresentedRequest:
+def _presented(
+    request: Request, headers: dict[bytes, str], *, issues_credential: bool = False
+) -> PresentedRequest:
     query = request.query_params if request.scope.get("query_string") else None
+    cookie = None
+    if b"cookie" in headers:
+        cookie = _session_cookie(request, issues_credential=issues_credential)
     return PresentedRequest(
-        session_cookie=_session_cookie(request) if b"cookie" in headers else None,
+        session_cookie=cookie,
         app_id_header=headers.get(b"x-deskpro-app-id"),
         authorization=headers.get(b"authorization"),
         api_key_header=headers.get(b"x-deskpro-api-key"),
@@ -92,7 +104,9 @@ def _presented(request: Request, headers: dict[bytes, str]) -> PresentedRequest:
     )
 
 
-async def authorize(request: Request, tags: tuple[str, ...], *, admin: bool) -> Principal:
+async def authorize(
+    request: Request, tags: tuple[str, ...], *, admin: bool, issues_credential: bool = False
+) -> Principal:
     """Authenticate the caller, then apply the CORS rule, the tags and the admin rule.
 
     A cache hit is decided right here on the event loop; a miss awaits a database read that
@@ -101,7 +115,7 @@ async def authorize(request: Request, tags: tuple[str, ...], *, admin: bool) -> 
     services: Services = request.app.state.services
     authenticator = services.authenticator
     headers = _credential_headers(request)
-    presented = _presented(request, headers)
+    presented = _presented(request, headers, issues_credential=issues_credential)
     principal = authenticator.try_cached(presented)
     if principal is None:
         principal = await authenticator.verify_async(presented)
@@ -117,16 +131,21 @@ class Access:
 
     ``Depends(Access("api_keys.api_keys.list", admin=True))``. Tags limit API keys only
     (decision 11.5); ``admin`` needs an admin person, or a superuser key with the admin flag.
+    ``issues_credential``: the endpoint turns the caller into a new credential, so a session
+    cookie counts only as for a change (``_session_cookie``), whatever the method.
     """
 
-    def __init__(self, *tags: str, admin: bool = False) -> None:
+    def __init__(self, *tags: str, admin: bool = False, issues_credential: bool = False) -> None:
         if not tags:
             raise ValueError("every authenticated endpoint names at least one tag")
         self.tags = tags
         self.admin = admin
+        self.issues_credential = issues_credential
 
     async def __call__(self, request: Request) -> Principal:
-        return await authorize(request, self.tags, admin=self.admin)
+        return await authorize(
+            request, self.tags, admin=self.admin, issues_credential=self.issues_credential
+        )
 
 
 def _may_cross_origins(principal: Principal) -> bool:

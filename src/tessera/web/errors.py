@@ -9,6 +9,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -29,6 +31,7 @@ from tessera.core.errors import (
     TesseraError,
     Unauthorized,
 )
+from tessera.web.field_rules import carried_problems, merge_into
 
 #: Sent with every 401, byte for byte what Deskpro clients expect.
 DESKPRO_CHALLENGE = 'session,token,key realm="DeskPRO API"'
@@ -89,14 +92,37 @@ async def _on_http_exception(request: Request, exc: Exception) -> Response:
 
 
 async def _on_invalid_request(request: Request, exc: Exception) -> Response:
+    """Every problem FastAPI found (it checks every parameter and field) in one answer."""
     if not isinstance(exc, RequestValidationError):  # registered for it only
         raise exc
     problems = FieldErrors()
     for problem in exc.errors():
         if problem["type"] == "json_invalid":
             return error_response(InvalidJsonBody())
-        problems.add(_path(problem["loc"]), _field_error(problem))
+        carried = carried_problems(problem)
+        if carried is not None:
+            merge_into(problems, carried)
+        elif problem["type"] == "missing" and tuple(problem["loc"]) == ("body",):
+            # No body at all: each required field is missing, as from an empty object.
+            names = _required_body_fields(request)
+            for name in names:
+                problems.add((name,), REQUIRED)
+            if not names:
+                problems.add((), REQUIRED)
+        else:
+            problems.add(_path(problem["loc"]), _field_error(problem))
     return error_response(InvalidInput(problems))
+
+
+def _required_body_fields(request: Request) -> list[str]:
+    route = request.scope.get("route")
+    body_field = route.body_field if isinstance(route, APIRoute) else None
+    model = body_field.field_info.annotation if body_field is not None else None
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return []
+    return [
+        field.alias or name for name, field in model.model_fields.items() if field.is_required()
+    ]
 
 
 def _path(loc: tuple[Any, ...]) -> tuple[str, ...]:

@@ -3,13 +3,21 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from tessera.core.principals import Principal
-from tessera.services.api_keys import ApiKeyChanges, NewApiKey
+from tessera.services.api_keys import (
+    ApiKeyChanges,
+    NewApiKey,
+    check_admin_api,
+    check_bound_agent,
+    check_note,
+    check_tags,
+)
 from tessera.web.api.models import ApiKeyOut, IssuedApiKeyOut
 from tessera.web.deps import MAX_ID, Access, PagingDep, ResourceId, ServicesDep
 from tessera.web.envelope import Envelope, pagination_meta
+from tessera.web.field_rules import checked, enforce
 
 router = APIRouter(prefix="/api/v2", tags=["api_keys"])
 
@@ -18,23 +26,47 @@ def _admin(operation: str) -> object:
     return Depends(Access(f"api_keys.api_keys.{operation}", admin=True))
 
 
+#: The service's own rules, run while the body is read: every invalid field in one answer.
+Note = Annotated[str, Field(min_length=1, max_length=500), checked(check_note)]
+Tags = Annotated[
+    str, Field(max_length=2000, examples=["*", "tickets.*, -*.delete"]), checked(check_tags)
+]
+
+
 class NewApiKeyIn(BaseModel):
-    note: str = Field(min_length=1, max_length=500)
-    #: Bound agent of a normal key (required), or default agent of a superuser key.
-    person_id: int | None = Field(None, ge=1, le=MAX_ID)
+    note: Note
+    # Before the fields whose rules depend on it: a validator sees the fields declared earlier.
     is_superuser: bool = False
+    #: Bound agent of a normal key (required), or default agent of a superuser key.
+    person_id: int | None = Field(None, ge=1, le=MAX_ID, validate_default=True)
     #: Superuser keys only: may call admin endpoints.
-    admin_api: bool = False
-    tags: str = Field("*", max_length=2000, examples=["*", "tickets.*, -*.delete"])
+    admin_api: bool = Field(False, validate_default=True)
+    tags: Tags = "*"
+
+    @field_validator("person_id")
+    @classmethod
+    def _bound_unless_superuser(cls, person_id: int | None, info: ValidationInfo) -> int | None:
+        if "is_superuser" in info.data:  # else is_superuser has its own problem to report
+            superuser = info.data["is_superuser"]
+            enforce(lambda problems: check_bound_agent(problems, person_id, is_superuser=superuser))
+        return person_id
+
+    @field_validator("admin_api")
+    @classmethod
+    def _admin_api_for_superusers(cls, admin_api: bool, info: ValidationInfo) -> bool:
+        if "is_superuser" in info.data:
+            superuser = info.data["is_superuser"]
+            enforce(lambda problems: check_admin_api(problems, admin_api, is_superuser=superuser))
+        return admin_api
 
 
 class ApiKeyChangesIn(BaseModel):
-    note: str | None = Field(None, min_length=1, max_length=500)
+    note: Note | None = None
     person_id: int | None = Field(None, ge=1, le=MAX_ID)
     #: Superuser keys: remove the default agent.
     clear_person: bool = False
     admin_api: bool | None = None
-    tags: str | None = Field(None, max_length=2000)
+    tags: Tags | None = None
 
 
 @router.get("/api_keys", summary="List API keys")

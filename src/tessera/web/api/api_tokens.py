@@ -2,10 +2,12 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from tessera.core.principals import Principal
+from tessera.core.errors import BadCredentials, InvalidSessionId, Unauthorized
+from tessera.core.principals import AuthMethod, Principal
 from tessera.web.api.helpdesk import DiscoverOut
 from tessera.web.api.models import ApiTokenOut
 from tessera.web.deps import (
@@ -64,6 +66,50 @@ async def exchange_password(
     )
 
 
+class SignedInBrowser(Access):
+    """The agent signed in to this browser (E4); any other caller gets ``bad_credentials``.
+
+    The general check, unchanged (a present ``Authorization`` still decides; the CORS rule
+    still refuses a session sent from another origin): only "no session here" is answered as
+    Deskpro answers it on this endpoint.
+    """
+
+    async def __call__(self, request: Request) -> Principal:
+        try:
+            principal = await super().__call__(request)
+        except (Unauthorized, InvalidSessionId):
+            raise BadCredentials() from None
+        if principal.auth_method is not AuthMethod.AGENT_SESSION:
+            raise BadCredentials()
+        return principal
+
+
+@router.get(
+    "/api_tokens/session",
+    status_code=201,
+    summary="Turn this browser's console session into an API token",
+    responses={
+        401: {"description": "`bad_credentials`: no signed-in session came with the request"}
+    },
+)
+async def token_for_session(
+    request: Request,
+    principal: Annotated[
+        Principal, Depends(SignedInBrowser("api_tokens.session.get", issues_credential=True))
+    ],
+    services: ServicesDep,
+) -> Envelope[IssuedTokenOut]:
+    """For apps running in a signed-in agent's pages. The session cookie counts only for a
+    request of this origin (`Sec-Fetch-Site: same-origin`) or with the console's CSRF header
+    (`X-DeskPRO-Request-Token`): a page of another site cannot get one in the agent's name."""
+    issued = await anyio.to_thread.run_sync(
+        services.api_tokens.issue_for_session, principal.person, client_address(request)
+    )
+    return Envelope(
+        data=IssuedTokenOut(person_id=issued.token.person_id, token=issued.token_string)
+    )
+
+
 @router.get(
     "/api_tokens/device_setup/{code}",
     status_code=201,
@@ -71,9 +117,10 @@ async def exchange_password(
     responses={404: {"description": "`not_found`: unknown, used or expired code"}},
 )
 def redeem_device_setup(
-    code: Annotated[str, Path(max_length=64)], request: Request, services: ServicesDep
+    code: str, request: Request, services: ServicesDep
 ) -> Envelope[DeviceTokenOut]:
-    """Open endpoint: the code from `GET /me/device-setup-token` works once, for ten minutes."""
+    """Open endpoint: the code from `GET /me/device-setup-token` works once, for ten minutes.
+    A code of any other length is simply unknown (404), like any other unknown code."""
     issued = services.api_tokens.redeem_device_setup_code(code, client_address(request))
     return Envelope(
         data=DeviceTokenOut(

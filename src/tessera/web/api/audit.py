@@ -11,12 +11,13 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 
 from tessera.core.audit import AuditEvent, AuditFilters
-from tessera.core.errors import INVALID, InvalidInput
+from tessera.core.errors import INVALID, FieldErrors, InvalidInput
 from tessera.core.paging import MAX_PER_PAGE, PageRequest
 from tessera.core.principals import Principal
 from tessera.services.container import Services
 from tessera.web.deps import MAX_ID, Access, PagingDep, ServicesDep
 from tessera.web.envelope import Envelope, pagination_meta
+from tessera.web.field_rules import Rule, checked
 
 router = APIRouter(prefix="/api/v2", tags=["audit"])
 
@@ -61,29 +62,43 @@ class AuditEventOut(BaseModel):
         )
 
 
-def _moment(name: str, value: str | None) -> datetime | None:
+def _moment(problems: FieldErrors, name: str, value: str | None) -> datetime | None:
     """An ISO 8601 date or datetime; one without a zone is taken as UTC."""
     if value is None or value == "":
         return None
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise InvalidInput.for_field(name, INVALID) from None
+        problems.add((name,), INVALID)
+        return None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _moment_rule(name: str) -> Rule:
+    return lambda problems, value: _moment(problems, name, value)
 
 
 def audit_filters(
     person_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     kind: Annotated[str | None, Query(max_length=64)] = None,
-    since: Annotated[str | None, Query(max_length=64, examples=["2026-11-01T00:00:00Z"])] = None,
-    until: Annotated[str | None, Query(max_length=64)] = None,
+    # Checked while the query is read too, so that every bad parameter is reported at once.
+    since: Annotated[
+        str | None,
+        Query(max_length=64, examples=["2026-11-01T00:00:00Z"]),
+        checked(_moment_rule("since")),
+    ] = None,
+    until: Annotated[str | None, Query(max_length=64), checked(_moment_rule("until"))] = None,
 ) -> AuditFilters:
-    return AuditFilters(
-        person_id=person_id,
-        kind=kind or None,
-        since=_moment("since", since),
-        until=_moment("until", until),
-    )
+    """The filters (also called directly by the console's audit page).
+
+    Raises:
+        InvalidInput: ``since`` or ``until`` is not a date (both reported).
+    """
+    problems = FieldErrors()
+    since_at, until_at = _moment(problems, "since", since), _moment(problems, "until", until)
+    if problems:
+        raise InvalidInput(problems)
+    return AuditFilters(person_id=person_id, kind=kind or None, since=since_at, until=until_at)
 
 
 FiltersDep = Annotated[AuditFilters, Depends(audit_filters)]

@@ -16,7 +16,7 @@ from tessera.core.oauth_grants import ConnectedApp
 from tessera.core.people import Person
 from tessera.core.principals import Principal
 from tessera.services.people import PersonChanges
-from tessera.web.api.models import ApiTokenOut, PersonOut
+from tessera.web.api.models import ApiTokenOut, Emails, Name, PersonOut
 from tessera.web.deps import Access, PagingDep, ResourceId, ServicesDep
 from tessera.web.envelope import Envelope, pagination_meta
 from tessera.web.errors import error_response
@@ -123,12 +123,12 @@ class ProfileOut(BaseModel):
 
 
 class ProfileIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     display_name: str | None = Field(None, max_length=200)
     language_id: int | None = Field(None, ge=1)
     timezone: str | None = Field(None, min_length=1, max_length=64)
     primary_email: str | None = None
-    emails: list[str] | None = Field(None, min_length=1)
+    emails: Emails | None = None
     phone: str | None = Field(None, max_length=64)
 
 

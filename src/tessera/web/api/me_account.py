@@ -114,8 +114,10 @@ def list_my_sign_ins(
 
 
 class PasswordIn(BaseModel):
-    current_password: str = Field(max_length=4096)
-    new_password: str = Field(max_length=4096)
+    # Both checked by the service, together with the current password itself (which needs the
+    # stored hash): a missing one is reported there, with whatever else is wrong.
+    current_password: str = Field("", max_length=4096)
+    new_password: str = Field("", max_length=4096)
 
 
 @router.put(

@@ -1,14 +1,39 @@
 """Response models shared by several resources: how people, keys and tokens look on the wire."""
 
 from datetime import datetime
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from tessera.core.people import Person
+from tessera.core.people import Person, normalize_email
 from tessera.core.principals import TokenLifetime
 from tessera.core.records import HOLDER_KINDS, ApiKeyInfo, ApiTokenInfo
 from tessera.services.api_keys import IssuedApiKey
+from tessera.services.people import check_email, check_emails, check_name, check_password
+from tessera.web.field_rules import checked
+
+# A person's fields in request bodies, with the people service's own rules run while the body is
+# read, so that every invalid field is reported at once.
+Email = Annotated[
+    str,
+    Field(min_length=1, max_length=320),
+    checked(lambda problems, email: check_email(problems, ("email",), normalize_email(email))),
+]
+Emails = Annotated[
+    list[str],
+    Field(min_length=1),
+    checked(lambda problems, emails: check_emails(problems, emails, None)),
+]
+Name = Annotated[
+    str,
+    Field(min_length=1, max_length=200),
+    checked(lambda problems, name: check_name(problems, ("name",), name)),
+]
+Password = Annotated[
+    str,
+    Field(max_length=1024),
+    checked(lambda problems, password: check_password(problems, ("password",), password)),
+]
 
 
 class PersonOut(BaseModel):
@@ -86,9 +111,9 @@ class IssuedApiKeyOut(ApiKeyOut):
 class TokenAppOut(BaseModel):
     """Who holds a token: the OAuth app, or how it was issued when no app holds it."""
 
-    #: ``oauth_client``, ``device_setup`` or ``password_exchange``.
+    #: ``oauth_client``, ``device_setup``, ``password_exchange`` or ``session``.
     kind: str
-    #: The app's name, or "Device setup" / "Password exchange".
+    #: The app's name, or "Device setup" / "Password exchange" / "Signed-in browser".
     name: str
     #: The OAuth app's ``client_id`` and numeric id (None for the other kinds).
     client_id: str | None

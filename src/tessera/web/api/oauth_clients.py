@@ -17,13 +17,21 @@ from tessera.core.oauth_clients import (
     GrantType,
     OAuthClient,
     authorization_endpoint,
+    check_redirect_uris,
     token_endpoint,
 )
 from tessera.core.principals import Principal
 from tessera.core.site import SiteInfo
-from tessera.services.oauth_clients import IssuedOAuthClient, NewOAuthClient, OAuthClientChanges
+from tessera.services.oauth_clients import (
+    IssuedOAuthClient,
+    NewOAuthClient,
+    OAuthClientChanges,
+    check_name,
+)
 from tessera.web.deps import Access, ResourceId, ServicesDep
 from tessera.web.envelope import Envelope
+from tessera.core.errors import FieldErrors
+from tessera.web.field_rules import checked
 
 router = APIRouter(prefix="/api/v2", tags=["oauth_clients"])
 
@@ -35,9 +43,28 @@ def _admin(operation: str) -> object:
     return Depends(Access(f"oauth_clients.oauth_clients.{operation}", admin=True))
 
 
+def _redirect_uri_shapes(problems: FieldErrors, uris: list[str]) -> None:
+    """Every rule of decision 17 but the operator's switch for plain ``http`` to other hosts.
+
+    The body models are the same in every process; whether such URIs are allowed is this
+    deployment's setting, which the service applies. A body that is otherwise valid gets that
+    refusal from the service, in the same shape.
+    """
+    check_redirect_uris(problems, uris, allow_insecure_http=True)
+
+
+#: The services' own rules, run while the body is read: every invalid field in one answer.
+ClientName = Annotated[str, Field(max_length=200), checked(check_name)]
+RedirectUris = Annotated[
+    list[str],
+    Field(examples=[["https://app.example.com/oauth/callback"]]),
+    checked(_redirect_uri_shapes),
+]
+
+
 class NewOAuthClientIn(BaseModel):
-    name: str = Field(max_length=200)
-    redirect_uris: list[str] = Field(examples=[["https://app.example.com/oauth/callback"]])
+    name: ClientName
+    redirect_uris: RedirectUris
     context: ClientContext = ClientContext.AGENT
     #: Decision 11.11: the implicit grant (``token``) only when asked for.
     allowed_grant_type: GrantType = GrantType.AUTHORIZATION_CODE
@@ -47,8 +74,8 @@ class NewOAuthClientIn(BaseModel):
 
 
 class OAuthClientChangesIn(BaseModel):
-    name: str | None = Field(None, max_length=200)
-    redirect_uris: list[str] | None = None
+    name: ClientName | None = None
+    redirect_uris: RedirectUris | None = None
     context: ClientContext | None = None
     allowed_grant_type: GrantType | None = None
     is_enabled: bool | None = None

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from tessera.core.principals import Principal
 from tessera.services.people import NewPerson, PersonChanges
-from tessera.web.api.models import PersonOut
+from tessera.web.api.models import Email, Emails, Name, Password, PersonOut
 from tessera.web.deps import Access, PagingDep, ResourceId, ServicesDep
 from tessera.web.envelope import Envelope, pagination_meta
 
@@ -19,13 +19,13 @@ def _admin(operation: str) -> object:
 
 
 class NewPersonIn(BaseModel):
-    email: str = Field(min_length=1, max_length=320)
-    name: str = Field(min_length=1, max_length=200)
+    email: Email
+    name: Name
     is_agent: bool = False
     #: Implies ``is_agent``.
     is_admin: bool = False
     #: Without one the person cannot use the password exchange.
-    password: str | None = Field(None, max_length=1024)
+    password: Password | None = None
     identity_provider: str | None = Field(None, min_length=1, max_length=100)
     display_name: str | None = Field(None, max_length=200)
     timezone: str = Field("UTC", min_length=1, max_length=64)
@@ -34,15 +34,15 @@ class NewPersonIn(BaseModel):
 
 
 class PersonChangesIn(BaseModel):
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: Name | None = None
     display_name: str | None = Field(None, max_length=200)
-    emails: list[str] | None = Field(None, min_length=1)
+    emails: Emails | None = None
     primary_email: str | None = None
     is_agent: bool | None = None
     is_admin: bool | None = None
     is_disabled: bool | None = None
     #: A new password; ``remove_password`` takes it away.
-    password: str | None = Field(None, max_length=1024)
+    password: Password | None = None
     remove_password: bool = False
     identity_provider: str | None = Field(None, min_length=1, max_length=100)
     clear_identity_provider: bool = False

@@ -27,6 +27,7 @@ TOKEN_SOURCES = {
     "exchange": "Password exchange",
     "device_setup": "Device setup (QR code)",
     "oauth": "OAuth app",
+    "session": "Signed-in browser",
 }
 
 

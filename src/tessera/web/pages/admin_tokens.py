@@ -33,6 +33,7 @@ SOURCES = {
     TokenSource.EXCHANGE: "Password exchange",
     TokenSource.DEVICE_SETUP: "Device setup (QR code)",
     TokenSource.OAUTH: "OAuth",
+    TokenSource.SESSION: "Signed-in browser",
 }
 
 
