@@ -12,6 +12,7 @@ from typing import Annotated, Self
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
+from tessera.core.errors import FieldErrors
 from tessera.core.oauth_clients import (
     ClientContext,
     GrantType,
@@ -30,7 +31,6 @@ from tessera.services.oauth_clients import (
 )
 from tessera.web.deps import Access, ResourceId, ServicesDep
 from tessera.web.envelope import Envelope
-from tessera.core.errors import FieldErrors
 from tessera.web.field_rules import checked
 
 router = APIRouter(prefix="/api/v2", tags=["oauth_clients"])
