@@ -137,13 +137,20 @@ def test_plain_http_to_another_host_needs_the_operators_switch(
         serving(create_app(runtime=permissive)) as url,
         httpx.Client(base_url=url, timeout=60) as other,
     ):
-        accepted = other.post(
-            "/api/v2/oauth_clients", json=body, headers=admin_key(permissive.services)
+        permissive_admin = admin_key(permissive.services)
+        # The switch reaches the body's own rules: only the blank name is wrong here.
+        unnamed = other.post(
+            "/api/v2/oauth_clients", json={**body, "name": ""}, headers=permissive_admin
         )
+        accepted = other.post("/api/v2/oauth_clients", json=body, headers=permissive_admin)
         data = data_of(accepted, 201)
         received_secret(data)
+    # ...and stays with that server: this one still refuses.
+    refused_again = api.post("/api/v2/oauth_clients", json=body, headers=admin_key(services))
 
     assert_error(refused, invalid_input(redirect_uris=field(redirect_uris_1=field(INSECURE))))
+    assert_error(refused_again, invalid_input(redirect_uris=field(redirect_uris_1=field(INSECURE))))
+    assert_error(unnamed, invalid_input(name=field(REQUIRED)))
     assert data["redirect_uris"] == body["redirect_uris"]
 
 

@@ -6,6 +6,7 @@ creation and to ``rotate_secret`` only.
 """
 
 from collections.abc import Sequence
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Annotated, Self
 
@@ -43,14 +44,21 @@ def _admin(operation: str) -> object:
     return Depends(Access(f"oauth_clients.oauth_clients.{operation}", admin=True))
 
 
-def _redirect_uri_shapes(problems: FieldErrors, uris: list[str]) -> None:
-    """Every rule of decision 17 but the operator's switch for plain ``http`` to other hosts.
+#: The operator's switch for plain ``http`` redirect URIs to other hosts, for the request whose
+#: body is being read. Pydantic runs the body's rules with no request at hand, and the switch is
+#: the deployment's: ``_redirect_uri_policy`` sets it for the request, and FastAPI solves a
+#: route's dependencies before it reads the body, in the request's own task.
+_insecure_redirects_allowed: ContextVar[bool] = ContextVar(
+    "insecure_redirects_allowed", default=False
+)
 
-    The body models are the same in every process; whether such URIs are allowed is this
-    deployment's setting, which the service applies. A body that is otherwise valid gets that
-    refusal from the service, in the same shape.
-    """
-    check_redirect_uris(problems, uris, allow_insecure_http=True)
+
+async def _redirect_uri_policy(services: ServicesDep) -> None:
+    _insecure_redirects_allowed.set(services.oauth_clients.allows_insecure_redirects)
+
+
+def _check_redirect_uris(problems: FieldErrors, uris: list[str]) -> None:
+    check_redirect_uris(problems, uris, allow_insecure_http=_insecure_redirects_allowed.get())
 
 
 #: The services' own rules, run while the body is read: every invalid field in one answer.
@@ -58,7 +66,7 @@ ClientName = Annotated[str, Field(max_length=200), checked(check_name)]
 RedirectUris = Annotated[
     list[str],
     Field(examples=[["https://app.example.com/oauth/callback"]]),
-    checked(_redirect_uri_shapes),
+    checked(_check_redirect_uris),
 ]
 
 
@@ -188,6 +196,7 @@ def get_client(
     "/oauth_clients",
     status_code=201,
     summary="Register an OAuth client; its secret (confidential clients) is shown once",
+    dependencies=[Depends(_redirect_uri_policy)],
 )
 def create_client(
     body: NewOAuthClientIn,
@@ -198,7 +207,12 @@ def create_client(
     return Envelope(data=IssuedOAuthClientOut.issued(issued, services.site))
 
 
-@router.put("/oauth_clients/{oauth_client_id}", status_code=204, summary="Change an OAuth client")
+@router.put(
+    "/oauth_clients/{oauth_client_id}",
+    status_code=204,
+    summary="Change an OAuth client",
+    dependencies=[Depends(_redirect_uri_policy)],
+)
 def update_client(
     oauth_client_id: ResourceId,
     body: OAuthClientChangesIn,
