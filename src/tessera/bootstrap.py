@@ -35,7 +35,7 @@ from tessera.services.usage import UsageRecorder
 from tessera.services.web_sessions import WebSessionService
 from tessera.settings import Settings
 from tessera.store import schema
-from tessera.store.database import Database, make_engine
+from tessera.store.database import ConnectionBudget, Database, open_database
 
 log = logging.getLogger(__name__)
 
@@ -89,10 +89,13 @@ def build_runtime(
 ) -> Runtime:
     clock = clock or SystemClock()
     passwords = passwords or PasswordHasher()
-    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    # One budget bounds every connection of this process, whatever pool it sits in (ADR 0021).
+    database = open_database(
+        settings.database_url,
+        ConnectionBudget(settings.db_pool_size, wait_seconds=settings.db_pool_wait_seconds),
+    )
     if settings.should_migrate:
-        schema.upgrade(engine)
-    database = Database(engine)
+        schema.upgrade(database.engine)
     # Built right after the database: it hears of every commit that records a change.
     # A feed silent for longer than a cache entry may live makes the cache start over.
     changes = ChangeFeed(
