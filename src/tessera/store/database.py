@@ -204,14 +204,15 @@ class Database:
         beyond the budget, until the garbage collector closed them.
         """
         with _unavailable_when_exhausted():
-            for attempt in range(1, self._hot_attempts + 1):
+            for _ in range(self._hot_attempts - 1):
                 try:
                     with self._hot_connection() as connection:
                         return read(connection)
                 except DBAPIError as error:
-                    if not error.connection_invalidated or attempt == self._hot_attempts:
+                    if not error.connection_invalidated:
                         raise
-        raise AssertionError("unreachable: the last attempt returns or raises")
+            with self._hot_connection() as connection:
+                return read(connection)
 
     def _hot_connection(self) -> Connection:
         if self._hot is None:
