@@ -132,7 +132,7 @@ class Settings(BaseSettings):
         10.0,
         gt=0,
         le=300,
-        description="How long a request waits for a free database connection before a 503.",
+        description="How long a request waits for a free PostgreSQL connection before a 503.",
     )
     auto_migrate: bool | None = Field(
         None, description="Migrate on start; default yes for SQLite, no for PostgreSQL."
