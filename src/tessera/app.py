@@ -43,22 +43,23 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 "TESSERA_OAUTH_ALLOW_INSECURE_REDIRECTS is on: OAuth clients may register plain "
                 "http redirect URIs to other hosts, where codes and tokens travel unencrypted"
             )
-        # Every worker process runs its own: each has its own cache to keep current.
-        tasks = [
-            asyncio.create_task(_flush_usage_forever(runtime)),
-            asyncio.create_task(runtime.changes.run()),
-            asyncio.create_task(_housekeeping_forever(runtime)),
-        ]
-        if runtime.services.credential_cache.enabled:
-            tasks.append(asyncio.create_task(_refresh_credentials_forever(runtime)))
         try:
-            yield
+            # Every worker process runs its own: each has its own cache to keep current.
+            async with anyio.create_task_group() as background:
+                background.start_soon(_flush_usage_forever, runtime)
+                background.start_soon(runtime.changes.run)
+                background.start_soon(_housekeeping_forever, runtime)
+                if runtime.services.credential_cache.enabled:
+                    background.start_soon(_refresh_credentials_forever, runtime)
+                try:
+                    yield
+                finally:
+                    # Cancelled through AnyIO, a task whose work is in a worker thread ends when
+                    # that work ends (a plain task.cancel() would end it at once and leave the
+                    # thread running): no round, poll or flush outlives the lifespan, nor holds
+                    # a connection while the database is disposed of.
+                    background.cancel_scope.cancel()
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
             await _flush_usage(runtime)
             if owns_runtime:
                 runtime.database.dispose()

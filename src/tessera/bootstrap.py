@@ -158,12 +158,17 @@ class Wiring:
     @cached_property
     def database(self) -> Database:
         from tessera.store import schema
-        from tessera.store.database import Database, make_engine
+        from tessera.store.database import ConnectionBudget, open_database
 
-        engine = make_engine(self.settings.database_url, pool_size=self.settings.db_pool_size)
-        if self.settings.should_migrate:
-            schema.upgrade(engine)
-        return Database(engine)
+        settings = self.settings
+        # One budget bounds every connection of this process, whatever pool it sits in (ADR 0021).
+        database = open_database(
+            settings.database_url,
+            ConnectionBudget(settings.db_pool_size, wait_seconds=settings.db_pool_wait_seconds),
+        )
+        if settings.should_migrate:
+            schema.upgrade(database.engine)
+        return database
 
     @cached_property
     def changes(self) -> ChangeFeed:

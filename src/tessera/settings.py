@@ -128,7 +128,19 @@ class Settings(BaseSettings):
         " come first; 0 keeps them equal.",
     )
     thread_pool_size: int = Field(40, ge=4, le=1000)
-    db_pool_size: int = Field(10, ge=1, le=500)
+    db_pool_size: int = Field(
+        20,
+        ge=1,
+        le=500,
+        description="The most PostgreSQL connections one process opens, every pool included"
+        " (a fifth of them, at most 4, kept for the credential check).",
+    )
+    db_pool_wait_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="How long a request waits for a free PostgreSQL connection before a 503.",
+    )
     auto_migrate: bool | None = Field(
         None, description="Migrate on start; default yes for SQLite, no for PostgreSQL."
     )

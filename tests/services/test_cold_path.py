@@ -7,12 +7,17 @@ PostgreSQL dropped (no pre-ping any more on that path).
 
 import asyncio
 import base64
+import secrets
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, event, text
+from sqlalchemy import Connection, create_engine, event, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
 
 from tessera.bootstrap import Runtime
 from tessera.core.changes import ChangeKind, CredentialChange
@@ -20,6 +25,7 @@ from tessera.core.errors import InvalidApiKey, InvalidApiToken, Unauthorized
 from tessera.core.principals import AuthMethod, Principal
 from tessera.services.authenticate import Authenticator, PresentedRequest
 from tessera.services.people import PersonChanges
+from tessera.store.database import Database, normalize_url
 from tests.clock import ManualClock
 from tests.conftest import extra_runtime, select_statements
 from tests.factories import make_key, make_person, make_token
@@ -288,3 +294,69 @@ def test_a_failing_hot_read_that_is_no_disconnect_is_not_retried(cold: Runtime) 
     with pytest.raises(DBAPIError):
         cold.database.hot_read(broken)
     assert calls == [1]
+
+
+def _open_at_once(database: Database, count: int) -> list[int]:
+    """Take ``count`` hot connections at the same time (each read waits for the others)."""
+    together = threading.Barrier(count)
+
+    def read(connection: Connection) -> int:
+        pid = _backend_pid(connection)
+        together.wait(timeout=60)
+        return pid
+
+    with ThreadPoolExecutor(count) as threads:
+        return list(threads.map(lambda _: database.hot_read(read), range(count)))
+
+
+@pytest.mark.postgresql_only
+def test_a_check_after_a_restart_finds_every_idle_connection_dead_and_still_answers(
+    cold: Runtime,
+) -> None:
+    services, database = cold.services, cold.database
+    agent = make_person(services)
+    issued = make_token(services, agent)
+    dead = _open_at_once(database, 3)
+    for pid in dead:  # what a restart leaves: every idle connection of the hot pool gone
+        _terminate(cold, pid)
+
+    answer = services.authenticator.verify(request(f"token {issued.token_string}"))
+
+    assert answer.api_token_id == issued.token.id
+    assert database.hot_read(_backend_pid) not in dead
+
+
+@pytest.mark.postgresql_only
+def test_a_connection_busy_while_the_hot_pool_recovers_is_closed_with_the_others(
+    database_url: str, clock: ManualClock
+) -> None:
+    """Recovering never strands a connection outside the pool, beyond the budget, still open."""
+    name = f"tessera-hot-{secrets.token_hex(4)}"
+    url = make_url(database_url).update_query_dict({"application_name": name})
+    outside = create_engine(normalize_url(database_url), poolclass=NullPool)
+    held, release = threading.Event(), threading.Event()
+
+    def slow(connection: Connection) -> int:
+        held.set()
+        assert release.wait(60)
+        return _backend_pid(connection)
+
+    with extra_runtime(url.render_as_string(hide_password=False), clock=clock) as runtime:
+        database = runtime.database
+        with ThreadPoolExecutor(1) as thread:
+            busy = thread.submit(database.hot_read, slow)
+            assert held.wait(60)
+            idle = database.hot_read(_backend_pid)  # a second connection: the first is busy
+            _terminate(runtime, idle)
+            assert database.hot_read(_backend_pid) != idle
+            release.set()
+            busy.result()
+        database.dispose()
+        with outside.connect() as connection:
+            left = connection.execute(
+                text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"),
+                {"name": name},
+            ).scalar_one()
+    outside.dispose()
+
+    assert left == 0

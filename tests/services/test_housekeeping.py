@@ -1,11 +1,16 @@
 """Housekeeping deletes what has ended past its grace period, keeps the rest, in bounded batches."""
 
+import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import Engine, event, inspect, select
+from sqlalchemy.pool import QueuePool
 
 from tessera.app import create_app
 from tessera.bootstrap import Runtime
@@ -260,6 +265,82 @@ def test_the_server_prunes_in_the_background(database_url: str, clock: ManualClo
 
         assert gone
         assert live in rows.ids(ApiTokenRow)
+
+
+class _ServerLog(logging.Handler):
+    """uvicorn's own lines as they come: when the lifespan's shutdown begins, when it ends."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shutdown_began = threading.Event()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        self.lines.append(message)
+        if message.startswith("Waiting for application shutdown"):
+            self.shutdown_began.set()
+
+
+@contextmanager
+def _server_log() -> Iterator[_ServerLog]:
+    handler = _ServerLog()
+    logger = logging.getLogger("uvicorn.error")
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+@contextmanager
+def _first_prune_held_until(
+    release: threading.Event, engine: Engine
+) -> Iterator[tuple[threading.Event, list[str]]]:
+    """Hold the first DELETE of a round until ``release``; note every commit after it."""
+    seen: list[str] = []
+    held = threading.Event()
+
+    def before(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        if statement.lstrip().startswith("DELETE") and not held.is_set():
+            held.set()
+            assert release.wait(60), "the server never began to stop"
+
+    def committed(conn: Any) -> None:
+        if held.is_set():
+            seen.append("round commit")
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "commit", committed)
+    try:
+        yield held, seen
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "commit", committed)
+
+
+def test_a_stopping_server_lets_a_round_in_progress_finish_first(
+    database_url: str, clock: ManualClock
+) -> None:
+    """No background work outlives the server's lifespan, nor holds a connection after it."""
+    with extra_runtime(database_url, prune_every_seconds=0.05, prune_batch_size=10) as runtime:
+        rows = Rows(runtime, make_person(runtime.services), clock.now())
+        # Three batches with pauses between them: the round goes on well after it is let go.
+        ended = {rows.token(revoked=-8 * DAY) for _ in range(30)}
+        with _server_log() as server_log:
+            engine = runtime.database.engine
+            with _first_prune_held_until(server_log.shutdown_began, engine) as (held, seen):
+                with serving(create_app(runtime=runtime)):
+                    assert held.wait(60), "no round began"
+                seen.append("server stopped")
+            pool = engine.pool
+            assert isinstance(pool, QueuePool)
+            checked_out = pool.checkedout()
+
+        assert seen[-1] == "server stopped", seen
+        assert seen.count("round commit") >= 3
+        assert checked_out == 0
+        assert not rows.ids(ApiTokenRow) & ended
 
 
 def _wait_until(condition: Callable[[], bool]) -> bool:

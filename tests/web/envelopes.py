@@ -69,6 +69,9 @@ MESSAGES = {
     "rate_limits": "Your limit for api calls is exhausted.",
     "invalid_json_body": "The request JSON body is not valid JSON.",
     "invalid_input": "Request input is invalid.",
+    "service_unavailable": (
+        "The server is too busy to answer this request now. Try again in a moment."
+    ),
 }
 
 

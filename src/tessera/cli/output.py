@@ -40,6 +40,7 @@ EXIT_CODES: dict[ErrorKind, int] = {
     ErrorKind.METHOD_NOT_ALLOWED: 1,
     ErrorKind.RATE_LIMITED: 1,
     ErrorKind.INTERNAL: 1,
+    ErrorKind.UNAVAILABLE: 1,
 }
 
 

@@ -18,6 +18,7 @@ class ErrorKind(Enum):
     METHOD_NOT_ALLOWED = auto()
     RATE_LIMITED = auto()
     INTERNAL = auto()
+    UNAVAILABLE = auto()
 
 
 #: The ``status`` field of Deskpro's error envelope for each kind. It is part of the error's wire
@@ -30,6 +31,7 @@ WIRE_STATUS: dict[ErrorKind, int] = {
     ErrorKind.METHOD_NOT_ALLOWED: 405,
     ErrorKind.RATE_LIMITED: 429,
     ErrorKind.INTERNAL: 500,
+    ErrorKind.UNAVAILABLE: 503,
 }
 
 
@@ -186,6 +188,21 @@ class RateLimited(TesseraError):
     message = "Your limit for api calls is exhausted."
 
     def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__()
+        self.retry_after_seconds = max(1, retry_after_seconds)
+
+
+class Unavailable(TesseraError):
+    """The server cannot answer now (every database connection stayed busy); try again soon.
+
+    Not in Deskpro's catalogue: Tessera's own code, in the same envelope, with ``Retry-After``.
+    """
+
+    kind = ErrorKind.UNAVAILABLE
+    code = "service_unavailable"
+    message = "The server is too busy to answer this request now. Try again in a moment."
+
+    def __init__(self, retry_after_seconds: int = 1) -> None:
         super().__init__()
         self.retry_after_seconds = max(1, retry_after_seconds)
 

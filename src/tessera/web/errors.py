@@ -1,7 +1,7 @@
 """Errors rendered as Deskpro's error envelope. The only table of HTTP statuses.
 
 ``{"status", "code", "message"}`` plus ``errors`` for field problems (shared/spec §1.1–1.2);
-every 401 carries Deskpro's ``WWW-Authenticate`` challenge, every 429 a ``Retry-After``.
+every 401 carries Deskpro's ``WWW-Authenticate`` challenge, every 429 and 503 a ``Retry-After``.
 """
 
 import json
@@ -30,6 +30,7 @@ from tessera.core.errors import (
     RateLimited,
     TesseraError,
     Unauthorized,
+    Unavailable,
 )
 from tessera.web.field_rules import carried_problems, merge_into
 
@@ -67,7 +68,7 @@ def error_response(error: TesseraError, headers: dict[str, str] | None = None) -
     if status == 401:
         cross_origin = isinstance(error, InvalidCorsAuthType)
         all_headers["WWW-Authenticate"] = CORS_CHALLENGE if cross_origin else DESKPRO_CHALLENGE
-    if isinstance(error, RateLimited):
+    if isinstance(error, RateLimited | Unavailable):
         all_headers["Retry-After"] = str(error.retry_after_seconds)
     return Response(
         json.dumps(error_body(error), separators=(",", ":")).encode(),
