@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.feed.nodes import PROPAGATION_BOUND_SECONDS, refused_within
 from tests.secrets_seen import remember
 from tests.served import TESSERA, clean_environment, serving
 
@@ -98,6 +99,11 @@ def test_the_tour_works_as_written_on_another_port(tmp_path: Path) -> None:
 
         # Revoke, and see the next request refused.
         tessera(tmp_path, "keys", "revoke", bob_key.split(":")[0])
+        # Revoked by another process (the command line): the server hears of it within a poll.
+        assert refused_within(
+            PROPAGATION_BOUND_SECONDS,
+            lambda: api.get("/api/v2/me", headers={"Authorization": f"key {bob_key}"}),
+        )
         revoked = api.get("/api/v2/me", headers={"Authorization": f"key {bob_key}"})
         assert revoked.status_code == 401
         assert revoked.json() == {

@@ -1,23 +1,10 @@
 """Whether a server process builds uvicorn's access lines (ADR 0017)."""
 
 import logging
-from collections.abc import Iterator
 
 import pytest
 
 from tessera.logs import configure_logging
-
-
-@pytest.fixture
-def restored_logging() -> Iterator[None]:
-    root, access = logging.getLogger(), logging.getLogger("uvicorn.access")
-    saved = (root.level, list(root.handlers), list(access.handlers), access.propagate)
-    try:
-        yield
-    finally:
-        root.setLevel(saved[0])
-        root.handlers[:] = saved[1]
-        access.handlers[:], access.propagate = saved[2], saved[3]
 
 
 @pytest.mark.parametrize(

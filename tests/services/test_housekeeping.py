@@ -286,11 +286,15 @@ class _ServerLog(logging.Handler):
 def _server_log() -> Iterator[_ServerLog]:
     handler = _ServerLog()
     logger = logging.getLogger("uvicorn.error")
+    # uvicorn says "Shutting down" at the info level, which a serving process may hold back.
+    level = logger.level
+    logger.setLevel(logging.INFO)
     logger.addHandler(handler)
     try:
         yield handler
     finally:
         logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 @contextmanager
