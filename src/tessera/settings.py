@@ -3,22 +3,21 @@
 Built once, by ``tessera.app.create_app`` or the CLI's root command, and passed down as plain
 values; nothing deeper reads it (checked by import-linter). The file is the one named by
 ``TESSERA_CONFIG`` (or ``tessera --config``), else ``./tessera.toml`` when it exists.
+
+A pydantic model reads the two sources itself (``Settings.__init__``) rather than through
+pydantic-settings: that package's import alone (its CLI and dotenv sources, asyncio) cost more
+than a third of a ``tessera`` command's start (ADR 0022). What it did for us is a few lines:
+names matched case-insensitively under the prefix, values handed to pydantic as strings, which
+pydantic's lax mode turns into the fields' types.
 """
 
 import os
 import tomllib
 import uuid
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic.fields import FieldInfo
-from pydantic_settings import (
-    BaseSettings,
-    NoDecode,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-)
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from tessera.core.addresses import url_of_bound_address
 from tessera.core.site import AGENT_CLIENT_APPS
@@ -41,24 +40,25 @@ def read_config_file(path: Path | None) -> dict[str, Any]:
         return tomllib.load(file)
 
 
-class _ConfigFileSource(PydanticBaseSettingsSource):
-    def __init__(self, settings_cls: type[BaseSettings]) -> None:
-        super().__init__(settings_cls)
-        self._values = read_config_file(config_file_path())
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return self._values.get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return {
-            name: value
-            for name, value in self._values.items()
-            if name in self.settings_cls.model_fields
-        }
+def environment_values(names: set[str]) -> dict[str, str]:
+    """``TESSERA_<NAME>`` for every setting name, matched in any case, as the raw strings."""
+    wanted = {f"{ENV_PREFIX}{name}".upper(): name for name in names}
+    return {
+        wanted[key.upper()]: value for key, value in os.environ.items() if key.upper() in wanted
+    }
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
+class Settings(BaseModel):
+    """Every setting; ``Settings()`` reads the environment and the file, ``model_validate`` not."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    def __init__(self, **values: Any) -> None:
+        # Precedence: what the caller passes, then the environment, then the file, then defaults.
+        names = set(type(self).model_fields)
+        from_file = read_config_file(config_file_path())
+        known_from_file = {name: value for name, value in from_file.items() if name in names}
+        super().__init__(**{**known_from_file, **environment_values(names), **values})
 
     database_url: str = Field(
         "sqlite:///tessera.db", description="SQLAlchemy URL; postgresql://… uses psycopg 3."
@@ -194,7 +194,7 @@ class Settings(BaseSettings):
         description="discover's helpdesk_uuid (e.g. the replaced Deskpro's); default: derived"
         " from the secret key.",
     )
-    agent_client_apps: Annotated[list[str], NoDecode] = Field(
+    agent_client_apps: list[str] = Field(
         default_factory=list,
         description="The apps the helpdesk API serves (tickets, chat, crm, feedback, publish,"
         " tasks; comma-separated): agent-client info's enabled flags.",
@@ -244,17 +244,6 @@ class Settings(BaseSettings):
             if unknown:
                 raise ValueError(f"unknown apps {unknown}: choose from {list(AGENT_CLIENT_APPS)}")
         return value
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _ConfigFileSource(settings_cls))
 
     @property
     def base_url(self) -> str:

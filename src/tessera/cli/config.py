@@ -48,7 +48,7 @@ def shown_value(value: object) -> Any:
 
 
 def source_of(name: str, file_values: dict[str, Any]) -> str:
-    # pydantic-settings matches variable names case-insensitively: so must we.
+    # Settings match variable names case-insensitively: so must we.
     environment = {key.upper() for key in os.environ}
     if f"{ENV_PREFIX}{name}".upper() in environment:
         return "environment"
