@@ -126,6 +126,8 @@ class Wiring:
         # The change feed first, right after the database: it must hear of every commit that
         # records a change, and the credential cache subscribes to it (ADR 0010, 0011).
         database, changes = self.database, self.changes
+        # No sign-in may be the one that pays for a one-time setup (timing parity).
+        self.passwords.prepare()
         return Runtime(
             settings=self.settings,
             database=database,

@@ -1,6 +1,7 @@
 """Human passwords: argon2id with OWASP's parameters, and timing parity for unknown people."""
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import argon2
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -37,9 +38,18 @@ class PasswordHasher:
             salt_len=16,
             type=argon2.Type.ID,
         )
-        # Verified against when there is no real hash, so that "no such person" costs
-        # exactly what "wrong password" costs.
-        self._dummy_hash = self._argon2.hash("tessera timing parity")
+
+    @cached_property
+    def _dummy_hash(self) -> str:
+        """Verified against when there is no real hash, so that "no such person" costs exactly
+        what "wrong password" costs. Made on first need: a command that only lists people
+        would otherwise pay one argon2 hash (30 ms) to start; a server makes it before its
+        first request (``prepare``), so that no sign-in pays for it."""
+        return self._argon2.hash("tessera timing parity")
+
+    def prepare(self) -> None:
+        """Do now the one-time work that checking a password for an unknown person needs."""
+        _ = self._dummy_hash
 
     def hash(self, password: str) -> str:
         return self._argon2.hash(password)
