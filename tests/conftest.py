@@ -9,6 +9,7 @@ rows they made and never assume an empty database.
 import logging
 import os
 import secrets
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -159,11 +160,18 @@ def extra_runtime(
 
 
 @contextmanager
-def select_statements(engine: Engine) -> Iterator[list[str]]:
-    """Every SELECT sent through ``engine`` while the block runs, in order."""
+def select_statements(engine: Engine, *, this_thread: bool = False) -> Iterator[list[str]]:
+    """Every SELECT sent through ``engine`` while the block runs, in order.
+
+    ``this_thread``: only the calling thread's, when a server on the same engine runs its
+    background work (the change feed's polls, say) meanwhile.
+    """
     seen: list[str] = []
+    caller = threading.get_ident()
 
     def record(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        if this_thread and threading.get_ident() != caller:
+            return
         if statement.lstrip().upper().startswith("SELECT"):
             seen.append(statement)
 
