@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from tessera.services.password_login import PasswordLogin
     from tessera.services.people import PeopleService
     from tessera.services.refusal_cache import RefusalCache
+    from tessera.services.route_check import RouteChecker
     from tessera.services.shown_once import ShownOnceService
     from tessera.services.throttle import Throttle
     from tessera.services.usage import UsageRecorder
@@ -343,6 +344,12 @@ class Wiring:
         )
         self.changes.subscribe(refusals)
         return refusals
+
+    @cached_property
+    def route_checker(self) -> RouteChecker:
+        from tessera.services.route_check import RouteChecker
+
+        return RouteChecker(self.database, self.clock, self.lifetime)
 
     @cached_property
     def route_table(self) -> RouteTable:
