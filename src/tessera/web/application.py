@@ -73,13 +73,14 @@ class TesseraApp(DescribedApp):
     proxies: TrustedProxies | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        proxies = self.proxies
         if scope["type"] != "http":
-            if self.proxies and scope["type"] == "websocket":
-                believe_forwarded(scope, self.proxies)
+            if proxies is not None and scope["type"] == "websocket":
+                believe_forwarded(scope, proxies)
             await super().__call__(scope, receive, send)
             return
-        if self.proxies:
-            believe_forwarded(scope, self.proxies)
+        if proxies is not None:
+            believe_forwarded(scope, proxies)
         path = scope["path"]
         if self.hot_path is not None and scope["method"] == "GET" and _HOT_PATH.fullmatch(path):
             scope["app"] = self
@@ -151,7 +152,7 @@ def build_web_app(
     app.forward_auth = ForwardAuth(
         authz or AuthzOptions(RouteTable.of(), IDENTITY_PRESETS["tessera"])
     )
-    app.proxies = proxies
+    app.proxies = proxies if proxies else None  # none trusted: nothing to do per request
     install_error_handlers(app)
     install_console(app)
     install_docs(app, [*routers, oauth.router])

@@ -27,6 +27,7 @@ status in ``X-Tessera-Error-Status``: a 401 would tell clients to throw a good c
 import logging
 from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -39,7 +40,7 @@ from tessera.logs import request_id
 from tessera.web.deps import authorize
 from tessera.web.errors import STATUS, error_response
 from tessera.web.forwarded import is_from_trusted_proxy
-from tessera.web.identity_headers import IdentityHeaderNames, identity_headers
+from tessera.web.identity_headers import IdentityHeaderNames, IdentityHeaders
 from tessera.web.middleware import CLIENT_REQUEST_ID, REQUEST_ID_HEADER, request_id_for
 
 log = logging.getLogger(__name__)
@@ -73,8 +74,7 @@ def door_for(path: str) -> Door | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class OriginalRequest:
+class OriginalRequest(NamedTuple):
     """The request the proxy asks about: its method, path (raw) and query string."""
 
     method: str
@@ -84,22 +84,19 @@ class OriginalRequest:
 
 def original_request(door: Door, scope: Scope) -> OriginalRequest:
     """Which request a door is asked about, from what its proxy sends (and may be believed)."""
-    raw_path = _raw_path(scope)
-    own_query = scope["query_string"].decode("latin-1")
     if door is Door.EXT_AUTHZ:
         # Envoy appends the original path to the door's: what follows it is that path.
-        return OriginalRequest(scope["method"], raw_path[len(EXT_AUTHZ) :] or "/", own_query)
-    own = OriginalRequest(scope["method"], raw_path, own_query)
-    if not is_from_trusted_proxy(scope):
-        return own
-    if door is Door.FORWARD_AUTH:
-        method, target = _headers(scope, b"x-forwarded-method", (b"x-forwarded-uri",))
-    else:
-        method, target = _headers(
-            scope, b"x-original-method", (b"x-original-url", b"x-original-uri")
-        )
-    if target is None:
-        return own
+        path = _raw_path(scope)[len(EXT_AUTHZ) :] or "/"
+        return OriginalRequest(scope["method"], path, scope["query_string"].decode("latin-1"))
+    target = method = None
+    if is_from_trusted_proxy(scope):
+        if door is Door.FORWARD_AUTH:
+            method, target = _headers(scope, _FORWARDED_METHOD, _FORWARDED_TARGETS)
+        else:
+            method, target = _headers(scope, _ORIGINAL_METHOD, _ORIGINAL_TARGETS)
+    if target is None:  # not from a trusted proxy, or it did not say: the door's own
+        own_query = scope["query_string"].decode("latin-1")
+        return OriginalRequest(scope["method"], _raw_path(scope), own_query)
     path, query = _split_target(target)
     return OriginalRequest(method or scope["method"], path, query)
 
@@ -109,19 +106,23 @@ def _raw_path(scope: Scope) -> str:
     return raw.decode("latin-1").partition("?")[0] if raw else str(scope["path"])
 
 
+_FORWARDED_METHOD = b"x-forwarded-method"
+_FORWARDED_TARGETS = (b"x-forwarded-uri",)
+_ORIGINAL_METHOD = b"x-original-method"
+_ORIGINAL_TARGETS = (b"x-original-url", b"x-original-uri")
+
+
 def _headers(
     scope: Scope, method_name: bytes, target_names: tuple[bytes, ...]
 ) -> tuple[str | None, str | None]:
     """The method header, and the first of the target headers present (in that order)."""
-    method = None
-    targets: dict[bytes, str] = {}
+    found: dict[bytes, bytes] = {}
     for name, value in scope["headers"]:
-        if name == method_name and method is None:
-            method = value.decode("latin-1").strip().upper()
-        elif name in target_names and name not in targets:
-            targets[name] = value.decode("latin-1").strip()
-    target = next((targets[name] for name in target_names if name in targets), None)
-    return method or None, target
+        if (name == method_name or name in target_names) and name not in found:
+            found[name] = value
+    method = found.get(method_name, b"").decode("latin-1").strip().upper()
+    target = next((found[name] for name in target_names if name in found), None)
+    return method or None, None if target is None else target.decode("latin-1").strip()
 
 
 def _split_target(target: str) -> tuple[str, str]:
@@ -146,7 +147,7 @@ class ForwardAuth:
 
     def __init__(self, options: AuthzOptions) -> None:
         self._routes = options.routes
-        self._identity = options.identity
+        self._identity = IdentityHeaders(options.identity)
         self._cache_control = f"private, max-age={options.max_age}"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -171,7 +172,7 @@ class ForwardAuth:
                     (b"content-length", b"0"),
                     (b"cache-control", self._cache_control.encode("latin-1")),
                     (_REQUEST_ID, rid.encode("latin-1")),
-                    *identity_headers(principal, self._identity),
+                    *self._identity(principal),
                 ]
                 await send({"type": "http.response.start", "status": 200, "headers": headers})
                 await send({"type": "http.response.body", "body": b""})

@@ -91,7 +91,9 @@ def _presented(
     issues_credential: bool = False,
     sessions: bool = True,
 ) -> PresentedRequest:
-    query = request.query_params if request.scope.get("query_string") else None
+    query = None
+    if request.scope.get("query_string") and request.app.state.services.authenticator.reads_query:
+        query = request.query_params  # parsed only when it may hold the credential
     cookie = None
     if sessions and b"cookie" in headers:
         cookie = _session_cookie(request, issues_credential=issues_credential)

@@ -11,6 +11,7 @@ printable ASCII (or a ``%``, so that decoding is always right): ``Zoë`` → ``Z
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 from urllib.parse import quote
 
@@ -39,26 +40,45 @@ IDENTITY_PRESETS: dict[IdentityPreset, IdentityHeaderNames] = {
 }
 
 
-def identity_headers(principal: Principal, names: IdentityHeaderNames) -> list[tuple[bytes, bytes]]:
-    person = principal.person
-    if principal.auth_method is AuthMethod.API_KEY:
-        credential = f"key:{principal.api_key_id}"
-    else:
-        credential = f"token:{principal.api_token_id}"
-    headers = [
-        (names.person_id, str(person.id).encode()),
-        (names.auth_method, principal.auth_method.value.encode()),
-        (names.credential, credential.encode()),
-    ]
-    if principal.oauth_client_id is not None:
-        headers.append((names.client_id, principal.oauth_client_id.encode("latin-1")))
-    scope = principal.token_scope
-    if scope is not None:
-        headers.append((names.scopes, scope.encode()))
-    email = header_text(person.primary_email)
-    headers.extend((name, email) for name in names.email)
-    headers.append((names.name, header_text(person.name)))
-    return headers
+#: People whose headers are kept ready: as many as the credential cache holds by default.
+_PEOPLE_REMEMBERED = 100_000
+
+
+class IdentityHeaders:
+    """Builds an allowed answer's identity headers; a person's part is made once and kept."""
+
+    def __init__(self, names: IdentityHeaderNames) -> None:
+        self.names = names
+        # Keyed by the values themselves: a changed name or e-mail is another entry.
+        self._person = lru_cache(maxsize=_PEOPLE_REMEMBERED)(self._person_headers)
+
+    def __call__(self, principal: Principal) -> list[tuple[bytes, bytes]]:
+        names, person = self.names, principal.person
+        if principal.auth_method is AuthMethod.API_KEY:
+            credential = f"key:{principal.api_key_id}"
+        else:
+            credential = f"token:{principal.api_token_id}"
+        headers = [
+            (names.auth_method, principal.auth_method.value.encode()),
+            (names.credential, credential.encode()),
+        ]
+        if principal.oauth_client_id is not None:
+            headers.append((names.client_id, principal.oauth_client_id.encode("latin-1")))
+        scope = principal.token_scope
+        if scope is not None:
+            headers.append((names.scopes, scope.encode()))
+        headers.extend(self._person(person.id, person.primary_email, person.name))
+        return headers
+
+    def _person_headers(
+        self, person_id: int, email: str, name: str
+    ) -> tuple[tuple[bytes, bytes], ...]:
+        names, encoded = self.names, header_text(email)
+        return (
+            (names.person_id, str(person_id).encode()),
+            *((header, encoded) for header in names.email),
+            (names.name, header_text(name)),
+        )
 
 
 def header_text(value: str) -> bytes:
