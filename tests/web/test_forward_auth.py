@@ -249,6 +249,16 @@ def test_what_no_route_names_is_forbidden_whoever_asks(
     assert_refused(guard.ask(door, method, target), 403, "forbidden")
 
 
+@pytest.mark.parametrize("url", ["http://[::1/tickets", "tickets", "https://api.example.test"])
+def test_an_original_url_that_is_no_url_names_no_route(guard: Guard, url: str) -> None:
+    issued = make_token(guard.services, make_person(guard.services))
+    headers = {**token_header(issued), "X-Original-Method": "GET", "X-Original-URL": url}
+
+    response = guard.http.get("/authz/auth-request", headers=headers)
+
+    assert_refused(response, 403, "forbidden")
+
+
 def test_a_decision_writes_nothing(guard: Guard) -> None:
     issued = make_token(guard.services, make_person(guard.services))
     writes: list[str] = []

@@ -128,7 +128,10 @@ def _headers(
 def _split_target(target: str) -> tuple[str, str]:
     """``/a/b?x=1`` or ``https://api.example/a/b?x=1`` → (``/a/b``, ``x=1``)."""
     if not target.startswith("/"):
-        parts = urlsplit(target)
+        try:
+            parts = urlsplit(target)
+        except ValueError:  # "http://[::1/…": no URL; left as it is, no route takes it
+            return target, ""
         return parts.path or "/", parts.query
     path, _, query = target.partition("?")
     return path, query.partition("#")[0]
@@ -157,8 +160,8 @@ class ForwardAuth:
         rid = request_id_for(_first(scope, CLIENT_REQUEST_ID))
         token = request_id.set(rid)
         try:
-            original = original_request(door, scope)
             try:
+                original = original_request(door, scope)
                 tags = self._routes.tags_for(original.method, original.path)
                 request = Request(_original_scope(scope, original))
                 principal = await authorize(request, tags, admin=False, sessions=False)
