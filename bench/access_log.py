@@ -41,7 +41,8 @@ def main() -> None:
         ):
             configure_logging("info", access_log=enabled)
             handler = logging.getLogger().handlers[0]
-            assert isinstance(handler, logging.StreamHandler)
+            if not isinstance(handler, logging.StreamHandler):
+                raise SystemExit(f"expected the stream handler configure_logging adds: {handler}")
             handler.setStream(sink)
             best = min(per_line_microseconds(options.lines, path) for _ in range(3))
             print(f"{label:<45} {best:6.2f} µs per request")

@@ -3,7 +3,10 @@
 Calls ``GET /api/v2/me`` on Tessera's app (``create_app``) and on the bare Starlette baseline
 (``bench/apps/bare_starlette.py``) with hand-made ASGI messages, and prints microseconds per
 request for each, so that what our own code adds shows without the noise of the HTTP server,
-the load generator and the other processes on the machine. Run on demand:
+the load generator and the other processes on the machine. The guard's doors too: Traefik's
+question to ``/authz/forward-auth`` (from a trusted proxy) and Envoy's to ``/authz/ext-authz``,
+allowed; and one refused credential asked again and again (the refusal cache's case). Run on
+demand:
 
     .venv/bin/python bench/asgi_overhead.py [--pool 1000] [--requests 20000]
 
@@ -31,8 +34,17 @@ from tessera.settings import Settings
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 
-def scope_for(authorization: str | None) -> dict[str, Any]:
-    headers = [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"wrk")]
+#: The example helpdesk's list route, as the forward-auth cases ask about it.
+ROUTES = '[[route]]\nmethod = "GET"\npath = "/tickets"\ntags = ["tickets.tickets.list"]\n'
+FORWARDED = ((b"x-forwarded-method", b"GET"), (b"x-forwarded-uri", b"/tickets?page=2"))
+
+
+def scope_for(
+    authorization: str | None,
+    path: str = "/api/v2/me",
+    extra: tuple[tuple[bytes, bytes], ...] = (),
+) -> dict[str, Any]:
+    headers = [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"wrk"), *extra]
     if authorization is not None:
         headers.append((b"authorization", authorization.encode()))
     return {
@@ -41,8 +53,8 @@ def scope_for(authorization: str | None) -> dict[str, Any]:
         "http_version": "1.1",
         "method": "GET",
         "scheme": "http",
-        "path": "/api/v2/me",
-        "raw_path": b"/api/v2/me",
+        "path": path,
+        "raw_path": path.encode(),
         "root_path": "",
         "query_string": b"",
         "headers": headers,
@@ -67,12 +79,14 @@ async def call(app: ASGIApp, scope: dict[str, Any]) -> int:
     return status
 
 
-async def per_request(app: ASGIApp, scopes: list[dict[str, Any]], total: int) -> float:
+async def per_request(
+    app: ASGIApp, scopes: list[dict[str, Any]], total: int, expected: int = 200
+) -> float:
     """Microseconds per request over ``total`` requests cycling through ``scopes``."""
     started = time.process_time()
     for index in range(total):
         status = await call(app, scopes[index % len(scopes)])
-        if status != 200:
+        if status != expected:
             raise SystemExit(f"unexpected status {status}")
     return (time.process_time() - started) / total * 1e6
 
@@ -102,25 +116,52 @@ async def measure(arguments: argparse.Namespace, folder: str) -> None:
         device_setup_rate_per_address="1000000/minute",
         credential_cache_seconds=300,
     )
+    (Path(folder) / "routes.toml").write_text(ROUTES)
+    # The guard's doors on an app of their own: /me is measured as it was, with no proxy.
+    guard = {"trusted_proxies": "127.0.0.1", "routes_file": Path(folder) / "routes.toml"}
     tokens, keys = seed(settings, arguments.pool)
     sys.path.insert(0, str(Path(__file__).parent / "apps"))
     from bare_starlette import app as bare  # type: ignore[import-not-found]
 
     ours = create_app(settings)
-    cases: list[tuple[str, ASGIApp, list[dict[str, Any]]]] = [
-        ("bare starlette", bare, [scope_for(None)]),
-        ("tessera token", ours, [scope_for(f"token {t}") for t in tokens]),
-        ("tessera key", ours, [scope_for(f"key {k}") for k in keys]),
+    guarded = create_app(settings.model_copy(update=guard))
+    # What a refusal cost before refusals were remembered: a database read each time.
+    forgetful = create_app(settings.model_copy(update={**guard, "refusal_cache_size": 0}))
+    forward_auth = "/authz/forward-auth"
+    refused = f"token {tokens[0].split(':')[0]}:{'2' * 25}"
+    cases: list[tuple[str, ASGIApp, list[dict[str, Any]], int]] = [
+        ("bare starlette", bare, [scope_for(None)], 200),
+        ("tessera token", ours, [scope_for(f"token {t}") for t in tokens], 200),
+        ("tessera key", ours, [scope_for(f"key {k}") for k in keys], 200),
+        (
+            "forward-auth token",
+            guarded,
+            [scope_for(f"token {t}", forward_auth, FORWARDED) for t in tokens],
+            200,
+        ),
+        (
+            "ext-authz key",
+            guarded,
+            [scope_for(f"key {k}", "/authz/ext-authz/tickets") for k in keys],
+            200,
+        ),
+        ("refused token", guarded, [scope_for(refused, forward_auth, FORWARDED)], 401),
+        ("refused, no cache", forgetful, [scope_for(refused, forward_auth, FORWARDED)], 401),
     ]
-    async with ours.router.lifespan_context(ours):
-        for _, app, scopes in cases:
-            await per_request(app, scopes, len(scopes))  # warm: fills the cache
-        for name, app, scopes in cases:
+    async with (
+        ours.router.lifespan_context(ours),
+        guarded.router.lifespan_context(guarded),
+        forgetful.router.lifespan_context(forgetful),
+    ):
+        for _, app, scopes, expected in cases:
+            await per_request(app, scopes, len(scopes), expected)  # warm: fills the caches
+        for name, app, scopes, expected in cases:
             figures = [
-                await per_request(app, scopes, arguments.requests) for _ in range(arguments.rounds)
+                await per_request(app, scopes, arguments.requests, expected)
+                for _ in range(arguments.rounds)
             ]
             print(
-                f"{name:15} {statistics.median(figures):7.1f} µs per request"
+                f"{name:18} {statistics.median(figures):7.1f} µs per request"
                 f" (min {min(figures):.1f}, max {max(figures):.1f}; {arguments.rounds} rounds)"
             )
 

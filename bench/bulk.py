@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select
 
 from tessera.core.credentials import CodeHasher, format_credential, new_code
+from tessera.core.oauth_scopes import CLIENT_SCOPE
 from tessera.core.principals import TokenSource
-from tessera.services.api_tokens import CLIENT_SCOPE
 from tessera.store.tables import ApiKeyRow, ApiTokenRow, PersonEmailRow, PersonRow
 
 BATCH = 20_000

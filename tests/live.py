@@ -12,8 +12,15 @@ from fastapi import FastAPI
 @contextmanager
 def serving(app: FastAPI) -> Iterator[str]:
     """Serve ``app`` on a free loopback port for the duration of the block; yield its URL."""
+    # As ``tessera serve``: the app itself believes trusted proxies (web.forwarded).
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_config=None, access_log=True, lifespan="on"
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_config=None,
+        access_log=True,
+        lifespan="on",
+        proxy_headers=False,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="live-server", daemon=True)

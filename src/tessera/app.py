@@ -16,9 +16,12 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from tessera.bootstrap import Runtime, build_runtime
+from tessera.core.proxies import TrustedProxies
 from tessera.logs import configure_logging
 from tessera.settings import Settings
 from tessera.web.application import build_web_app
+from tessera.web.authz import AuthzOptions
+from tessera.web.identity_headers import IDENTITY_PRESETS
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +67,18 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             if owns_runtime:
                 runtime.database.dispose()
 
-    app = build_web_app(runtime.services, runtime.oauth, lifespan)
+    settings = runtime.settings
+    app = build_web_app(
+        runtime.services,
+        runtime.oauth,
+        lifespan,
+        authz=AuthzOptions(
+            routes=runtime.routes,
+            identity=IDENTITY_PRESETS[settings.identity_headers],
+            max_age=settings.authz_max_age_seconds,
+        ),
+        proxies=TrustedProxies.parse(settings.proxies),
+    )
     app.state.runtime = runtime
     return app
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from tessera.core.credentials import CodeHasher
     from tessera.core.passwords import PasswordHasher
     from tessera.core.principals import TokenLifetime
+    from tessera.core.routes import RouteTable
     from tessera.core.sessions import SessionLimits
     from tessera.core.site import SiteInfo
     from tessera.oauth.service import OAuthService
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from tessera.services.oauth_clients import OAuthClientService
     from tessera.services.password_login import PasswordLogin
     from tessera.services.people import PeopleService
+    from tessera.services.refusal_cache import RefusalCache
+    from tessera.services.route_check import RouteChecker
     from tessera.services.shown_once import ShownOnceService
     from tessera.services.throttle import Throttle
     from tessera.services.usage import UsageRecorder
@@ -65,6 +68,8 @@ class Runtime:
     #: Carries credential changes to this process's listeners and from the other processes.
     changes: ChangeFeed
     housekeeping: Housekeeping
+    #: The guarded API's route table (``TESSERA_ROUTES_FILE``), for the /authz/* endpoints.
+    routes: RouteTable
 
 
 def secret_key(settings: Settings) -> bytes:
@@ -93,6 +98,38 @@ def _create_secret_file(path: Path) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as file:
         file.write(secrets.token_urlsafe(48) + "\n")
     log.warning("generated a new secret key in %s; keep it with the database", path)
+
+
+def load_route_table(path: Path) -> RouteTable:
+    """Read and check a TOML route table file.
+
+    Raises:
+        InvalidInput: unreadable (``errors.fields.routes_file``) or invalid (every problem).
+    """
+    from tessera.core.errors import FieldError, InvalidInput
+    from tessera.core.routes import parse_route_table
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeError) as error:
+        raise InvalidInput.for_field("routes_file", FieldError("unreadable", str(error))) from None
+    return parse_route_table(text, origin=path.name)
+
+
+def load_openapi_routes(path: Path) -> RouteTable:
+    """The route table of an OpenAPI document in JSON (``tessera routes --openapi``)."""
+    import json
+
+    from tessera.core.errors import FieldError, InvalidInput
+    from tessera.core.routes import route_table_from_openapi
+
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeError, ValueError) as error:
+        raise InvalidInput.for_field("openapi", FieldError("unreadable", str(error))) from None
+    if not isinstance(document, dict):
+        raise InvalidInput.for_field("openapi", FieldError("invalid", "Not an OpenAPI document."))
+    return route_table_from_openapi(document, origin=path.name)
 
 
 def build_runtime(
@@ -136,6 +173,7 @@ class Wiring:
             oauth=self.oauth,
             changes=changes,
             housekeeping=self.housekeeping,
+            routes=self.route_table,
         )
 
     def close(self) -> None:
@@ -291,8 +329,35 @@ class Wiring:
             self.lifetime,
             self.credential_cache,
             self.session_limits,
+            refusals=self.refusal_cache,
             allow_query_credentials=self.settings.allow_query_credentials,
         )
+
+    @cached_property
+    def refusal_cache(self) -> RefusalCache:
+        from tessera.services.refusal_cache import RefusalCache
+
+        # Kept no longer than a verified credential is: the same promise (ADR 0024).
+        refusals = RefusalCache(
+            self.settings.refusal_cache_size,
+            timedelta(seconds=self.settings.credential_cache_seconds),
+        )
+        self.changes.subscribe(refusals)
+        return refusals
+
+    @cached_property
+    def route_checker(self) -> RouteChecker:
+        from tessera.services.route_check import RouteChecker
+
+        return RouteChecker(self.database, self.clock, self.lifetime)
+
+    @cached_property
+    def route_table(self) -> RouteTable:
+        """The table of ``routes_file``; an empty one (every request refused) without it."""
+        from tessera.core.routes import RouteTable
+
+        path = self.settings.routes_file
+        return RouteTable.of() if path is None else load_route_table(path)
 
     @cached_property
     def people(self) -> PeopleService:
@@ -393,6 +458,7 @@ class Wiring:
             api_tokens=self.api_tokens,
             usage=self.usage,
             credential_cache=self.credential_cache,
+            refusal_cache=self.refusal_cache,
             audit=self.audit,
             account=self.account,
             shown_once=self.shown_once,

@@ -15,11 +15,12 @@ import os
 import tomllib
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from tessera.core.addresses import url_of_bound_address
+from tessera.core.proxies import TrustedProxies
 from tessera.core.site import AGENT_CLIENT_APPS
 
 ENV_PREFIX = "TESSERA_"
@@ -167,8 +168,38 @@ class Settings(BaseModel):
         le=1440,
         description="A console session ends after this long without a page view (idle).",
     )
+    trusted_proxies: str | None = Field(
+        None,
+        description="Proxies (CIDRs or addresses, comma-separated; * for any) whose"
+        " X-Forwarded-For (the client address) and forwarded request (the guard's"
+        " X-Forwarded-*, X-Original-*) are believed.",
+    )
     forwarded_allow_ips: str | None = Field(
-        None, description="Proxies trusted for X-Forwarded-For (the client address)."
+        None, description="Deprecated: the old name of trusted_proxies, used when it is not set."
+    )
+    routes_file: Path | None = Field(
+        None,
+        description="The guarded API's route table (TOML): which endpoint tags each request"
+        " to /authz/* needs; `tessera serve --routes`.",
+    )
+    identity_headers: Literal["tessera", "authelia"] = Field(
+        "tessera",
+        description="Names of the identity headers an allowed /authz/* answer carries: X-Tessera-*,"
+        " or Authelia's Remote-User, Remote-Email, Remote-Name for the person.",
+    )
+    authz_max_age_seconds: int = Field(
+        0,
+        ge=0,
+        le=300,
+        description="Cache-Control max-age of /authz/* answers: how long a proxy may reuse one"
+        " (a revocation waits that long there); at most credential_cache_seconds.",
+    )
+    refusal_cache_size: int = Field(
+        10_000,
+        ge=0,
+        le=1_000_000,
+        description="Refused credentials (unknown id, wrong code, revoked) remembered per process,"
+        " so that repeating one does not reach the database; 0 disables.",
     )
     audit_retention_days: int = Field(
         365, ge=1, description="Audit events older than this many days are pruned."
@@ -220,6 +251,21 @@ class Settings(BaseModel):
             raise ValueError("must be an absolute http:// or https:// URL")
         return value.rstrip("/")
 
+    @field_validator("trusted_proxies", "forwarded_allow_ips")
+    @classmethod
+    def _proxy_networks(cls, value: str | None) -> str | None:
+        TrustedProxies.parse(value)  # a ValueError names the item it cannot read
+        return value
+
+    @model_validator(mode="after")
+    def _max_age_within_the_revocation_promise(self) -> "Settings":
+        if self.authz_max_age_seconds > self.credential_cache_seconds:
+            raise ValueError(
+                "authz_max_age_seconds cannot exceed credential_cache_seconds: a proxy would"
+                " reuse an answer after every process has forgotten it"
+            )
+        return self
+
     @field_validator("secret_key")
     @classmethod
     def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
@@ -255,6 +301,13 @@ class Settings(BaseModel):
         if self.public_url is not None:
             return self.public_url
         return url_of_bound_address(self.host, self.port)
+
+    @property
+    def proxies(self) -> str | None:
+        """The trusted proxies: ``trusted_proxies``, else its deprecated alias."""
+        return (
+            self.trusted_proxies if self.trusted_proxies is not None else self.forwarded_allow_ips
+        )
 
     @property
     def should_migrate(self) -> bool:

@@ -113,6 +113,16 @@ def test_a_safe_configuration_has_no_warnings(fresh_cli: Cli) -> None:
         ({"TESSERA_HOST": "192.0.2.10"}, "is there a TLS terminator in front?"),
         ({"TESSERA_HOST": "::"}, "public_url is not set: the URLs this server hands out"),
         ({"TESSERA_DATABSE_URL": "x"}, "TESSERA_DATABSE_URL is not a setting"),
+        (
+            {"TESSERA_FORWARDED_ALLOW_IPS": "10.0.0.1"},
+            "forwarded_allow_ips is deprecated and is used; name the proxies in trusted_proxies",
+        ),
+        (
+            {"TESSERA_FORWARDED_ALLOW_IPS": "10.0.0.1", "TESSERA_TRUSTED_PROXIES": "10.0.0.2"},
+            "forwarded_allow_ips is deprecated and is ignored: trusted_proxies is set",
+        ),
+        ({"TESSERA_TRUSTED_PROXIES": "*"}, "trusted_proxies is *: any client can choose"),
+        ({"TESSERA_FORWARDED_ALLOW_IPS": "*"}, "trusted_proxies is *: any client can choose"),
     ],
 )
 def test_config_check_warns_about_unsafe_choices(
@@ -125,6 +135,23 @@ def test_config_check_warns_about_unsafe_choices(
     assert warning in result.stdout
     assert body.exit_code == 0
     assert any(warning in line for line in json.loads(body.stdout)["warnings"])
+
+
+@pytest.mark.parametrize(
+    ("environment", "problem"),
+    [
+        ({"TESSERA_TRUSTED_PROXIES": "10.0.0.0/8, proxy"}, "'proxy' is not an IP address"),
+        ({"TESSERA_AUTHZ_MAX_AGE_SECONDS": "60"}, "cannot exceed credential_cache_seconds"),
+        ({"TESSERA_IDENTITY_HEADERS": "oauth2-proxy"}, "identity_headers: Input should be"),
+    ],
+)
+def test_guard_settings_that_do_not_validate_say_why(
+    fresh_cli: Cli, environment: dict[str, str | None], problem: str
+) -> None:
+    result = fresh_cli("config", "check", env=environment)
+
+    assert result.exit_code == 1
+    assert problem in result.stderr
 
 
 def test_settings_that_do_not_validate_fail_with_status_1(fresh_cli: Cli) -> None:

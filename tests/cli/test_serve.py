@@ -13,6 +13,7 @@ from tests.cli.conftest import Cli, cli_environment
 from tests.conftest import SECRET_KEY
 from tests.secrets_seen import remember
 from tests.served import clean_environment, serving
+from tests.web.guard import write_routes
 
 #: Bound by the test's own server, which only it talks to, on a machine without neighbours.
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104
@@ -146,3 +147,59 @@ def remember_setup_code(output: str) -> None:
     link = SETUP_LINK.search(output)
     if link is not None:
         remember(link.group(2))
+
+
+def test_serve_guards_with_the_route_table_it_is_given(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path}/tessera.db"
+    cli = Cli(cli_environment(database))
+    assert cli("migrate").exit_code == 0
+    cli("people", "add", "ann@example.com", "--name", "Ann", "--agent")
+    key = cli.json(
+        "keys",
+        "create",
+        "--note",
+        "n",
+        "--agent",
+        "ann@example.com",
+        "--tags",
+        "tickets.*, -*.delete",
+    )["key_string"]
+    remember(key)
+    routes = write_routes(tmp_path)
+    settings = {
+        "TESSERA_DATABASE_URL": database,
+        "TESSERA_SECRET_KEY": SECRET_KEY,
+        "TESSERA_TRUSTED_PROXIES": "127.0.0.1",
+    }
+
+    def ask(served_url: str, method: str, uri: str) -> int:
+        headers = {
+            "Authorization": f"key {key}",
+            "X-Forwarded-Method": method,
+            "X-Forwarded-Uri": uri,
+        }
+        return httpx.get(f"{served_url}/authz/forward-auth", headers=headers).status_code
+
+    environment = clean_environment(**settings)
+    with serving("--routes", str(routes), environment=environment, log=tmp_path / "out") as served:
+        listed, deleted = (
+            ask(served.url, "GET", "/tickets"),
+            ask(served.url, "DELETE", "/tickets/1"),
+        )
+
+    assert (listed, deleted) == (200, 403)
+    assert f"Guarding with 4 routes from {routes}" in served.output()
+
+
+@pytest.mark.usefixtures("restored_logging")
+def test_a_bad_route_table_stops_serve_before_it_listens(tmp_path: Path) -> None:
+    cli = Cli(cli_environment(f"sqlite:///{tmp_path}/fresh.db"))
+    bad = write_routes(tmp_path, '[[route]]\nmethod = "GET"\npath = "/a/**/b"\ntags = []\n')
+
+    text = cli("serve", "--port", "0", "--routes", str(bad))
+    body = cli("serve", "--port", "0", "--routes", str(bad), "--json")
+
+    assert text.exit_code == 2
+    assert "route.route_0.path: ** may only end a path pattern." in text.stderr
+    assert "listening" not in text.output
+    assert json.loads(body.stdout)["code"] == "invalid_input"

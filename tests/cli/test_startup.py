@@ -15,6 +15,7 @@ from typer.main import get_command, get_group
 
 from tessera.cli.commands import COMMANDS
 from tests.cli.conftest import cli_environment
+from tests.web.guard import write_routes
 
 #: Run a command in a fresh interpreter, then write the names of the modules it loaded.
 _PROBE = """
@@ -71,6 +72,15 @@ def test_listing_people_loads_the_database_layer_and_not_the_server(tmp_path: Pa
     assert "tessera.services.people" in modules
     assert _loaded(modules, _SERVER_SIDE) == []
     assert not {"tessera.oauth", "tessera.web", "tessera.services.authenticate"} & modules
+
+
+def test_showing_a_route_table_loads_neither_the_database_nor_the_server(tmp_path: Path) -> None:
+    routes = write_routes(tmp_path)
+
+    modules = _modules_loaded(tmp_path, "routes", "show", "--routes", str(routes))
+
+    assert "tessera.core.routes" in modules
+    assert _loaded(modules, ("sqlalchemy", *_SERVER_SIDE)) == []
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))

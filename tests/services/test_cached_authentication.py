@@ -87,7 +87,8 @@ def test_a_wrong_code_for_a_cached_id_is_refused_and_spoils_nothing(
         check(cached, f"key {key.key.id}:{'2' * 25}")
     with pytest.raises(InvalidApiToken):
         check(cached, f"token {token.token.id}:{'2' * 25}")
-    assert cached_only(cached, f"token {token.token.id}:{'2' * 25}") is None
+    with pytest.raises(InvalidApiToken):  # now refused from memory (ADR 0024)
+        cached_only(cached, f"token {token.token.id}:{'2' * 25}")
 
     selects.clear()
     assert check(cached, f"key {key.key_string}").api_key_id == key.key.id

@@ -72,6 +72,10 @@ MESSAGES = {
     "service_unavailable": (
         "The server is too busy to answer this request now. Try again in a moment."
     ),
+    "invalid_cors_auth_type": "Cross-origin requests must use an API key or an OAuth token.",
+    "internal_error": (
+        "An unexpected error occurred. It has been logged with this response's request id."
+    ),
 }
 
 

@@ -15,6 +15,7 @@ from tessera.app import create_app
 from tessera.bootstrap import Runtime
 from tessera.core.changes import ChangeKind, CredentialChange
 from tessera.core.client_info import parse_client_type
+from tessera.core.errors import InvalidApiToken
 from tessera.core.ids import PersonId
 from tessera.core.people import Person
 from tessera.core.principals import AuthMethod, Principal
@@ -163,7 +164,7 @@ def test_every_kind_of_request_gets_the_same_answer_from_both_routes(
 
 
 def test_the_server_fills_the_cache_and_a_change_empties_it(
-    hot_and_plain: tuple[httpx.Client, httpx.Client], cached_runtime: Runtime
+    hot_and_plain: tuple[httpx.Client, httpx.Client], cached_runtime: Runtime, clock: ManualClock
 ) -> None:
     services = cached_runtime.services
     issued = make_token(services, make_person(services))
@@ -171,12 +172,15 @@ def test_the_server_fills_the_cache_and_a_change_empties_it(
     assert hot.get("/api/v2/me", headers=token_header(issued)).status_code == 200
     presented = PresentedRequest(authorization=f"token {issued.token_string}")
     assert services.authenticator.try_cached(presented) is not None  # what the server cached
+    assert services.credential_cache.api_token(issued.token.id, clock.now()) is not None
 
     services.api_tokens.revoke(issued.token.id)
     services.credential_cache.apply(CredentialChange(ChangeKind.API_TOKEN, issued.token.id))
 
     assert hot.get("/api/v2/me", headers=token_header(issued)).status_code == 401
-    assert services.authenticator.try_cached(presented) is None
+    assert services.credential_cache.api_token(issued.token.id, clock.now()) is None
+    with pytest.raises(InvalidApiToken):  # what the database refused is refused from memory
+        services.authenticator.try_cached(presented)
 
 
 #: What the stand-in for the general way answers: tells which way answered.

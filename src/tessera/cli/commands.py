@@ -30,6 +30,9 @@ COMMANDS: dict[str, CommandEntry] = {
     ),
     "people": CommandEntry("tessera.cli.people", "Manage the people that credentials act for."),
     "prune": CommandEntry("tessera.cli.prune", "Delete ended rows now.", is_group=False),
+    "routes": CommandEntry(
+        "tessera.cli.routes", "Show the guard's route table and explain its decisions."
+    ),
     "serve": CommandEntry("tessera.cli.serve", "Run the API server (uvicorn).", is_group=False),
     "tokens": CommandEntry("tessera.cli.tokens", "List and revoke API tokens."),
 }

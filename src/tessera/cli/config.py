@@ -18,6 +18,7 @@ from tessera.cli.commands import summary
 from tessera.cli.output import JsonOption, emit, reports_errors, table
 from tessera.cli.state import state
 from tessera.core.addresses import is_loopback_host
+from tessera.core.proxies import TrustedProxies
 from tessera.settings import ENV_PREFIX, Settings, config_file_path, read_config_file
 from tessera.store.database import is_sqlite
 
@@ -114,11 +115,25 @@ def warnings_for(settings: Settings) -> Iterator[str]:
             f"the URLs this server hands out (discover, QR codes, OAuth) say {settings.base_url}; "
             "set public_url to the address clients use"
         )
-    if not is_loopback_host(settings.host) and not settings.forwarded_allow_ips:
+    if not is_loopback_host(settings.host) and not settings.proxies:
         yield (
-            f"host {settings.host} is reachable from other machines and forwarded_allow_ips is "
+            f"host {settings.host} is reachable from other machines and trusted_proxies is "
             "not set: is there a TLS terminator in front? `tessera serve` speaks plain HTTP; "
-            "put a proxy that terminates TLS in front and set forwarded_allow_ips to its address"
+            "put a proxy that terminates TLS in front and set trusted_proxies to its address"
+        )
+    if settings.forwarded_allow_ips is not None:
+        used = (
+            "is used" if settings.trusted_proxies is None else "is ignored: trusted_proxies is set"
+        )
+        yield (
+            f"forwarded_allow_ips is deprecated and {used}; name the proxies in "
+            "trusted_proxies (TESSERA_TRUSTED_PROXIES) instead"
+        )
+    if TrustedProxies.parse(settings.proxies).everyone:
+        yield (
+            "trusted_proxies is *: any client can choose the address it is throttled under and, "
+            "at /authz/*, the request that is checked; list the proxies' addresses instead, "
+            "unless nothing but the proxy can reach this server"
         )
 
 

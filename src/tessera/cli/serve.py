@@ -9,6 +9,7 @@ the port, so that every URL they hand out names it (``Settings.base_url``).
 import logging
 import os
 import socket
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -56,6 +57,15 @@ def serve(
         bool,
         typer.Option("--verbose", help="Also log start-up detail: migrations, server processes."),
     ] = False,
+    routes: Annotated[
+        Path | None,
+        typer.Option(
+            "--routes",
+            metavar="FILE",
+            dir_okay=False,
+            help="The guarded API's route table (TOML); default: the routes_file setting.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run the API server (uvicorn)."""
@@ -63,6 +73,8 @@ def serve(
     for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
         if value is not None:
             os.environ[f"TESSERA_{name}"] = str(value)
+    if routes is not None:
+        os.environ["TESSERA_ROUTES_FILE"] = str(routes.resolve())
     if verbose:
         os.environ["TESSERA_VERBOSE"] = "true"
     cli_state = state(ctx)
@@ -70,6 +82,8 @@ def serve(
     configure_logging(settings.log_level, access_log=settings.access_log, verbose=settings.verbose)
 
     wiring = cli_state.services  # building the database migrates SQLite, as each worker would
+    # Read now: a bad route table is one clear error here, not a traceback in every worker.
+    route_count = len(wiring.route_table.routes)
     revision = schema.current_revision(wiring.database.engine)
     if not schema.is_current(wiring.database.engine):
         raise CliFailure(
@@ -103,8 +117,9 @@ def serve(
             "database_url": mask_url(settings.database_url),
             "schema_revision": revision,
             "admins": admins,
+            "routes": route_count,
         },
-        _banner(settings, listening, revision),
+        _banner(settings, listening, revision, route_count),
     )
     if settings.public_url is None and not is_loopback_host(settings.host):
         log.warning(
@@ -125,12 +140,14 @@ def serve(
     _run(settings, listener)
 
 
-def _banner(settings: Settings, listening: str, revision: str | None) -> str:
+def _banner(settings: Settings, listening: str, revision: str | None, routes: int) -> str:
     count = settings.workers
     lines = [f"Tessera {__version__} listening on {listening} ({count} worker{'s' * (count > 1)})"]
     if settings.public_url is not None:
         lines.append(f"Clients reach it at {settings.public_url}")
     lines.append(f"Database: {mask_url(settings.database_url)} (schema {revision})")
+    if settings.routes_file is not None:
+        lines.append(f"Guarding with {routes} routes from {settings.routes_file}")
     return "\n".join(lines)
 
 
@@ -165,8 +182,8 @@ def _run(settings: Settings, listener: socket.socket) -> None:
         log_config=None,
         # What configure_logging decided (each worker decides again as it builds the app).
         access_log=logging.getLogger("uvicorn.access").hasHandlers(),
-        proxy_headers=bool(settings.forwarded_allow_ips),
-        forwarded_allow_ips=settings.forwarded_allow_ips,
+        # The app believes trusted proxies itself (web.forwarded): it must see the peer.
+        proxy_headers=False,
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
     server = uvicorn.Server(config)

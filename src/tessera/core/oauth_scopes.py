@@ -17,6 +17,9 @@ New scopes (issue #8, OpenID Connect's) join ``SUPPORTED_SCOPES`` and keep these
 
 #: Deskpro's scope of OAuth-issued tokens: act as the person, with the person's own rights.
 SESSION_SCOPE = "session"
+#: Deskpro's scope of the tokens apps hold on a person's behalf without OAuth (exchange,
+#: device setup, the console's session token). Not an OAuth scope: no client can ask for it.
+CLIENT_SCOPE = "client"
 #: Given when the client asks for nothing Tessera defines.
 DEFAULT_SCOPE = SESSION_SCOPE
 SUPPORTED_SCOPES = (SESSION_SCOPE,)

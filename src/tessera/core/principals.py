@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from tessera.core.ids import ApiKeyId, ApiTokenId
+from tessera.core.oauth_scopes import CLIENT_SCOPE, SESSION_SCOPE
 from tessera.core.people import Person
 from tessera.core.tags import TagPolicy
 
@@ -105,6 +106,13 @@ class Principal:
     app_id: str | None = None
     #: The OAuth client whose token this is (None for keys, sessions and other tokens).
     oauth_client_id: str | None = None
+
+    @property
+    def token_scope(self) -> str | None:
+        """The scope of the token used, as stored (OAuth: ``session``); None without a token."""
+        if self.auth_method is not AuthMethod.API_TOKEN:
+            return None
+        return SESSION_SCOPE if self.oauth_client_id is not None else CLIENT_SCOPE
 
     def may_call(self, tags: tuple[str, ...], *, admin: bool) -> bool:
         if admin and not self.may_admin:

@@ -51,12 +51,32 @@ class TagPolicy:
             _matcher(p)(tag) for p in self.deny
         )
 
+    def explain(self, tag: str) -> "TagVerdict":
+        """Which pattern allows the tag (the first that matches) and which denies it, if any."""
+        allowed_by = next((p for p in self.allow if _matcher(p)(tag)), None)
+        denied_by = next((p for p in self.deny if _matcher(p)(tag)), None)
+        return TagVerdict(tag, allowed_by, None if denied_by is None else f"-{denied_by}")
+
     def allows_all(self, tags: Iterable[str]) -> bool:
         """An endpoint with several tags needs every one of them allowed."""
         return _allows_all(self, tuple(tags))
 
     def __str__(self) -> str:
         return ", ".join([*self.allow, *(f"-{p}" for p in self.deny)])
+
+
+@dataclass(frozen=True, slots=True)
+class TagVerdict:
+    """``TagPolicy.explain``'s answer: allowed when a pattern allows and none denies."""
+
+    tag: str
+    allowed_by: str | None
+    #: The deny pattern as written, with its ``-``.
+    denied_by: str | None
+
+    @property
+    def allowed(self) -> bool:
+        return self.allowed_by is not None and self.denied_by is None
 
 
 ALLOW_EVERYTHING = TagPolicy(("*",), ())

@@ -20,6 +20,7 @@ from tessera.core.clock import Clock
 from tessera.core.credentials import CodeHasher, format_credential, new_code
 from tessera.core.errors import Forbidden, NotFound
 from tessera.core.ids import ApiTokenId, PersonId
+from tessera.core.oauth_scopes import CLIENT_SCOPE
 from tessera.core.paging import Page, PageRequest
 from tessera.core.people import Person
 from tessera.core.principals import TokenLifetime, TokenSource
@@ -36,8 +37,6 @@ log = logging.getLogger(__name__)
 
 #: Deskpro: device-setup codes live ten minutes (shared/spec §8.1, decision 11.13).
 DEVICE_SETUP_LIFETIME = timedelta(minutes=10)
-#: Deskpro's scope for tokens that apps hold on a person's behalf (not OAuth-issued).
-CLIENT_SCOPE = "client"
 #: Longer than any device-setup code Tessera issues (25 characters) or ever will.
 LONGEST_SETUP_CODE = 64
 

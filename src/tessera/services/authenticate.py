@@ -8,9 +8,9 @@ a 500.
 """
 
 import hmac
-from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import NamedTuple
 
 import anyio.to_thread
 from sqlalchemy import Connection
@@ -43,6 +43,7 @@ from tessera.core.sessions import SessionLimits
 from tessera.core.tags import TagPolicy
 from tessera.services.credential_cache import CredentialCache, Slot
 from tessera.services.credential_loader import CoalescingLoader
+from tessera.services.refusal_cache import RefusalCache
 from tessera.services.usage import UsageRecorder
 from tessera.store import credentials as stored
 from tessera.store import web_sessions as stored_sessions
@@ -53,9 +54,12 @@ _AGENT_ID_DIGITS = 18
 _REFRESH_BATCH = 500
 
 
-@dataclass(frozen=True, slots=True)
-class PresentedRequest:
-    """The parts of a request that may carry a credential, as the adapter found them."""
+class PresentedRequest(NamedTuple):
+    """The parts of a request that may carry a credential, as the adapter found them.
+
+    A named tuple, as ``PresentedCredential``: built for every request, where a frozen
+    dataclass's constructor cost a microsecond.
+    """
 
     authorization: str | None = None
     api_key_header: str | None = None
@@ -88,6 +92,7 @@ class Authenticator:
         cache: CredentialCache,
         sessions: SessionLimits,
         *,
+        refusals: RefusalCache | None = None,
         allow_query_credentials: bool = False,
     ) -> None:
         self._database = database
@@ -96,11 +101,18 @@ class Authenticator:
         self._usage = usage
         self._lifetime = lifetime
         self._cache = cache
+        #: Credentials the database refused, refused again from memory (ADR 0024).
+        self._refusals = refusals if refusals is not None else RefusalCache(size=0)
         self._sessions = sessions
         self._allow_query_credentials = allow_query_credentials
         #: Misses arriving together on the event loop share one read (``verify_async``).
         self._token_loader: CoalescingLoader[_TokenRead] = CoalescingLoader(self._read_tokens)
         self._key_loader: CoalescingLoader[_KeyRead] = CoalescingLoader(self._read_keys)
+
+    @property
+    def reads_query(self) -> bool:
+        """Whether credentials in the query string count (then adapters must read it)."""
+        return self._allow_query_credentials
 
     def authenticate(self, request: PresentedRequest) -> Principal:
         """Return the caller, or raise the Deskpro error that says why not."""
@@ -110,18 +122,41 @@ class Authenticator:
         """Decide from memory alone, or return None when only the database can tell.
 
         No I/O: safe on the event loop. A refusal is raised only when it needs no stored data
-        (a malformed header, no credential at all) or when a verified cached credential itself
-        refuses (its person disabled, its token expired, a tag it lacks). A code that does not
-        match the cached digest is left to ``verify``: the key may have been regenerated.
+        (a malformed header, no credential at all), when a verified cached credential itself
+        refuses (its person disabled, its token expired, a tag it lacks), or when the database
+        refused this very credential a moment ago (``RefusalCache``). Any other code that does
+        not match the cached digest is left to ``verify``: the key may have been regenerated.
         """
-        if not self._cache.enabled:
+        if not self._cache.enabled and not self._refusals.enabled:
             return None
         presented = self._presented(request)
         if presented is None:
             if request.session_cookie:
                 return None
             raise Unauthorized()
-        return self._from_cache(presented, request.agent_id_header, request.client_address)
+        principal = None
+        if self._cache.enabled:
+            principal = self._from_cache(presented, request.agent_id_header, request.client_address)
+        if principal is None and self._refusals.enabled:
+            self._refuse_if_remembered(presented)
+        return principal
+
+    def _refuse_if_remembered(self, presented: PresentedCredential) -> None:
+        """Raise what ``verify`` raised for this very credential, if it is remembered."""
+        refusals, kind, subject = self._refusals, presented.kind, presented.id
+        as_key = kind is not CredentialKind.API_TOKEN and refusals.holds(Slot.API_KEY, subject)
+        as_token = kind is not CredentialKind.API_KEY and refusals.holds(Slot.API_TOKEN, subject)
+        if not (as_key or as_token):
+            return  # the common case: nothing refused for this id, no digest computed
+        digest, now = self._hasher.digest(presented.code), self._clock.now()
+        key_refused = as_key and refusals.refuses(Slot.API_KEY, subject, digest, now)
+        if kind is CredentialKind.API_KEY and key_refused:
+            raise InvalidApiKey()
+        token_refused = as_token and refusals.refuses(Slot.API_TOKEN, subject, digest, now)
+        if kind is CredentialKind.API_TOKEN and token_refused:
+            raise InvalidApiToken()
+        if key_refused and token_refused:
+            raise InvalidApiToken()  # Basic: refused as a key, then as a token (``verify``)
 
     def cached_for_authorization(
         self, authorization: str, client_address: str | None
@@ -207,23 +242,31 @@ class Authenticator:
 
     def _as_key(self, presented: PresentedCredential, request: PresentedRequest) -> Principal:
         ticket, now = self._cache.ticket(), self._clock.now()
+        refusal_ticket = self._refusals.ticket()
         key_id = ApiKeyId(presented.id)
         found = self._database.hot_read(lambda connection: stored.find_api_key(connection, key_id))
-        key = self._read_key(presented, found, ticket, now)
+        key = self._read_key(presented, found, (ticket, refusal_ticket), now)
         agent_id = _requested_agent(key, request.agent_id_header)
         person = key.person if agent_id is None else self._read_agent(agent_id, ticket, now)
         return self._key_principal(key, person, request.client_address, now)
 
     def _read_key(
-        self, presented: PresentedCredential, key: ApiKeyRecord | None, ticket: int, now: datetime
+        self,
+        presented: PresentedCredential,
+        key: ApiKeyRecord | None,
+        tickets: "_Tickets",
+        now: datetime,
     ) -> ApiKeyRecord:
-        """The key as read, if it verifies (then cached); ``ticket``, ``now``: before the read."""
+        """The key as read, if it verifies (then cached); ``tickets``, ``now``: before the read."""
+        digest = self._hasher.digest(presented.code)
         if key is None or key.revoked_at is not None:
             self._cache.discard(Slot.API_KEY, presented.id)
+        if key is None or key.revoked_at is not None or not _same(digest, key.code_digest):
+            self._refusals.remember(
+                Slot.API_KEY, presented.id, digest, ticket=tickets[1], read_at=now
+            )
             raise InvalidApiKey()
-        if not self._hasher.matches(presented.code, key.code_digest):
-            raise InvalidApiKey()
-        self._cache.put_api_key(key, ticket=ticket, read_at=now)
+        self._cache.put_api_key(key, ticket=tickets[0], read_at=now)
         return key
 
     def _read_agent(self, agent_id: PersonId, ticket: int, now: datetime) -> Person | None:
@@ -251,27 +294,31 @@ class Authenticator:
 
     def _as_token(self, presented: PresentedCredential, request: PresentedRequest) -> Principal:
         ticket, now = self._cache.ticket(), self._clock.now()
+        refusal_ticket = self._refusals.ticket()
         token_id = ApiTokenId(presented.id)
         token = self._database.hot_read(
             lambda connection: stored.find_api_token(connection, token_id)
         )
-        return self._read_token(presented, request, token, ticket, now)
+        return self._read_token(presented, request, token, (ticket, refusal_ticket), now)
 
     def _read_token(
         self,
         presented: PresentedCredential,
         request: PresentedRequest,
         token: ApiTokenRecord | None,
-        ticket: int,
+        tickets: "_Tickets",
         now: datetime,
     ) -> Principal:
-        """Decide on a token as read (``ticket`` and ``now`` taken before the read)."""
+        """Decide on a token as read (``tickets`` and ``now`` taken before the read)."""
+        digest = self._hasher.digest(presented.code)
         if token is None or token.revoked_at is not None:
             self._cache.discard(Slot.API_TOKEN, presented.id)
+        if token is None or token.revoked_at is not None or not _same(digest, token.code_digest):
+            self._refusals.remember(
+                Slot.API_TOKEN, presented.id, digest, ticket=tickets[1], read_at=now
+            )
             raise InvalidApiToken()
-        if not self._hasher.matches(presented.code, token.code_digest):
-            raise InvalidApiToken()
-        self._cache.put_api_token(token, ticket=ticket, read_at=now)
+        self._cache.put_api_token(token, ticket=tickets[0], read_at=now)
         return self._token_principal(token, request.client_address, now)
 
     async def verify_async(self, request: PresentedRequest) -> Principal:
@@ -298,18 +345,21 @@ class Authenticator:
     async def _as_token_async(
         self, presented: PresentedCredential, request: PresentedRequest
     ) -> Principal:
+        # Before the read: the loader starts a new one for an id asked for after it began.
+        refusal_ticket = self._refusals.ticket()
         read = await self._token_loader.load(presented.id)
-        # No such token: refused below, nothing stored, so no ticket is needed.
+        # No such token: refused below, nothing cached, so no cache ticket is needed.
         token, ticket, now = read if read is not None else (None, 0, self._clock.now())
-        return self._read_token(presented, request, token, ticket, now)
+        return self._read_token(presented, request, token, (ticket, refusal_ticket), now)
 
     async def _as_key_async(
         self, presented: PresentedCredential, request: PresentedRequest
     ) -> Principal:
+        refusal_ticket = self._refusals.ticket()  # before the read, as for tokens
         read = await self._key_loader.load(presented.id)
-        # No such key: refused below, nothing stored, so no ticket is needed.
+        # No such key: refused below, nothing cached, so no cache ticket is needed.
         found, ticket, now = read if read is not None else (None, 0, self._clock.now())
-        key = self._read_key(presented, found, ticket, now)
+        key = self._read_key(presented, found, (ticket, refusal_ticket), now)
         agent_id = _requested_agent(key, request.agent_id_header)
         person = key.person
         if agent_id is not None:
@@ -423,6 +473,12 @@ class Authenticator:
 #: A credential as a coalescing loader read it, with the cache ticket and time taken before.
 _TokenRead = tuple[ApiTokenRecord, int, datetime]
 _KeyRead = tuple[ApiKeyRecord, int, datetime]
+#: The credential cache's and the refusal cache's tickets, taken before a read.
+_Tickets = tuple[int, int]
+
+
+def _same(digest: bytes, stored_digest: bytes) -> bool:
+    return hmac.compare_digest(digest, stored_digest)
 
 
 def _read_many(

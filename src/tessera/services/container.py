@@ -13,6 +13,7 @@ from tessera.services.credential_cache import CredentialCache
 from tessera.services.first_run import FirstRunService
 from tessera.services.oauth_clients import OAuthClientService
 from tessera.services.people import PeopleService
+from tessera.services.refusal_cache import RefusalCache
 from tessera.services.shown_once import ShownOnceService
 from tessera.services.usage import UsageRecorder
 from tessera.services.web_sessions import WebSessionService
@@ -32,6 +33,8 @@ class Services:
     usage: UsageRecorder
     #: Verified credentials in memory; the change feed must ``subscribe`` it (ADR 0010).
     credential_cache: CredentialCache
+    #: Credentials the database refused, refused again from memory (ADR 0024).
+    refusal_cache: RefusalCache
     audit: AuditService
     account: AccountService
     #: Secrets waiting for the page that shows them once (post, redirect, get).

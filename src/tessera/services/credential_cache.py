@@ -3,9 +3,9 @@
 What it holds: API keys and tokens whose code has matched the stored digest and that were not
 revoked when read, exactly as the database returned them (digest, person snapshot, flags, tags,
 lifetime data, OAuth app), and person snapshots read for superuser keys acting as an agent.
-Never a refusal: an id the database does not know, a wrong code or a revoked row leaves the
-cache as it was, so a flood of invented ids costs database reads (as without a cache) but
-cannot push a single good entry out.
+Never a refusal: an id the database does not know, a wrong code or a revoked row leaves this
+cache as it was, so a flood of invented ids cannot push a single good entry out. Refusals are
+remembered apart, in a bounded set of their own (``services.refusal_cache``, ADR 0024).
 
 Every entry is fresh for ``ttl`` after the read that produced it; after that the next request
 reads the database again. That bound holds even if a change message is lost. So that busy

@@ -9,6 +9,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tessera import __version__
+from tessera.core.proxies import TrustedProxies
+from tessera.core.routes import RouteTable
 from tessera.oauth.service import OAuthService
 from tessera.services.container import Services
 from tessera.web.api import (
@@ -23,8 +25,11 @@ from tessera.web.api import (
     oauth_clients,
     people,
 )
+from tessera.web.authz import PREFIX, AuthzOptions, ForwardAuth, door_for
 from tessera.web.cors import CorsMiddleware
 from tessera.web.errors import install_error_handlers
+from tessera.web.forwarded import believe_forwarded
+from tessera.web.identity_headers import IDENTITY_PRESETS
 from tessera.web.lean_me import LeanMe
 from tessera.web.middleware import RequestContextMiddleware
 from tessera.web.openapi import API_DESCRIPTION, DescribedApp, install_docs
@@ -52,32 +57,52 @@ _HOT_PATH = re.compile(r"/api/v2/(?:\d{8}/)?me")
 
 
 class TesseraApp(DescribedApp):
-    """The FastAPI app, with ``GET /api/v2/me`` served before FastAPI sees it (ADR 0010).
+    """The FastAPI app, with ``GET /api/v2/me`` and the guard's doors served before FastAPI.
 
-    Every API client calls it, often on every start: ``LeanMe`` answers callers the credential
-    cache knows; the rest go through the same request-context and CORS middlewares into
-    ``me.serve_me``, and nothing else. Everything else, other
-    methods on ``/api/v2/me`` included, takes FastAPI's usual way.
+    Every request first has what a trusted proxy says of it believed (``web.forwarded``).
+    ``GET /api/v2/me``: every API client calls it, often on every start: ``LeanMe`` answers
+    callers the credential cache knows; the rest go through the same request-context and CORS
+    middlewares into ``me.serve_me`` (ADR 0010). The forward-auth doors (``web.authz``) answer
+    one decision per request of a guarded API, so they skip FastAPI's routing and dependency
+    machinery too, not the decision (ADR 0024). Everything else, other methods on
+    ``/api/v2/me`` and other ``/authz/`` paths included, takes FastAPI's usual way.
     """
 
     hot_path: ASGIApp | None = None
+    forward_auth: ASGIApp | None = None
+    proxies: TrustedProxies | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            self.hot_path is not None
-            and scope["type"] == "http"
-            and scope["method"] == "GET"
-            and _HOT_PATH.fullmatch(scope["path"])
-        ):
+        proxies = self.proxies
+        if scope["type"] != "http":
+            if proxies is not None and scope["type"] == "websocket":
+                believe_forwarded(scope, proxies)
+            await super().__call__(scope, receive, send)
+            return
+        if proxies is not None:
+            believe_forwarded(scope, proxies)
+        path = scope["path"]
+        if self.hot_path is not None and scope["method"] == "GET" and _HOT_PATH.fullmatch(path):
             scope["app"] = self
             await self.hot_path(scope, receive, send)
+            return
+        if self.forward_auth is not None and path.startswith(PREFIX) and door_for(path):
+            scope["app"] = self
+            await self.forward_auth(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
 
 
 def build_web_app(
-    services: Services, oauth_server: OAuthService, lifespan: Lifespan | None = None
+    services: Services,
+    oauth_server: OAuthService,
+    lifespan: Lifespan | None = None,
+    *,
+    authz: AuthzOptions | None = None,
+    proxies: TrustedProxies | None = None,
 ) -> FastAPI:
+    """The app; ``authz``: the guard's route table and answers (default: no route, so every
+    forward-auth request is refused); ``proxies``: whose forwarded headers are believed."""
     app = TesseraApp(
         title="Tessera",
         description=API_DESCRIPTION,
@@ -124,6 +149,10 @@ def build_web_app(
     app.hot_path = LeanMe(
         services.authenticator, general=RequestContextMiddleware(CorsMiddleware(me.serve_me))
     )
+    app.forward_auth = ForwardAuth(
+        authz or AuthzOptions(RouteTable.of(), IDENTITY_PRESETS["tessera"])
+    )
+    app.proxies = proxies if proxies else None  # none trusted: nothing to do per request
     install_error_handlers(app)
     install_console(app)
     install_docs(app, [*routers, oauth.router])

@@ -85,11 +85,17 @@ def presented_request(request: Request) -> PresentedRequest:
 
 
 def _presented(
-    request: Request, headers: dict[bytes, str], *, issues_credential: bool = False
+    request: Request,
+    headers: dict[bytes, str],
+    *,
+    issues_credential: bool = False,
+    sessions: bool = True,
 ) -> PresentedRequest:
-    query = request.query_params if request.scope.get("query_string") else None
+    query = None
+    if request.scope.get("query_string") and request.app.state.services.authenticator.reads_query:
+        query = request.query_params  # parsed only when it may hold the credential
     cookie = None
-    if b"cookie" in headers:
+    if sessions and b"cookie" in headers:
         cookie = _session_cookie(request, issues_credential=issues_credential)
     return PresentedRequest(
         session_cookie=cookie,
@@ -105,17 +111,23 @@ def _presented(
 
 
 async def authorize(
-    request: Request, tags: tuple[str, ...], *, admin: bool, issues_credential: bool = False
+    request: Request,
+    tags: tuple[str, ...],
+    *,
+    admin: bool,
+    issues_credential: bool = False,
+    sessions: bool = True,
 ) -> Principal:
     """Authenticate the caller, then apply the CORS rule, the tags and the admin rule.
 
     A cache hit is decided right here on the event loop; a miss awaits a database read that
-    concurrent misses share (ADR 0010, 0014).
+    concurrent misses share (ADR 0010, 0014). ``sessions=False``: a session cookie is no
+    credential here (the guard's endpoints, which programs call: ADR 0024).
     """
     services: Services = request.app.state.services
     authenticator = services.authenticator
     headers = _credential_headers(request)
-    presented = _presented(request, headers, issues_credential=issues_credential)
+    presented = _presented(request, headers, issues_credential=issues_credential, sessions=sessions)
     principal = authenticator.try_cached(presented)
     if principal is None:
         principal = await authenticator.verify_async(presented)
