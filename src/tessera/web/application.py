@@ -15,6 +15,7 @@ from tessera.web.api import (
     api_keys,
     api_tokens,
     audit,
+    authz_changes,
     batch,
     helpdesk,
     me,
@@ -100,6 +101,7 @@ def build_web_app(
             audit,
             helpdesk,
             batch,
+            authz_changes,
         )
     ]
     for router in routers:
