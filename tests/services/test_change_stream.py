@@ -15,7 +15,12 @@ def test_changes_from_another_thread_reach_the_subscriber_in_order() -> None:
     async def scenario() -> list[CredentialChange]:
         stream = ChangeStream()
         subscription = stream.subscribe()
-        writer = threading.Thread(target=lambda: [stream.apply(_key(i)) for i in (1, 2, 3)])
+
+        def write() -> None:
+            for key_id in (1, 2, 3):
+                stream.apply(_key(key_id))
+
+        writer = threading.Thread(target=write)
         writer.start()
         writer.join()
         received: list[CredentialChange] = []
