@@ -248,10 +248,14 @@ class Guard:
 
 
 def _decision_path(path: str) -> str:
-    # The path as the application received it, re-encoded: Tessera matches it segment by segment.
-    return DECISION_PREFIX + quote(
-        path if path.startswith("/") else "/" + path, safe="/:@!$&'()*+,;=-._~"
-    )
+    """The decision endpoint for a request path as the client sent it (percent-encoded).
+
+    Anything a path may not hold as is (a space from a WSGI server, say) is encoded; what is
+    already encoded stays so: Tessera matches the path segment by segment, as sent.
+    """
+    if not path.startswith("/"):
+        path = "/" + path
+    return DECISION_PREFIX + quote(path, safe="/%:@!$&'()*+,;=-._~")
 
 
 def _max_age(response: httpx.Response) -> float:
