@@ -16,7 +16,7 @@ An outage is logged once when it starts and once when it ends, and counted (``me
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Self
 from urllib.parse import quote
@@ -48,7 +48,9 @@ class Guard:
     ``stream_key``: an API key (``ID:CODE``) with the tag ``authz.changes.get``, for the
     revocation stream; without it answers are still cached, but live until their max-age.
     ``cache_size``: answers kept (0: none); ``grace_seconds``: see the module's docstring
-    (0, the default, refuses every request while Tessera cannot be reached).
+    (0, the default, refuses every request while Tessera cannot be reached); ``timeout``:
+    of each call to Tessera, in seconds; ``http2``: needs ``h2`` installed (``httpx[http2]``)
+    and a Tessera reached through a proxy that speaks HTTP/2 (uvicorn speaks HTTP/1.1 only).
     """
 
     def __init__(
@@ -61,9 +63,11 @@ class Guard:
         grace_seconds: float = 0.0,
         http2: bool = False,
         max_connections: int = 100,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.metrics = GuardMetrics()
+        self._monotonic = monotonic
         self._cache = AnswerCache(cache_size, grace_seconds=grace_seconds)
         self._keys = CacheKeys()
         self._timeout = httpx.Timeout(timeout)
@@ -166,7 +170,7 @@ class Guard:
 
     def _cached(self, key: bytes) -> Answer | None:
         self.metrics.add("checks")
-        answer = self._cache.get(key, time.monotonic())
+        answer = self._cache.get(key, self._monotonic())
         if answer is not None:
             self.metrics.add("cache_hits")
             self._count(answer)
@@ -185,7 +189,7 @@ class Guard:
             answer = identity_from_headers(dict(names))
         else:
             answer = refusal_from_answer(status, response.content, names)
-        self._cache.put(key, answer, _max_age(response), time.monotonic(), ticket)
+        self._cache.put(key, answer, _max_age(response), self._monotonic(), ticket)
         self._count(answer)
         return answer
 
@@ -203,7 +207,7 @@ class Guard:
                 error,
                 " but those verified within the grace period" if self._cache_grace else "",
             )
-        graced = self._cache.graced(key, time.monotonic())
+        graced = self._cache.graced(key, self._monotonic())
         if graced is not None:
             self.metrics.add("graced")
             return graced
