@@ -17,20 +17,35 @@ _SECRETS = [
 ]
 
 
+#: Whatever any of ``_SECRETS`` could match starts with one of these: one search over a line
+#: that holds none (nearly every access line) instead of three substitutions.
+_MIGHT_HOLD_A_SECRET = re.compile(
+    r"\d:[23456789ABCDGHJKMNPQRSTWXYZ]{16}|device_setup/|/setup/|(?i:API-KEY=|API-TOKEN=)"
+)
+
+
 def redact(text: str) -> str:
+    if _MIGHT_HOLD_A_SECRET.search(text) is None:
+        return text
     for pattern, replacement in _SECRETS:
         text = pattern.sub(replacement, text)
     return text
 
 
 class RedactingFilter(logging.Filter):
-    """Rewrites a record's message with secrets masked (attached to loggers and handlers)."""
+    """Rewrites a record's message with secrets masked (attached to loggers and handlers).
+
+    A record passes a logger's filter and then a handler's: it is read once, and marked.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "tessera_redacted", False):
+            return True
         message = record.getMessage()
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        record.tessera_redacted = True
         return True
 
 
