@@ -85,7 +85,7 @@ def fastapi_app(guard: Guard) -> FastAPI:
 
 @contextmanager
 def serving_asgi(app: Any) -> Iterator[str]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="off")
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="guarded-api", daemon=True)
     thread.start()

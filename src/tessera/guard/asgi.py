@@ -53,6 +53,9 @@ class TesseraMiddleware:
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         kind = scope["type"]
+        if kind == "lifespan":
+            await closing_on_shutdown(self.app, self.guard, scope, receive, send)
+            return
         if kind not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
@@ -73,6 +76,37 @@ class TesseraMiddleware:
             await send({"type": "websocket.close", "code": 1008})
         else:
             await send_refusal(send, answer, self._challenge)
+
+
+async def closing_on_shutdown(
+    app: Any, guard: Guard, scope: Scope, receive: Any, send: Any
+) -> None:
+    """Run the app's lifespan; when it has shut down, close the guard's stream and pool.
+
+    The pool's connections belong to the server's event loop: they must be closed on it,
+    before it ends.
+    """
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "lifespan.shutdown.complete":
+            await guard.aclose()
+        await send(message)
+
+    await app(scope, receive, sending)
+
+
+class GuardLifespan:
+    """Only the lifespan part of ``TesseraMiddleware``: for apps whose dependencies check."""
+
+    def __init__(self, app: Any, guard: Guard) -> None:
+        self.app = app
+        self.guard = guard
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await closing_on_shutdown(self.app, self.guard, scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 def attach(scope: Scope, identity: Identity) -> None:

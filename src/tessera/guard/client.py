@@ -111,15 +111,19 @@ class Guard:
         return self._stream is not None and self._stream.live.is_set()
 
     def close(self) -> None:
+        """Stop the stream and close the sync pool (the async pool: ``aclose``, on its loop)."""
         if self._stream is not None:
             self._stream.close()
         if self._sync is not None:
             self._sync.close()
+            self._sync = None
 
     async def aclose(self) -> None:
+        """``close``, and the async pool too (call it on the event loop that used it)."""
         self.close()
         if self._async is not None:
-            await self._async.aclose()
+            pool, self._async = self._async, None
+            await pool.aclose()
 
     def __enter__(self) -> Self:
         return self.start()

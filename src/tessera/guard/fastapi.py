@@ -34,7 +34,7 @@ from fastapi.security import APIKeyHeader, SecurityScopes
 from starlette.responses import Response
 
 from tessera.guard.answers import Identity, Refusal, envelope
-from tessera.guard.asgi import attach, identity_of
+from tessera.guard.asgi import GuardLifespan, attach, identity_of
 from tessera.guard.client import Guard
 
 #: Shown in the OpenAPI description: how a caller presents its credential.
@@ -58,6 +58,7 @@ class Refused(Exception):
 def install(app: FastAPI, guard: Guard) -> None:
     """Let the dependencies find ``guard`` and answer its refusals; start its stream."""
     setattr(app.state, STATE_KEY, guard)
+    app.add_middleware(GuardLifespan, guard=guard)
     guard.start()
 
     async def answer(request: Request, error: Exception) -> Response:
