@@ -69,7 +69,7 @@ def fastapi_app(guard: Guard) -> FastAPI:
 
     @app.get("/tickets/{ticket_id}")
     async def ticket(
-        ticket_id: int, caller_: Annotated[Identity, Security(caller, scopes=["session"])]
+        ticket_id: int, caller_: Annotated[Identity, Security(caller)]
     ) -> dict[str, Any]:
         return who(caller_)
 
