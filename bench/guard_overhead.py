@@ -12,6 +12,7 @@ between the two apps; the median round of each is reported.
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import subprocess
@@ -22,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 from fastapi import FastAPI, Request
 
 from tessera.bootstrap import build_runtime
@@ -86,7 +88,10 @@ def start_tessera(folder: Path) -> tuple[subprocess.Popen[bytes], str, str]:
         text = (folder / "tessera.log").read_text(errors="replace")
         if "listening on " in text:
             url = text.split("listening on ", 1)[1].split()[0]
-            return process, url, key.key_string
+            # Printed once the socket is bound; the worker answers a little later.
+            with contextlib.suppress(httpx.TransportError):
+                httpx.get(f"{url}/api/v2/helpdesk/discover", timeout=60)
+                return process, url, key.key_string
         time.sleep(0.1)
     process.terminate()
     raise RuntimeError("tessera serve did not start")
