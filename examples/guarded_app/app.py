@@ -49,8 +49,9 @@ def create_app(guard: Guard) -> FastAPI:
 
     @app.post("/tickets", status_code=201)
     async def open_ticket(new: NewTicket, who: Opener) -> dict[str, Any]:
-        ticket = {"id": len(tickets) + 1, "subject": new.subject, "by": who.person_id}
-        tickets[ticket["id"]] = ticket
+        ticket_id = len(tickets) + 1
+        ticket = {"id": ticket_id, "subject": new.subject, "by": who.person_id}
+        tickets[ticket_id] = ticket
         return {"data": ticket, "caller": caller(who)}
 
     @app.delete("/tickets/{ticket_id}")
