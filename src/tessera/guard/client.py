@@ -93,10 +93,13 @@ class Guard:
     # -- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> Self:
-        """Open the revocation stream (in a background thread); idempotent."""
-        if self._stream is not None and not self._stream_started:
-            self._stream_started = True
-            self._stream.start()
+        """Open the revocation stream (in a background thread); idempotent, thread-safe."""
+        if self._stream is None or self._stream_started:
+            return self  # the per-request path: no lock
+        with self._clients_lock:
+            if not self._stream_started:
+                self._stream_started = True
+                self._stream.start()
         return self
 
     _stream_started = False
