@@ -8,8 +8,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from tessera.guard import Guard
+from tessera.guard.asgi import TesseraMiddleware, protected_resource_metadata
 from tessera.services.container import Services
 from tests.factories import key_header, make_key, make_person, make_token, token_header
 from tests.feed.nodes import PROPAGATION_BOUND_SECONDS
@@ -155,3 +157,27 @@ def test_a_revocation_drops_the_cached_answer_through_the_stream(
 
     assert dropped
     assert api.get("/tickets", headers=headers).status_code == 401
+
+
+def test_protected_resource_metadata_is_served_and_named_in_every_401(
+    guard: Guard, node: TesseraNode
+) -> None:
+    metadata = protected_resource_metadata("https://api.example.test", node.url)
+    app = FastAPI()
+    app.add_middleware(TesseraMiddleware, guard=guard, resource_metadata=metadata)
+
+    with serving_asgi(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+        served = client.get("/.well-known/oauth-protected-resource")
+        refused = client.get("/tickets")
+
+    assert served.json() == {
+        "resource": "https://api.example.test",
+        "authorization_servers": [node.url],
+        "scopes_supported": ["session"],
+        "bearer_methods_supported": ["header"],
+    }
+    assert refused.status_code == 401
+    assert (
+        'Bearer resource_metadata="https://api.example.test/.well-known/oauth-protected-resource"'
+        in refused.headers.get_list("www-authenticate")
+    )
