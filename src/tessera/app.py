@@ -10,7 +10,11 @@ import ctypes
 import gc
 import logging
 import secrets
-from collections.abc import AsyncIterator
+import signal
+import threading
+from collections.abc import AsyncIterator, Iterator
+from types import FrameType
+from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI
@@ -18,6 +22,7 @@ from fastapi import FastAPI
 from tessera.bootstrap import Runtime, build_runtime
 from tessera.core.proxies import TrustedProxies
 from tessera.logs import configure_logging
+from tessera.services.change_stream import ChangeStream
 from tessera.settings import Settings
 from tessera.web.application import build_web_app
 from tessera.web.authz import AuthzOptions
@@ -55,7 +60,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 if runtime.services.credential_cache.enabled:
                     background.start_soon(_refresh_credentials_forever, runtime)
                 try:
-                    yield
+                    with _streams_end_when_stopping(runtime.services.change_stream):
+                        yield
                 finally:
                     # Cancelled through AnyIO, a task whose work is in a worker thread ends when
                     # that work ends (a plain task.cancel() would end it at once and leave the
@@ -63,6 +69,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                     # a connection while the database is disposed of.
                     background.cancel_scope.cancel()
         finally:
+            runtime.services.change_stream.close()
             await _flush_usage(runtime)
             if owns_runtime:
                 runtime.database.dispose()
@@ -81,6 +88,47 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.state.runtime = runtime
     return app
+
+
+#: The signals on which uvicorn stops serving.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def _streams_end_when_stopping(stream: ChangeStream) -> Iterator[None]:
+    """End the open ``GET /authz/changes`` streams on the signal that stops the server.
+
+    uvicorn waits for every response under way to finish before it runs the lifespan's
+    shutdown, and an event stream never finishes by itself: without this, one subscriber
+    would hold a stopping server up for good. The signal is still handed to uvicorn's own
+    handler (installed before the lifespan starts), which stops the server as usual. Signals
+    reach the main thread only: a server run in another thread (tests) is stopped by setting
+    its flag, after its streams are closed.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    previous: dict[int, Any] = {number: signal.getsignal(number) for number in _STOP_SIGNALS}
+
+    def on_stop(number: int, frame: FrameType | None) -> None:
+        # Only the loop's thread-safe door: the signal may interrupt code holding a lock.
+        loop.call_soon_threadsafe(stream.close)
+        handler = previous[number]
+        if callable(handler):
+            handler(number, frame)
+        else:
+            signal.signal(number, handler)
+            signal.raise_signal(number)
+
+    for stop_signal in _STOP_SIGNALS:
+        signal.signal(stop_signal, on_stop)
+    try:
+        yield
+    finally:
+        for number, earlier in previous.items():
+            if signal.getsignal(number) is on_stop:
+                signal.signal(number, earlier)
 
 
 async def _flush_usage(runtime: Runtime) -> None:

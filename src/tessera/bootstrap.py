@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from tessera.services.audit import AuditService
     from tessera.services.authenticate import Authenticator
     from tessera.services.change_feed import ChangeFeed
+    from tessera.services.change_stream import ChangeStream
     from tessera.services.connected_apps import ConnectedAppsService
     from tessera.services.container import Services
     from tessera.services.credential_cache import CredentialCache
@@ -318,6 +319,14 @@ class Wiring:
         return cache
 
     @cached_property
+    def change_stream(self) -> ChangeStream:
+        from tessera.services.change_stream import ChangeStream
+
+        stream = ChangeStream(keep_alive_seconds=self.settings.change_stream_keep_alive_seconds)
+        self.changes.subscribe(stream)
+        return stream
+
+    @cached_property
     def authenticator(self) -> Authenticator:
         from tessera.services.authenticate import Authenticator
 
@@ -462,6 +471,7 @@ class Wiring:
             audit=self.audit,
             account=self.account,
             shown_once=self.shown_once,
+            change_stream=self.change_stream,
         )
 
     # -- the OAuth server and housekeeping -------------------------------------------------

@@ -207,6 +207,13 @@ class Settings(BaseModel):
     change_poll_seconds: float = Field(
         0.25, gt=0, le=10, description="How often each process reads the credential change feed."
     )
+    change_stream_keep_alive_seconds: float = Field(
+        10,
+        ge=1,
+        le=300,
+        description="GET /authz/changes sends a keep-alive line this often when nothing changed"
+        " (a guard that hears nothing for longer drops its cache and reconnects).",
+    )
     change_retention_minutes: int = Field(
         60, ge=1, le=10080, description="Change-feed rows are kept this long."
     )

@@ -8,6 +8,7 @@ from tessera.services.api_keys import ApiKeyService
 from tessera.services.api_tokens import ApiTokenService
 from tessera.services.audit import AuditService
 from tessera.services.authenticate import Authenticator
+from tessera.services.change_stream import ChangeStream
 from tessera.services.connected_apps import ConnectedAppsService
 from tessera.services.credential_cache import CredentialCache
 from tessera.services.first_run import FirstRunService
@@ -39,3 +40,5 @@ class Services:
     account: AccountService
     #: Secrets waiting for the page that shows them once (post, redirect, get).
     shown_once: ShownOnceService
+    #: Credential changes for the open ``GET /authz/changes`` streams (a feed listener).
+    change_stream: ChangeStream

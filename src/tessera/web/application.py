@@ -17,6 +17,7 @@ from tessera.web.api import (
     api_keys,
     api_tokens,
     audit,
+    authz_changes,
     batch,
     helpdesk,
     me,
@@ -125,6 +126,7 @@ def build_web_app(
             audit,
             helpdesk,
             batch,
+            authz_changes,
         )
     ]
     for router in routers:
