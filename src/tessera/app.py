@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                     # a connection while the database is disposed of.
                     background.cancel_scope.cancel()
         finally:
-            runtime.services.change_stream.close()
+            runtime.services.change_stream.close(asyncio.get_running_loop())
             await _flush_usage(runtime)
             if owns_runtime:
                 runtime.database.dispose()
@@ -113,7 +113,7 @@ def _streams_end_when_stopping(stream: ChangeStream) -> Iterator[None]:
 
     def on_stop(number: int, frame: FrameType | None) -> None:
         # Only the loop's thread-safe door: the signal may interrupt code holding a lock.
-        loop.call_soon_threadsafe(stream.close)
+        loop.call_soon_threadsafe(stream.close, loop)
         handler = previous[number]
         if callable(handler):
             handler(number, frame)

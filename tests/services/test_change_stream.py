@@ -56,11 +56,29 @@ def test_closing_ends_every_stream_and_any_opened_later() -> None:
         stream = ChangeStream()
         before = stream.subscribe()
         stream.apply(_key(7))
-        stream.close()
+        stream.close(asyncio.get_running_loop())
         after = stream.subscribe()
         return [await before.next(), await after.next()]
 
     assert asyncio.run(scenario()) == [([_key(7)], True), ([], True)]
+
+
+def test_a_stopping_server_ends_only_its_own_streams() -> None:
+    """Two servers on one set of services (the test suite runs several): one stops."""
+    stream = ChangeStream()
+
+    async def stopping() -> tuple[list[CredentialChange], bool]:
+        mine = stream.subscribe()
+        stream.close(asyncio.get_running_loop())
+        return await mine.next()
+
+    async def serving_on() -> tuple[list[CredentialChange], bool]:
+        theirs = stream.subscribe()
+        stream.apply(_key(8))
+        return await theirs.next()
+
+    assert asyncio.run(stopping()) == ([], True)
+    assert asyncio.run(serving_on()) == ([_key(8)], False)
 
 
 def test_an_unsubscribed_queue_hears_nothing_more() -> None:

@@ -14,6 +14,7 @@ when it stops, so that open streams never hold a shutdown up.
 import asyncio
 import contextlib
 import threading
+import weakref
 from collections import deque
 
 from tessera.core.changes import ChangeKind, CredentialChange
@@ -29,7 +30,8 @@ class Subscription:
     """One subscriber's queue; ``offer`` from any thread, ``next`` on the subscriber's loop."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, queue_size: int) -> None:
-        self._loop = loop
+        #: The event loop of the server that serves this stream.
+        self.loop = loop
         self._queue_size = queue_size
         self._pending: deque[CredentialChange] = deque()
         self._lock = threading.Lock()
@@ -61,7 +63,7 @@ class Subscription:
         self._wake_scheduled = True
         # A closed loop raises RuntimeError: nobody is waiting any more.
         with contextlib.suppress(RuntimeError):
-            self._loop.call_soon_threadsafe(self._woken.set)
+            self.loop.call_soon_threadsafe(self._woken.set)
 
     async def next(self) -> tuple[list[CredentialChange], bool]:
         """The changes queued so far (waiting for one), and whether the stream must end.
@@ -91,7 +93,8 @@ class ChangeStream:
         self._queue_size = queue_size
         self._subscriptions: list[Subscription] = []
         self._lock = threading.Lock()
-        self._closed = False
+        #: The loops of servers that are stopping (weakly: a finished loop is forgotten).
+        self._stopping: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
 
     def apply(self, change: CredentialChange) -> None:
         for subscription in self._subscriptions:
@@ -99,9 +102,10 @@ class ChangeStream:
 
     def subscribe(self) -> Subscription:
         """A new subscription woken on the running event loop; ``unsubscribe`` it when done."""
-        subscription = Subscription(asyncio.get_running_loop(), self._queue_size)
+        loop = asyncio.get_running_loop()
+        subscription = Subscription(loop, self._queue_size)
         with self._lock:
-            if self._closed:
+            if loop in self._stopping:
                 subscription.close()
             # A new list, so that an apply under way on another thread is not disturbed.
             self._subscriptions = [*self._subscriptions, subscription]
@@ -115,12 +119,14 @@ class ChangeStream:
     def subscribers(self) -> int:
         return len(self._subscriptions)
 
-    def close(self) -> None:
-        """End every stream, and any opened from now on (the server is stopping)."""
+    def close(self, loop: asyncio.AbstractEventLoop) -> None:
+        """End the streams served on ``loop``, and any opened there from now on: that server
+        is stopping. A server on another loop sharing these services (tests run several)
+        keeps its streams."""
         with self._lock:
-            self._closed = True
-            subscriptions = self._subscriptions
-        for subscription in subscriptions:
+            self._stopping.add(loop)
+            ending = [s for s in self._subscriptions if s.loop is loop]
+        for subscription in ending:
             subscription.close()
 
 
