@@ -54,9 +54,12 @@ class TesseraNode:
 
 
 @contextmanager
-def tessera_node(database_url: str, folder: Path) -> Iterator[TesseraNode]:
+def tessera_node(
+    database_url: str, folder: Path, *, routes_toml: str = ROUTES, **settings: str
+) -> Iterator[TesseraNode]:
+    """``tessera serve`` with ``routes_toml`` as its route table, and ``settings`` (variables)."""
     routes = folder / "routes.toml"
-    routes.write_text(ROUTES)
+    routes.write_text(routes_toml)
     environment = clean_environment(
         TESSERA_DATABASE_URL=database_url,
         TESSERA_SECRET_KEY=SECRET_KEY,
@@ -65,6 +68,7 @@ def tessera_node(database_url: str, folder: Path) -> Iterator[TesseraNode]:
         TESSERA_ACCESS_LOG="true",
         TESSERA_ROUTES_FILE=str(routes),
         TESSERA_AUTHZ_MAX_AGE_SECONDS=str(MAX_AGE_SECONDS),
+        **settings,
     )
     log = folder / "tessera.log"
     process = start(["--port", "0"], environment=environment, log=log)

@@ -1,9 +1,9 @@
-"""examples/guarded_app: its route table is what its code declares, and it is guarded."""
+"""examples/helpdesk: its route table is what its code declares, and it is guarded."""
 
 from pathlib import Path
 
 import httpx
-from examples.guarded_app.app import create_app
+from examples.helpdesk.app import create_app
 
 from tessera.guard import Guard
 from tessera.guard.fastapi import route_table
@@ -12,7 +12,7 @@ from tests.factories import key_header, make_key, make_person
 from tests.guard_library.apps import serving_asgi
 from tests.guard_library.tessera_node import TesseraNode
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "guarded_app"
+EXAMPLE = Path(__file__).parents[2] / "examples" / "helpdesk"
 
 
 def test_the_shipped_route_table_is_the_one_the_code_declares() -> None:

@@ -4,6 +4,7 @@ A real server guards the example helpdesk's route table and trusts 127.0.0.1 as 
 each test asks as the proxies ask (``tests.web.guard``), on SQLite and PostgreSQL.
 """
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,6 +58,10 @@ def assert_refused(
     assert response.headers["X-Tessera-Error-Status"] == str(status)
     assert response.headers["Cache-Control"] == "private, max-age=0"
     assert "X-Tessera-Person-Id" not in response.headers
+    if response.request.url.path == "/authz/auth-request":  # nginx: the envelope in a header
+        assert json.loads(response.headers["X-Tessera-Error-Body"]) == response.json()
+    else:
+        assert "X-Tessera-Error-Body" not in response.headers
     if status == 401:
         assert response.headers.get_list("WWW-Authenticate")[0] == challenge
 
@@ -433,6 +438,7 @@ def test_a_failure_is_a_403_for_nginx_and_its_own_status_for_the_others(tmp_path
     assert nginx.json() == envelope(500, "internal_error")
     assert nginx.headers["X-Tessera-Error-Code"] == "internal_error"
     assert nginx.headers["X-Tessera-Error-Status"] == "500"
+    assert json.loads(nginx.headers["X-Tessera-Error-Body"]) == envelope(500, "internal_error")
     assert nginx.headers["Cache-Control"] == "no-store"
     assert "X-DeskPRO-Request-ID" in nginx.headers
     assert traefik.status_code == 500

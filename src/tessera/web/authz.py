@@ -18,12 +18,14 @@ and ``web.deps.authorize`` — the credential check, the CORS rule and the tag c
 the request's own headers, read as ``/api/v2/*`` reads them (session cookies aside: programs
 call a guarded API). Allowed: 200, no body, identity headers (``web.identity_headers``).
 Refused: Deskpro's envelope, its status and challenge, plus ``X-Tessera-Error-Code``,
-``-Message`` and ``-Status`` headers, which nginx needs to rebuild the envelope (it drops the
-body of an auth answer). nginx turns any status but 2xx, 401 and 403 into a 500, so the nginx
-door answers 403 for anything else (a database that cannot be reached, say), with the real
-status in ``X-Tessera-Error-Status``: a 401 would tell clients to throw a good credential away.
+``-Message`` and ``-Status`` headers, and at the nginx door ``-Body`` (the envelope as ASCII
+JSON), which nginx needs to rebuild the answer (it drops the body of an auth answer). nginx
+turns any status but 2xx, 401 and 403 into a 500, so the nginx door answers 403 for anything
+else (a database that cannot be reached, say), with the real status in
+``X-Tessera-Error-Status``: a 401 would tell clients to throw a good credential away.
 """
 
+import json
 import logging
 from dataclasses import dataclass
 from enum import Enum
@@ -195,6 +197,10 @@ class ForwardAuth:
             "Cache-Control": self._cache_control if status in (401, 403) else "no-store",
         }
         response = error_response(error, headers)
+        if door is Door.AUTH_REQUEST:
+            # nginx drops the body of an auth answer: the envelope whole, for its error_page.
+            envelope = json.dumps(json.loads(bytes(response.body)), separators=(",", ":"))
+            response.headers["X-Tessera-Error-Body"] = envelope
         if status == 401 and _is_bearer(scope):
             response.headers.append("WWW-Authenticate", BEARER_CHALLENGE)
         if door is Door.AUTH_REQUEST and status not in _NGINX_STATUSES:
