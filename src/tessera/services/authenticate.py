@@ -27,7 +27,6 @@ from tessera.core.errors import (
     InvalidApiKey,
     InvalidApiToken,
     InvalidSessionId,
-    TesseraError,
     Unauthorized,
 )
 from tessera.core.ids import ApiKeyId, ApiTokenId, PersonId
@@ -157,23 +156,6 @@ class Authenticator:
             raise InvalidApiToken()
         if key_refused and token_refused:
             raise InvalidApiToken()  # Basic: refused as a key, then as a token (``verify``)
-
-    def cached_for_authorization(
-        self, authorization: str, client_address: str | None
-    ) -> Principal | None:
-        """``try_cached`` for a request whose only credential is this ``Authorization`` value.
-
-        The common case without building a ``PresentedRequest`` (the web layer's lean
-        ``GET /api/v2/me``). None for anything it does not answer itself — not cached,
-        malformed, refused — and the caller then takes the general way, which decides and
-        explains. There is no agent header: a superuser key acts as its own default agent.
-        """
-        if not self._cache.enabled:
-            return None
-        try:
-            return self._from_cache(parse_authorization(authorization), None, client_address)
-        except TesseraError:
-            return None
 
     def _from_cache(
         self,

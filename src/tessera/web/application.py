@@ -31,7 +31,6 @@ from tessera.web.cors import CorsMiddleware
 from tessera.web.errors import install_error_handlers
 from tessera.web.forwarded import believe_forwarded
 from tessera.web.identity_headers import IDENTITY_PRESETS
-from tessera.web.lean_me import LeanMe
 from tessera.web.middleware import RequestContextMiddleware
 from tessera.web.openapi import API_DESCRIPTION, DescribedApp, install_docs
 from tessera.web.pages import (
@@ -61,9 +60,10 @@ class TesseraApp(DescribedApp):
     """The FastAPI app, with ``GET /api/v2/me`` and the guard's doors served before FastAPI.
 
     Every request first has what a trusted proxy says of it believed (``web.forwarded``).
-    ``GET /api/v2/me``: every API client calls it, often on every start: ``LeanMe`` answers
-    callers the credential cache knows; the rest go through the same request-context and CORS
-    middlewares into ``me.serve_me`` (ADR 0010). The forward-auth doors (``web.authz``) answer
+    ``GET /api/v2/me``: every API client calls it, often on every start, so it goes through
+    the same request-context and CORS middlewares into ``me.serve_me`` without FastAPI's
+    routing and dependency solving, and through the same general check (ADR 0010, 0027). The
+    forward-auth doors (``web.authz``) answer
     one decision per request of a guarded API, so they skip FastAPI's routing and dependency
     machinery too, not the decision (ADR 0024). Everything else, other methods on
     ``/api/v2/me`` and other ``/authz/`` paths included, takes FastAPI's usual way.
@@ -148,9 +148,8 @@ def build_web_app(
     ):
         app.include_router(page_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.hot_path = LeanMe(
-        services.authenticator, general=RequestContextMiddleware(CorsMiddleware(me.serve_me))
-    )
+    # The same request context and CORS as every API route, and the same general check.
+    app.hot_path = RequestContextMiddleware(CorsMiddleware(me.serve_me))
     app.forward_auth = ForwardAuth(
         authz or AuthzOptions(RouteTable.of(), IDENTITY_PRESETS["tessera"])
     )

@@ -40,11 +40,15 @@ class CorsMiddleware:
         if scope["type"] != "http" or not applies_to(scope["path"]):
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        origin = headers.get("origin")
+        origin = None
+        for name, value in scope["headers"]:  # one pass, no Headers object: most have none
+            if name == b"origin":
+                origin = value.decode("latin-1")
+                break
         if origin is None or not _ORIGIN.fullmatch(origin):
             await self.app(scope, receive, send)
             return
+        headers = Headers(scope=scope)
         if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
             requested = headers.get("access-control-request-headers", "")
             allowed = requested if _HEADER_LIST.fullmatch(requested) else DEFAULT_HEADERS

@@ -14,8 +14,8 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Iterable
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tessera.core.errors import InternalError
@@ -84,7 +84,7 @@ class RequestContextMiddleware:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = rid
+                message["headers"] = _with_request_id(message.get("headers", ()), rid)
             await send(message)
 
         try:
@@ -96,6 +96,17 @@ class RequestContextMiddleware:
                 await response(scope, receive, send)
         finally:
             request_id.reset(token)
+
+
+_REQUEST_ID = REQUEST_ID_HEADER.lower().encode("latin-1")
+
+
+def _with_request_id(headers: Iterable[tuple[bytes, bytes]], rid: str) -> list[tuple[bytes, bytes]]:
+    """The response's headers with ours as the one request id (what ``MutableHeaders`` did,
+    without building one for every response)."""
+    kept = [(name, value) for name, value in headers if name.lower() != _REQUEST_ID]
+    kept.append((_REQUEST_ID, rid.encode("latin-1")))
+    return kept
 
 
 def _request_id(scope: Scope) -> str:
