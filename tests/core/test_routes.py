@@ -411,3 +411,34 @@ def test_an_escaped_letter_is_the_letter(
     escaped = path.replace("a", "%61")
 
     assert table.match(method, escaped) == table.match(method, path)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["GET", "DELETE", "PUT", "HEAD"]),
+            st.sampled_from(["/tickets", "/tickets/12", "/tickets/export", "/a/..", "/%2F"]),
+            st.integers(min_value=0, max_value=300),
+        ),
+        max_size=30,
+    )
+)
+def test_remembered_answers_are_the_walks_answers(
+    requests: list[tuple[str, str, int]],
+) -> None:
+    # tags_for remembers recent answers (short paths only); asked in any order and again,
+    # it answers what a fresh walk of the table answers, refusals included.
+    table = parse_route_table(TABLE, origin="t")
+    for method, base, padding in requests * 2:
+        path = base + "/x" * padding
+        try:
+            expected: tuple[str, ...] | str = parse_route_table(TABLE, origin="t").tags_for(
+                method, path
+            )
+        except Forbidden:
+            expected = "forbidden"
+        try:
+            answer: tuple[str, ...] | str = table.tags_for(method, path)
+        except Forbidden:
+            answer = "forbidden"
+        assert answer == expected

@@ -19,6 +19,7 @@ import re
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal, get_args
 
 from tessera.core.errors import REQUIRED, FieldError, FieldErrors, Forbidden, InvalidInput
@@ -69,6 +70,12 @@ class Route:
     origin: str
 
 
+#: Requests (method and path) whose tags a table remembers, and the longest path remembered:
+#: a few megabytes at most, whatever paths a client invents.
+_REMEMBERED_PATHS = 10_000
+_REMEMBERED_PATH_LENGTH = 256
+
+
 class RouteTable:
     """Routes compiled for matching; build with ``parse_route_table`` or ``RouteTable.of``."""
 
@@ -76,6 +83,9 @@ class RouteTable:
         self.default: RouteDefault = default
         self.routes = routes
         self._root = root
+        # Busy APIs ask about the same few paths again and again: remember recent answers
+        # (bounded; a refused path is walked again, it raises).
+        self._tags_of = lru_cache(maxsize=_REMEMBERED_PATHS)(self._tags_for)
 
     @classmethod
     def of(cls, routes: tuple[Route, ...] = (), default: RouteDefault = "refuse") -> "RouteTable":
@@ -101,6 +111,11 @@ class RouteTable:
         Raises:
             Forbidden: no route matches and the default refuses, or the path is ambiguous.
         """
+        if len(path) > _REMEMBERED_PATH_LENGTH:  # kept out: the memory bound holds for any path
+            return self._tags_for(method, path)
+        return self._tags_of(method, path)
+
+    def _tags_for(self, method: str, path: str) -> tuple[str, ...]:
         try:
             route = self.match(method, path)
         except AmbiguousPath:

@@ -154,6 +154,7 @@ class ForwardAuth:
         self._routes = options.routes
         self._identity = IdentityHeaders(options.identity)
         self._cache_control = f"private, max-age={options.max_age}"
+        self._cache_control_bytes = self._cache_control.encode("latin-1")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         door = door_for(scope["path"])
@@ -175,7 +176,7 @@ class ForwardAuth:
             else:
                 headers = [
                     (b"content-length", b"0"),
-                    (b"cache-control", self._cache_control.encode("latin-1")),
+                    (b"cache-control", self._cache_control_bytes),
                     (_REQUEST_ID, rid.encode("latin-1")),
                     *self._identity(principal),
                 ]
