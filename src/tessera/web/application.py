@@ -27,7 +27,6 @@ from tessera.web.api import (
     people,
 )
 from tessera.web.authz import PREFIX, AuthzOptions, ForwardAuth, door_for
-from tessera.web.cors import CorsMiddleware
 from tessera.web.errors import install_error_handlers
 from tessera.web.forwarded import believe_forwarded
 from tessera.web.identity_headers import IDENTITY_PRESETS
@@ -61,7 +60,7 @@ class TesseraApp(DescribedApp):
 
     Every request first has what a trusted proxy says of it believed (``web.forwarded``).
     ``GET /api/v2/me``: every API client calls it, often on every start, so it goes through
-    the same request-context and CORS middlewares into ``me.serve_me`` without FastAPI's
+    the same request-context middleware (request id, CORS) into ``me.serve_me`` without FastAPI's
     routing and dependency solving, and through the same general check (ADR 0010, 0027). The
     forward-auth doors (``web.authz``) answer
     one decision per request of a guarded API, so they skip FastAPI's routing and dependency
@@ -148,8 +147,8 @@ def build_web_app(
     ):
         app.include_router(page_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    # The same request context and CORS as every API route, and the same general check.
-    app.hot_path = RequestContextMiddleware(CorsMiddleware(me.serve_me))
+    # The same request context (and CORS) as every API route, and the same general check.
+    app.hot_path = RequestContextMiddleware(me.serve_me)
     app.forward_auth = ForwardAuth(
         authz or AuthzOptions(RouteTable.of(), IDENTITY_PRESETS["tessera"])
     )
@@ -158,6 +157,5 @@ def build_web_app(
     install_console(app)
     install_docs(app, [*routers, oauth.router])
     app.add_middleware(UntypedBodyMiddleware)
-    app.add_middleware(CorsMiddleware)
     app.add_middleware(RequestContextMiddleware)  # added last: outermost
     return app

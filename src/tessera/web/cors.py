@@ -1,9 +1,11 @@
-"""CORS as Deskpro does it (shared/spec §1.6), as a plain ASGI middleware.
+"""CORS as Deskpro does it (shared/spec §1.6), applied by the request-context middleware.
 
 For the API and OAuth's token-side endpoints, a request with ``Origin`` gets that origin back
 in ``Access-Control-Allow-Origin`` (errors included, so a page can read why it was refused),
 and preflights are answered. Never credentials mode: cookies do not cross origins, and which
 credentials may is decided per request (``web.deps.Access``: keys and OAuth tokens only).
+``web.middleware.RequestContextMiddleware`` applies it in the same pass as the request id:
+one middleware frame, one look at the headers, for every request (ADR 0027).
 Never on ``/oauth/authorize`` or any page: those are for top-level navigation only.
 """
 
@@ -11,7 +13,7 @@ import re
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Scope
 
 _PREFIXES = ("/api/v2/", "/.well-known/oauth-authorization-server/")
 _PATHS = {
@@ -32,45 +34,37 @@ def applies_to(path: str) -> bool:
     return path.startswith(_PREFIXES) or path in _PATHS
 
 
-class CorsMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+def origin_to_answer(scope: Scope, origin: str | None) -> str | None:
+    """The request's ``Origin``, when this path answers CORS and it is an origin at all."""
+    if origin is None or not applies_to(scope["path"]) or not _ORIGIN.fullmatch(origin):
+        return None
+    return origin
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not applies_to(scope["path"]):
-            await self.app(scope, receive, send)
-            return
-        origin = None
-        for name, value in scope["headers"]:  # one pass, no Headers object: most have none
-            if name == b"origin":
-                origin = value.decode("latin-1")
-                break
-        if origin is None or not _ORIGIN.fullmatch(origin):
-            await self.app(scope, receive, send)
-            return
-        headers = Headers(scope=scope)
-        if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
-            requested = headers.get("access-control-request-headers", "")
-            allowed = requested if _HEADER_LIST.fullmatch(requested) else DEFAULT_HEADERS
-            preflight = Response(
-                status_code=200,
-                headers={
-                    "Access-Control-Allow-Origin": origin,
-                    "Access-Control-Allow-Methods": ALLOWED_METHODS,
-                    "Access-Control-Allow-Headers": allowed,
-                    "Access-Control-Max-Age": "600",
-                    "Vary": "Origin",
-                },
-            )
-            await preflight(scope, receive, send)
-            return
 
-        async def send_with_origin(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                response_headers = MutableHeaders(scope=message)
-                response_headers["Access-Control-Allow-Origin"] = origin
-                response_headers["Access-Control-Expose-Headers"] = EXPOSED
-                response_headers.add_vary_header("Origin")
-            await send(message)
+def preflight(scope: Scope, origin: str) -> Response | None:
+    """The answer to a CORS preflight (``OPTIONS`` with ``Access-Control-Request-Method``)."""
+    if scope["method"] != "OPTIONS":
+        return None
+    headers = Headers(scope=scope)
+    if "access-control-request-method" not in headers:
+        return None
+    requested = headers.get("access-control-request-headers", "")
+    allowed = requested if _HEADER_LIST.fullmatch(requested) else DEFAULT_HEADERS
+    return Response(
+        status_code=200,
+        headers={
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Methods": ALLOWED_METHODS,
+            "Access-Control-Allow-Headers": allowed,
+            "Access-Control-Max-Age": "600",
+            "Vary": "Origin",
+        },
+    )
 
-        await self.app(scope, receive, send_with_origin)
+
+def add_cors_headers(message: Message, origin: str) -> None:
+    """What an answer to a cross-origin request carries (errors included)."""
+    response_headers = MutableHeaders(scope=message)
+    response_headers["Access-Control-Allow-Origin"] = origin
+    response_headers["Access-Control-Expose-Headers"] = EXPOSED
+    response_headers.add_vary_header("Origin")

@@ -1,9 +1,11 @@
-"""Per-request context as a plain ASGI middleware: request ids, dated paths, last-resort 500.
+"""Per-request context as a plain ASGI middleware: request ids, CORS, dated paths, a last 500.
 
 * ``X-DeskPRO-Request-ID`` on every response (``<seconds>-<30 alphanumerics>``, or the
   client's ``X-DeskPRO-Client-Request-ID`` plus ``-c``; shared/spec §1.4).
 * A date segment pins a version in Deskpro (``/api/v2/20161122/me``); Tessera has one version,
   so the segment is dropped (decision 11.1).
+* CORS as Deskpro does it (``web.cors``): in the same pass, so that every request pays one
+  middleware frame and one look at its headers for both.
 * An unexpected exception is logged once, with the request id, and answered with the generic
   500 envelope: no traceback, SQL or secret ever reaches the body.
 """
@@ -20,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tessera.core.errors import InternalError
 from tessera.logs import redact, request_id
+from tessera.web.cors import add_cors_headers, origin_to_answer, preflight
 from tessera.web.errors import error_response
 
 log = logging.getLogger(__name__)
@@ -75,20 +78,28 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = _request_id(scope)
+        client_request_id, origin = _client_id_and_origin(scope)
+        rid = request_id_for(client_request_id)
         token = request_id.set(rid)
         _undate_path(scope)
+        origin = origin_to_answer(scope, origin)
         started = False
 
         async def send_with_id(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                if origin is not None:
+                    add_cors_headers(message, origin)
                 message["headers"] = _with_request_id(message.get("headers", ()), rid)
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            answer = preflight(scope, origin) if origin is not None else None
+            if answer is not None:
+                await answer(scope, receive, send_with_id)
+            else:
+                await self.app(scope, receive, send_with_id)
         except Exception:
             log.exception("unhandled error in %s %s", scope["method"], redact(scope["path"]))
             if not started:
@@ -99,21 +110,28 @@ class RequestContextMiddleware:
 
 
 _REQUEST_ID = REQUEST_ID_HEADER.lower().encode("latin-1")
+_ORIGIN = b"origin"
 
 
 def _with_request_id(headers: Iterable[tuple[bytes, bytes]], rid: str) -> list[tuple[bytes, bytes]]:
     """The response's headers with ours as the one request id (what ``MutableHeaders`` did,
     without building one for every response)."""
-    kept = [(name, value) for name, value in headers if name.lower() != _REQUEST_ID]
+    kept = list(headers)
+    if any(name.lower() == _REQUEST_ID for name, _ in kept):
+        kept = [(name, value) for name, value in kept if name.lower() != _REQUEST_ID]
     kept.append((_REQUEST_ID, rid.encode("latin-1")))
     return kept
 
 
-def _request_id(scope: Scope) -> str:
+def _client_id_and_origin(scope: Scope) -> tuple[bytes | None, str | None]:
+    """``X-DeskPRO-Client-Request-ID`` and ``Origin`` (first of each), in one pass."""
+    client_id = origin = None
     for name, value in scope["headers"]:
         if name == CLIENT_REQUEST_ID:
-            return request_id_for(value)
-    return new_request_id()
+            client_id = value if client_id is None else client_id
+        elif name == _ORIGIN and origin is None:
+            origin = value.decode("latin-1")
+    return client_id, origin
 
 
 def request_id_for(client_request_id: bytes | None) -> str:
@@ -127,7 +145,8 @@ def request_id_for(client_request_id: bytes | None) -> str:
 
 def _undate_path(scope: Scope) -> None:
     path: str = scope["path"]
-    if path.startswith("/api/v2/"):
+    # Cheap test first: only a digit after /api/v2/ can start a date.
+    if path.startswith("/api/v2/") and path[8:9].isdigit():
         undated = _DATED_PATH.sub("/api/v2", path, count=1)
         if undated != path:
             scope["path"] = undated
