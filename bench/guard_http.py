@@ -16,6 +16,7 @@ round so that the machine's drift falls on all of them alike:
 | ``nginx bare`` | nginx (``examples/guard/nginx.conf``) asking the bare app | ``GET /tickets`` |
 | ``nginx tessera`` | the same nginx asking ``tessera serve`` | ``GET /tickets``, the keys in turn |
 
+Every server (nginx too) runs on CPU 1 and wrk on CPU 0 (``taskset``, as ``bench/run.sh``).
 Both servers are uvicorn with uvloop and httptools, one process, no access log (``tessera
 serve``'s access log is on by default: ``--access-log`` measures Tessera with it); the API behind
 nginx is the bare app in both nginx cases. Tessera runs on a throwaway SQLite file whose
@@ -44,6 +45,8 @@ from typing import Any
 
 import httpx
 
+#: Servers (and nginx) on one core, wrk on the other, as bench/run.sh does: less noise.
+SERVER_CPU, WRK_CPU = ["taskset", "-c", "1"], ["taskset", "-c", "0"]
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 BIN = Path(sys.executable).parent
@@ -85,7 +88,7 @@ def process(command: list[str], log: Path, environment: dict[str, str]) -> Itera
     with log.open("wb") as output:
         # Our own programs and arguments: no untrusted input.
         child = subprocess.Popen(  # noqa: S603
-            command, stdout=output, stderr=subprocess.STDOUT, env=environment
+            [*SERVER_CPU, *command], stdout=output, stderr=subprocess.STDOUT, env=environment
         )
     try:
         yield
@@ -163,6 +166,7 @@ def wrk(
     url: str, keys: Path | None, headers: list[str], arguments: argparse.Namespace
 ) -> dict[str, Any]:
     command = [
+        *WRK_CPU,
         shutil.which("wrk") or "wrk",
         "-t",
         "1",
@@ -198,6 +202,13 @@ def main() -> None:
     parser.add_argument("--access-log", action="store_true", help="Tessera with its access log")
     parser.add_argument("--no-nginx", action="store_true", help="leave out the nginx cases")
     parser.add_argument("--only", help="comma-separated case names to measure (after warm-up)")
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a TESSERA_* setting for the Tessera server (repeatable)",
+    )
     arguments = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as name, ExitStack() as running:
@@ -221,6 +232,7 @@ def main() -> None:
             "TESSERA_TRUSTED_PROXIES": "127.0.0.1",
             "TESSERA_ROUTES_FILE": str(folder / "routes.toml"),
             "TESSERA_ACCESS_LOG": "true" if arguments.access_log else "false",
+            **dict(setting.split("=", 1) for setting in arguments.setting),
         }
         running.enter_context(
             process(
@@ -292,10 +304,13 @@ def report(results: dict[str, list[dict[str, Any]]], arguments: argparse.Namespa
         ("tessera door", "bare door"),
         ("nginx tessera", "nginx bare"),
     ):
-        if ours in results:
+        if ours in results and baseline in results:
+            # Round by round too: the two ran back to back, so the machine's drift cancels.
+            pairs = zip(results[ours], results[baseline], strict=True)
+            per_round = ", ".join(f"{o['rps'] / b['rps']:.0%}" for o, b in pairs)
             print(
-                f"{ours} / {baseline}: {rps(ours) / rps(baseline):.0%} of the requests per second,"
-                f" p99 {p99(ours) / p99(baseline):.2f}x"
+                f"{ours} / {baseline}: {rps(ours) / rps(baseline):.0%} of the requests per second"
+                f" (rounds: {per_round}), p99 {p99(ours) / p99(baseline):.2f}x"
             )
 
 
