@@ -162,8 +162,11 @@ def test_preflight_is_answered(api: httpx.Client) -> None:
     )
 
     assert response.status_code == 200
-    assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert response.headers.get_list("Access-Control-Allow-Origin") == [ORIGIN]
     assert "Authorization" in response.headers["Access-Control-Allow-Headers"]
+    assert response.headers.get_list("Vary") == ["Origin"]
+    assert "Access-Control-Expose-Headers" not in response.headers  # not an answer to read
+    assert "X-DeskPRO-Request-ID" in response.headers
 
 
 def test_never_on_the_authorization_page(api: httpx.Client) -> None:

@@ -82,21 +82,22 @@ class RequestContextMiddleware:
         rid = request_id_for(client_request_id)
         token = request_id.set(rid)
         _undate_path(scope)
-        origin = origin_to_answer(scope, origin)
+        cors_origin = origin = origin_to_answer(scope, origin)
         started = False
 
         async def send_with_id(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                if origin is not None:
-                    add_cors_headers(message, origin)
+                if cors_origin is not None:
+                    add_cors_headers(message, cors_origin)
                 message["headers"] = _with_request_id(message.get("headers", ()), rid)
             await send(message)
 
         try:
             answer = preflight(scope, origin) if origin is not None else None
             if answer is not None:
+                cors_origin = None  # a preflight's answer carries its own CORS headers
                 await answer(scope, receive, send_with_id)
             else:
                 await self.app(scope, receive, send_with_id)
