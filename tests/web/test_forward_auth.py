@@ -6,6 +6,7 @@ each test asks as the proxies ask (``tests.web.guard``), on SQLite and PostgreSQ
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -14,6 +15,7 @@ from sqlalchemy import event
 
 from tessera.core.paging import PageRequest
 from tessera.services.people import PersonChanges
+from tests.clock import ManualClock
 from tests.conftest import wipe
 from tests.factories import (
     key_header,
@@ -443,3 +445,33 @@ def test_a_failure_is_a_403_for_nginx_and_its_own_status_for_the_others(tmp_path
     assert "X-DeskPRO-Request-ID" in nginx.headers
     assert traefik.status_code == 500
     assert traefik.json() == envelope(500, "internal_error")
+
+
+def test_an_answer_may_be_reused_no_longer_than_its_token_lives(
+    database_url: str, routes: Path, clock: ManualClock
+) -> None:
+    reuse = {"credential_cache_seconds": 300, "authz_max_age_seconds": 300}
+    with guard_server(
+        database_url,
+        routes,
+        trusted_proxies="127.0.0.1",
+        clock=clock,
+        token_max_age_days=1,
+        **reuse,
+    ) as guard:
+        services = guard.services
+        token = token_header(make_token(services, make_person(services)))  # lives one day
+        key = key_header(make_key(services, make_person(services)))  # no end of its own
+        fresh = guard.ask("ext-authz", "GET", "/tickets", token)
+        clock.advance(timedelta(days=1) - timedelta(seconds=100))
+        near_its_end = guard.ask("ext-authz", "GET", "/tickets", token)
+        keyed = guard.ask("ext-authz", "GET", "/tickets", key)
+        clock.advance(timedelta(seconds=101))
+        ended = guard.ask("ext-authz", "GET", "/tickets", token)
+
+    assert fresh.headers["Cache-Control"] == "private, max-age=300"
+    assert near_its_end.status_code == 200
+    left = int(near_its_end.headers["Cache-Control"].removeprefix("private, max-age="))
+    assert 90 <= left <= 100  # what was left of the day when asked, not the setting's 300
+    assert keyed.headers["Cache-Control"] == "private, max-age=300"
+    assert ended.status_code == 401

@@ -106,6 +106,10 @@ class Principal:
     app_id: str | None = None
     #: The OAuth client whose token this is (None for keys, sessions and other tokens).
     oauth_client_id: str | None = None
+    #: How long, from the check on, the credential works if nothing happens to it (a token's
+    #: expiry, idle or absolute); None: no limit of its own. What may reuse this answer
+    #: (a proxy, the guard library) must not reuse it longer.
+    seconds_left: float | None = None
 
     @property
     def token_scope(self) -> str | None:

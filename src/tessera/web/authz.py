@@ -37,6 +37,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from tessera.core.errors import InternalError, TesseraError
+from tessera.core.principals import Principal
 from tessera.core.routes import RouteTable
 from tessera.logs import request_id
 from tessera.web.deps import authorize
@@ -153,6 +154,7 @@ class ForwardAuth:
     def __init__(self, options: AuthzOptions) -> None:
         self._routes = options.routes
         self._identity = IdentityHeaders(options.identity)
+        self._max_age = options.max_age
         self._cache_control = f"private, max-age={options.max_age}"
         self._cache_control_bytes = self._cache_control.encode("latin-1")
 
@@ -176,7 +178,7 @@ class ForwardAuth:
             else:
                 headers = [
                     (b"content-length", b"0"),
-                    (b"cache-control", self._cache_control_bytes),
+                    (b"cache-control", self._allowed_cache_control(principal)),
                     (_REQUEST_ID, rid.encode("latin-1")),
                     *self._identity(principal),
                 ]
@@ -187,6 +189,14 @@ class ForwardAuth:
             await refusal(scope, receive, send)
         finally:
             request_id.reset(token)
+
+    def _allowed_cache_control(self, principal: Principal) -> bytes:
+        """``max-age`` never past the credential's own end: a token expiring in 20 s may be
+        reused for 20 s at most, whatever the setting allows."""
+        left = principal.seconds_left
+        if left is None or left >= self._max_age:
+            return self._cache_control_bytes
+        return f"private, max-age={max(int(left), 0)}".encode("latin-1")
 
     def _refusal(self, error: TesseraError, door: Door, scope: Scope) -> Response:
         status = STATUS[error.kind]
