@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 
 @contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
+def serving(app: ASGIApp) -> Iterator[str]:
     """Serve ``app`` on a free loopback port for the duration of the block; yield its URL."""
     # As ``tessera serve``: the app itself believes trusted proxies (web.forwarded).
     config = uvicorn.Config(

@@ -5,13 +5,11 @@ Each answers with what the guard told it about the caller, so that a test sees w
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-import uvicorn
 from fastapi import Depends, FastAPI, Request, Security
 
 from tessera.guard import Guard, Identity
@@ -81,25 +79,6 @@ def fastapi_app(guard: Guard) -> FastAPI:
         return who(caller_)
 
     return app
-
-
-@contextmanager
-def serving_asgi(app: Any) -> Iterator[str]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="guarded-api", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the guarded API did not start")
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 def wsgi_app(guard: Guard) -> WSGIApp:

@@ -12,26 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.conftest import SECRET_KEY
+from tests.external_tools import ROOT
 from tests.served import clean_environment, start, stop, wait_until_serving
 
-ROUTES = """
-default = "refuse"
-
-[[route]]
-method = "GET"
-path = "/tickets"
-tags = ["tickets.tickets.list"]
-
-[[route]]
-method = "GET"
-path = "/tickets/{id}"
-tags = ["tickets.tickets.get"]
-
-[[route]]
-method = "DELETE"
-path = "/tickets/{id}"
-tags = ["tickets.tickets.delete"]
-"""
+#: The example helpdesk's route table, which every guard test asks Tessera about.
+HELPDESK_ROUTES = ROOT / "examples" / "helpdesk" / "routes.toml"
 #: How long Tessera lets an answer be reused (``Cache-Control: max-age``).
 MAX_AGE_SECONDS = 10
 #: The tag of the guard's own key, for the revocation stream.
@@ -55,11 +40,11 @@ class TesseraNode:
 
 @contextmanager
 def tessera_node(
-    database_url: str, folder: Path, *, routes_toml: str = ROUTES, **settings: str
+    database_url: str, folder: Path, *, routes_toml: str | None = None, **settings: str
 ) -> Iterator[TesseraNode]:
     """``tessera serve`` with ``routes_toml`` as its route table, and ``settings`` (variables)."""
     routes = folder / "routes.toml"
-    routes.write_text(routes_toml)
+    routes.write_text(HELPDESK_ROUTES.read_text() if routes_toml is None else routes_toml)
     environment = clean_environment(
         TESSERA_DATABASE_URL=database_url,
         TESSERA_SECRET_KEY=SECRET_KEY,

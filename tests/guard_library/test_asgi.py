@@ -15,9 +15,10 @@ from tessera.guard.asgi import TesseraMiddleware, protected_resource_metadata
 from tessera.services.container import Services
 from tests.factories import key_header, make_key, make_person, make_token, token_header
 from tests.feed.nodes import PROPAGATION_BOUND_SECONDS
-from tests.guard_library.apps import asgi_app, serving_asgi
+from tests.guard_library.apps import asgi_app
 from tests.guard_library.tessera_node import STREAM_TAG, TesseraNode
 from tests.guard_library.waiting import until
+from tests.live import serving
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def guard(node: TesseraNode, services: Services) -> Iterator[Guard]:
 
 @pytest.fixture
 def api(guard: Guard) -> Iterator[httpx.Client]:
-    with serving_asgi(asgi_app(guard)) as url, httpx.Client(base_url=url, timeout=30) as client:
+    with serving(asgi_app(guard)) as url, httpx.Client(base_url=url, timeout=30) as client:
         yield client
 
 
@@ -166,7 +167,7 @@ def test_protected_resource_metadata_is_served_and_named_in_every_401(
     app = FastAPI()
     app.add_middleware(TesseraMiddleware, guard=guard, resource_metadata=metadata)
 
-    with serving_asgi(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+    with serving(app) as url, httpx.Client(base_url=url, timeout=30) as client:
         served = client.get("/.well-known/oauth-protected-resource")
         refused = client.get("/tickets")
 

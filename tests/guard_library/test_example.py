@@ -9,8 +9,8 @@ from tessera.guard import Guard
 from tessera.guard.fastapi import route_table
 from tessera.services.container import Services
 from tests.factories import key_header, make_key, make_person
-from tests.guard_library.apps import serving_asgi
 from tests.guard_library.tessera_node import TesseraNode
+from tests.live import serving
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "helpdesk"
 
@@ -27,7 +27,7 @@ def test_the_example_answers_only_what_tessera_allows(
 ) -> None:
     person = make_person(services)
     limited = key_header(make_key(services, person, tags="tickets.*, -*.delete"))
-    with Guard(node.url) as guard, serving_asgi(create_app(guard)) as url:
+    with Guard(node.url) as guard, serving(create_app(guard)) as url:
         listed = httpx.get(f"{url}/tickets", headers=limited)
         closed = httpx.delete(f"{url}/tickets/1", headers=limited)
         anonymous = httpx.get(f"{url}/tickets")

@@ -15,8 +15,9 @@ from tessera.guard.fastapi import route_table
 from tessera.guard.flask import TesseraFlask
 from tessera.services.container import Services
 from tests.factories import key_header, make_key, make_person, make_token, token_header
-from tests.guard_library.apps import fastapi_app, serving_asgi, serving_wsgi, wsgi_app
+from tests.guard_library.apps import fastapi_app, serving_wsgi, wsgi_app
 from tests.guard_library.tessera_node import TesseraNode
+from tests.live import serving
 
 
 def flask_app(guard: Guard) -> Any:
@@ -104,7 +105,7 @@ def test_a_wsgi_apps_cached_answer_makes_no_call(
 def dependency_api(node: TesseraNode) -> Iterator[httpx.Client]:
     with (
         Guard(node.url) as guard,
-        serving_asgi(fastapi_app(guard)) as url,
+        serving(fastapi_app(guard)) as url,
         httpx.Client(base_url=url, timeout=30) as client,
     ):
         yield client
@@ -147,7 +148,7 @@ def test_a_missing_scope_is_rfc_6750s_insufficient_scope(
             return who.person_id
 
         token = token_header(make_token(services, make_person(services)))
-        with serving_asgi(app) as url:
+        with serving(app) as url:
             refused = httpx.get(f"{url}/tickets", headers=token)
 
     assert (refused.status_code, refused.json()["code"]) == (403, "insufficient_scope")

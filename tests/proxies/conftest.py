@@ -11,12 +11,9 @@ from urllib.parse import urlsplit
 import pytest
 from examples.helpdesk.app import create_app
 
-from tests.external_tools import ROOT
-from tests.guard_library.apps import serving_asgi
 from tests.guard_library.tessera_node import TesseraNode, tessera_node
+from tests.live import serving
 from tests.proxies.launch import PROXIES, Proxy, running_proxy
-
-HELPDESK_ROUTES = ROOT / "examples" / "helpdesk" / "routes.toml"
 
 
 def host_port(url: str) -> str:
@@ -28,7 +25,6 @@ def tessera(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     with tessera_node(
         database_url,
         tmp_path_factory.mktemp("tessera"),
-        routes_toml=HELPDESK_ROUTES.read_text(),
         TESSERA_TRUSTED_PROXIES="127.0.0.1",
     ) as node:
         yield node
@@ -37,7 +33,7 @@ def tessera(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 @pytest.fixture(scope="module")
 def helpdesk() -> Iterator[str]:
     """The example API as it runs behind a proxy: it believes the identity headers."""
-    with serving_asgi(create_app()) as url:
+    with serving(create_app()) as url:
         yield url
 
 

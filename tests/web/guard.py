@@ -20,32 +20,10 @@ from tessera.app import create_app
 from tessera.bootstrap import Runtime
 from tessera.services.container import Services
 from tests.conftest import extra_runtime
+from tests.guard_library.tessera_node import HELPDESK_ROUTES
 from tests.live import serving
 
-#: The example helpdesk's table (G-B ships the same one with the example API).
-ROUTES = """
-default = "refuse"
-
-[[route]]
-method = "GET"
-path = "/tickets"
-tags = ["tickets.tickets.list"]
-
-[[route]]
-method = "POST"
-path = "/tickets"
-tags = ["tickets.tickets.post"]
-
-[[route]]
-method = "GET"
-path = "/tickets/{id}"
-tags = ["tickets.tickets.get"]
-
-[[route]]
-method = "DELETE"
-path = "/tickets/{id}"
-tags = ["tickets.tickets.delete"]
-"""
+ROUTES = HELPDESK_ROUTES.read_text()
 API_HOST = "api.example.test"
 #: Every way a proxy asks, by the name tests use for it.
 DOORS = ("forward-auth", "auth-request-url", "auth-request-uri", "ext-authz")

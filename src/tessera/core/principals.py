@@ -86,9 +86,15 @@ class ApiTokenRecord:
             return False
         return person.is_agent or not self.oauth_requires_agent
 
-    def is_live(self, now: datetime, lifetime: TokenLifetime) -> bool:
+    def time_left(self, now: datetime, lifetime: TokenLifetime) -> float | None:
+        """Seconds it still works (0 once revoked or expired); None: no end of its own."""
+        if self.revoked_at is not None:
+            return 0.0
         expiry = lifetime.expiry(self.created_at, self.last_used_at, self.expires_at)
-        return self.revoked_at is None and (expiry is None or now < expiry)
+        return None if expiry is None else max((expiry - now).total_seconds(), 0.0)
+
+    def is_live(self, now: datetime, lifetime: TokenLifetime) -> bool:
+        return self.time_left(now, lifetime) != 0.0
 
 
 @dataclass(frozen=True, slots=True)

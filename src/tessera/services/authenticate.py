@@ -363,10 +363,8 @@ class Authenticator:
     def _token_principal(
         self, token: ApiTokenRecord, client_address: str | None, now: datetime
     ) -> Principal:
-        # ApiTokenRecord.is_live, with the expiry kept for the answer.
-        expiry = self._lifetime.expiry(token.created_at, token.last_used_at, token.expires_at)
-        live = token.revoked_at is None and (expiry is None or now < expiry)
-        if not live or not token.serves():
+        left = token.time_left(now, self._lifetime)
+        if left == 0.0 or not token.serves():
             raise InvalidApiToken()
         self._usage.record(
             CredentialKind.API_TOKEN, token.id, now, client_address, token.last_used_at
@@ -378,7 +376,7 @@ class Authenticator:
             may_admin=token.person.is_admin,
             app_id=token.oauth_client_id,
             oauth_client_id=token.oauth_client_id,
-            seconds_left=None if expiry is None else (expiry - now).total_seconds(),
+            seconds_left=left,
         )
 
     def refresh_due(self) -> int:
