@@ -29,14 +29,16 @@ def test_show_prints_the_table_most_specific_first(cli: Cli, routes: Path) -> No
     data = cli.json("routes", "show", "--routes", str(routes))
 
     assert text.exit_code == 0, text.output
-    assert "GET     /tickets/{id}  tickets.tickets.get     routes.toml route 3" in text.stdout
+    assert (
+        "GET     /tickets/{ticket_id}  tickets.tickets.get     routes.toml route 2" in text.stdout
+    )
     assert 'A request no route names is refused with 403 forbidden (default = "refuse").' in (
         text.stdout
     )
     assert data["default"] == "refuse"
     assert [(r["methods"], r["path"]) for r in data["routes"]] == [
-        (["GET"], "/tickets/{id}"),  # equally specific routes: in the order written
-        (["DELETE"], "/tickets/{id}"),
+        (["GET"], "/tickets/{ticket_id}"),  # equally specific routes: in the order written
+        (["DELETE"], "/tickets/{ticket_id}"),
         (["GET"], "/tickets"),
         (["POST"], "/tickets"),
     ]
