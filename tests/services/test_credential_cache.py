@@ -109,19 +109,60 @@ def test_each_change_forgets_exactly_what_it_touches(
     assert len(cache) == len(left)
 
 
-def test_size_bounds_the_entries_and_the_least_recently_used_goes_first() -> None:
+def test_size_bounds_the_entries_and_the_oldest_read_goes_first() -> None:
     cache = CredentialCache(3, TTL)
     for token_id in (1, 2, 3):
         cache.put_api_token(token(token_id, 10), ticket=cache.ticket(), read_at=NOW)
-    assert cache.api_token(1, NOW) is not None  # 1 is now the most recently used
+    assert cache.api_token(1, NOW) is not None  # a hit in the current generation moves nothing
 
     cache.put_api_token(token(4, 10), ticket=cache.ticket(), read_at=NOW)
 
     assert len(cache) == 3
-    assert [t for t in (1, 2, 3, 4) if cache.api_token(t, NOW) is not None] == [1, 3, 4]
+    assert [t for t in (1, 2, 3, 4) if cache.api_token(t, NOW) is not None] == [2, 3, 4]
     # The evicted entry left no trace in the person index: a person change finds the rest.
     cache.apply(CredentialChange(ChangeKind.PERSON, 10))
     assert len(cache) == 0
+
+
+def test_a_credential_in_use_is_renewed_and_outlasts_those_nobody_uses() -> None:
+    cache = CredentialCache(3, TTL)
+    for token_id in (1, 2, 3):
+        cache.put_api_token(token(token_id, 10), ticket=cache.ticket(), read_at=NOW)
+    later = NOW + TTL / 2  # the generation turns: 1, 2 and 3 are in their second half
+
+    assert cache.api_token(2, later) is not None
+    assert cache.take_due() == {Slot.API_KEY: [], Slot.API_TOKEN: [2], Slot.PERSON: []}
+    cache.put_api_token(token(2, 10), ticket=cache.ticket(), read_at=later)  # the refresher
+    cache.put_api_token(token(4, 10), ticket=cache.ticket(), read_at=later)
+
+    assert [t for t in (1, 2, 3, 4) if cache.api_token(t, later) is not None] == [2, 3, 4]
+    # Past the first read's TTL only the renewed and the new entries are served.
+    assert [t for t in (2, 3, 4) if cache.api_token(t, NOW + TTL) is not None] == [2, 4]
+    assert sorted(cache.take_due()[Slot.API_TOKEN]) == [2, 4]  # in their second half now
+
+
+def test_a_read_older_than_both_generations_is_not_stored() -> None:
+    cache = CredentialCache(10, TTL)
+    cache.put_api_token(token(1, 10), ticket=cache.ticket(), read_at=NOW + TTL)
+
+    # Read long before the generations it would join: it would outlive its TTL there.
+    cache.put_api_token(token(2, 10), ticket=cache.ticket(), read_at=NOW)
+    # Read before the current generation but after the previous one began: it joins that one.
+    cache.put_api_token(token(3, 10), ticket=cache.ticket(), read_at=NOW + TTL * 1.2)
+    cache.put_api_token(token(4, 10), ticket=cache.ticket(), read_at=NOW + TTL * 1.6)
+    cache.put_api_token(token(5, 10), ticket=cache.ticket(), read_at=NOW + TTL * 1.4)
+
+    assert cache.api_token(2, NOW + TTL * 1.6) is None
+    assert [t for t in (1, 3, 4, 5) if cache.api_token(t, NOW + TTL * 1.99) is not None] == [
+        1,
+        3,
+        4,
+        5,
+    ]
+    # A generation's entries go with it: a late read may go earlier than its TTL, never later.
+    assert [t for t in (1, 3, 4, 5) if cache.api_token(t, NOW + TTL * 2) is not None] == [4]
+    assert cache.api_token(4, NOW + TTL * 2.59) is not None
+    assert cache.api_token(4, NOW + TTL * 2.6) is None
 
 
 def test_an_entry_is_fresh_for_the_ttl_after_its_read_and_no_longer() -> None:

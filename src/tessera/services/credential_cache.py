@@ -7,35 +7,43 @@ Never a refusal: an id the database does not know, a wrong code or a revoked row
 cache as it was, so a flood of invented ids cannot push a single good entry out. Refusals are
 remembered apart, in a bounded set of their own (``services.refusal_cache``, ADR 0024).
 
-Every entry is fresh for ``ttl`` after the read that produced it; after that the next request
-reads the database again. That bound holds even if a change message is lost. So that busy
-credentials do not all pay that read on the request path, a hit in the second half of an
-entry's life marks it due, and a background refresher (``Authenticator.refresh_due``) reads
-the due entries in bulk and renews those the database still confirms. Changes
-(``core.changes``) drop entries at once: one key or token, everything of a person, every
-token of an OAuth app, or everything.
+Freshness by generations (ADR 0028): entries live in two generations, each a plain dictionary
+that starts at a moment and takes what is read from then on. When the current generation is
+half a TTL old it becomes the previous one, and the previous one is dropped whole. An entry is
+therefore served for at most ``ttl`` after the read that produced it (a read started before
+the current generation goes into the previous one, or nowhere), even if a change message is
+lost, and no entry carries an expiry of its own. So that busy credentials do not all pay a read
+on the request path, a hit in the previous generation marks the entry due, and a background
+refresher (``Authenticator.refresh_due``) reads the due entries in bulk and puts those the
+database still confirms into the current one. Changes (``core.changes``) drop entries at once:
+one key or token, everything of a person, every token of an OAuth app, or everything.
 
 A read that started before a change must not store what it read after the change was applied
 (it may be the state the change replaced): ``ticket()`` is taken before the read, and a put
 with a ticket older than the last change is ignored.
 
+Bound: at most ``size`` entries. When full, the oldest entries of the previous generation go
+first, a sixty-fourth of the size at a time (one scan of the dictionary's front per batch, not
+per entry); with the previous generation empty, the current one turns early. A credential in
+use is renewed into the current generation every half TTL, so this is least-recently-used
+order at the grain of half a TTL, without moving an entry on every hit.
+
 One lock guards everything; each operation is a few dictionary steps, so the lock is held for
 about a microsecond and may be taken on the event loop.
 
-Memory (``bench/cache_memory.py``, ADR 0016): an entry is its record in one ordered dictionary
-and its expiry (a float) in a plain one, both named by one integer; no tuple pairs them, so an
-entry adds two objects the garbage collector walks (record and person), not three. Entries of
-the same person share one person snapshot; within a snapshot, equal strings are one object
-(a display name equal to the name, a primary e-mail equal to the first address); the strings
-many rows repeat (time zones, tag patterns, OAuth client ids) are interned.
+Memory (``bench/cache_memory.py``, ADRs 0016 and 0028): an entry is its record in one plain
+dictionary, named by one integer. Entries of the same person share one person snapshot; within
+a snapshot, equal strings are one object (a display name equal to the name, a primary e-mail
+equal to the first address); the strings many rows repeat (time zones, tag patterns, OAuth
+client ids) are interned.
 """
 
 import sys
 import threading
-from collections import OrderedDict
 from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import IntEnum
+from itertools import islice
 
 from tessera.core.changes import ChangeKind, CredentialChange
 from tessera.core.oauth_clients import parse_client_id
@@ -44,6 +52,8 @@ from tessera.core.principals import ApiKeyRecord, ApiTokenRecord
 
 DEFAULT_SIZE = 100_000
 DEFAULT_TTL = timedelta(seconds=10)
+#: When full, this fraction of the size is evicted at once (see the module's text).
+_EVICTION_BATCH_DIVISOR = 64
 
 
 class Slot(IntEnum):
@@ -56,6 +66,8 @@ class Slot(IntEnum):
 
 _SLOTS = len(Slot)
 _Value = ApiKeyRecord | ApiTokenRecord | Person
+#: Subject (a person id, an OAuth app id) → the names of the entries that hold it.
+_Index = dict[int, int | list[int]]
 
 
 def _name(slot: int, subject_id: int) -> int:
@@ -67,8 +79,45 @@ def _name(slot: int, subject_id: int) -> int:
 _KEY, _TOKEN, _PERSON = int(Slot.API_KEY), int(Slot.API_TOKEN), int(Slot.PERSON)
 
 
+class _Generation:
+    """The entries read from ``start`` (POSIX seconds) on, with their person and app indexes."""
+
+    __slots__ = ("by_client", "by_person", "entries", "start")
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        #: Name → the record as read, oldest first.
+        self.entries: dict[int, _Value] = {}
+        self.by_person: _Index = {}
+        self.by_client: _Index = {}
+
+    def add(self, name: int, value: _Value) -> None:
+        self.entries[name] = value
+        person = _person_of(value)
+        if person is not None:
+            _index(self.by_person, person.id, name)
+        client_id = _client_of(value)
+        if client_id is not None:
+            _index(self.by_client, client_id, name)
+
+    def remove(self, name: int) -> bool:
+        value = self.entries.pop(name, None)
+        if value is None:
+            return False
+        person = _person_of(value)
+        if person is not None:
+            _unindex(self.by_person, person.id, name)
+        client_id = _client_of(value)
+        if client_id is not None:
+            _unindex(self.by_client, client_id, name)
+        return True
+
+    def oldest(self, count: int) -> list[int]:
+        return list(islice(self.entries, count))
+
+
 class CredentialCache:
-    """A bounded LRU of verified credentials; a ``ChangeListener``. ``size`` 0 disables it."""
+    """A bounded cache of verified credentials; a ``ChangeListener``. ``size`` 0 disables it."""
 
     def __init__(self, size: int = DEFAULT_SIZE, ttl: timedelta = DEFAULT_TTL) -> None:
         if size < 0:
@@ -77,21 +126,20 @@ class CredentialCache:
         self.ttl = ttl
         self.enabled = size > 0 and ttl > timedelta()
         self._ttl_seconds = ttl.total_seconds()
-        #: A hit this close to the end of an entry's life asks for it to be read again.
-        self._refresh_after = self._ttl_seconds / 2
+        #: How long a generation stays current.
+        self._turn_after = self._ttl_seconds / 2
+        self._eviction_batch = max(1, size // _EVICTION_BATCH_DIVISOR)
         self._due: set[int] = set()
         self._lock = threading.Lock()
-        #: Name → the record as read, least recently used first.
-        self._entries: OrderedDict[int, _Value] = OrderedDict()
-        #: Name → the time (POSIX seconds) until which its record may be served.
-        self._until: dict[int, float] = {}
-        #: Person id → the names of the entries that hold that person (one name, or a list).
-        self._by_person: dict[int, int | list[int]] = {}
-        self._by_client: dict[int, int | list[int]] = {}
+        # Both start long expired: the first use turns them.
+        self._current = _Generation(0.0)
+        self._previous = _Generation(0.0)
+        #: The first moment at which a generation must turn or the previous one lapses.
+        self._next_turn = 0.0
         self._changes_seen = 0
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._current.entries) + len(self._previous.entries)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -110,19 +158,41 @@ class CredentialCache:
     def _fresh(self, name: int, now: datetime) -> _Value | None:
         if not self.enabled:
             return None
+        moment = now.timestamp()
         with self._lock:
-            value = self._entries.get(name)
+            if moment >= self._next_turn:
+                self._turn(moment)
+            value = self._current.entries.get(name)
             if value is None:
-                return None
-            until = self._until[name]
-            moment = now.timestamp()
-            if moment >= until:
-                # Left in place: the read that follows replaces it, or drops it if revoked.
-                return None
-            if moment >= until - self._refresh_after:
-                self._due.add(name)
-            self._entries.move_to_end(name)
+                value = self._previous.entries.get(name)
+                if value is not None:
+                    self._due.add(name)  # in the second half of its life: read it again soon
             return value
+
+    # -- generations ---------------------------------------------------------------------------
+
+    def _turn(self, moment: float) -> None:
+        """Bring the generations up to ``moment``: turn, or let the previous one lapse."""
+        current = self._current
+        if moment >= current.start + self._ttl_seconds:
+            self._current, self._previous = _Generation(moment), _Generation(moment)
+        elif moment >= current.start + self._turn_after:
+            self._current, self._previous = _Generation(moment), current
+        else:  # the previous generation's TTL is over; the current one goes on
+            self._previous = _Generation(current.start)
+        self._next_turn = min(
+            self._current.start + self._turn_after, self._previous.start + self._ttl_seconds
+        )
+
+    def _generation_for(self, read_at: float) -> "_Generation | None":
+        """Where a record read at ``read_at`` may go without outliving its TTL."""
+        if read_at >= self._next_turn:
+            self._turn(read_at)
+        if read_at >= self._current.start:
+            return self._current
+        if read_at >= self._previous.start and self._previous.start + self._ttl_seconds > read_at:
+            return self._previous
+        return None  # read too long ago: serving it would outlive its TTL
 
     # -- refreshing ahead ----------------------------------------------------------------------
 
@@ -134,7 +204,7 @@ class CredentialCache:
         """
         with self._lock:
             due, self._due = self._due, set()
-            alive = [name for name in due if name in self._entries]
+            alive = [name for name in due if self._held(name) is not None]
         by_slot: dict[Slot, list[int]] = {slot: [] for slot in Slot}
         for name in alive:
             by_slot[Slot(name % _SLOTS)].append(name // _SLOTS)
@@ -143,10 +213,14 @@ class CredentialCache:
     def digest_of(self, slot: Slot, subject_id: int) -> bytes | None:
         """The code digest an entry holds now (None: no such entry, or a person)."""
         with self._lock:
-            value = self._entries.get(_name(slot, subject_id))
+            value = self._held(_name(slot, subject_id))
         if value is None or isinstance(value, Person):
             return None
         return value.code_digest
+
+    def _held(self, name: int) -> _Value | None:
+        value = self._current.entries.get(name)
+        return value if value is not None else self._previous.entries.get(name)
 
     # -- filling -------------------------------------------------------------------------------
 
@@ -155,15 +229,13 @@ class CredentialCache:
         return self._changes_seen
 
     def put_api_key(self, key: ApiKeyRecord, *, ticket: int, read_at: datetime) -> None:
-        name = _name(Slot.API_KEY, key.id)
         with self._lock:
             if self._admits(ticket):
                 person = self._shared(key.person) if key.person is not None else None
                 key = replace(key, person=person, tags=sys.intern(key.tags))
-                self._store(name, key, read_at)
+                self._store(_name(_KEY, key.id), key, read_at)
 
     def put_api_token(self, token: ApiTokenRecord, *, ticket: int, read_at: datetime) -> None:
-        name = _name(Slot.API_TOKEN, token.id)
         with self._lock:
             if self._admits(ticket):
                 client = token.oauth_client_id
@@ -172,12 +244,12 @@ class CredentialCache:
                     person=self._shared(token.person),
                     oauth_client_id=sys.intern(client) if client is not None else None,
                 )
-                self._store(name, token, read_at)
+                self._store(_name(_TOKEN, token.id), token, read_at)
 
     def put_person(self, person: Person, *, ticket: int, read_at: datetime) -> None:
         with self._lock:
             if self._admits(ticket):
-                self._store(_name(Slot.PERSON, person.id), self._shared(person), read_at)
+                self._store(_name(_PERSON, person.id), self._shared(person), read_at)
 
     def discard(self, slot: Slot, subject_id: int) -> None:
         """Forget one entry: the database says it no longer verifies (revoked, deleted)."""
@@ -192,11 +264,12 @@ class CredentialCache:
 
     def _shared(self, person: Person) -> Person:
         """An equal snapshot some entry already holds, else this one with interned strings."""
-        names = self._by_person.get(person.id)
-        for name in (names,) if isinstance(names, int) else names or ():
-            held = _person_of(self._entries[name])
-            if held == person:
-                return held
+        for generation in (self._current, self._previous):
+            names = generation.by_person.get(person.id)
+            for name in (names,) if isinstance(names, int) else names or ():
+                held = _person_of(generation.entries[name])
+                if held == person:
+                    return held
         # Equal strings of one row are separate objects as read; keep one of each.
         emails = person.emails
         if emails and emails[0] == person.primary_email:
@@ -210,28 +283,28 @@ class CredentialCache:
 
     def _store(self, name: int, value: _Value, read_at: datetime) -> None:
         self._remove(name)
-        self._entries[name] = value
-        self._until[name] = read_at.timestamp() + self._ttl_seconds
-        person = _person_of(value)
-        if person is not None:
-            _index(self._by_person, person.id, name)
-        client_id = _client_of(value)
-        if client_id is not None:
-            _index(self._by_client, client_id, name)
-        while len(self._entries) > self.size:
-            self._remove(next(iter(self._entries)))
+        generation = self._generation_for(read_at.timestamp())
+        if generation is None:
+            return
+        if len(self) >= self.size:
+            self._make_room()
+            generation = self._generation_for(read_at.timestamp())
+            if generation is None:
+                return
+        generation.add(name, value)
+
+    def _make_room(self) -> None:
+        """Evict the oldest entries, a batch at a time (previous generation first)."""
+        if not self._previous.entries:
+            # All in the current generation: it turns early, keeping its own start (and TTL).
+            self._previous, self._current = self._current, _Generation(self._current.start)
+        previous = self._previous
+        for name in previous.oldest(self._eviction_batch):
+            previous.remove(name)
 
     def _remove(self, name: int) -> None:
-        value = self._entries.pop(name, None)
-        if value is None:
-            return
-        del self._until[name]
-        person = _person_of(value)
-        if person is not None:
-            _unindex(self._by_person, person.id, name)
-        client_id = _client_of(value)
-        if client_id is not None:
-            _unindex(self._by_client, client_id, name)
+        if not self._current.remove(name):
+            self._previous.remove(name)
 
     # -- invalidation --------------------------------------------------------------------------
 
@@ -241,23 +314,21 @@ class CredentialCache:
             self._changes_seen += 1
             kind, subject = change.kind, change.subject_id
             if kind is ChangeKind.API_KEY:
-                self._remove(_name(Slot.API_KEY, subject))
+                self._remove(_name(_KEY, subject))
             elif kind is ChangeKind.API_TOKEN:
-                self._remove(_name(Slot.API_TOKEN, subject))
-            elif kind is ChangeKind.PERSON:
-                self._remove_all(self._by_person.get(subject))
-            elif kind is ChangeKind.OAUTH_CLIENT:
-                self._remove_all(self._by_client.get(subject))
+                self._remove(_name(_TOKEN, subject))
+            elif kind is ChangeKind.PERSON or kind is ChangeKind.OAUTH_CLIENT:
+                for generation in (self._current, self._previous):
+                    index = (
+                        generation.by_person if kind is ChangeKind.PERSON else generation.by_client
+                    )
+                    names = index.get(subject)
+                    for name in [names] if isinstance(names, int) else list(names or ()):
+                        generation.remove(name)
             else:
-                self._entries.clear()
-                self._until.clear()
-                self._by_person.clear()
-                self._by_client.clear()
+                self._current = _Generation(self._current.start)
+                self._previous = _Generation(self._previous.start)
                 self._due.clear()
-
-    def _remove_all(self, names: int | list[int] | None) -> None:
-        for name in [names] if isinstance(names, int) else list(names or ()):
-            self._remove(name)
 
 
 def _person_of(value: _Value) -> Person | None:
@@ -273,7 +344,7 @@ def _client_of(value: _Value) -> int | None:
     return None
 
 
-def _index(index: dict[int, int | list[int]], subject: int, name: int) -> None:
+def _index(index: _Index, subject: int, name: int) -> None:
     # Most people hold one credential: a bare name; a list (a fifth of a set's bytes) from
     # the second on. Lists stay short: one person's credentials, one app's tokens.
     held = index.get(subject)
@@ -286,7 +357,7 @@ def _index(index: dict[int, int | list[int]], subject: int, name: int) -> None:
         held.append(name)
 
 
-def _unindex(index: dict[int, int | list[int]], subject: int, name: int) -> None:
+def _unindex(index: _Index, subject: int, name: int) -> None:
     held = index.get(subject)
     if held == name:
         del index[subject]

@@ -4,10 +4,9 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from tessera.core.ids import ApiKeyId, ApiTokenId, PersonId
+from tessera.core.ids import PersonId
 from tessera.core.people import Person
-from tessera.core.principals import ApiKeyRecord, ApiTokenRecord, TokenSource
-from tessera.store.tables import ApiKeyRow, ApiTokenRow, PersonRow
+from tessera.store.tables import PersonRow
 
 
 def person_from_row(row: PersonRow | Row[Any]) -> Person:
@@ -29,30 +28,4 @@ def person_from_row(row: PersonRow | Row[Any]) -> Person:
         identity_provider=row.identity_provider,
         has_password=row.password_hash is not None,
         created_at=row.created_at,
-    )
-
-
-def api_key_from_row(row: ApiKeyRow, person: PersonRow | None) -> ApiKeyRecord:
-    return ApiKeyRecord(
-        id=ApiKeyId(row.id),
-        code_digest=row.code_digest,
-        person=person_from_row(person) if person is not None else None,
-        is_superuser=row.is_superuser,
-        admin_api=row.admin_api,
-        tags=row.tags,
-        revoked_at=row.revoked_at,
-        last_used_at=row.last_used_at,
-    )
-
-
-def api_token_from_row(row: ApiTokenRow, person: PersonRow) -> ApiTokenRecord:
-    return ApiTokenRecord(
-        id=ApiTokenId(row.id),
-        code_digest=row.code_digest,
-        person=person_from_row(person),
-        source=TokenSource(row.source),
-        created_at=row.created_at,
-        last_used_at=row.last_used_at,
-        expires_at=row.expires_at,
-        revoked_at=row.revoked_at,
     )
