@@ -17,13 +17,15 @@ round so that the machine's drift falls on all of them alike:
 | ``nginx tessera`` | the same nginx asking ``tessera serve`` | ``GET /tickets``, the keys in turn |
 
 Every server (nginx too) runs on CPU 1 and wrk on CPU 0 (``taskset``, as ``bench/run.sh``).
-Both servers are uvicorn with uvloop and httptools, one process, no access log (``tessera
+Both servers are uvicorn with uvloop and httptools (or both granian, ``--server granian``: its
+ASGI interface, uvloop, one worker), one process, no access log (``tessera
 serve``'s access log is on by default: ``--access-log`` measures Tessera with it); the API behind
 nginx is the bare app in both nginx cases. Tessera runs on a throwaway SQLite file whose
 credentials are seeded in bulk (``bulk.py``); a warm-up pass over every key fills its cache.
 Needs ``wrk`` and, for the nginx cases, ``/usr/sbin/nginx``. Run from the repository's root:
 
     .venv/bin/python bench/guard_http.py [--pool 10000] [--seconds 10] [--rounds 3]
+        [--server uvicorn|granian] [--no-nginx] [--only CASE,…] [--setting NAME=VALUE]
 """
 
 import argparse
@@ -112,7 +114,10 @@ def wait_for(url: str, log: Path) -> None:
     raise SystemExit(f"{url} did not answer: {log.read_text(errors='replace')[-2000:]}")
 
 
-def bare_server(folder: Path, port: int) -> tuple[list[str], Path]:
+def bare_server(folder: Path, port: int, server: str) -> tuple[list[str], Path]:
+    log = folder / f"bare-{port}.log"
+    if server == "granian":
+        return [*_granian(port), "--working-dir", str(BENCH / "apps"), "bare_guard:app"], log
     command = [
         str(BIN / "uvicorn"),
         "--app-dir",
@@ -127,7 +132,33 @@ def bare_server(folder: Path, port: int) -> tuple[list[str], Path]:
         "--log-level",
         "warning",
     ]
-    return command, folder / f"bare-{port}.log"
+    return command, log
+
+
+def tessera_server(port: int, server: str) -> list[str]:
+    if server == "granian":
+        # The factory ``tessera serve`` gives uvicorn: settings from the environment.
+        return [*_granian(port), "--factory", "tessera.app:serve_app"]
+    return [str(BIN / "tessera"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+
+
+def _granian(port: int) -> list[str]:
+    """granian (Rust HTTP, ASGI to Python) as uvicorn is run: one worker, uvloop, no log."""
+    return [
+        str(BIN / "granian"),
+        "--interface",
+        "asgi",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--no-ws",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
 
 
 def nginx_server(folder: Path, listen: str, guard: str, api: str) -> list[str]:
@@ -200,6 +231,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--access-log", action="store_true", help="Tessera with its access log")
+    parser.add_argument(
+        "--server",
+        choices=("uvicorn", "granian"),
+        default="uvicorn",
+        help="the HTTP server of both apps (granian must be installed)",
+    )
     parser.add_argument("--no-nginx", action="store_true", help="leave out the nginx cases")
     parser.add_argument("--only", help="comma-separated case names to measure (after warm-up)")
     parser.add_argument(
@@ -221,7 +258,7 @@ def main() -> None:
         environment = {k: v for k, v in os.environ.items() if not k.startswith("TESSERA_")}
         bare_port, api_port, tessera_port = free_port(), free_port(), free_port()
         for port in (bare_port, api_port):
-            command, log = bare_server(folder, port)
+            command, log = bare_server(folder, port, arguments.server)
             running.enter_context(process(command, log, environment))
             wait_for(f"http://127.0.0.1:{port}/api/v2/me", log)
         tessera_log = folder / "tessera.log"
@@ -236,9 +273,7 @@ def main() -> None:
         }
         running.enter_context(
             process(
-                [str(BIN / "tessera"), "serve", "--host", "127.0.0.1", "--port", str(tessera_port)],
-                tessera_log,
-                tessera_environment,
+                tessera_server(tessera_port, arguments.server), tessera_log, tessera_environment
             )
         )
         wait_for(f"http://127.0.0.1:{tessera_port}/api/v2/helpdesk/discover", tessera_log)
@@ -290,7 +325,7 @@ def report(results: dict[str, list[dict[str, Any]]], arguments: argparse.Namespa
     print(
         f"{arguments.pool} keys, {arguments.connections} connections, {arguments.seconds} s x"
         f" {arguments.rounds} rounds (medians); Tessera access log"
-        f" {'on' if arguments.access_log else 'off'}"
+        f" {'on' if arguments.access_log else 'off'}; server {arguments.server}"
     )
     print(f"{'case':15} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}   rounds (req/s)")
     for name, runs in results.items():
