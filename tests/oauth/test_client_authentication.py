@@ -5,6 +5,7 @@ default); one request authenticates one client (Basic naming one client and ``cl
 another is refused); and refusals are described in words.
 """
 
+import base64
 from typing import Any
 
 import httpx
@@ -237,3 +238,17 @@ def test_a_wrong_secret_is_described_in_words(
     body = assert_oauth_error(answer, 401, "invalid_client")
     assert "[" not in body["error_description"]
     assert "HTTP Basic" in body["error_description"]
+
+
+@pytest.mark.parametrize("endpoint", [TOKEN, REVOKE, INTROSPECT])
+def test_basic_credentials_that_are_not_utf8_are_401_not_a_crash(
+    api: httpx.Client, endpoint: str
+) -> None:
+    not_utf8 = base64.b64encode(b"\xff\xfe:\xc3\x28").decode("ascii")
+    form = {"grant_type": "refresh_token", "refresh_token": "x", "token": "x"}
+
+    answer = api.post(endpoint, data=form, headers={"Authorization": f"Basic {not_utf8}"})
+
+    body = assert_oauth_error(answer, 401, "invalid_client")
+    assert "UTF-8" in body["error_description"]
+    assert answer.headers["WWW-Authenticate"].startswith("Basic ")

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from tessera.app import create_app
 from tessera.core.audit import AuditEvent, AuditFilters
@@ -196,6 +197,21 @@ def test_only_admins_read_the_trail_and_bad_dates_are_invalid_input(
     assert_error(bad, invalid_input(since=field(INVALID)))
     bad_csv = api.get("/api/v2/audit_events.csv", params={"until": "2026-13-01"}, headers=admin)
     assert_error(bad_csv, invalid_input(until=field(INVALID)))
+
+
+@pytest.mark.parametrize(
+    "moment",
+    ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+01:00"],
+)
+@pytest.mark.parametrize("path", ["/api/v2/audit_events", "/api/v2/audit_events.csv"])
+def test_a_date_out_of_range_in_utc_is_invalid_input_not_a_crash(
+    api: httpx.Client, services: Services, moment: str, path: str
+) -> None:
+    admin = key_header(make_key(services, make_person(services, admin=True)))
+
+    answer = api.get(path, params={"since": moment, "until": moment}, headers=admin)
+
+    assert_error(answer, invalid_input(since=field(INVALID), until=field(INVALID)))
 
 
 def test_the_server_prunes_old_events_soon_after_it_starts(

@@ -12,6 +12,8 @@ Authlib's ``ClientAuthentication`` with three of our rules (ADR 0019):
   (descriptions are ASCII without quotes or backslashes, RFC 6749 §5.2).
 """
 
+import base64
+import binascii
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +39,7 @@ class TesseraClientAuthentication(ClientAuthentication):
         self.register("none", authenticate_public_client)
 
     def authenticate(self, request: Any, methods: list[str], endpoint: str) -> ClientModel:
+        refuse_undecodable_basic(request)
         refuse_two_clients(request)
         for method in methods:
             client: ClientModel | None = self._methods[method](self.query_client, request)
@@ -48,6 +51,26 @@ class TesseraClientAuthentication(ClientAuthentication):
             status_code=401 if "client_secret_basic" in methods else 400,
             description=f"The client could not be authenticated: send {_in_words(methods)}.",
         )
+
+
+def refuse_undecodable_basic(request: Any) -> None:
+    """HTTP Basic whose base64 is not UTF-8 text names no client: 401, not a crash.
+
+    Authlib decodes the credentials without catching ``UnicodeDecodeError``; every method
+    (and ``refuse_two_clients``) reads them, so they are checked once, first.
+    """
+    scheme, _, value = (request.headers.get("Authorization") or "").strip().partition(" ")
+    if scheme.lower() != "basic":
+        return
+    try:
+        base64.b64decode(value.strip()).decode("utf-8")
+    except binascii.Error:
+        return  # not base64 at all: Authlib reads no credentials from it, as before
+    except UnicodeDecodeError:
+        raise InvalidClientError(
+            status_code=401,
+            description="The HTTP Basic credentials are not UTF-8 text (RFC 7617).",
+        ) from None
 
 
 def refuse_two_clients(request: Any) -> None:

@@ -68,10 +68,12 @@ def _moment(problems: FieldErrors, name: str, value: str | None) -> datetime | N
         return None
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        # In UTC here, so that a moment out of range there (year 1 at +14:00) is refused as
+        # input rather than overflowing in the database driver.
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         problems.add((name,), INVALID)
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _moment_rule(name: str) -> Rule:
