@@ -83,6 +83,7 @@ class RequestContextMiddleware:
         token = request_id.set(rid)
         _undate_path(scope)
         cors_origin = origin = origin_to_answer(scope, origin)
+        api = scope["path"].startswith(_API_PREFIX)
         started = False
 
         async def send_with_id(message: Message) -> None:
@@ -91,7 +92,7 @@ class RequestContextMiddleware:
                 started = True
                 if cors_origin is not None:
                     add_cors_headers(message, cors_origin)
-                message["headers"] = _with_request_id(message.get("headers", ()), rid)
+                message["headers"] = _answer_headers(message.get("headers", ()), rid, api)
             await send(message)
 
         try:
@@ -112,15 +113,34 @@ class RequestContextMiddleware:
 
 _REQUEST_ID = REQUEST_ID_HEADER.lower().encode("latin-1")
 _ORIGIN = b"origin"
+_CACHE_CONTROL = b"cache-control"
+_NO_STORE = (_CACHE_CONTROL, b"no-store")
+#: Every answer under this prefix is an API answer (``/api/v2/…``, dated paths included).
+_API_PREFIX = "/api/"
 
 
-def _with_request_id(headers: Iterable[tuple[bytes, bytes]], rid: str) -> list[tuple[bytes, bytes]]:
-    """The response's headers with ours as the one request id (what ``MutableHeaders`` did,
-    without building one for every response)."""
+def _answer_headers(
+    headers: Iterable[tuple[bytes, bytes]], rid: str, api: bool
+) -> list[tuple[bytes, bytes]]:
+    """The response's headers with ours as the one request id and, for an API answer that
+    says nothing of caching, ``Cache-Control: no-store`` (one pass over what the app set).
+
+    API answers carry new codes, personal data and decisions about credentials: no cache on
+    the way may keep them unless the endpoint says so (the forward-auth doors do, ADR 0029).
+    """
     kept = list(headers)
-    if any(name.lower() == _REQUEST_ID for name, _ in kept):
+    has_request_id = has_cache_control = False
+    for name, _ in kept:
+        lowered = name.lower()
+        if lowered == _REQUEST_ID:
+            has_request_id = True
+        elif lowered == _CACHE_CONTROL:
+            has_cache_control = True
+    if has_request_id:
         kept = [(name, value) for name, value in kept if name.lower() != _REQUEST_ID]
     kept.append((_REQUEST_ID, rid.encode("latin-1")))
+    if api and not has_cache_control:
+        kept.append(_NO_STORE)
     return kept
 
 
