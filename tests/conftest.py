@@ -160,6 +160,19 @@ def extra_runtime(
 
 
 @contextmanager
+def served(
+    database_url: str, *, passwords: PasswordHasher | None = None, **overrides: object
+) -> Iterator[tuple[Runtime, httpx.Client]]:
+    """A server of its own, with other settings, on the session's database."""
+    with (
+        extra_runtime(database_url, passwords=passwords, clock=None, **overrides) as runtime,
+        serving(create_app(runtime=runtime)) as url,
+        httpx.Client(base_url=url, timeout=120) as api,
+    ):
+        yield runtime, api
+
+
+@contextmanager
 def select_statements(engine: Engine, *, this_thread: bool = False) -> Iterator[list[str]]:
     """Every SELECT sent through ``engine`` while the block runs, in order.
 

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from tessera.services.container import Services
     from tessera.services.credential_cache import CredentialCache
     from tessera.services.first_run import FirstRunService
+    from tessera.services.health import ReadinessProbe
     from tessera.services.housekeeping import Housekeeping
     from tessera.services.oauth_clients import OAuthClientService
     from tessera.services.password_login import PasswordLogin
@@ -236,7 +237,8 @@ class Wiring:
     def throttle(self) -> Throttle:
         from tessera.services.throttle import Throttle
 
-        return Throttle(self.settings.redis_url)
+        settings = self.settings
+        return Throttle(settings.redis_url, timeout_seconds=settings.redis_timeout_seconds)
 
     @cached_property
     def lifetime(self) -> TokenLifetime:
@@ -472,7 +474,18 @@ class Wiring:
             account=self.account,
             shown_once=self.shown_once,
             change_stream=self.change_stream,
+            readiness=self.readiness,
         )
+
+    @cached_property
+    def readiness(self) -> ReadinessProbe:
+        from tessera.services import health
+
+        engine = self.database.engine
+        checks = [health.database_check(engine), health.schema_check(engine)]
+        if self.throttle.shared:
+            checks.append(health.redis_check(self.throttle.store_answers))
+        return health.ReadinessProbe(checks)
 
     # -- the OAuth server and housekeeping -------------------------------------------------
 

@@ -49,6 +49,27 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+#: Orchestrators ask these every few seconds: their successful answers are not worth a line.
+_PROBE_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+class ProbeFilter(logging.Filter):
+    """Drops uvicorn's access line of a successful ``/healthz`` or ``/readyz`` unless debugging.
+
+    uvicorn's access record holds ``(client, method, path, http version, status)`` as args.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        probe_answered = (
+            isinstance(args, tuple)
+            and len(args) == 5
+            and args[2] in _PROBE_PATHS
+            and args[4] == 200
+        )
+        return not probe_answered or logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
 class _RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id.get()
@@ -96,6 +117,8 @@ def install_redaction() -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactingFilter) for f in logger.filters):
             logger.addFilter(RedactingFilter())
+        if name == "uvicorn.access" and not any(isinstance(f, ProbeFilter) for f in logger.filters):
+            logger.addFilter(ProbeFilter())
         logger.propagate = True
         if name.startswith("uvicorn"):
             logger.handlers[:] = []

@@ -81,6 +81,9 @@ class Settings(BaseModel):
     redis_url: str | None = Field(
         None, description="Redis for shared rate limits across workers and nodes."
     )
+    redis_timeout_seconds: float = Field(
+        0.5, gt=0, le=30, description="How long Redis may take to connect or to answer."
+    )
     exchange_enabled: bool = Field(True, description="Serve POST /api/v2/api_tokens.")
     exchange_allow_users: bool = Field(
         False, description="Let non-agents use the password exchange and device setup."

@@ -13,6 +13,8 @@ PUBLIC = {
     ("post", "/oauth/revoke"),
     ("post", "/oauth/introspect"),
     ("get", "/.well-known/oauth-authorization-server"),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
 }
 
 

@@ -3,23 +3,20 @@
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
 
-from tessera.app import create_app
 from tessera.bootstrap import Runtime
 from tessera.core.clock import SystemClock
 from tessera.core.passwords import PasswordCheck, PasswordHasher
 from tessera.services.container import Services
 from tessera.services.people import NewPerson, PeopleService
 from tessera.store.tables import PersonRow
-from tests.conftest import extra_runtime
+from tests.conftest import served
 from tests.factories import key_header, make_key, make_person, new_password, unique_email
-from tests.live import serving
 from tests.secrets_seen import remember
 from tests.web.envelopes import assert_refused, envelope
 
@@ -111,19 +108,6 @@ class CountingHasher(PasswordHasher):
     def verify(self, stored_hash: str | None, password: str) -> PasswordCheck:
         self.verifications += 1
         return super().verify(stored_hash, password)
-
-
-@contextmanager
-def served(
-    database_url: str, *, passwords: PasswordHasher | None = None, **overrides: object
-) -> Iterator[tuple[Runtime, httpx.Client]]:
-    """A server of its own, with other settings, on the session's database."""
-    with (
-        extra_runtime(database_url, passwords=passwords, clock=None, **overrides) as runtime,
-        serving(create_app(runtime=runtime)) as url,
-        httpx.Client(base_url=url, timeout=120) as api,
-    ):
-        yield runtime, api
 
 
 @pytest.fixture

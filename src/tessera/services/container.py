@@ -12,6 +12,7 @@ from tessera.services.change_stream import ChangeStream
 from tessera.services.connected_apps import ConnectedAppsService
 from tessera.services.credential_cache import CredentialCache
 from tessera.services.first_run import FirstRunService
+from tessera.services.health import ReadinessProbe
 from tessera.services.oauth_clients import OAuthClientService
 from tessera.services.people import PeopleService
 from tessera.services.refusal_cache import RefusalCache
@@ -42,3 +43,5 @@ class Services:
     shown_once: ShownOnceService
     #: Credential changes for the open ``GET /authz/changes`` streams (a feed listener).
     change_stream: ChangeStream
+    #: What ``/readyz`` reports: the database, its schema, Redis when configured.
+    readiness: ReadinessProbe

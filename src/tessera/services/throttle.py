@@ -27,12 +27,31 @@ class ThrottleRule:
 
 
 class Throttle:
-    def __init__(self, storage_url: str | None = None) -> None:
-        storage = storage_from_string(storage_url) if storage_url else MemoryStorage()
+    def __init__(self, storage_url: str | None = None, *, timeout_seconds: float = 0.5) -> None:
+        """``timeout_seconds``: how long a shared store may take to connect or to answer.
+
+        Without it a store that accepts connections and never answers holds every request that
+        counts an attempt for as long as the operating system keeps the connection (issue #16).
+        """
+        storage = (
+            storage_from_string(
+                storage_url,
+                socket_timeout=timeout_seconds,
+                socket_connect_timeout=timeout_seconds,
+            )
+            if storage_url
+            else MemoryStorage()
+        )
         if not isinstance(storage, Storage):  # an async storage URL (async+redis://…)
             raise ValueError(f"not a synchronous rate-limit storage: {type(storage).__name__}")
         self._storage = storage
         self._limiter = MovingWindowRateLimiter(self._storage)
+        #: Whether attempts are counted in a store shared with other processes.
+        self.shared = storage_url is not None
+
+    def store_answers(self) -> bool:
+        """Whether the store answers now (a ping; always true in memory)."""
+        return bool(self._storage.check())
 
     def hit(self, rule: ThrottleRule, key: str) -> None:
         """Count one attempt under ``key``.

@@ -29,6 +29,7 @@ from tessera.web.api import (
 from tessera.web.authz import PREFIX, AuthzOptions, ForwardAuth, door_for
 from tessera.web.errors import install_error_handlers
 from tessera.web.forwarded import believe_forwarded
+from tessera.web.health import router as health_router
 from tessera.web.identity_headers import IDENTITY_PRESETS
 from tessera.web.middleware import RequestContextMiddleware
 from tessera.web.openapi import API_DESCRIPTION, DescribedApp, install_docs
@@ -132,6 +133,7 @@ def build_web_app(
         app.include_router(router)
     # The OAuth protocol endpoints are described too; the pages are not part of the API.
     app.include_router(oauth.router)
+    app.include_router(health_router)
     for page_router in (
         overview.router,
         login.router,
@@ -155,7 +157,7 @@ def build_web_app(
     app.proxies = proxies if proxies else None  # none trusted: nothing to do per request
     install_error_handlers(app)
     install_console(app)
-    install_docs(app, [*routers, oauth.router])
+    install_docs(app, [*routers, oauth.router, health_router])
     app.add_middleware(UntypedBodyMiddleware)
     app.add_middleware(RequestContextMiddleware)  # added last: outermost
     return app
