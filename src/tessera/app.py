@@ -51,6 +51,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 "TESSERA_OAUTH_ALLOW_INSECURE_REDIRECTS is on: OAuth clients may register plain "
                 "http redirect URIs to other hosts, where codes and tokens travel unencrypted"
             )
+        if runtime.throttle.shared and not await anyio.to_thread.run_sync(
+            runtime.throttle.store_answers
+        ):
+            log.warning(
+                "TESSERA_REDIS_URL does not answer: attempts are counted in this process until "
+                "it does (rate limits are then per process); /readyz reports it"
+            )
         try:
             # Every worker process runs its own: each has its own cache to keep current.
             async with anyio.create_task_group() as background:

@@ -122,6 +122,7 @@ def test_a_safe_configuration_has_no_warnings(fresh_cli: Cli) -> None:
             "forwarded_allow_ips is deprecated and is ignored: trusted_proxies is set",
         ),
         ({"TESSERA_TRUSTED_PROXIES": "*"}, "trusted_proxies is *: any client can choose"),
+        ({"TESSERA_REDIS_URL": "redis://127.0.0.1:1/0"}, "redis_url does not answer now"),
         ({"TESSERA_FORWARDED_ALLOW_IPS": "*"}, "trusted_proxies is *: any client can choose"),
     ],
 )

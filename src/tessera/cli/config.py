@@ -102,6 +102,11 @@ def warnings_for(settings: Settings) -> Iterator[str]:
             "no redis_url: rate limits are counted per process; if several nodes share this "
             "database, each allows the configured attempts (set redis_url)"
         )
+    if settings.redis_url is not None and not _redis_answers(settings):
+        yield (
+            "redis_url does not answer now: until it does, each process counts rate-limit "
+            "attempts itself (the server starts anyway; /readyz reports it)"
+        )
     if sqlite and settings.workers > 1:
         yield (
             f"SQLite with {settings.workers} workers: every write waits for one file lock; "
@@ -135,6 +140,18 @@ def warnings_for(settings: Settings) -> Iterator[str]:
             "at /authz/*, the request that is checked; list the proxies' addresses instead, "
             "unless nothing but the proxy can reach this server"
         )
+
+
+def _redis_answers(settings: Settings) -> bool:
+    from limits.errors import ConfigurationError  # only when Redis is configured
+
+    from tessera.services.throttle import Throttle
+
+    try:
+        throttle = Throttle(settings.redis_url, timeout_seconds=settings.redis_timeout_seconds)
+    except (ValueError, ConfigurationError):
+        return False  # not a URL the rate-limit library can use
+    return throttle.store_answers()
 
 
 def unknown_names(file_values: dict[str, Any]) -> Iterator[str]:

@@ -24,6 +24,8 @@ Outcome = tuple[bool, str]
 class Check:
     name: str
     run: Callable[[], Outcome]
+    #: False: reported, but the process serves without it (it has a fallback).
+    required: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,7 @@ class CheckResult:
     name: str
     ok: bool
     detail: str
+    required: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +44,7 @@ class Readiness:
 
     @property
     def ready(self) -> bool:
-        return all(check.ok for check in self.checks)
+        return all(check.ok or not check.required for check in self.checks)
 
 
 class ReadinessProbe:
@@ -70,7 +73,7 @@ def _result(check: Check) -> CheckResult:
     # A dependency failing in any way (driver, network, protocol) means "not ready", never 500.
     except Exception as error:  # noqa: BLE001
         ok, detail = False, f"failed ({type(error).__name__})"
-    return CheckResult(check.name, ok, detail)
+    return CheckResult(check.name, ok, detail, check.required)
 
 
 def database_check(engine: Engine) -> Check:
@@ -95,9 +98,15 @@ def schema_check(engine: Engine) -> Check:
 
 
 def redis_check(ping: Callable[[], bool]) -> Check:
-    """``ping``: the rate-limit storage's own check (``limits``' ``Storage.check``)."""
+    """``ping``: the rate-limit storage's own check (``limits``' ``Storage.check``).
+
+    Not required: without Redis each process counts attempts itself (ADR 0030), so a node
+    stays ready; the check says so.
+    """
 
     def run() -> Outcome:
-        return (True, "answers") if ping() else (False, "does not answer")
+        if ping():
+            return True, "answers"
+        return False, "does not answer; each process counts attempts itself meanwhile"
 
-    return Check("redis", run)
+    return Check("redis", run, required=False)

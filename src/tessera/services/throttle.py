@@ -1,18 +1,30 @@
-"""Attempt limits for open endpoints (password exchange, device setup), with ``limits``.
+"""Attempt limits for open endpoints (password exchange, device setup, console sign-in).
 
-In memory by default, shared through Redis when configured, so that every worker and node
-counts the same attempts. A rule such as ``"10/minute;50/hour"`` applies to each key alone.
+Counted with ``limits``: in memory by default, shared through Redis when configured, so that
+every worker and node counts the same attempts. A rule such as ``"10/minute;50/hour"`` applies
+to each key alone.
+
+When the shared store fails (refused, timed out, any error), attempts are counted in this
+process instead, with one warning per outage, and the store is asked again after
+``retry_after_seconds`` (ADR 0030): the limits stay, each process counting its own, rather than
+every sign-in failing while Redis is down.
 """
 
+import logging
 import math
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse_many
+from limits.errors import StorageError
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from tessera.core.errors import RateLimited
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,31 +39,47 @@ class ThrottleRule:
 
 
 class Throttle:
-    def __init__(self, storage_url: str | None = None, *, timeout_seconds: float = 0.5) -> None:
+    def __init__(
+        self,
+        storage_url: str | None = None,
+        *,
+        timeout_seconds: float = 0.5,
+        retry_after_seconds: float = 5.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         """``timeout_seconds``: how long a shared store may take to connect or to answer.
 
         Without it a store that accepts connections and never answers holds every request that
         counts an attempt for as long as the operating system keeps the connection (issue #16).
         """
-        storage = (
-            storage_from_string(
+        self._local = MovingWindowRateLimiter(MemoryStorage())
+        self._shared: MovingWindowRateLimiter | None = None
+        self._shared_storage: Storage | None = None
+        if storage_url:
+            storage = storage_from_string(
                 storage_url,
+                wrap_exceptions=True,
                 socket_timeout=timeout_seconds,
                 socket_connect_timeout=timeout_seconds,
             )
-            if storage_url
-            else MemoryStorage()
-        )
-        if not isinstance(storage, Storage):  # an async storage URL (async+redis://…)
-            raise ValueError(f"not a synchronous rate-limit storage: {type(storage).__name__}")
-        self._storage = storage
-        self._limiter = MovingWindowRateLimiter(self._storage)
-        #: Whether attempts are counted in a store shared with other processes.
-        self.shared = storage_url is not None
+            if not isinstance(storage, Storage):  # an async storage URL (async+redis://…)
+                raise ValueError(f"not a synchronous rate-limit storage: {type(storage).__name__}")
+            self._shared_storage = storage
+            self._shared = MovingWindowRateLimiter(storage)
+        #: Whether attempts are meant to be counted in a store shared with other processes.
+        self.shared = self._shared is not None
+        self._retry_after = retry_after_seconds
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        #: While the shared store is failing: when to ask it again (else None).
+        self._retry_at: float | None = None
+        #: How many times the shared store started failing (an outage is counted once).
+        self.outages = 0
 
-    def store_answers(self) -> bool:
-        """Whether the store answers now (a ping; always true in memory)."""
-        return bool(self._storage.check())
+    @property
+    def falling_back(self) -> bool:
+        """Whether attempts are being counted in this process because the shared store failed."""
+        return self._retry_at is not None
 
     def hit(self, rule: ThrottleRule, key: str) -> None:
         """Count one attempt under ``key``.
@@ -59,10 +87,56 @@ class Throttle:
         Raises:
             RateLimited: a limit of the rule is exhausted; says when to come back.
         """
+        shared = self._shared
+        if shared is not None and self._asks_shared():
+            try:
+                self._count(shared, rule, key)
+            except StorageError as error:
+                self._shared_failed(error)
+            else:
+                self._shared_answered()
+                return
+        self._count(self._local, rule, key)
+
+    def _count(self, limiter: MovingWindowRateLimiter, rule: ThrottleRule, key: str) -> None:
         for item in rule.limits:
-            if not self._limiter.hit(item, rule.name, key):
-                stats = self._limiter.get_window_stats(item, rule.name, key)
+            if not limiter.hit(item, rule.name, key):
+                stats = limiter.get_window_stats(item, rule.name, key)
                 raise RateLimited(math.ceil(stats.reset_time - time.time()))
 
+    def _asks_shared(self) -> bool:
+        retry_at = self._retry_at
+        return retry_at is None or self._monotonic() >= retry_at
+
+    def _shared_failed(self, error: StorageError) -> None:
+        with self._lock:
+            first = self._retry_at is None
+            self._retry_at = self._monotonic() + self._retry_after
+            if first:
+                self.outages += 1
+        if first:
+            cause = type(error.storage_error).__name__
+            log.warning(
+                "the rate-limit store (Redis) does not answer (%s): attempts are counted in this "
+                "process until it does; asking it again every %.0f s",
+                cause,
+                self._retry_after,
+            )
+
+    def _shared_answered(self) -> None:
+        if self._retry_at is None:
+            return
+        with self._lock:
+            recovered, self._retry_at = self._retry_at is not None, None
+        if recovered:
+            log.warning("the rate-limit store (Redis) answers again: attempts are shared again")
+
+    def store_answers(self) -> bool:
+        """Whether the shared store answers now (a ping; true when there is none)."""
+        storage = self._shared_storage
+        return storage is None or bool(storage.check())
+
     def reset(self) -> None:
-        self._storage.reset()
+        self._local.storage.reset()
+        if self._shared_storage is not None:
+            self._shared_storage.reset()

@@ -48,12 +48,21 @@ async def readyz(request: Request) -> JSONResponse:
     if readiness is None:
         body: dict[str, Any] = {
             "status": "not ready",
-            "checks": {"readiness": {"ok": False, "detail": "the checks did not finish in time"}},
+            "checks": {
+                "readiness": {
+                    "ok": False,
+                    "detail": "the checks did not finish in time",
+                    "required": True,
+                }
+            },
         }
         return JSONResponse(body, status_code=503, headers=_NO_STORE)
     body = {
         "status": "ready" if readiness.ready else "not ready",
-        "checks": {c.name: {"ok": c.ok, "detail": c.detail} for c in readiness.checks},
+        "checks": {
+            c.name: {"ok": c.ok, "detail": c.detail, "required": c.required}
+            for c in readiness.checks
+        },
     }
     return JSONResponse(body, status_code=200 if readiness.ready else 503, headers=_NO_STORE)
 
