@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
@@ -200,13 +201,18 @@ class Wiring:
     @cached_property
     def database(self) -> Database:
         from tessera.store import schema
-        from tessera.store.database import ConnectionBudget, open_database
+        from tessera.store.database import ConnectionBudget, PostgresTimeouts, open_database
 
         settings = self.settings
         # One budget bounds every connection of this process, whatever pool it sits in (ADR 0021).
         database = open_database(
             settings.database_url,
             ConnectionBudget(settings.db_pool_size, wait_seconds=settings.db_pool_wait_seconds),
+            PostgresTimeouts(
+                connect_seconds=settings.db_connect_timeout_seconds,
+                statement_seconds=settings.db_statement_timeout_seconds or None,
+                lock_seconds=settings.db_lock_timeout_seconds or None,
+            ),
         )
         if settings.should_migrate:
             schema.upgrade(database.engine)
@@ -312,9 +318,17 @@ class Wiring:
     def credential_cache(self) -> CredentialCache:
         from tessera.services.credential_cache import CredentialCache
 
+        settings = self.settings
+        grace = settings.credential_outage_grace_seconds
+
+        def database_down_within_grace() -> bool:
+            since = self.database.unreachable_since
+            return since is not None and time.monotonic() - since < grace
+
         cache = CredentialCache(
-            self.settings.credential_cache_size,
-            timedelta(seconds=self.settings.credential_cache_seconds),
+            settings.credential_cache_size,
+            timedelta(seconds=settings.credential_cache_seconds),
+            hold=database_down_within_grace if grace > 0 else None,
         )
         # Every change, made here or by another process, drops what it makes stale.
         self.changes.subscribe(cache)

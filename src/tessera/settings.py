@@ -112,6 +112,14 @@ class Settings(BaseModel):
         description="A cached credential is read from the database again after this long,"
         " even if no change message arrived.",
     )
+    credential_outage_grace_seconds: float = Field(
+        0.0,
+        ge=0,
+        le=86400,
+        description="While the database does not answer, cached credentials keep being served"
+        " for up to this long past their usual time; 0: not past it (a credential verified"
+        " within credential_cache_seconds before the outage works until then).",
+    )
     password_hash_threads: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
         ge=1,
@@ -144,6 +152,21 @@ class Settings(BaseModel):
         gt=0,
         le=300,
         description="How long a request waits for a free PostgreSQL connection before a 503.",
+    )
+    db_connect_timeout_seconds: int = Field(
+        5, ge=1, le=300, description="How long opening a PostgreSQL connection may take."
+    )
+    db_statement_timeout_seconds: float = Field(
+        15.0,
+        ge=0,
+        le=3600,
+        description="PostgreSQL's statement_timeout for the server's connections; 0: none.",
+    )
+    db_lock_timeout_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=3600,
+        description="PostgreSQL's lock_timeout for the server's connections; 0: none.",
     )
     auto_migrate: bool | None = Field(
         None, description="Migrate on start; default yes for SQLite, no for PostgreSQL."

@@ -202,3 +202,15 @@ def test_size_or_ttl_zero_caches_nothing(size: int, seconds: int) -> None:
     assert not cache.enabled
     assert present(cache) == set()
     assert len(cache) == 0
+
+
+def test_while_held_nothing_lapses_and_after_it_the_bound_is_back() -> None:
+    holding = [True]
+    cache = CredentialCache(10, TTL, hold=lambda: holding[0])
+    cache.put_api_token(token(1, 10), ticket=cache.ticket(), read_at=NOW)
+
+    # The database is down, within the operator's grace: served past its TTL.
+    assert cache.api_token(1, NOW + TTL * 3) is not None
+
+    holding[0] = False
+    assert cache.api_token(1, NOW + TTL * 3 + timedelta(seconds=1)) is None

@@ -41,6 +41,8 @@ EXIT_CODES: dict[ErrorKind, int] = {
     ErrorKind.RATE_LIMITED: 1,
     ErrorKind.INTERNAL: 1,
     ErrorKind.UNAVAILABLE: 1,
+    ErrorKind.TOO_LARGE: 2,
+    ErrorKind.TIMED_OUT: 1,
 }
 
 

@@ -19,6 +19,8 @@ class ErrorKind(Enum):
     RATE_LIMITED = auto()
     INTERNAL = auto()
     UNAVAILABLE = auto()
+    TOO_LARGE = auto()
+    TIMED_OUT = auto()
 
 
 #: The ``status`` field of Deskpro's error envelope for each kind. It is part of the error's wire
@@ -32,6 +34,8 @@ WIRE_STATUS: dict[ErrorKind, int] = {
     ErrorKind.RATE_LIMITED: 429,
     ErrorKind.INTERNAL: 500,
     ErrorKind.UNAVAILABLE: 503,
+    ErrorKind.TOO_LARGE: 413,
+    ErrorKind.TIMED_OUT: 408,
 }
 
 
@@ -205,6 +209,35 @@ class Unavailable(TesseraError):
     def __init__(self, retry_after_seconds: int = 1) -> None:
         super().__init__()
         self.retry_after_seconds = max(1, retry_after_seconds)
+
+
+class DatabaseUnavailable(Unavailable):
+    """The database cannot serve now (refused, gone, timed out, disk full); try again soon."""
+
+    message = "The database cannot be reached now. Try again in a moment."
+
+    def __init__(self, retry_after_seconds: int = 5) -> None:
+        super().__init__(retry_after_seconds)
+
+
+class PayloadTooLarge(TesseraError):
+    """A request body over its route's limit (not in Deskpro's catalogue: Tessera's own code)."""
+
+    kind = ErrorKind.TOO_LARGE
+    code = "payload_too_large"
+    message = "The request body is larger than this endpoint accepts."
+
+    def __init__(self, limit_bytes: int) -> None:
+        super().__init__()
+        self.limit_bytes = limit_bytes
+
+
+class RequestTimeout(TesseraError):
+    """A request body that stopped arriving (Tessera's own code)."""
+
+    kind = ErrorKind.TIMED_OUT
+    code = "request_timeout"
+    message = "The request body did not arrive in time."
 
 
 class InternalError(TesseraError):

@@ -40,6 +40,7 @@ client ids) are interned.
 
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import IntEnum
@@ -54,6 +55,8 @@ DEFAULT_SIZE = 100_000
 DEFAULT_TTL = timedelta(seconds=10)
 #: When full, this fraction of the size is evicted at once (see the module's text).
 _EVICTION_BATCH_DIVISOR = 64
+#: While held, whether the hold still applies is asked again this often.
+_HOLD_RECHECK_SECONDS = 1.0
 
 
 class Slot(IntEnum):
@@ -119,7 +122,15 @@ class _Generation:
 class CredentialCache:
     """A bounded cache of verified credentials; a ``ChangeListener``. ``size`` 0 disables it."""
 
-    def __init__(self, size: int = DEFAULT_SIZE, ttl: timedelta = DEFAULT_TTL) -> None:
+    def __init__(
+        self,
+        size: int = DEFAULT_SIZE,
+        ttl: timedelta = DEFAULT_TTL,
+        *,
+        hold: Callable[[], bool] | None = None,
+    ) -> None:
+        """``hold``: while it says so (the database is down, within the operator's grace),
+        nothing lapses: entries are served past their TTL (ADR 0031)."""
         if size < 0:
             raise ValueError("the cache size cannot be negative")
         self.size = size
@@ -137,6 +148,7 @@ class CredentialCache:
         #: The first moment at which a generation must turn or the previous one lapses.
         self._next_turn = 0.0
         self._changes_seen = 0
+        self._hold = hold
 
     def __len__(self) -> int:
         return len(self._current.entries) + len(self._previous.entries)
@@ -173,6 +185,9 @@ class CredentialCache:
 
     def _turn(self, moment: float) -> None:
         """Bring the generations up to ``moment``: turn, or let the previous one lapse."""
+        if self._hold is not None and self._hold():
+            self._next_turn = moment + _HOLD_RECHECK_SECONDS
+            return
         current = self._current
         if moment >= current.start + self._ttl_seconds:
             self._current, self._previous = _Generation(moment), _Generation(moment)

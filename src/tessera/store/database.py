@@ -2,20 +2,22 @@
 
 import logging
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
 from tessera.core.changes import CredentialChange
-from tessera.core.errors import Unavailable
+from tessera.core.errors import DatabaseUnavailable, Unavailable
 from tessera.store.changes import committed_changes
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,39 @@ class ConnectionBudget:
         return self.total - self.hot
 
 
+@dataclass(frozen=True, slots=True)
+class PostgresTimeouts:
+    """How long the server waits on PostgreSQL, so that a slow or stuck database gets an
+    answer (503) instead of holding requests (issue #16). None: PostgreSQL's own (no limit).
+
+    Set per connection of the server's pools only: ``tessera migrate`` has none, and an
+    automatic migration lifts them for its own transaction (``schema.upgrade``).
+    """
+
+    connect_seconds: int | None = 5
+    statement_seconds: float | None = 15.0
+    lock_seconds: float | None = 5.0
+
+    def connect_args(
+        self, url_options: str | tuple[str, ...] | None = None
+    ) -> dict[str, str | int]:
+        """psycopg's arguments; ``url_options``: the URL's own ``options`` (a search path, say),
+        kept, since connection arguments replace the URL's parameters of the same name."""
+        args: dict[str, str | int] = {}
+        if self.connect_seconds is not None:
+            args["connect_timeout"] = self.connect_seconds
+        if isinstance(url_options, tuple):
+            url_options = " ".join(url_options)
+        options = [url_options] if url_options else []
+        if self.statement_seconds is not None:
+            options.append(f"-c statement_timeout={round(self.statement_seconds * 1000)}")
+        if self.lock_seconds is not None:
+            options.append(f"-c lock_timeout={round(self.lock_seconds * 1000)}")
+        if options:
+            args["options"] = " ".join(options)
+        return args
+
+
 def make_engine(
     url: str, *, pool_size: int = 10, wait_seconds: float = DEFAULT_WAIT_SECONDS
 ) -> Engine:
@@ -84,16 +119,26 @@ def make_engine(
     return _postgresql_engine(url, pool_size, pre_ping=True, wait_seconds=wait_seconds)
 
 
-def _postgresql_engine(url: str, size: int, *, pre_ping: bool, wait_seconds: float) -> Engine:
+def _postgresql_engine(
+    url: str,
+    size: int,
+    *,
+    pre_ping: bool,
+    wait_seconds: float,
+    timeouts: PostgresTimeouts | None = None,
+) -> Engine:
     # No overflow: a connection beyond ``size`` would break the budget, and overflow ones are
     # closed whenever the pool has enough idle ones, so an uneven load reconnects (ADR 0015).
+    connect_args: dict[str, str | int] = {**_application_name(url)}
+    if timeouts is not None:
+        connect_args.update(timeouts.connect_args(make_url(url).query.get("options")))
     return create_engine(
         url,
         pool_size=size,
         max_overflow=0,
         pool_timeout=wait_seconds,
         pool_pre_ping=pre_ping,
-        connect_args=_application_name(url),
+        connect_args=connect_args,
         hide_parameters=True,
     )
 
@@ -105,15 +150,21 @@ def _application_name(url: str) -> dict[str, str]:
     return {"application_name": f"tessera-{os.getpid()}"}
 
 
-def open_database(url: str, budget: ConnectionBudget) -> "Database":
-    """The database at ``url``; on PostgreSQL, never more than ``budget.total`` connections."""
-    if is_sqlite(normalize_url(url)):
+def open_database(
+    url: str, budget: ConnectionBudget, timeouts: PostgresTimeouts | None = None
+) -> "Database":
+    """The database at ``url``; on PostgreSQL, never more than ``budget.total`` connections,
+    each with ``timeouts`` (PostgreSQL's defaults when None)."""
+    url = normalize_url(url)
+    if is_sqlite(url):
         return Database(make_engine(url))
-    engine = make_engine(url, pool_size=budget.main, wait_seconds=budget.wait_seconds)
+    engine = _postgresql_engine(
+        url, budget.main, pre_ping=True, wait_seconds=budget.wait_seconds, timeouts=timeouts
+    )
     hot = None
     if budget.hot:
         hot = _postgresql_engine(
-            normalize_url(url), budget.hot, pre_ping=False, wait_seconds=budget.wait_seconds
+            url, budget.hot, pre_ping=False, wait_seconds=budget.wait_seconds, timeouts=timeouts
         )
     return Database(engine, hot=hot)
 
@@ -172,22 +223,31 @@ class Database:
         # first); until then, the first hot read makes it connect once.
         self._dialect_ready = hot is None
         event.listen(engine.pool, "connect", self._on_main_dialect_ready, once=True)
+        self._outage = _Outage()
+
+    @property
+    def unreachable_since(self) -> float | None:
+        """When (``time.monotonic()``) the database stopped answering; None while it answers."""
+        return self._outage.since
+
+    def _answers(self) -> "AbstractContextManager[None]":
+        return _unavailable_when_unreachable(self._outage)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with _unavailable_when_exhausted(), self._readers() as session:
+        with self._answers(), self._readers() as session:
             yield session
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A transaction that commits when the block ends normally, before anything is returned."""
-        with _unavailable_when_exhausted(), self._writers.begin() as session:
+        with self._answers(), self._writers.begin() as session:
             yield session
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
         """A bare connection for short Core reads, checked by a pre-ping when taken."""
-        with _unavailable_when_exhausted(), self._autocommit.connect() as connection:
+        with self._answers(), self._autocommit.connect() as connection:
             yield connection
 
     def hot_read(self, read: Callable[[Connection], _T]) -> _T:
@@ -203,7 +263,7 @@ class Database:
         connections other threads hold would return to a pool nobody uses and stay open,
         beyond the budget, until the garbage collector closed them.
         """
-        with _unavailable_when_exhausted():
+        with self._answers():
             for _ in range(self._hot_attempts - 1):
                 try:
                     with self._hot_connection() as connection:
@@ -222,7 +282,13 @@ class Database:
             self._dialect_ready = True
         # A connection of the unpinged pool, driven through the main engine: the same dialect,
         # options and event listeners as every other statement (tests count SELECTs by them).
-        return Connection(self._autocommit, connection=self._hot.raw_connection())
+        driver_error = self._hot.dialect.loaded_dbapi.Error
+        try:
+            raw = self._hot.raw_connection()
+        except driver_error as error:
+            # As ``engine.connect()`` would raise it: wrapped, so callers see one kind of error.
+            raise DBAPIError.instance(None, None, error, driver_error) from error
+        return Connection(self._autocommit, connection=raw)
 
     def _on_main_dialect_ready(self, *_: object) -> None:
         self._dialect_ready = True
@@ -243,9 +309,59 @@ class Database:
             self._hot.dispose()
 
 
+#: SQLite's ``OperationalError`` covers bugs too ("no such column", syntax): only these
+#: messages mean the file cannot be used now (locked past the busy timeout, disk full or
+#: failing, read-only, gone).
+_SQLITE_UNAVAILABLE = ("locked", "disk", "full", "readonly", "read-only", "unable to open")
+
+
+def _means_unreachable(error: DBAPIError) -> bool:
+    """Whether a driver error says the database cannot serve now (not that a statement is wrong)."""
+    if error.connection_invalidated or isinstance(error, InterfaceError):
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    if error.orig is not None and type(error.orig).__module__.startswith("sqlite3"):
+        message = str(error.orig).lower()
+        return any(sign in message for sign in _SQLITE_UNAVAILABLE)
+    # PostgreSQL: refused, terminated, too many connections, statement or lock timeout,
+    # disk full, read-only standby: psycopg raises all of them as OperationalError.
+    return True
+
+
+class _Outage:
+    """One warning when the database stops answering and one when it answers again, not one
+    per request (issue #16)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.since: float | None = None
+
+    def failed(self, error: DBAPIError) -> None:
+        with self._lock:
+            first, self.since = self.since is None, self.since or time.monotonic()
+        if first:
+            cause = str(error.orig).strip().splitlines()[0][:200] if error.orig else ""
+            log.warning(
+                "the database does not answer (%s: %s): requests that need it get 503 with "
+                "Retry-After until it does",
+                type(error.orig or error).__name__,
+                cause,
+            )
+
+    def answered(self) -> None:
+        if self.since is None:
+            return
+        with self._lock:
+            since, self.since = self.since, None
+        if since is not None:
+            log.warning("the database answers again, after %.0f s", time.monotonic() - since)
+
+
 @contextmanager
-def _unavailable_when_exhausted() -> Iterator[None]:
-    """Turn the pool's timeout (every connection busy for the whole wait) into ``Unavailable``."""
+def _unavailable_when_unreachable(outage: _Outage) -> Iterator[None]:
+    """Turn "no connection came free in time" and "the database cannot serve now" into
+    ``Unavailable`` (503 with ``Retry-After`` on the web); note when it answers again."""
     try:
         yield
     except PoolTimeout as error:
@@ -254,3 +370,10 @@ def _unavailable_when_exhausted() -> Iterator[None]:
             " (this process's connection budget is too small for its load, or the database slow)"
         )
         raise Unavailable() from error
+    except DBAPIError as error:
+        if not _means_unreachable(error):
+            raise
+        outage.failed(error)
+        raise DatabaseUnavailable() from error
+    else:
+        outage.answered()

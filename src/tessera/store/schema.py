@@ -43,6 +43,11 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     config = alembic_config(engine)
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # A migration may rewrite a large table: not bound by the server's timeouts
+            # (``PostgresTimeouts``), for this transaction only.
+            connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
+            connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

@@ -27,7 +27,9 @@ from tessera.core.errors import (
     InvalidJsonBody,
     MethodNotAllowed,
     NotFound,
+    PayloadTooLarge,
     RateLimited,
+    RequestTimeout,
     TesseraError,
     Unauthorized,
     Unavailable,
@@ -70,6 +72,9 @@ def error_response(error: TesseraError, headers: dict[str, str] | None = None) -
         all_headers["WWW-Authenticate"] = CORS_CHALLENGE if cross_origin else DESKPRO_CHALLENGE
     if isinstance(error, RateLimited | Unavailable):
         all_headers["Retry-After"] = str(error.retry_after_seconds)
+    if isinstance(error, PayloadTooLarge | RequestTimeout):
+        # The rest of the body may still be on its way: this connection is done.
+        all_headers["Connection"] = "close"
     return Response(
         json.dumps(error_body(error), separators=(",", ":")).encode(),
         status_code=status,

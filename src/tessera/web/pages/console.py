@@ -11,11 +11,14 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
+from tessera.core.errors import Unavailable
 from tessera.core.people import Person
+from tessera.web.errors import error_response
 from tessera.web.pages.csrf import CSRF_FIELD, csrf_ok, csrf_token, remember_csrf
 from tessera.web.pages.rendering import PAGE_HEADERS, render
 from tessera.web.pages.session import secure_cookies, signed_in_person
@@ -47,6 +50,26 @@ async def _leave(request: Request, exit: Exception) -> Response:
 
 def install_console(app: FastAPI) -> None:
     app.add_exception_handler(LeaveConsole, _leave)
+    app.add_exception_handler(Unavailable, _unavailable)
+
+
+async def _unavailable(request: Request, error: Exception) -> Response:
+    """A page that cannot be served now (the database is gone) says so as a page; the API's
+    answer stays the envelope. Pages are the routes left out of the OpenAPI description."""
+    if not isinstance(error, Unavailable):  # pragma: no cover - registered for this class only
+        raise error
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or route.include_in_schema:
+        return error_response(error)
+    page = render(
+        "error.html",
+        status=503,
+        error=error.code,
+        description=error.message
+        + ("" if request.method in ("GET", "HEAD") else " Nothing you sent was saved."),
+    )
+    page.headers["Retry-After"] = str(error.retry_after_seconds)
+    return page
 
 
 def refusal(request: Request, description: str, *, status: int = 403) -> LeaveConsole:
