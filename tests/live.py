@@ -1,5 +1,6 @@
 """A real uvicorn server on 127.0.0.1, in a thread, for tests that speak HTTP."""
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -8,13 +9,19 @@ from contextlib import contextmanager
 import uvicorn
 from starlette.types import ASGIApp
 
+from tessera.web.http_protocol import LimitedHttpProtocol
+
 
 @contextmanager
-def serving(app: ASGIApp) -> Iterator[str]:
-    """Serve ``app`` on a free loopback port for the duration of the block; yield its URL."""
-    # As ``tessera serve``: the app itself believes trusted proxies (web.forwarded).
+def serving(app: ASGIApp, *, http: type[asyncio.Protocol] = LimitedHttpProtocol) -> Iterator[str]:
+    """Serve ``app`` on a free loopback port for the duration of the block; yield its URL.
+
+    As ``tessera serve`` does: its HTTP protocol (``http``: one with other limits), and the app
+    itself believes trusted proxies (web.forwarded).
+    """
     config = uvicorn.Config(
         app,
+        http=http,
         host="127.0.0.1",
         port=0,
         log_config=None,

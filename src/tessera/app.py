@@ -26,6 +26,8 @@ from tessera.services.change_stream import ChangeStream
 from tessera.settings import Settings
 from tessera.web.application import build_web_app
 from tessera.web.authz import AuthzOptions
+from tessera.web.body_limits import BodyLimitSettings
+from tessera.web.http_protocol import LimitedHttpProtocol
 from tessera.web.identity_headers import IDENTITY_PRESETS
 
 log = logging.getLogger(__name__)
@@ -92,6 +94,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             max_age=settings.authz_max_age_seconds,
         ),
         proxies=TrustedProxies.parse(settings.proxies),
+        body_limits=BodyLimitSettings(
+            max_bytes=settings.max_body_kib * 1024, body_seconds=settings.http_body_timeout_seconds
+        ),
     )
     app.state.runtime = runtime
     return app
@@ -228,4 +233,7 @@ def serve_app() -> FastAPI:
     """The factory ``tessera serve`` hands uvicorn: each worker configures logging and builds."""
     settings = Settings()
     configure_logging(settings.log_level, access_log=settings.access_log, verbose=settings.verbose)
+    # The worker's connections are made by the protocol class ``tessera serve`` names; its
+    # limits come from the settings this process read (a class cannot be sent to a worker).
+    LimitedHttpProtocol.header_seconds = settings.http_header_timeout_seconds
     return create_app(settings)

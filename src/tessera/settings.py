@@ -153,6 +153,19 @@ class Settings(BaseModel):
         le=300,
         description="How long a request waits for a free PostgreSQL connection before a 503.",
     )
+    max_body_kib: int = Field(
+        64,
+        ge=1,
+        le=1024 * 1024,
+        description="The largest request body a route accepts, in KiB (credential endpoints"
+        " take at most 16 KiB, the batch endpoint 1 MiB).",
+    )
+    http_body_timeout_seconds: float = Field(
+        30.0, gt=0, le=3600, description="How long a request body may take to arrive."
+    )
+    http_header_timeout_seconds: float = Field(
+        10.0, gt=0, le=600, description="How long a request's headers may take to arrive."
+    )
     db_connect_timeout_seconds: int = Field(
         5, ge=1, le=300, description="How long opening a PostgreSQL connection may take."
     )

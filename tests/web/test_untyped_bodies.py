@@ -96,8 +96,11 @@ def test_a_form_without_a_type_stays_a_form(api: httpx.Client) -> None:
     assert (untyped.status_code, untyped.json()) == (typed.status_code, typed.json())
 
 
-def test_only_bodies_up_to_the_limit_are_looked_at(api: httpx.Client, services: Services) -> None:
-    """A larger untyped body is not held to be parsed: it passes on untyped, as before."""
+def test_a_body_over_the_routes_bound_is_refused_before_it_is_looked_at(
+    api: httpx.Client, services: Services
+) -> None:
+    """A larger untyped body is not held to be parsed: the route's bound refuses it first
+    (web.body_limits; no route takes more than the sniffing limit)."""
     password = new_password()
     agent = make_person(services, password=password)
     fields = {"email": agent.primary_email, "password": password}
@@ -107,7 +110,7 @@ def test_only_bodies_up_to_the_limit_are_looked_at(api: httpx.Client, services: 
     large = api.post("/api/v2/api_tokens", content=php_client_body({**fields, "pad": padding}))
 
     remember(data_of(small, 201)["token"])
-    assert (large.status_code, large.json().get("code")) == (400, "invalid_input"), large.text[:300]
+    assert (large.status_code, large.json().get("code")) == (413, "payload_too_large")
 
 
 @pytest.mark.parametrize(

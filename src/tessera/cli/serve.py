@@ -33,6 +33,8 @@ app = typer.Typer()
 
 #: The uvicorn factory; a string, so that each worker process builds its own app.
 SERVER_FACTORY = "tessera.app:serve_app"
+#: The protocol, by name too: each worker imports it (the factory sets its limits there).
+HTTP_PROTOCOL = "tessera.web.http_protocol:LimitedHttpProtocol"
 #: How long uvicorn waits for a worker to answer its health check before killing it. Its default
 #: (5 s) is shorter than a spawned worker's start on a loaded machine: workers were killed and
 #: respawned in a loop, and the node never served.
@@ -185,6 +187,8 @@ def _run(settings: Settings, listener: socket.socket) -> None:
         # The app believes trusted proxies itself (web.forwarded): it must see the peer.
         proxy_headers=False,
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        # uvicorn's HTTP/1.1 protocol with header limits and a header timeout (ADR 0032).
+        http=HTTP_PROTOCOL,
     )
     server = uvicorn.Server(config)
     if settings.workers > 1:

@@ -27,6 +27,7 @@ from tessera.web.api import (
     people,
 )
 from tessera.web.authz import PREFIX, AuthzOptions, ForwardAuth, door_for
+from tessera.web.body_limits import BodyLimits, BodyLimitSettings
 from tessera.web.errors import install_error_handlers
 from tessera.web.forwarded import believe_forwarded
 from tessera.web.health import router as health_router
@@ -101,6 +102,7 @@ def build_web_app(
     *,
     authz: AuthzOptions | None = None,
     proxies: TrustedProxies | None = None,
+    body_limits: BodyLimitSettings | None = None,
 ) -> FastAPI:
     """The app; ``authz``: the guard's route table and answers (default: no route, so every
     forward-auth request is refused); ``proxies``: whose forwarded headers are believed."""
@@ -159,5 +161,7 @@ def build_web_app(
     install_console(app)
     install_docs(app, [*routers, oauth.router, health_router])
     app.add_middleware(UntypedBodyMiddleware)
+    limits = body_limits or BodyLimitSettings()
+    app.add_middleware(BodyLimits, max_bytes=limits.max_bytes, body_seconds=limits.body_seconds)
     app.add_middleware(RequestContextMiddleware)  # added last: outermost
     return app

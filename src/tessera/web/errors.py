@@ -92,6 +92,10 @@ async def _on_tessera_error(request: Request, exc: Exception) -> Response:
 async def _on_http_exception(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, HTTPException):  # registered for HTTPException only
         raise exc
+    if isinstance(exc.__cause__, PayloadTooLarge | RequestTimeout):
+        # FastAPI turns any error met while reading a body into "400, cannot parse": the
+        # body's own bound (web.body_limits) is the real answer.
+        return error_response(exc.__cause__)
     error = _BY_HTTP_STATUS.get(exc.status_code, BadRequest)()
     headers = {"Allow": exc.headers["Allow"]} if exc.headers and "Allow" in exc.headers else None
     return error_response(error, headers)
