@@ -89,6 +89,35 @@ def test_the_preceding_refresh_token_works_once_within_the_grace_period(
     assert_invalid_grant(refresh(api, web_app, first.refresh))
 
 
+def test_a_retry_within_the_grace_ends_the_first_successor_so_one_chain_lives(
+    api: httpx.Client, browser: Browser, web_app: IssuedOAuthClient
+) -> None:
+    first = issue_tokens(browser, api, web_app)
+    lost = tokens_of(refresh(api, web_app, first.refresh))  # its answer never arrived
+
+    retried = tokens_of(refresh(api, web_app, first.refresh))
+
+    # The first successor and its access token ended: no second, independent chain.
+    assert_error(me(api, lost.access), INVALID_API_TOKEN)
+    data_of(me(api, retried.access))
+    onward = tokens_of(refresh(api, web_app, retried.refresh))
+    data_of(me(api, onward.access))
+
+
+def test_a_stolen_refresh_token_used_in_the_grace_does_not_outlive_the_family(
+    api: httpx.Client, browser: Browser, web_app: IssuedOAuthClient
+) -> None:
+    first = issue_tokens(browser, api, web_app)
+    owners = tokens_of(refresh(api, web_app, first.refresh))  # the app refreshes as usual…
+    thiefs = tokens_of(refresh(api, web_app, first.refresh))  # …a copy of the old one, in time
+
+    # The app's next refresh presents its ended successor: a second use, so the family goes,
+    # the thief's chain with it.
+    assert_invalid_grant(refresh(api, web_app, owners.refresh))
+
+    assert_family_revoked(api, web_app, owners, thiefs)
+
+
 def test_a_third_use_of_a_refresh_token_revokes_the_family(
     api: httpx.Client, browser: Browser, web_app: IssuedOAuthClient
 ) -> None:

@@ -154,14 +154,26 @@ class OAuthStorage:
         found, person = read.item, read.person
         if found.grant.revoked_at is not None or found.expires_at <= now:
             return None
-        if found.rotated_at is None:
-            return None if found.revoked_at is not None else RefreshTokenModel(found, now, person)
-        newest = stored.latest_rotation(self.session, found.grant.id)
-        in_grace = now - found.rotated_at <= self.context.config.refresh_grace
-        if found.revoked_at is not None or not (in_grace and newest == found.rotated_at):
+        if found.rotated_at is None and found.revoked_at is None:
+            return RefreshTokenModel(found, now, person)  # the newest of its chain: the usual case
+        # Rotated away, or ended: a second use. Once, right after its rotation, it is a client
+        # retrying a refresh whose answer it never got (the grace); any other time the token
+        # has been copied, and the whole family goes (RFC 9700 §4.14.2).
+        grace = self.context.config.refresh_grace
+        retried = (
+            found.rotated_at is not None
+            and found.revoked_at is None
+            and now - found.rotated_at <= grace
+            and stored.latest_rotation(self.session, found.grant.id) == found.rotated_at
+        )
+        if not retried:
             log.warning("refresh token reused: revoking grant %s", found.grant.id)
             stored.revoke_grant(self.session, found.grant.id, now=now)
             return None
+        # The retry gets a new successor; the one the first use issued (and its access token)
+        # ends, so that one chain lives on. Had the token been copied, the party holding that
+        # ended successor presents it next, which is a second use: the family goes.
+        stored.end_live_refresh_tokens(self.session, found.grant.id, now=now)
         stored.revoke_refresh_token(self.session, found.id, now=now)
         return RefreshTokenModel(found, now, person)
 

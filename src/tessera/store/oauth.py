@@ -264,6 +264,24 @@ def revoke_grant(session: Session, grant_id: int, *, now: datetime) -> None:
     )
 
 
+def end_live_refresh_tokens(session: Session, grant_id: int, *, now: datetime) -> int:
+    """Revoke the grant's refresh tokens still in use, and the access tokens issued with them;
+    how many refresh tokens. Used when a rotated-away token is retried within the grace: its
+    successor goes, so that one chain lives on, never two."""
+    live = session.execute(
+        select(OAuthRefreshTokenRow.id, OAuthRefreshTokenRow.access_token_id).where(
+            OAuthRefreshTokenRow.grant_id == grant_id,
+            OAuthRefreshTokenRow.rotated_at.is_(None),
+            OAuthRefreshTokenRow.revoked_at.is_(None),
+        )
+    ).all()
+    for token_id, access_token_id in live:
+        revoke_refresh_token(session, token_id, now=now)
+        if access_token_id is not None:
+            revoke_api_token_of_grant(session, access_token_id, now=now)
+    return len(live)
+
+
 def latest_rotation(session: Session, grant_id: int) -> datetime | None:
     """When the newest rotation under this grant happened (identifies the one predecessor)."""
     return session.scalar(
