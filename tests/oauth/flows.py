@@ -22,6 +22,7 @@ import httpx
 from tessera.core.people import Person
 from tessera.services.container import Services
 from tessera.services.oauth_clients import IssuedOAuthClient
+from tessera.web.cookies import bound_csrf_token
 from tests.factories import make_person, new_password
 from tests.secrets_seen import remember
 
@@ -36,6 +37,12 @@ REVOKE = "/oauth/revoke"
 INTROSPECT = "/oauth/introspect"
 ME = "/api/v2/me"
 SESSION_COOKIE = "tessera_session"
+
+
+def csrf_token_of(cookies: httpx.Cookies) -> str:
+    """The CSRF token this browser's pages carry (bound to its session, ``web.cookies``)."""
+    return bound_csrf_token(cookies["tessera_csrf"], cookies.get(SESSION_COOKIE))
+
 
 WEB_CALLBACK = "https://app.example.test/callback"
 APP_CALLBACK = "com.example.app:/callback"

@@ -17,7 +17,7 @@ from tessera.services.container import Services
 from tessera.services.people import PersonChanges
 from tests.clock import ManualClock
 from tests.factories import make_person, make_token, new_password, token_header
-from tests.oauth.flows import Account, Browser
+from tests.oauth.flows import Account, Browser, csrf_token_of
 from tests.secrets_seen import remember
 from tests.web.envelopes import NOT_FOUND, assert_refused
 
@@ -53,7 +53,7 @@ def is_signed_in(browser: Browser) -> bool:
 
 
 def csrf_header(browser: Browser) -> dict[str, str]:
-    return {"X-DeskPRO-Request-Token": browser.http.cookies["tessera_csrf"]}
+    return {"X-DeskPRO-Request-Token": csrf_token_of(browser.http.cookies)}
 
 
 def events(services: Services, person: Person, kind: str) -> list[dict[str, DetailValue]]:

@@ -14,6 +14,7 @@ from tessera.core.paging import PageRequest
 from tessera.core.people import Person
 from tessera.services.container import Services
 from tests.factories import key_header, make_key, make_person, new_password
+from tests.oauth.flows import csrf_token_of
 from tests.pages.admin_http import sign_in
 from tests.secrets_seen import remember
 from tests.web.envelopes import BAD_CREDENTIALS, as_token, assert_error, data_of
@@ -66,7 +67,7 @@ def test_the_console_csrf_header_also_counts(browser: httpx.Client, services: Se
     signed_in_agent(browser, services)
 
     response = browser.get(
-        SESSION_TOKEN, headers={"X-DeskPRO-Request-Token": browser.cookies["tessera_csrf"]}
+        SESSION_TOKEN, headers={"X-DeskPRO-Request-Token": csrf_token_of(browser.cookies)}
     )
 
     received_token(response)
@@ -150,7 +151,7 @@ def test_a_session_sent_from_another_origin_is_refused_by_cors(
 ) -> None:
     """Shared/spec §1.6 still holds: sessions do not cross origins, refusals carry the origin."""
     agent = signed_in_agent(browser, services)
-    headers = {"Origin": ORIGIN, "X-DeskPRO-Request-Token": browser.cookies["tessera_csrf"]}
+    headers = {"Origin": ORIGIN, "X-DeskPRO-Request-Token": csrf_token_of(browser.cookies)}
 
     response = browser.get(SESSION_TOKEN, headers=headers)
 

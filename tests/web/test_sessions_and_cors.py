@@ -15,6 +15,7 @@ from tests.factories import (
     new_password,
     token_header,
 )
+from tests.oauth.flows import csrf_token_of
 from tests.web.envelopes import assert_refused
 
 ORIGIN = "https://app.example"
@@ -76,7 +77,7 @@ def test_changes_by_session_need_the_csrf_header(browser: httpx.Client, services
     genuine = browser.put(
         "/api/v2/me/profile",
         json=body,
-        headers={"X-DeskPRO-Request-Token": browser.cookies["tessera_csrf"]},
+        headers={"X-DeskPRO-Request-Token": csrf_token_of(browser.cookies)},
     )
 
     assert_refused(forged, "unauthorized")
@@ -90,7 +91,7 @@ def test_signing_out_ends_the_session(browser: httpx.Client, services: Services)
     sign_in(browser, agent.primary_email, password)
     cookie = browser.cookies["tessera_session"]
 
-    browser.post("/logout", data={"csrf_token": browser.cookies["tessera_csrf"]})
+    browser.post("/logout", data={"csrf_token": csrf_token_of(browser.cookies)})
 
     browser.cookies.set("tessera_session", cookie)
     assert_refused(browser.get("/api/v2/me"), "unauthorized")

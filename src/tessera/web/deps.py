@@ -1,6 +1,5 @@
 """Request-scoped dependencies: the services, and who is calling with what rights."""
 
-import hmac
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
@@ -10,7 +9,7 @@ from tessera.core.paging import DEFAULT_PER_PAGE, MAX_PER_PAGE, PageRequest
 from tessera.core.principals import AuthMethod, Principal
 from tessera.services.authenticate import PresentedRequest
 from tessera.services.container import Services
-from tessera.web.cookies import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
+from tessera.web.cookies import CSRF_HEADER, SESSION_COOKIE, csrf_matches, read_cookie
 
 
 async def get_services(request: Request) -> Services:
@@ -41,13 +40,12 @@ def _session_cookie(request: Request, *, issues_credential: bool = False) -> str
     also come from any page of this origin, which the browser itself vouches for
     (``Sec-Fetch-Site: same-origin``, a header no page can set): ADR 0018.
     """
-    cookie = request.cookies.get(SESSION_COOKIE)
+    cookie = read_cookie(request, SESSION_COOKIE)
     if not cookie:
         return None
     if request.method in SAFE_METHODS and not issues_credential:
         return cookie
-    expected, echoed = request.cookies.get(CSRF_COOKIE), request.headers.get(CSRF_HEADER)
-    if expected and echoed and hmac.compare_digest(expected.encode(), echoed.encode()):
+    if csrf_matches(request, request.headers.get(CSRF_HEADER)):
         return cookie
     if issues_credential and request.headers.get(FETCH_SITE) == "same-origin":
         return cookie

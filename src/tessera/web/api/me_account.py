@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from tessera.core.account import DeviceSetupStatus, OpenSession, SignInAttempt
 from tessera.core.principals import AuthMethod, Principal
-from tessera.web.cookies import SESSION_COOKIE
+from tessera.web.cookies import SESSION_COOKIE, read_cookie
 from tessera.web.deps import Access, ResourceId, ServicesDep, client_address
 from tessera.web.envelope import Envelope
 
@@ -51,7 +51,7 @@ def _own_cookie(request: Request, principal: Principal) -> str | None:
     """The caller's session cookie, when the caller is that session (not a key or token)."""
     if principal.auth_method is not AuthMethod.AGENT_SESSION:
         return None
-    return request.cookies.get(SESSION_COOKIE)
+    return read_cookie(request, SESSION_COOKIE)
 
 
 @router.get("/me/sessions", summary="My signed-in browsers")

@@ -12,12 +12,11 @@ from starlette.responses import RedirectResponse, Response
 from tessera.core.errors import InvalidInput, NotFound, RateLimited
 from tessera.core.paging import PageRequest
 from tessera.core.people import Person
-from tessera.web.cookies import SESSION_COOKIE
 from tessera.web.deps import client_address
 from tessera.web.pages.account_kit import page_id, render_account
 from tessera.web.pages.console import CheckedForm, ConsoleViewer, back_to, refusal
 from tessera.web.pages.rendering import PAGE_HEADERS
-from tessera.web.pages.session import services_of
+from tessera.web.pages.session import forget_session_cookie, services_of, session_cookie
 
 router = APIRouter(include_in_schema=False)
 
@@ -121,7 +120,7 @@ async def change_password(request: Request, viewer: ConsoleViewer, form: Checked
             current,
             new,
             client_address=client_address(request),
-            keep_cookie=request.cookies.get(SESSION_COOKIE),
+            keep_cookie=session_cookie(request),
         )
     except InvalidInput as invalid:
         errors = {
@@ -160,9 +159,7 @@ def sign_ins(request: Request, viewer: ConsoleViewer) -> Response:
         idle_minutes=int(limits.idle.total_seconds() // 60),
         lifetime_hours=int(limits.lifetime.total_seconds() // 3600),
         attempts=services.account.sign_ins(viewer.id),
-        sessions=services.web_sessions.open_sessions(
-            viewer.id, request.cookies.get(SESSION_COOKIE)
-        ),
+        sessions=services.web_sessions.open_sessions(viewer.id, session_cookie(request)),
     )
 
 
@@ -174,5 +171,5 @@ async def sign_out_everywhere(
         services_of(request).web_sessions.sign_out_everywhere, viewer.id, client_address(request)
     )
     response = RedirectResponse("/login", status_code=303, headers=PAGE_HEADERS)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    forget_session_cookie(request, response)
     return response

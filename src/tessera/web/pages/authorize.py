@@ -19,8 +19,8 @@ from starlette.responses import RedirectResponse, Response
 from tessera.oauth.messages import ConsentRequest, RefusedRequest
 from tessera.web.oauth_http import oauth_service, snapshot, to_response
 from tessera.web.pages.csrf import CSRF_FIELD, csrf_ok, csrf_token, remember_csrf
-from tessera.web.pages.rendering import PAGE_HEADERS, render
-from tessera.web.pages.session import secure_cookies, services_of, signed_in_person
+from tessera.web.pages.rendering import PAGE_HEADERS, csp_source_of, render
+from tessera.web.pages.session import services_of, signed_in_person
 
 router = APIRouter(include_in_schema=False)
 
@@ -51,6 +51,7 @@ async def authorize(request: Request) -> Response:
         return RedirectResponse(str(login.path) + "?" + login.query, 303, headers=PAGE_HEADERS)
     response = render(
         "consent.html",
+        form_targets=(csp_source_of(answer.redirect_uri),),
         consent=answer,
         person=person,
         helpdesk=services_of(request).site.helpdesk_url,
@@ -58,7 +59,7 @@ async def authorize(request: Request) -> Response:
         csrf_field=CSRF_FIELD,
         csrf_token=csrf_token(request),
     )
-    remember_csrf(request, response, secure=secure_cookies(request))
+    remember_csrf(request, response)
     return response
 
 

@@ -21,7 +21,7 @@ from tessera.core.people import Person
 from tessera.web.errors import error_response
 from tessera.web.pages.csrf import CSRF_FIELD, csrf_ok, csrf_token, remember_csrf
 from tessera.web.pages.rendering import PAGE_HEADERS, render
-from tessera.web.pages.session import secure_cookies, signed_in_person
+from tessera.web.pages.session import signed_in_person
 
 #: The console's sections: (path, label, admins only).
 SECTIONS = (
@@ -153,7 +153,7 @@ def render_console(
         notice=notice,
         **context,
     )
-    remember_csrf(request, response, secure=secure_cookies(request))
+    remember_csrf(request, response)
     return response
 
 

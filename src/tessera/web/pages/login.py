@@ -7,12 +7,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from tessera.core.errors import BadCredentials, RateLimited
-from tessera.web.cookies import SESSION_COOKIE
-from tessera.web.pages.csrf import CSRF_FIELD, csrf_ok, csrf_token, remember_csrf
+from tessera.web.pages.csrf import CSRF_FIELD, csrf_ok, csrf_token, remember_csrf, rotate_csrf
 from tessera.web.pages.rendering import PAGE_HEADERS, render
 from tessera.web.pages.session import (
-    secure_cookies,
+    forget_session_cookie,
     services_of,
+    session_cookie,
     set_session_cookie,
     signed_in_person,
 )
@@ -42,7 +42,7 @@ def _login_page(
         error=error,
         email=None,
     )
-    remember_csrf(request, response, secure=secure_cookies(request))
+    remember_csrf(request, response)
     return response
 
 
@@ -60,7 +60,7 @@ async def login_page(request: Request, next: str | None = None) -> Response:
             csrf_field=CSRF_FIELD,
             csrf_token=csrf_token(request),
         )
-        remember_csrf(request, response, secure=secure_cookies(request))
+        remember_csrf(request, response)
         return response
     return _login_page(request, safe_next(next))
 
@@ -92,6 +92,9 @@ async def sign_in(request: Request) -> Response:
         return page
     response = RedirectResponse(next_url, status_code=303, headers=PAGE_HEADERS)
     set_session_cookie(request, response, signed_in.cookie)
+    # A new session gets a new CSRF secret: nothing seen before sign-in signs a form after it.
+    rotate_csrf(request)
+    remember_csrf(request, response)
     return response
 
 
@@ -100,7 +103,7 @@ async def sign_out(request: Request) -> Response:
     form = await request.form()
     response = RedirectResponse("/login", status_code=303, headers=PAGE_HEADERS)
     if csrf_ok(request, str(form.get(CSRF_FIELD) or "")):
-        cookie = request.cookies.get(SESSION_COOKIE)
+        cookie = session_cookie(request)
         await run_in_threadpool(services_of(request).web_sessions.sign_out, cookie)
-        response.delete_cookie(SESSION_COOKIE, path="/")
+        forget_session_cookie(request, response)
     return response

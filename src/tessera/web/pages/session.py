@@ -5,7 +5,7 @@ from starlette.responses import Response
 
 from tessera.core.people import Person
 from tessera.services.container import Services
-from tessera.web.cookies import SESSION_COOKIE
+from tessera.web.cookies import SESSION_COOKIE, cookie_name, read_cookie, served_securely
 
 
 def services_of(request: Request) -> Services:
@@ -14,23 +14,35 @@ def services_of(request: Request) -> Services:
 
 
 def secure_cookies(request: Request) -> bool:
-    return services_of(request).site.public_url.startswith("https://")
+    return served_securely(request)
 
 
 def signed_in_person(request: Request) -> Person | None:
     """The person of this browser's session, if any (a database read: call it off the loop)."""
-    return services_of(request).web_sessions.person_of(request.cookies.get(SESSION_COOKIE))
+    return services_of(request).web_sessions.person_of(read_cookie(request, SESSION_COOKIE))
 
 
 def set_session_cookie(request: Request, response: Response, value: str) -> None:
     lifetime = services_of(request).web_sessions.lifetime
+    secure = secure_cookies(request)
     response.set_cookie(
-        SESSION_COOKIE,
+        cookie_name(SESSION_COOKIE, secure=secure),
         value,
         max_age=int(lifetime.total_seconds()),
         httponly=True,
         # Lax: the cookie must come along when an app sends the browser to /oauth/authorize.
         samesite="lax",
-        secure=secure_cookies(request),
+        secure=secure,
         path="/",
     )
+
+
+def forget_session_cookie(request: Request, response: Response) -> None:
+    secure = secure_cookies(request)
+    response.delete_cookie(
+        cookie_name(SESSION_COOKIE, secure=secure), path="/", secure=secure, httponly=True
+    )
+
+
+def session_cookie(request: Request) -> str | None:
+    return read_cookie(request, SESSION_COOKIE)

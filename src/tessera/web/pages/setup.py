@@ -7,7 +7,7 @@ from starlette.responses import RedirectResponse, Response
 from tessera.core.errors import InvalidInput, NotFound
 from tessera.web.pages.csrf import CSRF_FIELD, csrf_ok, csrf_token, remember_csrf
 from tessera.web.pages.rendering import PAGE_HEADERS, render
-from tessera.web.pages.session import secure_cookies, services_of
+from tessera.web.pages.session import services_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -25,7 +25,7 @@ def _form(
         csrf_field=CSRF_FIELD,
         csrf_token=csrf_token(request),
     )
-    remember_csrf(request, response, secure=secure_cookies(request))
+    remember_csrf(request, response)
     return response
 
 
