@@ -63,13 +63,15 @@ def refuse_undecodable_basic(request: Any) -> None:
     if scheme.lower() != "basic":
         return
     try:
-        base64.b64decode(value.strip()).decode("utf-8")
+        base64.b64decode(value.strip().encode("ascii")).decode("utf-8")
     except binascii.Error:
         return  # not base64 at all: Authlib reads no credentials from it, as before
-    except UnicodeDecodeError:
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        # Not ASCII (Authlib's decoding would raise on it too), or base64 of bytes that are
+        # not UTF-8 text.
         raise InvalidClientError(
             status_code=401,
-            description="The HTTP Basic credentials are not UTF-8 text (RFC 7617).",
+            description="The HTTP Basic credentials are not base64 of UTF-8 text (RFC 7617).",
         ) from None
 
 
