@@ -1,13 +1,20 @@
 """E-mail and password, checked the careful way: for the token exchange and the login page.
 
-Every attempt is counted (per e-mail digest and per client address) before anything is looked
+Every attempt is counted (per client address, then per e-mail digest) before anything is looked
 up; an unknown e-mail, a wrong password and a person who may not sign in this way all cost one
 argon2 verification and end in the same ``BadCredentials``, so neither answer nor timing tells
 them apart. argon2 runs on the hashing pool's own low-priority threads, so a storm of logins
 never takes the threads or the CPU that API requests need (ADR 0005, ADR 0012).
+
+The owner is not locked out by a stranger's guesses (ADR 0034): a source that signed in to an
+account before — a browser holding that account's device token, or an address that succeeded
+for it in the last ``TRUSTED_DAYS`` — counts its attempts in a budget of its own for that
+account, so a flood from elsewhere that exhausts the account's shared budget leaves it alone.
 """
 
+import hmac
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,6 +34,10 @@ from tessera.store import people as stored_people
 from tessera.store.database import Database
 
 log = logging.getLogger(__name__)
+
+#: How long a source that signed in stays trusted for its account (OWASP's device cookies).
+TRUSTED_DAYS = 30
+_TRUSTED_SECONDS = TRUSTED_DAYS * 86400
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +72,12 @@ class PasswordLogin:
         password: str,
         client_address: str | None,
         may_sign_in: Callable[[Person], bool],
+        *,
+        device: str | None = None,
     ) -> Person:
         """The person these credentials belong to, if ``may_sign_in`` lets them in.
+
+        ``device``: the device token this browser holds (``device_token``), if any.
 
         Raises:
             RateLimited: too many attempts for this e-mail or from this address, or more
@@ -71,7 +86,7 @@ class PasswordLogin:
         """
         email = normalize_email(email)
         try:
-            await anyio.to_thread.run_sync(self._count_attempt, email, client_address)
+            await anyio.to_thread.run_sync(self._count_attempt, email, client_address, device)
         except RateLimited:
             await anyio.to_thread.run_sync(self._count_refused, email, client_address)
             raise
@@ -94,7 +109,34 @@ class PasswordLogin:
         await anyio.to_thread.run_sync(
             self._record, AuditKind.LOGIN_SUCCEEDED, person.id, client_address
         )
+        if client_address:
+            await anyio.to_thread.run_sync(
+                self._throttle.remember, self._source_key(email, client_address), _TRUSTED_SECONDS
+            )
         return person
+
+    def device_token(self, email: str) -> str:
+        """A token that marks this browser as one that signed in to this account (a cookie).
+
+        Random, signed with the server's key for the e-mail's digest: nothing to store, nothing
+        that names the account, and useless for any other account.
+        """
+        nonce = secrets.token_urlsafe(16)
+        return f"{nonce}.{self._device_signature(normalize_email(email), nonce)}"
+
+    def _trusted_device(self, email: str, device: str | None) -> str | None:
+        """The device token's nonce when it was issued for this e-mail, else None."""
+        if not device or len(device) > 200:
+            return None
+        nonce, _, signature = device.partition(".")
+        expected = self._device_signature(email, nonce)
+        return nonce if hmac.compare_digest(expected.encode(), signature.encode()) else None
+
+    def _device_signature(self, email: str, nonce: str) -> str:
+        return self._hasher.digest(f"device:{email}:{nonce}").hex()[:32]
+
+    def _source_key(self, email: str, client_address: str) -> str:
+        return "trusted:" + self._hasher.digest(f"{email}|{client_address}").hex()
 
     async def confirm(self, person: Person, password: str, client_address: str | None) -> bool:
         """Is this the signed-in person's own password (before they change it, say)?
@@ -107,7 +149,7 @@ class PasswordLogin:
         """
         try:
             await anyio.to_thread.run_sync(
-                self._count_attempt, person.primary_email, client_address
+                self._count_attempt, normalize_email(person.primary_email), client_address
             )
         except RateLimited:
             await anyio.to_thread.run_sync(
@@ -129,11 +171,20 @@ class PasswordLogin:
         """Hash a new password in the hashing threads (argon2 is slow on purpose)."""
         return await self._hashing.run(self._passwords.hash, password)
 
-    def _count_attempt(self, email: str, client_address: str | None) -> None:
+    def _count_attempt(
+        self, email: str, client_address: str | None, device: str | None = None
+    ) -> None:
         # Counted whatever the outcome, so the limit says nothing about whether an account
-        # exists. E-mails are keyed by digest: the limiter (maybe Redis) never sees them.
-        self._throttle.hit(self._limits.per_email, self._hasher.digest(email).hex())
+        # exists. E-mails are keyed by digest: the limiter (maybe Redis) never sees them. The
+        # address first: an address over its limit does not spend the account's budget.
         self._throttle.hit(self._limits.per_address, client_address or "unknown")
+        account = self._hasher.digest(email).hex()
+        nonce = self._trusted_device(email, device)
+        if nonce is not None:
+            account += ":device:" + nonce  # a browser that signed in here: its own budget
+        elif client_address and self._throttle.remembers(self._source_key(email, client_address)):
+            account += ":address:" + self._hasher.digest(client_address).hex()
+        self._throttle.hit(self._limits.per_email, account)
 
     def _find(self, email: str) -> stored_people.LoginRecord | None:
         with self._database.read() as session:

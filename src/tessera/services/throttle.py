@@ -131,6 +131,28 @@ class Throttle:
         if recovered:
             log.warning("the rate-limit store (Redis) answers again: attempts are shared again")
 
+    def remember(self, key: str, seconds: int) -> None:
+        """Note ``key`` for ``seconds`` (a source that signed in: ``services.password_login``),
+        in the shared store when there is one, so that every process knows it."""
+        shared = self._shared_storage
+        if shared is not None and self._asks_shared():
+            try:
+                shared.incr(key, seconds)
+            except StorageError as error:
+                self._shared_failed(error)
+            else:
+                return
+        self._local.storage.incr(key, seconds)
+
+    def remembers(self, key: str) -> bool:
+        shared = self._shared_storage
+        if shared is not None and self._asks_shared():
+            try:
+                return shared.get(key) > 0 or self._local.storage.get(key) > 0
+            except StorageError as error:
+                self._shared_failed(error)
+        return self._local.storage.get(key) > 0
+
     def store_answers(self) -> bool:
         """Whether the shared store answers now (a ping; true when there is none)."""
         storage = self._shared_storage

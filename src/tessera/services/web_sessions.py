@@ -27,6 +27,8 @@ class SignedIn:
     person: Person
     #: The cookie value; only its digest is stored.
     cookie: str
+    #: A device token for this browser and account (``PasswordLogin.device_token``).
+    device: str
 
 
 class WebSessionService:
@@ -55,19 +57,25 @@ class WebSessionService:
         password: str,
         client_address: str | None,
         user_agent: str | None = None,
+        *,
+        device: str | None = None,
     ) -> SignedIn:
         """Check the password (throttled, no enumeration) and open a session.
 
         The address and user agent are kept with the session so that its person can tell
-        their browsers apart (and spot one that is not theirs).
+        their browsers apart (and spot one that is not theirs). ``device``: the device token
+        the browser holds; a new one comes back for it to keep (ADR 0034).
 
         Raises:
             RateLimited, BadCredentials: as the password exchange.
         """
-        person = await self._login.check(email, password, client_address, lambda _: True)
-        return await anyio.to_thread.run_sync(self._open, person, client_address, user_agent)
+        person = await self._login.check(
+            email, password, client_address, lambda _: True, device=device
+        )
+        cookie = await anyio.to_thread.run_sync(self._open, person, client_address, user_agent)
+        return SignedIn(person, cookie, self._login.device_token(email))
 
-    def _open(self, person: Person, client_address: str | None, user_agent: str | None) -> SignedIn:
+    def _open(self, person: Person, client_address: str | None, user_agent: str | None) -> str:
         cookie = new_code(SESSION_CODE_LENGTH)
         now = self._clock.now()
         with self._database.write() as session:
@@ -80,7 +88,7 @@ class WebSessionService:
                 client_address=client_address,
                 user_agent=user_agent,
             )
-        return SignedIn(person, cookie)
+        return cookie
 
     def person_of(self, cookie: str | None) -> Person | None:
         """Who holds this session cookie, if it is live and its person is not disabled.

@@ -21,6 +21,9 @@ from starlette.requests import HTTPConnection
 SESSION_COOKIE = "tessera_session"
 #: The CSRF secret (HttpOnly, SameSite=Strict).
 CSRF_COOKIE = "tessera_csrf"
+#: This browser signed in to an account before (HttpOnly, SameSite=Strict): its attempts for
+#: that account have a budget of their own (ADR 0034).
+DEVICE_COOKIE = "tessera_device"
 #: An API request authenticated by the session cookie and changing something must carry the
 #: CSRF token in this header (Deskpro v1's name for its request token).
 CSRF_HEADER = "x-deskpro-request-token"

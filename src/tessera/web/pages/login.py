@@ -7,12 +7,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from tessera.core.errors import BadCredentials, RateLimited
+from tessera.web.cookies import DEVICE_COOKIE, read_cookie
 from tessera.web.pages.csrf import CSRF_FIELD, csrf_ok, csrf_token, remember_csrf, rotate_csrf
 from tessera.web.pages.rendering import PAGE_HEADERS, render
 from tessera.web.pages.session import (
     forget_session_cookie,
     services_of,
     session_cookie,
+    set_device_cookie,
     set_session_cookie,
     signed_in_person,
 )
@@ -78,6 +80,7 @@ async def sign_in(request: Request) -> Response:
             str(form.get("password") or ""),
             client,
             request.headers.get("user-agent"),
+            device=read_cookie(request, DEVICE_COOKIE),
         )
     except BadCredentials:
         return _login_page(
@@ -92,6 +95,7 @@ async def sign_in(request: Request) -> Response:
         return page
     response = RedirectResponse(next_url, status_code=303, headers=PAGE_HEADERS)
     set_session_cookie(request, response, signed_in.cookie)
+    set_device_cookie(request, response, signed_in.device)
     # A new session gets a new CSRF secret: nothing seen before sign-in signs a form after it.
     rotate_csrf(request)
     remember_csrf(request, response)

@@ -5,7 +5,14 @@ from starlette.responses import Response
 
 from tessera.core.people import Person
 from tessera.services.container import Services
-from tessera.web.cookies import SESSION_COOKIE, cookie_name, read_cookie, served_securely
+from tessera.services.password_login import TRUSTED_DAYS
+from tessera.web.cookies import (
+    DEVICE_COOKIE,
+    SESSION_COOKIE,
+    cookie_name,
+    read_cookie,
+    served_securely,
+)
 
 
 def services_of(request: Request) -> Services:
@@ -32,6 +39,20 @@ def set_session_cookie(request: Request, response: Response, value: str) -> None
         httponly=True,
         # Lax: the cookie must come along when an app sends the browser to /oauth/authorize.
         samesite="lax",
+        secure=secure,
+        path="/",
+    )
+
+
+def set_device_cookie(request: Request, response: Response, value: str) -> None:
+    """The browser's device token for the account it signed in to (ADR 0034)."""
+    secure = secure_cookies(request)
+    response.set_cookie(
+        cookie_name(DEVICE_COOKIE, secure=secure),
+        value,
+        max_age=TRUSTED_DAYS * 86400,
+        httponly=True,
+        samesite="strict",
         secure=secure,
         path="/",
     )
