@@ -53,6 +53,7 @@ class DescribedApp(FastAPI):
     def openapi(self) -> dict[str, Any]:
         schema = super().openapi()
         describe_security(schema, self.described_routers)
+        describe_errors(schema)
         return schema
 
 
@@ -74,6 +75,75 @@ def describe_security(schema: dict[str, Any], routers: Sequence[APIRouter]) -> N
                 if access.admin:
                     note += " Admin only."
                 operation["description"] = operation.get("description", "") + note
+
+
+#: Deskpro's error envelope (``web/errors.py``), one schema for every error answer.
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["status", "code", "message"],
+    "properties": {
+        "status": {"type": "integer"},
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+        "errors": {"type": "object", "description": "Field problems (`invalid_input`)."},
+    },
+}
+_ERROR_REF = {"$ref": "#/components/schemas/DeskproError"}
+#: RFC 6749 §5.2's error (token, revocation and introspection endpoints, 400 and 401).
+OAUTH_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}},
+}
+_OAUTH_ERROR_REF = {"$ref": "#/components/schemas/OAuthError"}
+_OAUTH_PROTOCOL = ("/oauth/token", "/oauth/revoke", "/oauth/introspect")
+#: The errors any operation may answer, whatever it does (the API's own, and the server's:
+#: an outage, an oversized or slow body, too many attempts).
+_ANY_OPERATION = {
+    "400": "`invalid_input` (every invalid field at once) or another bad request",
+    "404": "`not_found`",
+    "405": "`method_not_allowed`",
+    "408": "`request_timeout`: the body did not arrive in time",
+    "413": "`payload_too_large`: the body is larger than this endpoint accepts",
+    "429": "`rate_limits`, with `Retry-After`",
+    "500": "`internal_error`",
+    "503": "`service_unavailable`, with `Retry-After`",
+}
+_GUARDED = {
+    "401": "No credential, or one that does not work (with `WWW-Authenticate`)",
+    "403": "`forbidden`: the credential's tags or rights do not allow this endpoint",
+}
+
+
+def describe_errors(schema: dict[str, Any]) -> None:
+    """Every error an operation can answer, in Deskpro's envelope, instead of FastAPI's 422.
+
+    The server answers a request it cannot read with 400 ``invalid_input`` (never 422), and
+    any operation may meet an outage, a body limit or a rate limit: listed, so that clients and
+    conformance tools know every answer to expect (idempotent).
+    """
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    schemas["DeskproError"] = ERROR_SCHEMA
+    schemas["OAuthError"] = OAUTH_ERROR_SCHEMA
+    for path, item in schema.get("paths", {}).items():
+        oauth = path in _OAUTH_PROTOCOL
+        for operation in item.values():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            errors = dict(_ANY_OPERATION)
+            if "security" in operation:
+                errors.update(_GUARDED)
+            if oauth:
+                errors["401"] = "`invalid_client` (with a `Basic` challenge)"
+            for status, description in errors.items():
+                if status not in responses:  # an operation's own description stands
+                    shape = _OAUTH_ERROR_REF if oauth and status in ("400", "401") else _ERROR_REF
+                    responses[status] = {
+                        "description": description,
+                        "content": {"application/json": {"schema": shape}},
+                    }
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
 
 
 def install_docs(app: DescribedApp, routers: Sequence[APIRouter]) -> None:
