@@ -232,7 +232,12 @@ async def _refresh_credentials_forever(runtime: Runtime) -> None:
 def serve_app() -> FastAPI:
     """The factory ``tessera serve`` hands uvicorn: each worker configures logging and builds."""
     settings = Settings()
-    configure_logging(settings.log_level, access_log=settings.access_log, verbose=settings.verbose)
+    configure_logging(
+        settings.log_level,
+        access_log=settings.access_log,
+        verbose=settings.verbose,
+        json_lines=settings.log_format == "json",
+    )
     # The worker's connections are made by the protocol class ``tessera serve`` names; its
     # limits come from the settings this process read (a class cannot be sent to a worker).
     LimitedHttpProtocol.header_seconds = settings.http_header_timeout_seconds

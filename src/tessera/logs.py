@@ -1,8 +1,10 @@
 """Logging: one format with the request id, and a filter that keeps secrets out of log lines."""
 
 import contextvars
+import json
 import logging
 import re
+from datetime import UTC, datetime
 
 #: The id of the request being handled, for every log line written while handling it.
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -41,10 +43,20 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "tessera_redacted", False):
             return True
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
+        args = record.args
+        if record.name == "uvicorn.access" and isinstance(args, tuple) and len(args) == 5:
+            # An access line's one place for a secret is its path: masked there, the line keeps
+            # its parts (the JSON format writes them as fields).
+            path = args[2]
+            if isinstance(path, str):
+                cleaned_path = redact(path)
+                if cleaned_path != path:
+                    record.args = (*args[:2], cleaned_path, *args[3:])
+        else:
+            message = record.getMessage()
+            cleaned = redact(message)
+            if cleaned != message:
+                record.msg, record.args = cleaned, None
         record.tessera_redacted = True
         return True
 
@@ -81,18 +93,46 @@ class _RequestIdFilter(logging.Filter):
 _START_UP_DETAIL = ("alembic", "uvicorn.error")
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC, ISO 8601), level, logger, request id, message; an
+    access line's client, method, path, HTTP version and status as fields of their own; an
+    exception's traceback. Messages are redacted before they get here (``RedactingFilter``)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "request_id": getattr(record, "request_id", "-"),
+            "message": record.getMessage(),
+        }
+        args = record.args
+        if record.name == "uvicorn.access" and isinstance(args, tuple) and len(args) == 5:
+            client, method, path, version, status = args
+            line.update(client=client, method=method, path=path, http=version, status=status)
+        if record.exc_info:
+            line["exception"] = redact(self.formatException(record.exc_info))
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
 def configure_logging(
-    level: str = "info", *, access_log: bool = True, verbose: bool = False
+    level: str = "info",
+    *,
+    access_log: bool = True,
+    verbose: bool = False,
+    json_lines: bool = False,
 ) -> None:
     """Log to stderr with request ids; redact on the server loggers that print paths.
 
     ``access_log``: uvicorn's line per request, kept only at the info level or below.
     ``verbose``: start-up detail too (migrations, processes); without it those loggers say
-    only warnings and errors.
+    only warnings and errors. ``json_lines``: one JSON object per line (``JsonFormatter``).
     """
     handler = logging.StreamHandler()
     handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+        JsonFormatter()
+        if json_lines
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
     )
     handler.addFilter(_RequestIdFilter())
     handler.addFilter(RedactingFilter())

@@ -277,6 +277,9 @@ class Settings(BaseModel):
         " tasks; comma-separated): agent-client info's enabled flags.",
     )
     log_level: str = Field("info")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as text, or as one JSON object each (for log pipelines)."
+    )
     verbose: bool = Field(
         False,
         description="Log start-up detail (migrations, server processes) as well; "

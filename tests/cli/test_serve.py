@@ -203,3 +203,21 @@ def test_a_bad_route_table_stops_serve_before_it_listens(tmp_path: Path) -> None
     assert "route.route_0.path: ** may only end a path pattern." in text.stderr
     assert "listening" not in text.output
     assert json.loads(body.stdout)["code"] == "invalid_input"
+
+
+def test_json_log_lines_carry_the_request_and_no_secret(tmp_path: Path) -> None:
+    environment = clean_environment(TESSERA_LOG_FORMAT="json", TESSERA_SECRET_KEY=SECRET_KEY)
+    secret_path = "/api/v2/api_tokens/device_setup/ABCDEFGHJKMNPQRSTWXYZ23456"
+    with serving(environment=environment, log=tmp_path / "out", cwd=tmp_path) as served:
+        httpx.get(served.url + secret_path, headers={"X-DeskPRO-Client-Request-ID": "trace-1"})
+        output = served.output()
+    remember_setup_code(output)
+
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    access = [line for line in lines if line["logger"] == "uvicorn.access"]
+    assert access, output
+    line = access[-1]
+    assert set(line) >= {"time", "level", "logger", "request_id", "message", "method", "path"}
+    assert (line["method"], line["status"], line["request_id"]) == ("GET", 404, "trace-1-c")
+    assert line["path"].endswith("/device_setup/[redacted]")
+    assert "ABCDEFGHJKMNPQRSTWXYZ23456" not in output

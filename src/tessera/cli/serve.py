@@ -81,7 +81,12 @@ def serve(
         os.environ["TESSERA_VERBOSE"] = "true"
     cli_state = state(ctx)
     settings = cli_state.settings
-    configure_logging(settings.log_level, access_log=settings.access_log, verbose=settings.verbose)
+    configure_logging(
+        settings.log_level,
+        access_log=settings.access_log,
+        verbose=settings.verbose,
+        json_lines=settings.log_format == "json",
+    )
 
     wiring = cli_state.services  # building the database migrates SQLite, as each worker would
     # Read now: a bad route table is one clear error here, not a traceback in every worker.
