@@ -17,6 +17,9 @@ from tessera.services.container import Services
 from tests.factories import key_header, make_key, make_person
 
 EXAMPLES_PER_OPERATION = 10
+#: Event streams answer for as long as the client listens: tests/web/test_change_stream.py
+#: checks this one; called here, each example would wait for the stream to end.
+ENDLESS = {"/authz/changes"}
 
 
 def test_every_operation_answers_as_documented(server: str, services: Services) -> None:
@@ -28,6 +31,8 @@ def test_every_operation_answers_as_documented(server: str, services: Services) 
             failures.append(f"the description does not load: {found.err()}")
             continue
         operation = found.ok()
+        if operation.path in ENDLESS:
+            continue
 
         @settings(
             max_examples=EXAMPLES_PER_OPERATION,
