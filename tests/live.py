@@ -1,6 +1,7 @@
 """A real uvicorn server on 127.0.0.1, in a thread, for tests that speak HTTP."""
 
 import asyncio
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -43,3 +44,11 @@ def serving(app: ASGIApp, *, http: type[asyncio.Protocol] = LimitedHttpProtocol)
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+def read_all(connection: socket.socket) -> bytes:
+    """Everything a raw connection receives until the server closes it."""
+    chunks = []
+    while chunk := connection.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -12,6 +12,7 @@ import httpx
 
 from tests.cli.conftest import Cli, cli_environment
 from tests.conftest import SECRET_KEY
+from tests.live import read_all
 from tests.secrets_seen import remember
 from tests.served import clean_environment, start, wait_until_serving
 
@@ -45,7 +46,7 @@ def test_sigterm_drains_what_is_under_way_and_flushes_last_use(tmp_path: Path) -
         process.terminate()  # SIGTERM while that request waits for the rest of its body
         refused = _refused_within(address.hostname or "", address.port or 0, seconds=10)
         under_way.sendall(body[10:])
-        answer = _read_all(under_way)
+        answer = read_all(under_way)
     exit_code = process.wait(timeout=30)
     shown = cli.json("keys", "show", key.split(":")[0])
 
@@ -66,10 +67,3 @@ def _refused_within(host: str, port: int, *, seconds: float) -> bool:
             return True
         time.sleep(0.05)
     return False
-
-
-def _read_all(connection: socket.socket) -> bytes:
-    chunks = []
-    while chunk := connection.recv(65536):
-        chunks.append(chunk)
-    return b"".join(chunks)

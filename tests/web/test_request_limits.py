@@ -21,7 +21,7 @@ from tessera.web.http_protocol import LimitedHttpProtocol
 from tests.cli.test_serve import remember_setup_code
 from tests.conftest import extra_runtime
 from tests.factories import key_header, make_key, make_person
-from tests.live import serving
+from tests.live import read_all, serving
 from tests.served import clean_environment
 from tests.served import serving as serving_tessera
 from tests.web.envelopes import assert_error
@@ -48,13 +48,6 @@ def raw(url: str) -> socket.socket:
     address = urlsplit(url)
     connection = socket.create_connection((address.hostname, address.port), timeout=10)
     return connection
-
-
-def read_all(connection: socket.socket) -> bytes:
-    chunks = []
-    while chunk := connection.recv(65536):
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def test_a_declared_body_over_the_limit_is_refused_before_it_is_read(
