@@ -55,7 +55,7 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(BENCH))
 
 from bulk import add_agents, add_keys, advance_sequences  # noqa: E402
-from tessera.bootstrap import build_runtime, secret_key  # noqa: E402
+from tessera.bootstrap import build_runtime, secret_keys  # noqa: E402
 from tessera.core.credentials import CodeHasher  # noqa: E402
 from tessera.settings import Settings  # noqa: E402
 
@@ -77,7 +77,7 @@ def seed(database_url: str, pool: int, keys_file: Path) -> None:
     try:
         engine = runtime.database.engine
         people = add_agents(engine, [f"guard-{n}@bench.test" for n in range(pool)], first_id=1)
-        keys = add_keys(engine, CodeHasher(secret_key(settings)), people, first_id=1)
+        keys = add_keys(engine, CodeHasher(secret_keys(settings)), people, first_id=1)
         advance_sequences(engine)
     finally:
         runtime.database.dispose()

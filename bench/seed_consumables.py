@@ -32,7 +32,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import insert
 
-from tessera.bootstrap import Runtime, build_runtime, secret_key
+from tessera.bootstrap import Runtime, build_runtime, secret_keys
 from tessera.core.credentials import CodeHasher
 from tessera.services.api_keys import NewApiKey
 from tessera.services.oauth_clients import NewOAuthClient
@@ -62,7 +62,7 @@ def grant_bodies(runtime: Runtime, count: int, tag: str) -> tuple[list[str], lis
     person = services.people.add(
         NewPerson(email=f"bench-oauth-{tag}@example.test", name="Bench OAuth", is_agent=True)
     )
-    digest = CodeHasher(secret_key(runtime.settings)).digest
+    digest = CodeHasher(secret_keys(runtime.settings)).digest
     now = datetime.now(UTC)
     grant_row = {
         "client_id": issued.client.id,

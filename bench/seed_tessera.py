@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 from bulk import add_agents, add_keys, add_tokens, advance_sequences
-from tessera.bootstrap import build_runtime, secret_key
+from tessera.bootstrap import build_runtime, secret_keys
 from tessera.core.credentials import CodeHasher
 from tessera.core.passwords import PasswordHasher
 from tessera.services.api_keys import NewApiKey
@@ -55,7 +55,7 @@ def main() -> None:
     runtime = build_runtime(settings)  # production PasswordHasher
     services = runtime.services
     engine = runtime.database.engine
-    hasher = CodeHasher(secret_key(settings))
+    hasher = CodeHasher(secret_keys(settings))
     started = time.monotonic()
     try:
         # Bulk first, with ids from 1 in the empty database; the services' rows come after.

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from tessera.core.passwords import PasswordHasher
     from tessera.core.principals import TokenLifetime
     from tessera.core.routes import RouteTable
+    from tessera.core.secret_keys import SecretKeyRing
     from tessera.core.sessions import SessionLimits
     from tessera.core.site import SiteInfo
     from tessera.oauth.service import OAuthService
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from tessera.services.people import PeopleService
     from tessera.services.refusal_cache import RefusalCache
     from tessera.services.route_check import RouteChecker
+    from tessera.services.secret_keys import SecretKeyService
     from tessera.services.shown_once import ShownOnceService
     from tessera.services.throttle import Throttle
     from tessera.services.usage import UsageRecorder
@@ -75,20 +77,28 @@ class Runtime:
     routes: RouteTable
 
 
-def secret_key(settings: Settings) -> bytes:
-    """The configured secret key, or the one kept in ``secret_key_file`` (made on first use)."""
+def secret_keys(settings: Settings) -> SecretKeyRing:
+    """The configured secret keys, or those kept in ``secret_key_file`` (made on first use).
+
+    Either holds one bare key (version 1) or the versioned text form (ADR 0035).
+    """
+    from tessera.core.secret_keys import InvalidKeyRing, SecretKeyRing
+
     if settings.secret_key is not None:
-        return settings.secret_key.get_secret_value().encode()
-    path = settings.secret_key_file
-    if not path.exists():
-        _create_secret_file(path)
+        origin, text = "TESSERA_SECRET_KEY", settings.secret_key.get_secret_value()
+    else:
+        path = settings.secret_key_file
+        if not path.exists():
+            _create_secret_file(path)
+        origin = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeError) as error:
+            raise InvalidSecretKey(f"cannot read the secret key file {path}: {error}") from error
     try:
-        value = path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeError) as error:
-        raise InvalidSecretKey(f"cannot read the secret key file {path}: {error}") from error
-    if len(value) < 32:
-        raise InvalidSecretKey(f"{path} holds a secret key shorter than 32 characters")
-    return value.encode()
+        return SecretKeyRing.parse(text)
+    except InvalidKeyRing as error:
+        raise InvalidSecretKey(f"{origin}: {error}") from None
 
 
 def _create_secret_file(path: Path) -> None:
@@ -230,14 +240,22 @@ class Wiring:
         )
 
     @cached_property
-    def secret_key(self) -> bytes:
-        return secret_key(self.settings)
+    def secret_keys(self) -> SecretKeyRing:
+        return secret_keys(self.settings)
+
+    @cached_property
+    def secret_key_service(self) -> SecretKeyService:
+        from tessera.services.secret_keys import SecretKeyService
+
+        settings = self.settings
+        keys = self.secret_keys if settings.secret_key is not None else settings.secret_key_file
+        return SecretKeyService(self.database, self.clock, keys)
 
     @cached_property
     def hasher(self) -> CodeHasher:
         from tessera.core.credentials import CodeHasher
 
-        return CodeHasher(self.secret_key)
+        return CodeHasher(self.secret_keys)
 
     @cached_property
     def throttle(self) -> Throttle:
@@ -294,7 +312,9 @@ class Wiring:
         return SiteInfo(
             public_url=settings.base_url,
             version=__version__,
-            helpdesk_uuid=settings.helpdesk_uuid or derived_helpdesk_uuid(self.secret_key),
+            # The oldest key: the uuid stays as it was while that key is kept (ADR 0035).
+            helpdesk_uuid=settings.helpdesk_uuid
+            or derived_helpdesk_uuid(self.secret_keys.oldest.value),
             helpdesk_name=settings.helpdesk_name,
             agent_client_apps=frozenset(settings.agent_client_apps),
         )

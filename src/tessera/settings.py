@@ -73,7 +73,9 @@ class Settings(BaseModel):
     port: int = Field(8000, ge=0, le=65535)
     workers: int = Field(1, ge=1, le=64, description="Server processes.")
     secret_key: SecretStr | None = Field(
-        None, description="Key of the HMAC digests of codes (32+ characters); same on every node."
+        None,
+        description="Key of the HMAC digests of codes (32+ characters), or its versions"
+        " (docs/operations.md#secret-keys); the same on every node.",
     )
     secret_key_file: Path = Field(
         Path("tessera.secret"), description="Where a generated secret key is kept when none is set."

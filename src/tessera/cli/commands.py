@@ -33,6 +33,9 @@ COMMANDS: dict[str, CommandEntry] = {
     "routes": CommandEntry(
         "tessera.cli.routes", "Show the guard's route table and explain its decisions."
     ),
+    "secret-keys": CommandEntry(
+        "tessera.cli.secret_keys", "List, add, activate and retire the server's secret keys."
+    ),
     "serve": CommandEntry("tessera.cli.serve", "Run the API server (uvicorn).", is_group=False),
     "tokens": CommandEntry("tessera.cli.tokens", "List and revoke API tokens."),
 }

@@ -20,6 +20,7 @@ from tessera.core.errors import (
     InvalidAuthorizationHeader,
     MalformedAuthorizationHeader,
 )
+from tessera.core.secret_keys import SecretKeyRing
 
 #: Deskpro's code alphabet (``Strings::CHARS_KEY``): no 0/1/E/F/I/L/O/U/V to misread.
 CODE_ALPHABET = "23456789ABCDGHJKMNPQRSTWXYZ"
@@ -124,8 +125,53 @@ class CodeHasher:
 
     HMAC-SHA-256 under the server's secret key: a stolen database alone does not let anyone
     check guesses, and a digest costs a microsecond, not an argon2 hash per API request
-    (ADR 0003).
+    (ADR 0003). Keys have versions (ADR 0035): a digest under version 1 is the bare 32 bytes
+    (as every digest was before versions), under a later one the version's byte and then the
+    32 bytes, so each stored digest says which key checks it.
     """
+
+    def __init__(self, keys: SecretKeyRing | bytes) -> None:
+        ring = keys if isinstance(keys, SecretKeyRing) else SecretKeyRing.single(keys)
+        self._by_version = {key.version: _KeyedDigest(key.value) for key in ring.keys}
+        self._active_version = ring.active.version
+        self._active = self._by_version[self._active_version]
+        # The active key first: lookups by digest try it first, and it is the likeliest.
+        others = [version for version in self._by_version if version != self._active_version]
+        self._versions = (self._active_version, *others)
+
+    def digest(self, code: str) -> bytes:
+        """The stored form of ``code``'s digest under the active key."""
+        return _stored_form(self._active_version, self._active.digest(code))
+
+    def digests(self, code: str) -> tuple[bytes, ...]:
+        """The stored forms under every key, active first: what a lookup by digest matches."""
+        return tuple(
+            _stored_form(version, self._by_version[version].digest(code))
+            for version in self._versions
+        )
+
+    def matches(self, code: str, stored_digest: bytes) -> bool:
+        """Whether ``stored_digest`` is ``code``'s, under the key it names (constant time)."""
+        # Inline, not through the helpers below: this runs on every cached API request.
+        size = len(stored_digest)
+        if size == _DIGEST_SIZE:
+            keyed, prefix = self._by_version.get(1), b""
+        elif size == _DIGEST_SIZE + 1:
+            keyed, prefix = self._by_version.get(stored_digest[0]), stored_digest[:1]
+        else:
+            return False
+        if keyed is None:
+            return False  # made under a retired key: that credential has ended
+        return hmac.compare_digest(prefix + keyed.digest(code), stored_digest)
+
+    def version_of(self, stored_digest: bytes) -> int:
+        return _version_of(stored_digest)
+
+
+class _KeyedDigest:
+    """HMAC-SHA-256 under one key, its two padded key states prepared once."""
+
+    __slots__ = ("_inner", "_outer")
 
     def __init__(self, secret_key: bytes) -> None:
         if len(secret_key) < 32:
@@ -147,5 +193,17 @@ class CodeHasher:
         outer.update(inner.digest())
         return outer.digest()
 
-    def matches(self, code: str, stored_digest: bytes) -> bool:
-        return hmac.compare_digest(self.digest(code), stored_digest)
+
+_DIGEST_SIZE = 32
+
+
+def _stored_form(version: int, digest: bytes) -> bytes:
+    return digest if version == 1 else bytes((version,)) + digest
+
+
+def _version_of(stored_digest: bytes) -> int:
+    """The key version a stored digest names; 0 (no key) for anything malformed."""
+    size = len(stored_digest)
+    if size == _DIGEST_SIZE:
+        return 1
+    return stored_digest[0] if size == _DIGEST_SIZE + 1 else 0

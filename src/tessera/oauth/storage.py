@@ -81,12 +81,14 @@ class OAuthStorage:
         hasher = self.context.hasher
         if grant_type == "authorization_code" and form.get("code"):
             code = form["code"]
-            found_code = stored.find_code(self.session, hasher.digest(code))
+            found_code = stored.find_code(self.session, hasher.digests(code))
             self._code_read = (code, found_code)
             return None if found_code is None else found_code.client
         if grant_type == "refresh_token" and form.get("refresh_token"):
             token = form["refresh_token"]
-            found_token = stored.find_refresh_token_with_parties(self.session, hasher.digest(token))
+            found_token = stored.find_refresh_token_with_parties(
+                self.session, hasher.digests(token)
+            )
             self._refresh_token_read = (token, found_token)
             return None if found_token is None else found_token.client
         return None
@@ -125,7 +127,7 @@ class OAuthStorage:
         if self._code_read is not None and self._code_read[0] == code:
             read = self._code_read[1]
         else:
-            read = stored.find_code(self.session, self.context.hasher.digest(code))
+            read = stored.find_code(self.session, self.context.hasher.digests(code))
         if read is None:
             return None
         found, person = read.item, read.person
@@ -147,7 +149,7 @@ class OAuthStorage:
             read = self._refresh_token_read[1]
         else:
             read = stored.find_refresh_token_with_parties(
-                self.session, self.context.hasher.digest(token)
+                self.session, self.context.hasher.digests(token)
             )
         if read is None:
             return None
@@ -260,7 +262,7 @@ class OAuthStorage:
             if not self.context.hasher.matches(presented.code, found.code_digest):
                 return None
             return AccessTokenModel(found, now)
-        refresh = stored.find_refresh_token(self.session, self.context.hasher.digest(token_string))
+        refresh = stored.find_refresh_token(self.session, self.context.hasher.digests(token_string))
         return None if refresh is None else RefreshTokenModel(refresh, now)
 
     def revoke(self, token: AccessTokenModel | RefreshTokenModel) -> None:

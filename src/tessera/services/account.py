@@ -87,13 +87,17 @@ class AccountService:
         if problems:
             raise InvalidInput(problems)
         new_hash = await self._login.hash_new(new_password)
-        keep = self._sessions.digest_of(keep_cookie)
+        keep = self._sessions.digests_of(keep_cookie)
         return await anyio.to_thread.run_sync(
             self._store_password, person.id, new_hash, keep, client_address
         )
 
     def _store_password(
-        self, person_id: PersonId, new_hash: str, keep: bytes | None, client_address: str | None
+        self,
+        person_id: PersonId,
+        new_hash: str,
+        keep: tuple[bytes, ...],
+        client_address: str | None,
     ) -> int:
         now = self._clock.now()
         with self._database.write() as session:

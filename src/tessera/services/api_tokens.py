@@ -213,7 +213,7 @@ class ApiTokenService:
         looked_up = code[: LONGEST_SETUP_CODE + 1]
         with self._database.write() as session:
             person_id = stored.take_device_setup_code(
-                session, self._hasher.digest(looked_up), now=self._clock.now()
+                session, self._hasher.digests(looked_up), now=self._clock.now()
             )
             person = stored_people.get_person(session, person_id) if person_id else None
             if person is None or person.is_disabled:

@@ -240,10 +240,15 @@ class Authenticator:
         now: datetime,
     ) -> ApiKeyRecord:
         """The key as read, if it verifies (then cached); ``tickets``, ``now``: before the read."""
-        digest = self._hasher.digest(presented.code)
+        hasher = self._hasher
         if key is None or key.revoked_at is not None:
             self._cache.discard(Slot.API_KEY, presented.id)
-        if key is None or key.revoked_at is not None or not _same(digest, key.code_digest):
+        if (
+            key is None
+            or key.revoked_at is not None
+            or not hasher.matches(presented.code, key.code_digest)
+        ):
+            digest = hasher.digest(presented.code)
             self._refusals.remember(
                 Slot.API_KEY, presented.id, digest, ticket=tickets[1], read_at=now
             )
@@ -292,10 +297,15 @@ class Authenticator:
         now: datetime,
     ) -> Principal:
         """Decide on a token as read (``tickets`` and ``now`` taken before the read)."""
-        digest = self._hasher.digest(presented.code)
+        hasher = self._hasher
         if token is None or token.revoked_at is not None:
             self._cache.discard(Slot.API_TOKEN, presented.id)
-        if token is None or token.revoked_at is not None or not _same(digest, token.code_digest):
+        if (
+            token is None
+            or token.revoked_at is not None
+            or not hasher.matches(presented.code, token.code_digest)
+        ):
+            digest = hasher.digest(presented.code)
             self._refusals.remember(
                 Slot.API_TOKEN, presented.id, digest, ticket=tickets[1], read_at=now
             )
@@ -436,7 +446,7 @@ class Authenticator:
         with self._database.read() as session:
             person = stored_sessions.find_web_session_person(
                 session,
-                self._hasher.digest(cookie),
+                self._hasher.digests(cookie),
                 now=now,
                 idle_since=self._sessions.idle_since(now),
             )
@@ -459,10 +469,6 @@ _TokenRead = tuple[ApiTokenRecord, int, datetime]
 _KeyRead = tuple[ApiKeyRecord, int, datetime]
 #: The credential cache's and the refusal cache's tickets, taken before a read.
 _Tickets = tuple[int, int]
-
-
-def _same(digest: bytes, stored_digest: bytes) -> bool:
-    return hmac.compare_digest(digest, stored_digest)
 
 
 def _read_many(

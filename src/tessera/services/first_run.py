@@ -49,7 +49,7 @@ class FirstRunService:
         with self._database.read() as session:
             if stored_people.count_admins(session) > 0:
                 return False
-            return stored.is_live(session, self._hasher.digest(code), now=self._clock.now())
+            return stored.is_live(session, self._hasher.digests(code), now=self._clock.now())
 
     def create_first_admin(self, code: str, *, email: str, name: str, password: str) -> Person:
         """Spend the code and add the admin.
@@ -65,7 +65,7 @@ class FirstRunService:
             NewPerson(email=email, name=name, is_agent=True, is_admin=True, password=password)
         )
         with self._database.write() as session:
-            if not stored.spend(session, self._hasher.digest(code), now=self._clock.now()):
+            if not stored.spend(session, self._hasher.digests(code), now=self._clock.now()):
                 # Someone else used the link meanwhile: undo ours, theirs stands.
                 stored_people.delete_person(session, person.id)
                 raise NotFound()

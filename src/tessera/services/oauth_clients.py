@@ -266,9 +266,10 @@ def client_by_client_id(
 
 def secret_matches(hasher: CodeHasher, digest: bytes | None, secret: str) -> bool:
     """Whether ``secret`` has this keyed digest; None (a public client) matches nothing."""
-    # Hash even without a digest, so both answers take the same time.
-    presented = hasher.digest(secret)
-    return digest is not None and hmac.compare_digest(presented, digest)
+    if digest is None:
+        hasher.digest(secret)  # the same work as a check: both answers take the same time
+        return False
+    return hasher.matches(secret, digest)
 
 
 def check_name(problems: FieldErrors, name: str) -> str:

@@ -129,11 +129,13 @@ class PasswordLogin:
         if not device or len(device) > 200:
             return None
         nonce, _, signature = device.partition(".")
-        expected = self._device_signature(email, nonce)
-        return nonce if hmac.compare_digest(expected.encode(), signature.encode()) else None
+        # Signed under the active key; one signed under a key still kept is still good.
+        signed = self._hasher.digests(f"device:{email}:{nonce}")
+        good = [hmac.compare_digest(_signature(s).encode(), signature.encode()) for s in signed]
+        return nonce if any(good) else None
 
     def _device_signature(self, email: str, nonce: str) -> str:
-        return self._hasher.digest(f"device:{email}:{nonce}").hex()[:32]
+        return _signature(self._hasher.digest(f"device:{email}:{nonce}"))
 
     def _source_key(self, email: str, client_address: str) -> str:
         return "trusted:" + self._hasher.digest(f"{email}|{client_address}").hex()
@@ -235,3 +237,7 @@ class PasswordLogin:
 def _signs_in_here(person: Person, may_sign_in: Callable[[Person], bool]) -> bool:
     # People of an external identity provider sign in there, never with a password here.
     return not person.is_disabled and person.identity_provider is None and may_sign_in(person)
+
+
+def _signature(digest: bytes) -> str:
+    return digest.hex()[:32]

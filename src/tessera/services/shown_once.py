@@ -37,7 +37,7 @@ class ShownOnceService:
         salt = new_salt()
         sealed = seal(cookie, salt, subject, values)
         with self._database.write() as session:
-            session_id = stored_sessions.session_id_of(session, self._hasher.digest(cookie))
+            session_id = stored_sessions.session_id_of(session, self._hasher.digests(cookie))
             if session_id is None:
                 return False
             stored.put(
@@ -58,7 +58,7 @@ class ShownOnceService:
         with self._database.write() as session:
             found = stored.take(
                 session,
-                token_digest=self._hasher.digest(cookie),
+                token_digests=self._hasher.digests(cookie),
                 subject=subject,
                 now=self._clock.now(),
             )

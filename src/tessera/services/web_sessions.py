@@ -101,13 +101,13 @@ class WebSessionService:
 
     def session_of(self, cookie: str | None) -> stored.LiveSession | None:
         """The live session of this cookie (its person not disabled), its last request noted."""
-        digest = self.digest_of(cookie)
-        if digest is None:
+        digests = self.digests_of(cookie)
+        if not digests:
             return None
         now = self._clock.now()
         with self._database.read() as session:
             live = stored.find_live_session(
-                session, digest, now=now, idle_since=self.limits.idle_since(now)
+                session, digests, now=now, idle_since=self.limits.idle_since(now)
             )
         if live is None or live.person.is_disabled:
             return None
@@ -121,17 +121,17 @@ class WebSessionService:
         if not cookie or len(cookie) > 2 * SESSION_CODE_LENGTH:
             return
         with self._database.write() as session:
-            stored.end_web_session(session, self._hasher.digest(cookie), now=self._clock.now())
+            stored.end_web_session(session, self._hasher.digests(cookie), now=self._clock.now())
 
-    def digest_of(self, cookie: str | None) -> bytes | None:
-        """The stored form of a cookie (to keep one session while ending the others)."""
+    def digests_of(self, cookie: str | None) -> tuple[bytes, ...]:
+        """The forms a cookie may be stored in (to keep one session while ending the others)."""
         if not cookie or len(cookie) > 2 * SESSION_CODE_LENGTH:
-            return None
-        return self._hasher.digest(cookie)
+            return ()
+        return self._hasher.digests(cookie)
 
     def open_sessions(self, person_id: int, current_cookie: str | None = None) -> list[OpenSession]:
         """The person's live sessions, newest first; the one of ``current_cookie`` marked."""
-        current = self.digest_of(current_cookie)
+        current = self.digests_of(current_cookie)
         now = self._clock.now()
         with self._database.read() as session:
             rows = stored.list_live_sessions(
@@ -162,5 +162,5 @@ class WebSessionService:
         return ended
 
 
-def _same(current: bytes | None, digest: bytes) -> bool:
-    return current is not None and hmac.compare_digest(current, digest)
+def _same(current: tuple[bytes, ...], digest: bytes) -> bool:
+    return any(hmac.compare_digest(form, digest) for form in current)

@@ -1,5 +1,6 @@
 """API tokens: issued to one person, by the exchange endpoint, device setup or OAuth."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -178,7 +179,7 @@ def add_device_setup_code(
 
 
 def take_device_setup_code(
-    session: Session, code_digest: bytes, *, now: datetime
+    session: Session, code_digests: Sequence[bytes], *, now: datetime
 ) -> PersonId | None:
     """Consume a live code: of two concurrent redemptions, exactly one gets the person.
 
@@ -186,7 +187,7 @@ def take_device_setup_code(
     """
     row = session.execute(
         select(DeviceSetupCodeRow.id, DeviceSetupCodeRow.person_id).where(
-            DeviceSetupCodeRow.code_digest == code_digest,
+            DeviceSetupCodeRow.code_digest.in_(code_digests),
             DeviceSetupCodeRow.expires_at > now,
             DeviceSetupCodeRow.used_at.is_(None),
         )

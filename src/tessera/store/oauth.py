@@ -1,5 +1,6 @@
 """OAuth grants, authorization codes and refresh tokens. Codes and tokens by keyed digest."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -76,7 +77,7 @@ def _with_parties(table: Table, digest_column: Column[bytes]) -> Select[Any]:
         .join(_GRANTS, _GRANTS.c.id == table.c.grant_id)
         .join(_PEOPLE, _PEOPLE.c.id == _GRANTS.c.person_id)
         .join(_CLIENTS, _CLIENTS.c.id == _GRANTS.c.client_id)
-        .where(digest_column == bindparam("digest"))
+        .where(digest_column.in_(bindparam("digests", expanding=True)))
         .with_for_update(of=table)
     )
 
@@ -157,9 +158,11 @@ def _grant_of(row: Row[Any]) -> Grant:
     )
 
 
-def find_code(session: Session, code_digest: bytes) -> WithParties[AuthorizationCode] | None:
-    """The code with this digest, used or not (a used one reveals a replay), locked."""
-    row = session.connection().execute(_FIND_CODE, {"digest": code_digest}).first()
+def find_code(
+    session: Session, code_digests: Sequence[bytes]
+) -> WithParties[AuthorizationCode] | None:
+    """The code with one of these digests, used or not (a used one reveals a replay), locked."""
+    row = session.connection().execute(_FIND_CODE, {"digests": list(code_digests)}).first()
     if row is None:
         return None
     code = AuthorizationCode(
@@ -214,16 +217,18 @@ def _refresh_token_of(row: Row[Any]) -> RefreshToken:
     )
 
 
-def find_refresh_token(session: Session, token_digest: bytes) -> RefreshToken | None:
-    found = find_refresh_token_with_parties(session, token_digest)
+def find_refresh_token(session: Session, token_digests: Sequence[bytes]) -> RefreshToken | None:
+    found = find_refresh_token_with_parties(session, token_digests)
     return None if found is None else found.item
 
 
 def find_refresh_token_with_parties(
-    session: Session, token_digest: bytes
+    session: Session, token_digests: Sequence[bytes]
 ) -> WithParties[RefreshToken] | None:
-    """The refresh token with this digest, locked, with the person and client of its grant."""
-    row = session.connection().execute(_FIND_REFRESH_TOKEN, {"digest": token_digest}).first()
+    """The refresh token of one of these digests, locked, with its grant's person and client."""
+    row = (
+        session.connection().execute(_FIND_REFRESH_TOKEN, {"digests": list(token_digests)}).first()
+    )
     if row is None:
         return None
     return WithParties(

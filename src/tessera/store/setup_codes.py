@@ -1,5 +1,6 @@
 """The first-run setup link's code, by keyed digest."""
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
@@ -17,10 +18,10 @@ def replace_setup_code(
     session.flush()
 
 
-def is_live(session: Session, code_digest: bytes, *, now: datetime) -> bool:
+def is_live(session: Session, code_digests: Sequence[bytes], *, now: datetime) -> bool:
     found = session.scalar(
         select(SetupCodeRow.id).where(
-            SetupCodeRow.code_digest == code_digest,
+            SetupCodeRow.code_digest.in_(code_digests),
             SetupCodeRow.used_at.is_(None),
             SetupCodeRow.expires_at > now,
         )
@@ -28,12 +29,12 @@ def is_live(session: Session, code_digest: bytes, *, now: datetime) -> bool:
     return found is not None
 
 
-def spend(session: Session, code_digest: bytes, *, now: datetime) -> bool:
+def spend(session: Session, code_digests: Sequence[bytes], *, now: datetime) -> bool:
     """Use the code once: of two concurrent uses, exactly one gets True."""
     result = session.connection().execute(
         update(SetupCodeRow)
         .where(
-            SetupCodeRow.code_digest == code_digest,
+            SetupCodeRow.code_digest.in_(code_digests),
             SetupCodeRow.used_at.is_(None),
             SetupCodeRow.expires_at > now,
         )

@@ -1,5 +1,6 @@
 """Sealed secrets waiting for the one page that shows them, by session and subject."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -45,13 +46,15 @@ def put(
     )
 
 
-def take(session: Session, *, token_digest: bytes, subject: str, now: datetime) -> Sealed | None:
+def take(
+    session: Session, *, token_digests: Sequence[bytes], subject: str, now: datetime
+) -> Sealed | None:
     """Remove and return what waits for the session of this cookie digest and subject.
 
     One ``DELETE … RETURNING``: of two requests racing for it (a double reload), exactly one
     gets it; the other finds nothing.
     """
-    of_session = select(WebSessionRow.id).where(WebSessionRow.token_digest == token_digest)
+    of_session = select(WebSessionRow.id).where(WebSessionRow.token_digest.in_(token_digests))
     row = session.execute(
         delete(ShownOnceRow)
         .where(

@@ -1,5 +1,6 @@
 """Signed-in browsers, found by the keyed digest of their cookie."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -62,13 +63,13 @@ class LiveSession:
 
 
 def find_live_session(
-    session: Session, token_digest: bytes, *, now: datetime, idle_since: datetime
+    session: Session, token_digests: Sequence[bytes], *, now: datetime, idle_since: datetime
 ) -> LiveSession | None:
-    """The session of this digest with its person, if it is live, or None."""
+    """The session of one of these digests with its person, if it is live, or None."""
     found = session.execute(
         select(PersonRow, WebSessionRow.id, _last_seen().label("last_seen"))
         .join(WebSessionRow, WebSessionRow.person_id == PersonRow.id)
-        .where(WebSessionRow.token_digest == token_digest, _live(now, idle_since))
+        .where(WebSessionRow.token_digest.in_(token_digests), _live(now, idle_since))
     ).first()
     if found is None:
         return None
@@ -76,18 +77,18 @@ def find_live_session(
     return LiveSession(id=found[1], person=person_from_row(found[0]), last_seen_at=found[2])
 
 
-def session_id_of(session: Session, token_digest: bytes) -> int | None:
-    """The id of the session of this digest, live or not (the caller has checked that)."""
+def session_id_of(session: Session, token_digests: Sequence[bytes]) -> int | None:
+    """The id of the session of these digests, live or not (the caller has checked that)."""
     return session.scalar(
-        select(WebSessionRow.id).where(WebSessionRow.token_digest == token_digest)
+        select(WebSessionRow.id).where(WebSessionRow.token_digest.in_(token_digests))
     )
 
 
 def find_web_session_person(
-    session: Session, token_digest: bytes, *, now: datetime, idle_since: datetime
+    session: Session, token_digests: Sequence[bytes], *, now: datetime, idle_since: datetime
 ) -> Person | None:
     """The person of a live session (not expired, not idle, not signed out), or None."""
-    live = find_live_session(session, token_digest, now=now, idle_since=idle_since)
+    live = find_live_session(session, token_digests, now=now, idle_since=idle_since)
     return None if live is None else live.person
 
 
@@ -132,24 +133,24 @@ def list_live_sessions(
     ]
 
 
-def end_web_session(session: Session, token_digest: bytes, *, now: datetime) -> None:
+def end_web_session(session: Session, token_digests: Sequence[bytes], *, now: datetime) -> None:
     session.execute(
         update(WebSessionRow)
-        .where(WebSessionRow.token_digest == token_digest, WebSessionRow.revoked_at.is_(None))
+        .where(WebSessionRow.token_digest.in_(token_digests), WebSessionRow.revoked_at.is_(None))
         .values(revoked_at=now)
     )
 
 
 def end_sessions_of(
-    session: Session, person_id: PersonId, *, now: datetime, keep: bytes | None = None
+    session: Session, person_id: PersonId, *, now: datetime, keep: Sequence[bytes] = ()
 ) -> int:
-    """End every live session of the person but the one whose digest is ``keep``; how many."""
+    """End every live session of the person but the one of the digests ``keep``; how many."""
     query = update(WebSessionRow).where(
         WebSessionRow.person_id == person_id,
         WebSessionRow.revoked_at.is_(None),
         WebSessionRow.expires_at > now,
     )
-    if keep is not None:
-        query = query.where(WebSessionRow.token_digest != keep)
+    if keep:
+        query = query.where(WebSessionRow.token_digest.not_in(keep))
     result = session.execute(query.values(revoked_at=now))
     return int(getattr(result, "rowcount", 0) or 0)

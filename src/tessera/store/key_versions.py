@@ -1,0 +1,71 @@
+"""How many live stored digests each secret key version still checks (ADR 0035).
+
+A key may be retired only once nothing live depends on it: these counts say when. The version
+is read from the digest itself (32 bytes: version 1; otherwise its first byte).
+"""
+
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import QueryableAttribute, Session
+
+from tessera.store.tables import (
+    ApiKeyRow,
+    ApiTokenRow,
+    DeviceSetupCodeRow,
+    OAuthClientRow,
+    OAuthCodeRow,
+    OAuthRefreshTokenRow,
+    SetupCodeRow,
+    WebSessionRow,
+)
+
+_DIGEST_SIZE = 32
+
+
+def count_by_key_version(session: Session, *, now: datetime) -> dict[str, Counter[int]]:
+    """Per kind of credential, live digests by key version (kinds with none are left out)."""
+    kinds: list[tuple[str, QueryableAttribute[Any], ColumnElement[bool]]] = [
+        ("api keys", ApiKeyRow.code_digest, ApiKeyRow.revoked_at.is_(None)),
+        ("api tokens", ApiTokenRow.code_digest, _live(ApiTokenRow, now)),
+        (
+            "oauth refresh tokens",
+            OAuthRefreshTokenRow.token_digest,
+            _live(OAuthRefreshTokenRow, now),
+        ),
+        (
+            "oauth client secrets",
+            OAuthClientRow.secret_digest,
+            OAuthClientRow.secret_digest.is_not(None),
+        ),
+        ("oauth codes", OAuthCodeRow.code_digest, _unused(OAuthCodeRow, now)),
+        ("web sessions", WebSessionRow.token_digest, _live(WebSessionRow, now)),
+        ("device setup codes", DeviceSetupCodeRow.code_digest, _unused(DeviceSetupCodeRow, now)),
+        ("setup codes", SetupCodeRow.code_digest, _unused(SetupCodeRow, now)),
+    ]
+    counts: dict[str, Counter[int]] = {}
+    for kind, column, live in kinds:
+        length, first = func.length(column), func.substr(column, 1, 1)
+        rows = session.execute(
+            select(length, first, func.count()).where(live).group_by(length, first)
+        )
+        found: Counter[int] = Counter()
+        for size, first_byte, count in rows:
+            found[1 if size == _DIGEST_SIZE else bytes(first_byte)[0]] += count
+        if found:
+            counts[kind] = found
+    return counts
+
+
+def _live(
+    row: type[ApiTokenRow | OAuthRefreshTokenRow | WebSessionRow], now: datetime
+) -> ColumnElement[bool]:
+    return and_(row.revoked_at.is_(None), or_(row.expires_at.is_(None), row.expires_at > now))
+
+
+def _unused(
+    row: type[OAuthCodeRow | DeviceSetupCodeRow | SetupCodeRow], now: datetime
+) -> ColumnElement[bool]:
+    return and_(row.used_at.is_(None), row.expires_at > now)
