@@ -1,0 +1,246 @@
+"""A soak: ``tessera serve`` under a steady mixed load for ten minutes, watched minute by minute.
+
+Issue #16 §4: valid and invalid credentials, creations and revocations for ten minutes, with no
+error, and the server's memory (RSS) and p99 latency flat. This runs one ``tessera serve`` (one
+worker, CPU 1) on a throwaway SQLite file, or on ``--database-url``, with ``--pool`` agents and
+keys seeded in bulk, and sends from CPU 0, at ``--rate`` requests a second, in turn:
+
+- ``GET /api/v2/me`` with a seeded key (70 %): 200;
+- the same with a wrong code, or an id nobody has (15 %): 401;
+- ``POST /api/v2/api_keys`` by an admin's key (10 %): 201, then the new key on ``/me``: 200;
+- ``DELETE /api/v2/api_keys/{id}`` of a key made here (5 %): 200, then that key on ``/me``: 401
+  (revocation felt on the next request).
+
+Any other answer, or a failed connection, is an error. Each minute prints the requests, errors,
+p50/p99 latency (client side: the load generator's own delay is in it, equally every minute)
+and the server's RSS; the last line is a JSON summary. Run from the repository's root:
+
+    .venv/bin/python bench/soak.py [--seconds 600] [--rate 200] [--pool 2000]
+        [--database-url URL]
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+BENCH = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+sys.path.insert(0, str(BENCH))
+
+from bulk import add_agents, add_keys, advance_sequences  # noqa: E402
+from guard_http import SERVER_CPU, free_port, wait_for  # noqa: E402
+from tessera.bootstrap import build_runtime, secret_keys  # noqa: E402
+from tessera.core.credentials import CodeHasher  # noqa: E402
+from tessera.services.api_keys import NewApiKey  # noqa: E402
+from tessera.services.people import NewPerson  # noqa: E402
+from tessera.settings import Settings  # noqa: E402
+
+SECRET = "soak-secret-key-" + "s" * 32
+RANDOM = secrets.SystemRandom()
+
+
+@dataclass
+class Minute:
+    latencies: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Load:
+    keys: list[str]
+    admin: str
+    agent_id: int
+    #: Keys made during the soak, not yet revoked: (id, key string).
+    made: list[tuple[int, str]] = field(default_factory=list)
+
+
+def seed(database_url: str, pool: int) -> Load:
+    settings = Settings(database_url=database_url, secret_key=SECRET, auto_migrate=True)
+    runtime = build_runtime(settings)
+    try:
+        engine = runtime.database.engine
+        people = add_agents(engine, [f"soak-{n}@bench.test" for n in range(pool)], first_id=1)
+        keys = add_keys(engine, CodeHasher(secret_keys(settings)), people, first_id=1)
+        advance_sequences(engine)
+        admin = runtime.services.people.add(
+            NewPerson(email="admin@soak.test", name="Admin", is_agent=True, is_admin=True)
+        )
+        admin_key = runtime.services.api_keys.create(NewApiKey(note="soak", person_id=admin.id))
+    finally:
+        runtime.database.dispose()
+    return Load(keys=keys, admin=admin_key.key_string, agent_id=people[0])
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def one_request(api: httpx.AsyncClient, load: Load, minute: Minute) -> None:
+    draw = RANDOM.random()
+    started = time.perf_counter()
+    try:
+        problem = await _exercise(api, load, draw)
+    except httpx.HTTPError as error:
+        problem = f"{type(error).__name__}: {error}"
+    minute.latencies.append(time.perf_counter() - started)
+    if problem:
+        minute.errors.append(problem)
+
+
+async def _exercise(api: httpx.AsyncClient, load: Load, draw: float) -> str | None:
+    if draw < 0.70:
+        return await _expect(api, "GET", "/api/v2/me", RANDOM.choice(load.keys), 200)
+    if draw < 0.85:
+        key = RANDOM.choice(load.keys)
+        if draw < 0.78:
+            wrong = key[:-1] + ("2" if key[-1] != "2" else "3")  # a known id, a wrong code
+        else:
+            wrong = f"{10_000_000 + RANDOM.randrange(1000)}:{key.partition(':')[2]}"
+        return await _expect(api, "GET", "/api/v2/me", wrong, 401)
+    if draw < 0.95 or not load.made:
+        body = {"note": "soak", "person_id": load.agent_id}
+        answer = await api.post("/api/v2/api_keys", json=body, headers=_key(load.admin))
+        if answer.status_code != 201:
+            return f"create: {answer.status_code} {answer.text[:200]}"
+        made = answer.json()["data"]
+        problem = await _expect(api, "GET", "/api/v2/me", made["key_string"], 200)
+        # Only now may another request revoke it: it was checked as this one's.
+        load.made.append((made["id"], made["key_string"]))
+        return problem
+    key_id, key_string = load.made.pop(RANDOM.randrange(len(load.made)))
+    problem = await _expect(api, "DELETE", f"/api/v2/api_keys/{key_id}", load.admin, 200)
+    return problem or await _expect(api, "GET", "/api/v2/me", key_string, 401)
+
+
+async def _expect(
+    api: httpx.AsyncClient, method: str, path: str, key: str, status: int
+) -> str | None:
+    answer = await api.request(method, path, headers=_key(key))
+    if answer.status_code != status:
+        return f"{method} {path}: {answer.status_code}, expected {status}"
+    return None
+
+
+def _key(key_string: str) -> dict[str, str]:
+    return {"Authorization": f"key {key_string}"}
+
+
+async def soak(
+    url: str, load: Load, pid: int, arguments: argparse.Namespace
+) -> list[dict[str, float]]:
+    limits = httpx.Limits(max_connections=50, max_keepalive_connections=50)
+    report: list[dict[str, float]] = []
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as api:
+        start = time.monotonic()
+        minutes = max(1, arguments.seconds // 60)
+        window = arguments.seconds / minutes
+        for index in range(minutes):
+            minute, pending = Minute(), set()
+            window_end = start + (index + 1) * window
+            sent = 0
+            while (now := time.monotonic()) < window_end:
+                due = int((now - start - index * window) * arguments.rate) - sent
+                for _ in range(max(0, due)):
+                    pending.add(asyncio.create_task(one_request(api, load, minute)))
+                    sent += 1
+                pending = {task for task in pending if not task.done()}
+                await asyncio.sleep(0.005)
+            if pending:
+                await asyncio.wait(pending)
+            report.append(_summary(index + 1, minute, rss_mib(pid)))
+            print(_line(report[-1], minute), flush=True)
+    return report
+
+
+def _summary(number: int, minute: Minute, rss: float) -> dict[str, float]:
+    ordered = sorted(minute.latencies)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else 0.0
+    return {
+        "minute": number,
+        "requests": len(ordered),
+        "errors": len(minute.errors),
+        "p50_ms": round(statistics.median(ordered) * 1000, 2) if ordered else 0.0,
+        "p99_ms": round(p99 * 1000, 2),
+        "rss_mib": round(rss, 1),
+    }
+
+
+def _line(summary: dict[str, float], minute: Minute) -> str:
+    first_error = f"  first error: {minute.errors[0]}" if minute.errors else ""
+    return (
+        f"minute {summary['minute']:>3.0f}: {summary['requests']:>6.0f} requests,"
+        f" {summary['errors']:.0f} errors, p50 {summary['p50_ms']:6.2f} ms,"
+        f" p99 {summary['p99_ms']:7.2f} ms, RSS {summary['rss_mib']:6.1f} MiB{first_error}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=600)
+    parser.add_argument("--rate", type=int, default=200, help="requests a second")
+    parser.add_argument("--pool", type=int, default=2000, help="seeded agents and keys")
+    parser.add_argument("--database-url", help="default: a throwaway SQLite file")
+    arguments = parser.parse_args()
+    os.sched_setaffinity(0, {0})  # the load on CPU 0, the server on CPU 1
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        database_url = arguments.database_url or f"sqlite:///{folder}/soak.db"
+        load = seed(database_url, arguments.pool)
+        port = free_port()
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("TESSERA_")}
+        environment |= {
+            "TESSERA_DATABASE_URL": database_url,
+            "TESSERA_SECRET_KEY": SECRET,
+            "TESSERA_ACCESS_LOG": "false",
+        }
+        log = folder / "server.log"
+        command = [str(BIN / "tessera"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+        with log.open("wb") as output:
+            # Our own program and arguments: no untrusted input.
+            server = subprocess.Popen(  # noqa: S603
+                [*SERVER_CPU, *command], stdout=output, stderr=subprocess.STDOUT, env=environment
+            )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_for(f"{url}/healthz", log)
+            report = asyncio.run(soak(url, load, server.pid, arguments))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        errors = sum(minute["errors"] for minute in report)
+        rss = [minute["rss_mib"] for minute in report]
+        p99 = [minute["p99_ms"] for minute in report]
+        print(
+            "RESULT "
+            + json.dumps(
+                {
+                    "seconds": arguments.seconds,
+                    "rate": arguments.rate,
+                    "requests": sum(minute["requests"] for minute in report),
+                    "errors": errors,
+                    "rss_first_last_mib": [rss[0], rss[-1]],
+                    "p99_min_max_ms": [min(p99), max(p99)],
+                    "database": "sqlite" if arguments.database_url is None else "given",
+                }
+            )
+        )
+        if errors:
+            raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
