@@ -20,6 +20,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from tessera.bootstrap import Runtime, build_runtime
+from tessera.core.networks import Networks
 from tessera.core.proxies import TrustedProxies
 from tessera.logs import configure_logging
 from tessera.services.change_stream import ChangeStream
@@ -29,11 +30,15 @@ from tessera.web.authz import AuthzOptions
 from tessera.web.body_limits import BodyLimitSettings
 from tessera.web.http_protocol import LimitedHttpProtocol
 from tessera.web.identity_headers import IDENTITY_PRESETS
+from tessera.web.metrics import MetricsExposure
+from tessera.web.tracing import tracing
 
 log = logging.getLogger(__name__)
 
 #: Collections of the middle generation between two full ones (CPython's default: 10).
 _FULL_COLLECTION_EVERY = 100
+#: How often each process copies what its parts hold into the metrics (``metrics.sampler``).
+_SAMPLE_SECONDS = 1.0
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -68,6 +73,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 background.start_soon(_housekeeping_forever, runtime)
                 if runtime.services.credential_cache.enabled:
                     background.start_soon(_refresh_credentials_forever, runtime)
+                if runtime.settings.metrics_enabled:
+                    background.start_soon(_sample_metrics_forever, runtime)
                 try:
                     with _streams_end_when_stopping(runtime.services.change_stream):
                         yield
@@ -97,6 +104,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         body_limits=BodyLimitSettings(
             max_bytes=settings.max_body_kib * 1024, body_seconds=settings.http_body_timeout_seconds
         ),
+        metrics=MetricsExposure(Networks.parse(settings.metrics_networks), runtime.metrics.sample)
+        if settings.metrics_enabled
+        else None,
+        tracing=tracing() if settings.otel_enabled else None,
     )
     app.state.runtime = runtime
     return app
@@ -211,6 +222,18 @@ async def _housekeeping_forever(runtime: Runtime) -> None:
             # An ended row kept a little longer harms no one; the next round tries again.
             log.exception("could not prune ended rows")
         await asyncio.sleep(period)
+
+
+async def _sample_metrics_forever(runtime: Runtime) -> None:
+    """Copy the caches', pools' and feed's state into the metrics every second (on the loop:
+    a sample is a few dozen dictionary and counter steps)."""
+    while True:
+        try:
+            runtime.metrics.sample()
+        except Exception:
+            # A metric a second late harms no one; the next round tries again.
+            log.exception("could not sample the metrics")
+        await asyncio.sleep(_SAMPLE_SECONDS)
 
 
 async def _refresh_credentials_forever(runtime: Runtime) -> None:

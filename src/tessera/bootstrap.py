@@ -12,6 +12,7 @@ import logging
 import os
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from tessera.core.secret_keys import SecretKeyRing
     from tessera.core.sessions import SessionLimits
     from tessera.core.site import SiteInfo
+    from tessera.metrics.sampler import MetricsSampler
     from tessera.oauth.service import OAuthService
     from tessera.services.account import AccountService
     from tessera.services.api_keys import ApiKeyService
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
     from tessera.services.health import ReadinessProbe
     from tessera.services.housekeeping import Housekeeping
     from tessera.services.oauth_clients import OAuthClientService
+    from tessera.services.password_hashing import HashingPool
     from tessera.services.password_login import PasswordLogin
     from tessera.services.people import PeopleService
     from tessera.services.refusal_cache import RefusalCache
@@ -75,6 +78,8 @@ class Runtime:
     housekeeping: Housekeeping
     #: The guarded API's route table (``TESSERA_ROUTES_FILE``), for the /authz/* endpoints.
     routes: RouteTable
+    #: Copies what the parts count and hold into the Prometheus metrics.
+    metrics: MetricsSampler
 
 
 def secret_keys(settings: Settings) -> SecretKeyRing:
@@ -149,7 +154,7 @@ def build_runtime(
     settings: Settings, *, clock: Clock | None = None, passwords: PasswordHasher | None = None
 ) -> Runtime:
     """Every part, built now (the server's way: nothing is built while serving)."""
-    return Wiring(settings, clock=clock, passwords=passwords).runtime()
+    return Wiring(settings, clock=clock, passwords=passwords, measured=True).runtime()
 
 
 class Wiring:
@@ -167,10 +172,14 @@ class Wiring:
         *,
         clock: Clock | None = None,
         passwords: PasswordHasher | None = None,
+        measured: bool = False,
     ) -> None:
+        """``measured``: the parts report to the Prometheus metrics (the server's way; a
+        command line does not load prometheus_client)."""
         self.settings = settings
         self._clock = clock
         self._passwords = passwords
+        self._measured = measured
 
     def runtime(self) -> Runtime:
         # The change feed first, right after the database: it must hear of every commit that
@@ -187,6 +196,7 @@ class Wiring:
             changes=changes,
             housekeeping=self.housekeeping,
             routes=self.route_table,
+            metrics=self.metrics,
         )
 
     def close(self) -> None:
@@ -278,7 +288,6 @@ class Wiring:
 
     @cached_property
     def login(self) -> PasswordLogin:
-        from tessera.services.password_hashing import HashingPool
         from tessera.services.password_login import LoginLimits, PasswordLogin
         from tessera.services.throttle import ThrottleRule
 
@@ -295,11 +304,39 @@ class Wiring:
                 per_address=ThrottleRule.parse("login-address", settings.exchange_rate_per_address),
             ),
             self.clock,
-            hashing=HashingPool(
-                threads=settings.password_hash_threads,
-                queue=settings.password_hash_queue,
-                nice=settings.password_hash_nice,
-            ),
+            hashing=self.hashing,
+        )
+
+    @cached_property
+    def hashing(self) -> HashingPool:
+        from tessera.services.password_hashing import HashingPool
+
+        settings = self.settings
+        return HashingPool(
+            threads=settings.password_hash_threads,
+            queue=settings.password_hash_queue,
+            nice=settings.password_hash_nice,
+            on_hashed=self._hash_observer(),
+        )
+
+    def _hash_observer(self) -> Callable[[float], None] | None:
+        if not self._measured:
+            return None
+        from tessera.metrics.catalogue import PASSWORD_HASH_SECONDS
+
+        return PASSWORD_HASH_SECONDS.observe
+
+    @cached_property
+    def metrics(self) -> MetricsSampler:
+        from tessera.metrics.sampler import MetricsSampler
+
+        return MetricsSampler(
+            credentials=self.credential_cache,
+            refusals=self.refusal_cache,
+            changes=self.changes,
+            hashing=self.hashing,
+            throttle=self.throttle,
+            database=self.database,
         )
 
     # -- services --------------------------------------------------------------------------

@@ -61,12 +61,13 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-#: Orchestrators ask these every few seconds: their successful answers are not worth a line.
-_PROBE_PATHS = frozenset({"/healthz", "/readyz"})
+#: Orchestrators and Prometheus ask these every few seconds: their successful answers are not
+#: worth a line.
+_PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 class ProbeFilter(logging.Filter):
-    """Drops uvicorn's access line of a successful ``/healthz`` or ``/readyz`` unless debugging.
+    """Drops uvicorn's access line of a successful probe or scrape unless debugging.
 
     uvicorn's access record holds ``(client, method, path, http version, status)`` as args.
     """

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from tessera.core.addresses import url_of_bound_address
-from tessera.core.proxies import TrustedProxies
+from tessera.core.networks import Networks
 from tessera.core.site import AGENT_CLIENT_APPS
 
 ENV_PREFIX = "TESSERA_"
@@ -293,6 +293,21 @@ class Settings(BaseModel):
         "logs requests itself. Never written when the log level is above info.",
     )
 
+    metrics_enabled: bool = Field(
+        True, description="Measure requests and serve the Prometheus metrics at GET /metrics."
+    )
+    metrics_networks: str = Field(
+        "127.0.0.0/8, ::1",
+        description="Clients (CIDRs or addresses, comma-separated; * for any) answered at"
+        " GET /metrics without a credential; others need an admin's key or token (a key may be"
+        " limited to the metrics.* tag). Empty: a credential always.",
+    )
+    otel_enabled: bool = Field(
+        False,
+        description="Trace requests with OpenTelemetry (the otel extra: pip install"
+        " 'tessera[otel]'); the exporter is configured by the standard OTEL_* variables.",
+    )
+
     @field_validator("public_url")
     @classmethod
     def _absolute_url(cls, value: str | None) -> str | None:
@@ -302,10 +317,10 @@ class Settings(BaseModel):
             raise ValueError("must be an absolute http:// or https:// URL")
         return value.rstrip("/")
 
-    @field_validator("trusted_proxies", "forwarded_allow_ips")
+    @field_validator("trusted_proxies", "forwarded_allow_ips", "metrics_networks")
     @classmethod
-    def _proxy_networks(cls, value: str | None) -> str | None:
-        TrustedProxies.parse(value)  # a ValueError names the item it cannot read
+    def _networks(cls, value: str | None) -> str | None:
+        Networks.parse(value)  # a ValueError names the item it cannot read
         return value
 
     @model_validator(mode="after")

@@ -29,7 +29,18 @@ with open(sys.argv[1], "w") as modules:
     json.dump(sorted(sys.modules), modules)
 """
 #: What serving HTTP, OAuth, migrations, rate limits or pretty output need.
-_SERVER_SIDE = ("fastapi", "starlette", "uvicorn", "authlib", "alembic", "limits", "jinja2", "rich")
+_SERVER_SIDE = (
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "authlib",
+    "alembic",
+    "limits",
+    "jinja2",
+    "rich",
+    "prometheus_client",
+    "opentelemetry",
+)
 
 
 def _modules_loaded(tmp_path: Path, *arguments: str) -> set[str]:

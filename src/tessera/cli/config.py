@@ -4,6 +4,7 @@ Secrets are never printed: ``secret_key`` is masked, and so is any password insi
 Warnings do not fail the check (exit 0); only settings that do not validate do (exit 1).
 """
 
+import importlib.util
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from tessera.cli.commands import summary
 from tessera.cli.output import JsonOption, emit, reports_errors, table
 from tessera.cli.state import state
 from tessera.core.addresses import is_loopback_host
+from tessera.core.networks import Networks
 from tessera.core.proxies import TrustedProxies
 from tessera.settings import ENV_PREFIX, Settings, config_file_path, read_config_file
 from tessera.store.database import is_sqlite
@@ -140,6 +142,25 @@ def warnings_for(settings: Settings) -> Iterator[str]:
             "at /authz/*, the request that is checked; list the proxies' addresses instead, "
             "unless nothing but the proxy can reach this server"
         )
+
+    if settings.otel_enabled and not otel_installed():
+        yield (
+            "otel_enabled is on but OpenTelemetry is not installed: the server will not start; "
+            "install the otel extra (pip install 'tessera[otel]')"
+        )
+    if settings.metrics_enabled and Networks.parse(settings.metrics_networks).everyone:
+        yield (
+            "metrics_networks is *: anyone who reaches this server can read GET /metrics "
+            "(request counts, cache sizes, error codes); list the scrapers' networks instead"
+        )
+
+
+def otel_installed() -> bool:
+    """Whether the otel extra is there (found, not imported: a check stays fast)."""
+    try:
+        return importlib.util.find_spec("opentelemetry.instrumentation.asgi") is not None
+    except (ModuleNotFoundError, ValueError):  # no opentelemetry package at all
+        return False
 
 
 def _redis_answers(settings: Settings) -> bool:

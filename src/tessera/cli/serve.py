@@ -14,10 +14,10 @@ from typing import Annotated
 
 import typer
 import uvicorn
-from uvicorn.supervisors import Multiprocess
 
 from tessera import __version__
-from tessera.cli.config import mask_url
+from tessera.cli.config import mask_url, otel_installed
+from tessera.cli.metrics_directory import WorkerSupervisor, metrics_directory
 from tessera.cli.output import EXIT_CODES, CliFailure, Failure, JsonOption, emit, reports_errors
 from tessera.cli.people import FIRST_ADMIN_HINT
 from tessera.cli.state import state
@@ -81,6 +81,16 @@ def serve(
         os.environ["TESSERA_VERBOSE"] = "true"
     cli_state = state(ctx)
     settings = cli_state.settings
+    if settings.otel_enabled and not otel_installed():
+        raise CliFailure(
+            Failure(
+                exit_code=EXIT_CODES[ErrorKind.INTERNAL],
+                status=500,
+                code="otel_not_installed",
+                message="TESSERA_OTEL_ENABLED is on but OpenTelemetry is not installed: install "
+                "the otel extra (pip install 'tessera[otel]') or turn tracing off.",
+            )
+        )
     configure_logging(
         settings.log_level,
         access_log=settings.access_log,
@@ -144,7 +154,11 @@ def serve(
             f"  {FIRST_ADMIN_HINT}",
             err=True,
         )
-    _run(settings, listener)
+    if settings.metrics_enabled:
+        with metrics_directory():
+            _run(settings, listener)
+    else:
+        _run(settings, listener)
 
 
 def _banner(settings: Settings, listening: str, revision: str | None, routes: int) -> str:
@@ -197,7 +211,7 @@ def _run(settings: Settings, listener: socket.socket) -> None:
     )
     server = uvicorn.Server(config)
     if settings.workers > 1:
-        Multiprocess(config, sockets=[listener]).run()
+        WorkerSupervisor(config, sockets=[listener]).run()
     else:
         server.run(sockets=[listener])
         if not server.started:

@@ -7,58 +7,16 @@ connection comes from an address listed here: CIDR networks or single addresses,
 by commas, or ``*`` for every peer (only where nothing but the proxy can reach Tessera).
 """
 
-import ipaddress
-from functools import lru_cache
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-#: Distinct peers whose answer is remembered: proxies are few, direct clients may be many.
-_REMEMBERED_PEERS = 4096
+from tessera.core.networks import Network, Networks
 
 
-class TrustedProxies:
+class TrustedProxies(Networks):
+    """The peers whose forwarded headers count (``Networks.parse``: ``*`` trusts every peer)."""
+
     def __init__(self, networks: tuple[Network, ...] = (), *, everyone: bool = False) -> None:
-        self.networks = networks
-        self.everyone = everyone
-        # Asked once or twice per request: the parse of an address costs more than a lookup.
-        self.trusts = lru_cache(maxsize=_REMEMBERED_PEERS)(self._trusts)
-
-    @classmethod
-    def parse(cls, text: str | None) -> "TrustedProxies":
-        """Read ``10.0.0.0/8, 192.0.2.7, ::1`` or ``*``; blank or None trusts nobody.
-
-        Raises:
-            ValueError: an item is neither ``*`` nor an address or network (the message names it).
-        """
-        networks: list[Network] = []
-        everyone = False
-        for item in (text or "").split(","):
-            item = item.strip()
-            if not item:
-                continue
-            if item == "*":
-                everyone = True
-                continue
-            try:
-                networks.append(ipaddress.ip_network(item, strict=False))
-            except ValueError:
-                raise ValueError(f"{item!r} is not an IP address or CIDR network") from None
-        return cls(tuple(networks), everyone=everyone)
-
-    def __bool__(self) -> bool:
-        return self.everyone or bool(self.networks)
-
-    def _trusts(self, host: str | None) -> bool:
-        if self.everyone:
-            return True
-        if not host or not self.networks:
-            return False
-        try:
-            address = ipaddress.ip_address(host.strip("[]"))
-        except ValueError:
-            return False  # a Unix socket's name, say: not a proxy we were told of
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-        return any(address in network for network in self.networks)
+        super().__init__(networks, everyone=everyone)
+        #: Asked once or twice per request: the cached lookup itself, without a call around it.
+        self.trusts = self.contains
 
     def client_of(self, forwarded_for: str, peer: str) -> str:
         """The client a trusted ``peer`` reports: the nearest address in the chain it does not

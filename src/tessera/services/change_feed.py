@@ -64,10 +64,16 @@ class ChangeFeed:
         #: Ids below the cursor not seen yet, with the time after which they are given up.
         self._holes: dict[int, float] = {}
         self._last_read = 0.0
+        #: When (``monotonic``) a poll last succeeded, or the feed was made: its lag's start.
+        self.read_at = monotonic()
         self._failing = False
         # One poll at a time, even when several event loops share this feed (tests do).
         self._poll_lock = threading.Lock()
         database.on_changes_committed(self.publish)
+
+    def lag(self) -> float:
+        """Seconds since a poll last succeeded (or since the feed was made, before the first)."""
+        return self._monotonic() - self.read_at
 
     def subscribe(self, listener: ChangeListener) -> None:
         """Add a listener; a new list, so that a publish under way is not disturbed."""
@@ -107,7 +113,9 @@ class ChangeFeed:
         Raises whatever the database raises; the next poll tries again (``run`` logs it).
         """
         with self._poll_lock:
-            return self._poll()
+            applied = self._poll()
+            self.read_at = self._monotonic()
+            return applied
 
     def _poll(self) -> int:
         cursor = self._cursor

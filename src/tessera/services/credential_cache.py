@@ -149,6 +149,9 @@ class CredentialCache:
         self._next_turn = 0.0
         self._changes_seen = 0
         self._hold = hold
+        #: Lookups answered and not (plain counts under the lock: read by the metrics sampler).
+        self.hits = 0
+        self.misses = 0
 
     def __len__(self) -> int:
         return len(self._current.entries) + len(self._previous.entries)
@@ -179,6 +182,10 @@ class CredentialCache:
                 value = self._previous.entries.get(name)
                 if value is not None:
                     self._due.add(name)  # in the second half of its life: read it again soon
+            if value is None:
+                self.misses += 1
+            else:
+                self.hits += 1
             return value
 
     # -- generations ---------------------------------------------------------------------------

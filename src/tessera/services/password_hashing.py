@@ -10,10 +10,12 @@ refused at once with ``RateLimited`` (429 with ``Retry-After``) instead of pilin
 """
 
 import asyncio
+import functools
 import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -48,15 +50,32 @@ class HashingPool:
     Admission is counted on the event loop only (one thread), so the counter needs no lock.
     """
 
-    def __init__(self, *, threads: int, queue: int, nice: int) -> None:
+    def __init__(
+        self,
+        *,
+        threads: int,
+        queue: int,
+        nice: int,
+        on_hashed: Callable[[float], None] | None = None,
+    ) -> None:
+        """``on_hashed``: told how many seconds each piece of work took (the metrics)."""
         self._executor = ThreadPoolExecutor(
             max_workers=threads,
             thread_name_prefix="tessera-password-hash",
             initializer=lower_thread_priority,
             initargs=(nice,),
         )
+        self.threads = threads
         self.capacity = threads + queue
         self.admitted = 0
+        #: Sign-ins refused because the queue was full.
+        self.refused = 0
+        self._on_hashed = on_hashed
+
+    @property
+    def waiting(self) -> int:
+        """Sign-ins admitted that wait for a hashing thread."""
+        return max(0, self.admitted - self.threads)
 
     async def run(self, work: Callable[..., T], *args: object) -> T:
         """``work(*args)`` on a hashing thread.
@@ -66,8 +85,11 @@ class HashingPool:
         """
         if self.admitted >= self.capacity:
             log.warning("password hashing queue full: refusing a sign-in attempt")
+            self.refused += 1
             raise RateLimited(RETRY_AFTER_SECONDS)
         self.admitted += 1
+        if self._on_hashed is not None:
+            work = functools.partial(_timed, self._on_hashed, work)
         try:
             # Cancelled while still queued (the client went away), the work never starts.
             return await asyncio.wrap_future(self._executor.submit(work, *args))
@@ -76,3 +98,12 @@ class HashingPool:
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _timed(on_hashed: Callable[[float], None], work: Callable[..., T], *args: object) -> T:
+    """``work(*args)``, telling ``on_hashed`` how long it took (on the hashing thread)."""
+    started = time.perf_counter()
+    try:
+        return work(*args)
+    finally:
+        on_hashed(time.perf_counter() - started)

@@ -58,6 +58,9 @@ class RefusalCache:
         #: Subject (kind and id) → the names of its refusals (one name, or a list).
         self._by_subject: dict[int, int | list[int]] = {}
         self._changes_seen = 0
+        #: Refusals answered from memory (hits) and by the database (misses), for the metrics.
+        self.hits = 0
+        self.misses = 0
 
     def __len__(self) -> int:
         return len(self._until)
@@ -74,6 +77,7 @@ class RefusalCache:
             if until is None:
                 return False
             if now.timestamp() < until:
+                self.hits += 1
                 return True
             self._remove(name)
             return False
@@ -90,6 +94,7 @@ class RefusalCache:
         subject = _subject(slot, subject_id)
         name = _name(subject, digest)
         with self._lock:
+            self.misses += 1
             if ticket != self._changes_seen:
                 return  # a change was applied meanwhile: what was read may predate it
             if name not in self._until:

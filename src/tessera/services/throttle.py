@@ -75,6 +75,8 @@ class Throttle:
         self._retry_at: float | None = None
         #: How many times the shared store started failing (an outage is counted once).
         self.outages = 0
+        #: Attempts refused, by rule name (for the metrics).
+        self.refusals: dict[str, int] = {}
 
     @property
     def falling_back(self) -> bool:
@@ -101,6 +103,8 @@ class Throttle:
     def _count(self, limiter: MovingWindowRateLimiter, rule: ThrottleRule, key: str) -> None:
         for item in rule.limits:
             if not limiter.hit(item, rule.name, key):
+                with self._lock:
+                    self.refusals[rule.name] = self.refusals.get(rule.name, 0) + 1
                 stats = limiter.get_window_stats(item, rule.name, key)
                 raise RateLimited(math.ceil(stats.reset_time - time.time()))
 

@@ -293,6 +293,16 @@ class Database:
     def _on_main_dialect_ready(self, *_: object) -> None:
         self._dialect_ready = True
 
+    def pool_use(self) -> dict[str, tuple[int, int]]:
+        """Each pool's connections checked out and the most it holds: ``main``, and ``hot``
+        when the credential check has its own (SQLite in memory has no such pool: none)."""
+        use = {}
+        for name, engine in (("main", self.engine), ("hot", self._hot)):
+            pool = engine.pool if engine is not None else None
+            if isinstance(pool, QueuePool):
+                use[name] = (pool.checkedout(), pool.size())
+        return use
+
     def on_changes_committed(self, listener: CommitListener) -> None:
         """Call ``listener`` after each commit that recorded credential changes (any thread)."""
         self._commit_listeners.append(listener)

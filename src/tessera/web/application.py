@@ -6,6 +6,7 @@ from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi.telemetry import TelemetryConfig
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tessera import __version__
@@ -26,12 +27,14 @@ from tessera.web.api import (
     oauth_clients,
     people,
 )
-from tessera.web.authz import PREFIX, AuthzOptions, ForwardAuth, door_for
+from tessera.web.authz import PREFIX, AuthzOptions, Door, ForwardAuth, door_for
 from tessera.web.body_limits import BodyLimits, BodyLimitSettings
 from tessera.web.errors import install_error_handlers
 from tessera.web.forwarded import believe_forwarded
 from tessera.web.health import router as health_router
 from tessera.web.identity_headers import IDENTITY_PRESETS
+from tessera.web.metrics import MetricsExposure
+from tessera.web.metrics import router as metrics_router
 from tessera.web.middleware import RequestContextMiddleware
 from tessera.web.openapi import API_DESCRIPTION, DescribedApp, install_docs
 from tessera.web.pages import (
@@ -49,12 +52,21 @@ from tessera.web.pages import (
 )
 from tessera.web.pages.console import install_console
 from tessera.web.pages.rendering import STATIC
+from tessera.web.request_metrics import ROUTE, RequestTimer
 from tessera.web.untyped_bodies import UntypedBodyMiddleware
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 #: ``GET /api/v2/me``, dated or not: the hot path's one endpoint.
 _HOT_PATH = re.compile(r"/api/v2/(?:\d{8}/)?me")
+NO_FASTAPI_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
+#: The route label of each forward-auth door (``ext-authz`` takes any path below it).
+_DOOR_ROUTES = {door: PREFIX + door.value for door in Door}
 
 
 class TesseraApp(DescribedApp):
@@ -73,6 +85,9 @@ class TesseraApp(DescribedApp):
     hot_path: ASGIApp | None = None
     forward_auth: ASGIApp | None = None
     proxies: TrustedProxies | None = None
+    #: What serves an HTTP request once forwarded headers are believed: ``serve_http``, timed
+    #: for the metrics and traced when configured (``build_web_app``).
+    http: ASGIApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         proxies = self.proxies
@@ -83,13 +98,22 @@ class TesseraApp(DescribedApp):
             return
         if proxies is not None:
             believe_forwarded(scope, proxies)
+        if self.http is not None:
+            await self.http(scope, receive, send)
+        else:
+            await self.serve_http(scope, receive, send)
+
+    async def serve_http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
         if self.hot_path is not None and scope["method"] == "GET" and _HOT_PATH.fullmatch(path):
             scope["app"] = self
+            scope[ROUTE] = "/api/v2/me"
             await self.hot_path(scope, receive, send)
             return
-        if self.forward_auth is not None and path.startswith(PREFIX) and door_for(path):
+        door = door_for(path) if self.forward_auth is not None and path.startswith(PREFIX) else None
+        if door is not None and self.forward_auth is not None:
             scope["app"] = self
+            scope[ROUTE] = _DOOR_ROUTES[door]
             await self.forward_auth(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
@@ -103,9 +127,13 @@ def build_web_app(
     authz: AuthzOptions | None = None,
     proxies: TrustedProxies | None = None,
     body_limits: BodyLimitSettings | None = None,
+    metrics: MetricsExposure | None = None,
+    tracing: Callable[[ASGIApp], ASGIApp] | None = None,
 ) -> FastAPI:
     """The app; ``authz``: the guard's route table and answers (default: no route, so every
-    forward-auth request is refused); ``proxies``: whose forwarded headers are believed."""
+    forward-auth request is refused); ``proxies``: whose forwarded headers are believed;
+    ``metrics``: who may read ``GET /metrics`` (None: no request timed, no metrics served);
+    ``tracing``: wraps what serves each HTTP request (OpenTelemetry, ``web.tracing``)."""
     app = TesseraApp(
         title="Tessera",
         description=API_DESCRIPTION,
@@ -113,6 +141,9 @@ def build_web_app(
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        # FastAPI's own OpenTelemetry spans, on whenever a tracer provider is installed, carry
+        # the raw path and query string (codes, query credentials): tracing is ``web.tracing``'s.
+        telemetry=NO_FASTAPI_TELEMETRY,
     )
     app.state.services = services
     app.state.oauth = oauth_server
@@ -136,6 +167,12 @@ def build_web_app(
     # The OAuth protocol endpoints are described too; the pages are not part of the API.
     app.include_router(oauth.router)
     app.include_router(health_router)
+    http: ASGIApp = app.serve_http
+    if metrics is not None:
+        app.state.metrics = metrics
+        app.include_router(metrics_router)
+        http = RequestTimer(http)
+    app.http = tracing(http) if tracing is not None else http
     for page_router in (
         overview.router,
         login.router,

@@ -4,9 +4,10 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 
-from tessera.core.errors import Forbidden, InvalidCorsAuthType
+from tessera.core.errors import Forbidden, InvalidCorsAuthType, TesseraError
 from tessera.core.paging import DEFAULT_PER_PAGE, MAX_PER_PAGE, PageRequest
 from tessera.core.principals import AuthMethod, Principal
+from tessera.metrics.decisions import count_allowed, count_not_allowed
 from tessera.services.authenticate import PresentedRequest
 from tessera.services.container import Services
 from tessera.web.cookies import CSRF_HEADER, SESSION_COOKIE, csrf_matches, read_cookie
@@ -120,19 +121,25 @@ async def authorize(
 
     A cache hit is decided right here on the event loop; a miss awaits a database read that
     concurrent misses share (ADR 0010, 0014). ``sessions=False``: a session cookie is no
-    credential here (the guard's endpoints, which programs call: ADR 0024).
+    credential here (the guard's endpoints, which programs call: ADR 0024). Every decision is
+    counted (``tessera_credential_decisions_total``): one counter step.
     """
     services: Services = request.app.state.services
     authenticator = services.authenticator
     headers = _credential_headers(request)
     presented = _presented(request, headers, issues_credential=issues_credential, sessions=sessions)
-    principal = authenticator.try_cached(presented)
-    if principal is None:
-        principal = await authenticator.verify_async(presented)
-    if b"origin" in headers and not _may_cross_origins(principal):
-        raise InvalidCorsAuthType()
-    if not principal.may_call(tags, admin=admin):
-        raise Forbidden()
+    try:
+        principal = authenticator.try_cached(presented)
+        if principal is None:
+            principal = await authenticator.verify_async(presented)
+        if b"origin" in headers and not _may_cross_origins(principal):
+            raise InvalidCorsAuthType()
+        if not principal.may_call(tags, admin=admin):
+            raise Forbidden()
+    except TesseraError as error:
+        count_not_allowed(error)
+        raise
+    count_allowed(principal.auth_method)
     return principal
 
 
