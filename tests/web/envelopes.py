@@ -216,8 +216,8 @@ def as_token(token_string: str) -> dict[str, str]:
     return {"Authorization": f"token {token_string}"}
 
 
-#: ``ID:CODE`` as Tessera issues it.
-KEY_STRING = re.compile(r"([0-9]+):([23456789ABCDGHJKMNPQRSTWXYZ]{25})")
+#: ``ID:CODE`` as Tessera issues a key: its kind prefix, 25 random symbols, a checksum.
+KEY_STRING = re.compile(r"([0-9]+):(TSRK[23456789ABCDGHJKMNPQRSTWXYZ]{32})")
 
 
 def received_key_string(data: Json) -> str:

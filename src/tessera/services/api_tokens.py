@@ -17,6 +17,7 @@ from tessera.core.account import DeviceSetup, DeviceSetupState, DeviceSetupStatu
 from tessera.core.audit import AuditKind, CredentialKind
 from tessera.core.changes import ChangeKind
 from tessera.core.clock import Clock
+from tessera.core.credential_codes import API_TOKEN_CODE
 from tessera.core.credentials import CodeHasher, format_credential, new_code
 from tessera.core.errors import Forbidden, NotFound
 from tessera.core.ids import ApiTokenId, PersonId
@@ -116,7 +117,7 @@ class ApiTokenService:
         source: TokenSource,
         client_address: str | None,
     ) -> IssuedToken:
-        code = new_code()
+        code = API_TOKEN_CODE.new()
         token = stored.add_api_token(
             session,
             code_digest=self._hasher.digest(code),
