@@ -2,6 +2,7 @@
 
 import re
 import zlib
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -24,6 +25,7 @@ from tessera.core.credentials import CODE_ALPHABET, CODE_LENGTH, new_code
 
 #: What Deskpro's spec lets a client pre-validate (shared/spec §2.2).
 DESKPRO_FORM = re.compile(r"^[0-9]+:[23456789ABCDGHJKMNPQRSTWXYZ]+$")
+DOCS = Path(__file__).parents[2] / "docs" / "secret-scanning.md"
 
 formats = st.sampled_from(CODE_FORMATS)
 symbols = st.sampled_from(CODE_ALPHABET)
@@ -103,3 +105,10 @@ def test_older_codes_are_no_format_of_ours_and_never_forged() -> None:
         assert format_of(old) is None
         assert not is_forged(old)
     assert format_of("TSRK" + "2" * 25) is None  # an older code that happens to start so
+
+
+def test_the_documented_patterns_are_the_codes_own() -> None:
+    text = DOCS.read_text(encoding="utf-8")
+
+    for code_format in CODE_FORMATS:
+        assert f"| `{code_format.name}` | `{code_format.scanner_pattern}` |" in text

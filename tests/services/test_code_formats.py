@@ -9,21 +9,18 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import update
 
 from tessera.bootstrap import Runtime
 from tessera.core.credential_codes import API_KEY_CODE, API_TOKEN_CODE
-from tessera.core.credentials import CODE_ALPHABET, CodeHasher, new_code
+from tessera.core.credentials import CODE_ALPHABET
 from tessera.core.errors import InvalidApiKey, InvalidApiToken
 from tessera.core.principals import AuthMethod, Principal
 from tessera.services.authenticate import PresentedRequest
 from tessera.store.tables import ApiKeyRow, ApiTokenRow
 from tests.clock import ManualClock
-from tests.conftest import SECRET_KEY, extra_runtime, select_statements
+from tests.conftest import extra_runtime, select_statements
 from tests.factories import make_key, make_person, make_token
-from tests.secrets_seen import remember
-
-HASHER = CodeHasher(SECRET_KEY.encode())
+from tests.old_codes import with_old_code
 
 
 @pytest.fixture(params=["cache on", "cache off"])
@@ -33,17 +30,6 @@ def runtime(
     size = 100 if request.param == "cache on" else 0
     with extra_runtime(database_url, clock=clock, credential_cache_size=size) as made:
         yield made
-
-
-def with_old_code(runtime: Runtime, table: type[ApiKeyRow] | type[ApiTokenRow], row_id: int) -> str:
-    """Give a stored key or token a code of the old format, as issued before ADR 0036."""
-    code = new_code()
-    remember(code)
-    with runtime.database.write() as session:
-        session.execute(
-            update(table).where(table.id == row_id).values(code_digest=HASHER.digest(code))
-        )
-    return code
 
 
 def check(runtime: Runtime, authorization: str) -> Principal:

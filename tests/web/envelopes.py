@@ -54,6 +54,7 @@ NOT_FOUND: Json = {
 
 MESSAGES = {
     "unauthorized": "You must be authenticated to make this request.",
+    "invalid_signature": "The request is not signed by a known key of the scanning partner.",
     "malformed_authorization_header": (
         'Malformed Authorization header (should be "Authorization: type value").'
     ),

@@ -201,12 +201,19 @@ class ApiKeyService:
             raise NotFound()
         return IssuedApiKey(key, code)
 
-    def revoke(self, key_id: int, *, actor: PersonId | None = None) -> ApiKeyInfo:
+    def revoke(
+        self,
+        key_id: int,
+        *,
+        actor: PersonId | None = None,
+        detail: dict[str, DetailValue] | None = None,
+    ) -> ApiKeyInfo:
+        """Revoke a key; ``detail``: why, for the audit trail (a reported leak, say)."""
         with self._database.write() as session:
             outcome = stored.revoke_api_key(session, ApiKeyId(key_id), now=self._clock.now())
             # Revoking a revoked key changes nothing: no second event, no cache change.
             if outcome is not None and outcome[1]:
-                self._record(session, AuditKind.API_KEY_REVOKED, outcome[0], actor)
+                self._record(session, AuditKind.API_KEY_REVOKED, outcome[0], actor, detail)
                 record_change(session, ChangeKind.API_KEY, outcome[0].id, now=self._clock.now())
         if outcome is None:
             raise NotFound()

@@ -25,6 +25,7 @@ from tessera.web.api import (
     oauth,
     oauth_clients,
     people,
+    secret_scanning,
 )
 from tessera.web.authz import PREFIX, AuthzOptions, ForwardAuth, door_for
 from tessera.web.body_limits import BodyLimits, BodyLimitSettings
@@ -129,6 +130,7 @@ def build_web_app(
             helpdesk,
             batch,
             authz_changes,
+            secret_scanning,
         )
     ]
     for router in routers:
