@@ -80,6 +80,14 @@ def test_one_changed_symbol_always_fails_the_checksum(
         assert is_forged(changed)
 
 
+@given(formats, st.text(min_size=CHECKSUM_LENGTH, max_size=CHECKSUM_LENGTH))
+def test_only_the_checksum_itself_holds(code_format: CodeFormat, tail: str) -> None:
+    # Any characters at all, not only the alphabet's: "0", "E", "_", blanks, signs, non-ASCII.
+    body = code_format.new()[:-CHECKSUM_LENGTH]
+
+    assert checksum_holds(body + tail) == (tail == checksum(body))
+
+
 @given(formats, st.data())
 def test_two_swapped_neighbours_fail_the_checksum(
     code_format: CodeFormat, data: st.DataObject
