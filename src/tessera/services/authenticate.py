@@ -3,8 +3,9 @@
 The hot path: parse (``core.credentials``), the verified credential from the in-process cache
 (``services.credential_cache``, ADR 0010) or else one SELECT by primary key with the person
 joined (``store.credentials``), a keyed digest compared in constant time either way, and no
-database write — last use is handed to ``UsageRecorder``. Every failure is a typed error, never
-a 500.
+database write — last use is handed to ``UsageRecorder``. A code that claims Tessera's format
+but fails its checksum is refused before the read (ADR 0036). Every failure is a typed error,
+never a 500.
 """
 
 import hmac
