@@ -26,6 +26,12 @@ from tessera.logs import _SECRETS, RedactingFilter, redact
             '"GET /setup/[redacted] HTTP/1.1" 200',
         ),
         ("nothing secret here 12:34", "nothing secret here 12:34"),
+        (
+            "refresh_token=TSRR5HDGC6G742XNCAM36HJJZB7NKJ43J46CKY86CR8WMX6YBZB489R6A4B&x=1",
+            "refresh_token=TSRR[redacted]&x=1",
+        ),
+        ("secret TSRS7AA9Z4SCS4WJQ8YJ332GKJ75K3WP98R6CA6HH5XXAZXA96M", "secret TSRS[redacted]"),
+        ("key 12:TSRKKCX8YHBNX5JCPRCTY24KZ78TQ9D4SSGJ", "key 12:[redacted]"),
     ],
 )
 def test_redaction(line: str, expected: str) -> None:
@@ -56,6 +62,8 @@ _PIECES = st.sampled_from(
         "127.0.0.1:5000",
         "12:",
         "2345678923456789ABCD",
+        "TSRR",
+        "TSRT",
         "device_setup/",
         "/setup/",
         "ABC",

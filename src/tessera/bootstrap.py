@@ -45,7 +45,9 @@ if TYPE_CHECKING:
     from tessera.services.first_run import FirstRunService
     from tessera.services.health import ReadinessProbe
     from tessera.services.housekeeping import Housekeeping
+    from tessera.services.leak_reports import LeakReportService
     from tessera.services.oauth_clients import OAuthClientService
+    from tessera.services.partner_keys import PartnerKeyring
     from tessera.services.password_hashing import HashingPool
     from tessera.services.password_login import PasswordLogin
     from tessera.services.people import PeopleService
@@ -546,6 +548,46 @@ class Wiring:
             shown_once=self.shown_once,
             change_stream=self.change_stream,
             readiness=self.readiness,
+            leak_reports=self.leak_reports,
+        )
+
+    @cached_property
+    def partner_keyring(self) -> PartnerKeyring | None:
+        """The scanning partner's keys (``secret_scanning_keys_file``); None: the endpoint is off.
+
+        Raises:
+            InvalidInput: the file does not hold the keys
+                (``errors.fields.secret_scanning_keys_file``).
+        """
+        from tessera.core.errors import FieldError, InvalidInput
+        from tessera.core.partner_signatures import InvalidPartnerKeys
+        from tessera.services.partner_keys import PartnerKeyring
+
+        path = self.settings.secret_scanning_keys_file
+        if path is None:
+            return None
+        try:
+            return PartnerKeyring(path)
+        except InvalidPartnerKeys as error:
+            problem = FieldError("invalid", str(error))
+            raise InvalidInput.for_field("secret_scanning_keys_file", problem) from None
+
+    @cached_property
+    def leak_reports(self) -> LeakReportService:
+        from tessera.services.leak_reports import LeakReportService, Revokers
+        from tessera.services.throttle import ThrottleRule
+
+        settings = self.settings
+        return LeakReportService(
+            self.database,
+            self.hasher,
+            self.clock,
+            self.throttle,
+            Revokers(self.api_keys, self.api_tokens),
+            keyring=self.partner_keyring,
+            per_address=ThrottleRule.parse(
+                "secret-scanning-address", settings.secret_scanning_rate_per_address
+            ),
         )
 
     @cached_property

@@ -12,6 +12,8 @@ request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", d
 _SECRETS = [
     # ID:CODE credentials in any text (paths, messages, exceptions).
     (re.compile(r"\b(\d+):[23456789ABCDGHJKMNPQRSTWXYZ]{16,}\b"), r"\1:[redacted]"),
+    # Codes that travel alone (refresh tokens, client secrets), known by their kind prefix.
+    (re.compile(r"\b(TSR[KTRS])[23456789ABCDGHJKMNPQRSTWXYZ]{16,}\b"), r"\1[redacted]"),
     # The one-time code in a device-setup or first-run setup URL is the credential.
     (re.compile(r"(device_setup/|/setup/)[^\s/?\"']+"), r"\1[redacted]"),
     # Query-string credentials, when an operator allowed them.
@@ -20,9 +22,10 @@ _SECRETS = [
 
 
 #: Whatever any of ``_SECRETS`` could match starts with one of these: one search over a line
-#: that holds none (nearly every access line) instead of three substitutions.
+#: that holds none (nearly every access line) instead of four substitutions.
 _MIGHT_HOLD_A_SECRET = re.compile(
-    r"\d:[23456789ABCDGHJKMNPQRSTWXYZ]{16}|device_setup/|/setup/|(?i:API-KEY=|API-TOKEN=)"
+    r"\d:[23456789ABCDGHJKMNPQRSTWXYZ]{16}|TSR[KTRS]|device_setup/|/setup/"
+    r"|(?i:API-KEY=|API-TOKEN=)"
 )
 
 

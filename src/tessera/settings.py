@@ -93,6 +93,15 @@ class Settings(BaseModel):
     exchange_rate_per_email: str = Field("5/minute;30/hour")
     exchange_rate_per_address: str = Field("20/minute;300/hour")
     device_setup_rate_per_address: str = Field("20/minute;300/hour")
+    secret_scanning_keys_file: Path | None = Field(
+        None,
+        description="GitHub's secret-scanning public keys (a saved copy of"
+        " https://api.github.com/meta/public_keys/secret_scanning): turns on the partner"
+        " endpoint POST /api/v2/secret_scanning/reports, which revokes reported credentials.",
+    )
+    secret_scanning_rate_per_address: str = Field(
+        "60/minute;1000/hour", description="Secret-scanning reports per client address."
+    )
     token_idle_days: int = Field(
         90, ge=0, description="Exchange/device tokens expire after this many days unused; 0 never."
     )

@@ -11,7 +11,7 @@ from tests.cli.conftest import Cli
 from tests.factories import make_oauth_client
 from tests.secrets_seen import remember
 
-SECRET_LINE = re.compile(r"^Client secret: ([23456789ABCDGHJKMNPQRSTWXYZ]{40})$", re.MULTILINE)
+SECRET_LINE = re.compile(r"^Client secret: (TSRS[23456789ABCDGHJKMNPQRSTWXYZ]{47})$", re.MULTILINE)
 CALLBACK = "https://app.example.test/callback"
 
 

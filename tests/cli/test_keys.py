@@ -14,7 +14,7 @@ from tests.cli.conftest import Cli
 from tests.factories import make_person
 from tests.secrets_seen import remember
 
-KEY_LINE = re.compile(r"^API key: ([0-9]+:[23456789ABCDGHJKMNPQRSTWXYZ]{25})$", re.MULTILINE)
+KEY_LINE = re.compile(r"^API key: ([0-9]+:TSRK[23456789ABCDGHJKMNPQRSTWXYZ]{32})$", re.MULTILINE)
 
 
 def authenticate(runtime: Runtime, key_string: str, agent_id: str | None = None) -> int:

@@ -54,6 +54,7 @@ NOT_FOUND: Json = {
 
 MESSAGES = {
     "unauthorized": "You must be authenticated to make this request.",
+    "invalid_signature": "The request is not signed by a known key of the scanning partner.",
     "malformed_authorization_header": (
         'Malformed Authorization header (should be "Authorization: type value").'
     ),
@@ -216,8 +217,8 @@ def as_token(token_string: str) -> dict[str, str]:
     return {"Authorization": f"token {token_string}"}
 
 
-#: ``ID:CODE`` as Tessera issues it.
-KEY_STRING = re.compile(r"([0-9]+):([23456789ABCDGHJKMNPQRSTWXYZ]{25})")
+#: ``ID:CODE`` as Tessera issues a key: its kind prefix, 25 random symbols, a checksum.
+KEY_STRING = re.compile(r"([0-9]+):(TSRK[23456789ABCDGHJKMNPQRSTWXYZ]{32})")
 
 
 def received_key_string(data: Json) -> str:

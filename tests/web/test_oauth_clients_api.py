@@ -35,7 +35,7 @@ from tests.web.envelopes import (
     invalid_input,
 )
 
-SECRET = re.compile(r"[23456789ABCDGHJKMNPQRSTWXYZ]{40}")
+SECRET = re.compile(r"TSRS[23456789ABCDGHJKMNPQRSTWXYZ]{47}")
 CLIENT_ID = re.compile(r"([0-9]+)_([a-z0-9]{32})")
 INVALID_URL: Json = {"code": "invalid_url", "message": "This value is not a valid URL."}
 INSECURE: Json = {

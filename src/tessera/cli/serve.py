@@ -101,6 +101,10 @@ def serve(
     wiring = cli_state.services  # building the database migrates SQLite, as each worker would
     # Read now: a bad route table is one clear error here, not a traceback in every worker.
     route_count = len(wiring.route_table.routes)
+    if wiring.partner_keyring is not None:  # and a bad secret-scanning keys file
+        log.info(
+            "secret-scanning reports accepted, keys from %s", settings.secret_scanning_keys_file
+        )
     revision = schema.current_revision(wiring.database.engine)
     if not schema.is_current(wiring.database.engine):
         raise CliFailure(

@@ -24,6 +24,8 @@ class AuditKind(StrEnum):
     API_KEY_REVOKED = "api_key.revoked"
     API_TOKEN_ISSUED = "api_token.issued"
     API_TOKEN_REVOKED = "api_token.revoked"
+    #: An OAuth connection ended with all its tokens (its refresh token was reported leaked).
+    OAUTH_GRANT_REVOKED = "oauth_grant.revoked"
     LOGIN_SUCCEEDED = "login.succeeded"
     LOGIN_FAILED = "login.failed"
     LOGIN_THROTTLED = "login.throttled"

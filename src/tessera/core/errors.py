@@ -119,6 +119,15 @@ class InvalidApiToken(TesseraError):
     message = "Invalid API token."
 
 
+class InvalidSignature(TesseraError):
+    """A secret-scanning report without a signature that one of the partner's keys verifies."""
+
+    kind = ErrorKind.UNAUTHENTICATED
+    code = "invalid_signature"
+    # Not in Deskpro's catalogue (Deskpro has no such endpoint): ours says what is wrong.
+    message = "The request is not signed by a known key of the scanning partner."
+
+
 class InvalidSessionId(TesseraError):
     kind = ErrorKind.UNAUTHENTICATED
     code = "invalid_session_id"

@@ -11,8 +11,9 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from tessera.core.audit import AuditKind, CredentialKind
+from tessera.core.credential_codes import API_TOKEN_CODE, REFRESH_TOKEN_CODE
 from tessera.core.credentials import CredentialKind as PresentedKind
-from tessera.core.credentials import format_credential, new_code, parse_credential
+from tessera.core.credentials import format_credential, parse_credential
 from tessera.core.errors import TesseraError
 from tessera.core.ids import ApiTokenId, PersonId
 from tessera.core.oauth_grants import AuthorizationCode, RefreshToken
@@ -30,8 +31,6 @@ from tessera.store import oauth as stored
 from tessera.store.oauth_clients import ClientWithSecret
 
 log = logging.getLogger(__name__)
-
-REFRESH_TOKEN_LENGTH = 48
 
 
 class OAuthStorage:
@@ -202,7 +201,7 @@ class OAuthStorage:
                 scope=request.scope,
                 now=now,
             )
-        code = new_code()
+        code = API_TOKEN_CODE.new()
         access = stored_tokens.add_api_token(
             self.session,
             code_digest=hasher.digest(code),
@@ -229,7 +228,7 @@ class OAuthStorage:
             },
         )
         if "refresh_token" in token:
-            refresh = new_code(REFRESH_TOKEN_LENGTH)
+            refresh = REFRESH_TOKEN_CODE.new()
             stored.add_refresh_token(
                 self.session,
                 token_digest=hasher.digest(refresh),

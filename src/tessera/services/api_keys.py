@@ -7,7 +7,8 @@ from sqlalchemy.orm import Session
 from tessera.core.audit import AuditKind, CredentialKind, DetailValue
 from tessera.core.changes import ChangeKind
 from tessera.core.clock import Clock
-from tessera.core.credentials import CodeHasher, format_credential, new_code
+from tessera.core.credential_codes import API_KEY_CODE
+from tessera.core.credentials import CodeHasher, format_credential
 from tessera.core.errors import (
     REQUIRED,
     FieldError,
@@ -90,7 +91,7 @@ class ApiKeyService:
         check_admin_api(problems, new.admin_api, is_superuser=new.is_superuser)
         if problems:
             raise InvalidInput(problems)
-        code = new_code()
+        code = API_KEY_CODE.new()
         with self._database.write() as session:
             if new.person_id is not None:
                 _check_agent(session, problems, new.person_id)
@@ -177,7 +178,7 @@ class ApiKeyService:
 
     def regenerate(self, key_id: int, *, actor: PersonId | None = None) -> IssuedApiKey:
         """Give the key a new secret; the old one stops working at once (Deskpro §2.4)."""
-        code = new_code()
+        code = API_KEY_CODE.new()
         with self._database.write() as session:
             current = stored.get_api_key(session, ApiKeyId(key_id))
             if current is None:
@@ -200,12 +201,19 @@ class ApiKeyService:
             raise NotFound()
         return IssuedApiKey(key, code)
 
-    def revoke(self, key_id: int, *, actor: PersonId | None = None) -> ApiKeyInfo:
+    def revoke(
+        self,
+        key_id: int,
+        *,
+        actor: PersonId | None = None,
+        detail: dict[str, DetailValue] | None = None,
+    ) -> ApiKeyInfo:
+        """Revoke a key; ``detail``: why, for the audit trail (a reported leak, say)."""
         with self._database.write() as session:
             outcome = stored.revoke_api_key(session, ApiKeyId(key_id), now=self._clock.now())
             # Revoking a revoked key changes nothing: no second event, no cache change.
             if outcome is not None and outcome[1]:
-                self._record(session, AuditKind.API_KEY_REVOKED, outcome[0], actor)
+                self._record(session, AuditKind.API_KEY_REVOKED, outcome[0], actor, detail)
                 record_change(session, ChangeKind.API_KEY, outcome[0].id, now=self._clock.now())
         if outcome is None:
             raise NotFound()

@@ -14,9 +14,10 @@ import anyio.to_thread
 from sqlalchemy.orm import Session
 
 from tessera.core.account import DeviceSetup, DeviceSetupState, DeviceSetupStatus
-from tessera.core.audit import AuditKind, CredentialKind
+from tessera.core.audit import AuditKind, CredentialKind, DetailValue
 from tessera.core.changes import ChangeKind
 from tessera.core.clock import Clock
+from tessera.core.credential_codes import API_TOKEN_CODE
 from tessera.core.credentials import CodeHasher, format_credential, new_code
 from tessera.core.errors import Forbidden, NotFound
 from tessera.core.ids import ApiTokenId, PersonId
@@ -116,7 +117,7 @@ class ApiTokenService:
         source: TokenSource,
         client_address: str | None,
     ) -> IssuedToken:
-        code = new_code()
+        code = API_TOKEN_CODE.new()
         token = stored.add_api_token(
             session,
             code_digest=self._hasher.digest(code),
@@ -248,11 +249,17 @@ class ApiTokenService:
         return Page(items, total, page)
 
     def revoke(
-        self, token_id: int, *, owner: PersonId | None = None, actor: PersonId | None = None
+        self,
+        token_id: int,
+        *,
+        owner: PersonId | None = None,
+        actor: PersonId | None = None,
+        detail: dict[str, DetailValue] | None = None,
     ) -> ApiTokenInfo:
         """Revoke a token; with ``owner``, only one of theirs (others look like not found).
 
         ``actor`` defaults to the owner: a person revoking their own token did it themselves.
+        ``detail``: why, for the audit trail (a reported leak, say).
         """
         with self._database.write() as session:
             token = stored.get_api_token(session, ApiTokenId(token_id))
@@ -268,6 +275,7 @@ class ApiTokenService:
                     subject=revoked.person_id,
                     credential_kind=CredentialKind.TOKEN,
                     credential_id=revoked.id,
+                    detail=detail,
                 )
                 record_change(session, ChangeKind.API_TOKEN, revoked.id, now=self._clock.now())
         if revoked is None:  # gone since it was read: as if never there

@@ -3,8 +3,9 @@
 The hot path: parse (``core.credentials``), the verified credential from the in-process cache
 (``services.credential_cache``, ADR 0010) or else one SELECT by primary key with the person
 joined (``store.credentials``), a keyed digest compared in constant time either way, and no
-database write — last use is handed to ``UsageRecorder``. Every failure is a typed error, never
-a 500.
+database write — last use is handed to ``UsageRecorder``. A code that claims Tessera's format
+but fails its checksum is refused before the read (ADR 0037). Every failure is a typed error,
+never a 500.
 """
 
 import hmac
@@ -16,6 +17,7 @@ import anyio.to_thread
 from sqlalchemy import Connection
 
 from tessera.core.clock import Clock
+from tessera.core.credential_codes import is_forged
 from tessera.core.credentials import (
     CodeHasher,
     CredentialKind,
@@ -223,6 +225,8 @@ class Authenticator:
         return None
 
     def _as_key(self, presented: PresentedCredential, request: PresentedRequest) -> Principal:
+        if is_forged(presented.code):
+            raise InvalidApiKey()  # a wrong checksum: no read can make it verify
         ticket, now = self._cache.ticket(), self._clock.now()
         refusal_ticket = self._refusals.ticket()
         key_id = ApiKeyId(presented.id)
@@ -280,6 +284,8 @@ class Authenticator:
         )
 
     def _as_token(self, presented: PresentedCredential, request: PresentedRequest) -> Principal:
+        if is_forged(presented.code):
+            raise InvalidApiToken()  # a wrong checksum: no read can make it verify
         ticket, now = self._cache.ticket(), self._clock.now()
         refusal_ticket = self._refusals.ticket()
         token_id = ApiTokenId(presented.id)
@@ -337,6 +343,8 @@ class Authenticator:
     async def _as_token_async(
         self, presented: PresentedCredential, request: PresentedRequest
     ) -> Principal:
+        if is_forged(presented.code):
+            raise InvalidApiToken()
         # Before the read: the loader starts a new one for an id asked for after it began.
         refusal_ticket = self._refusals.ticket()
         read = await self._token_loader.load(presented.id)
@@ -347,6 +355,8 @@ class Authenticator:
     async def _as_key_async(
         self, presented: PresentedCredential, request: PresentedRequest
     ) -> Principal:
+        if is_forged(presented.code):
+            raise InvalidApiKey()
         refusal_ticket = self._refusals.ticket()  # before the read, as for tokens
         read = await self._key_loader.load(presented.id)
         # No such key: refused below, nothing cached, so no cache ticket is needed.

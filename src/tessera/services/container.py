@@ -13,6 +13,7 @@ from tessera.services.connected_apps import ConnectedAppsService
 from tessera.services.credential_cache import CredentialCache
 from tessera.services.first_run import FirstRunService
 from tessera.services.health import ReadinessProbe
+from tessera.services.leak_reports import LeakReportService
 from tessera.services.oauth_clients import OAuthClientService
 from tessera.services.people import PeopleService
 from tessera.services.refusal_cache import RefusalCache
@@ -45,3 +46,5 @@ class Services:
     change_stream: ChangeStream
     #: What ``/readyz`` reports: the database, its schema, Redis when configured.
     readiness: ReadinessProbe
+    #: Leaked credentials reported by a secret-scanning partner (off without its keys).
+    leak_reports: LeakReportService

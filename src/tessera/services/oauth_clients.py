@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from tessera.core.changes import ChangeKind
 from tessera.core.clock import Clock
-from tessera.core.credentials import CodeHasher, new_code
+from tessera.core.credential_codes import CLIENT_SECRET_CODE
+from tessera.core.credentials import CodeHasher
 from tessera.core.errors import (
     INVALID,
     REQUIRED,
@@ -38,9 +39,6 @@ from tessera.store.changes import record_change
 from tessera.store.database import Database
 
 _MAX_NAME = 200
-#: 40 symbols of 27: about 190 bits, for a secret that may live in a server's config for years.
-SECRET_LENGTH = 40
-
 PUBLIC_CLIENT_HAS_NO_SECRET = FieldError(
     "public_client", "A public client has no secret: it proves itself with PKCE."
 )
@@ -116,7 +114,7 @@ class OAuthClientService:
         grant = _check_choice(problems, "allowed_grant_type", GrantType, new.allowed_grant_type)
         if problems or uris is None or context is None or grant is None:
             raise InvalidInput(problems)
-        secret = None if new.is_public else new_code(SECRET_LENGTH)
+        secret = None if new.is_public else CLIENT_SECRET_CODE.new()
         with self._database.write() as session:
             client = stored.add_client(
                 session,
@@ -197,7 +195,7 @@ class OAuthClientService:
 
     def rotate_secret(self, id: int) -> IssuedOAuthClient:
         """Give a confidential client a new secret; the old one stops working at once."""
-        secret = new_code(SECRET_LENGTH)
+        secret = CLIENT_SECRET_CODE.new()
         with self._database.write() as session:
             current = stored.get_client(session, id)
             if current is None:

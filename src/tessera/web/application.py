@@ -26,6 +26,7 @@ from tessera.web.api import (
     oauth,
     oauth_clients,
     people,
+    secret_scanning,
 )
 from tessera.web.authz import PREFIX, AuthzOptions, Door, ForwardAuth, door_for
 from tessera.web.body_limits import BodyLimits, BodyLimitSettings
@@ -160,6 +161,7 @@ def build_web_app(
             helpdesk,
             batch,
             authz_changes,
+            secret_scanning,
         )
     ]
     for router in routers:

@@ -8,8 +8,8 @@ the connection is not reused after them (the rest of the body may still be on th
 
 Limits by route: the endpoints that take credentials (the exchange, the OAuth token-side
 endpoints, sign-in forms) need only a few hundred bytes and get ``CREDENTIAL_BODY_BYTES``;
-``/api/v2/batch`` has its own, larger bound (ADR 0018); every other route gets the operator's
-``TESSERA_MAX_BODY_KIB``.
+``/api/v2/batch`` has its own, larger bound (ADR 0018), and so has a secret-scanning partner's
+report (a thousand items); every other route gets the operator's ``TESSERA_MAX_BODY_KIB``.
 """
 
 from dataclasses import dataclass
@@ -18,6 +18,7 @@ import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tessera.core.errors import PayloadTooLarge, RequestTimeout, TesseraError
+from tessera.web.api import secret_scanning
 from tessera.web.api.batch import MAX_BATCH_BYTES
 from tessera.web.errors import error_response
 
@@ -33,6 +34,8 @@ _CREDENTIAL_PATHS = frozenset(
     }
 )
 _BATCH_PATH = "/api/v2/batch"
+#: A full secret-scanning report: ``MAX_REPORTED`` items with their URLs, and room to spare.
+SECRET_SCANNING_BODY_BYTES = 1024 * 1024
 _NO_BODY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -56,6 +59,8 @@ class BodyLimits:
             return min(CREDENTIAL_BODY_BYTES, self._max_bytes)
         if path == _BATCH_PATH:
             return MAX_BATCH_BYTES
+        if path == secret_scanning.PATH:
+            return SECRET_SCANNING_BODY_BYTES
         return self._max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
