@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from tessera.services.route_check import RouteChecker
     from tessera.services.secret_keys import SecretKeyService
     from tessera.services.shown_once import ShownOnceService
+    from tessera.services.thread_capacity import ThreadCapacity
     from tessera.services.throttle import Throttle
     from tessera.services.usage import UsageRecorder
     from tessera.services.web_sessions import WebSessionService
@@ -307,6 +308,7 @@ class Wiring:
             ),
             self.clock,
             hashing=self.hashing,
+            threads=self.sign_in_threads,
         )
 
     @cached_property
@@ -339,7 +341,20 @@ class Wiring:
             hashing=self.hashing,
             throttle=self.throttle,
             database=self.database,
+            threads=(self.credential_threads, self.sign_in_threads),
         )
+
+    @cached_property
+    def credential_threads(self) -> ThreadCapacity:
+        from tessera.services.thread_capacity import ThreadCapacity
+
+        return ThreadCapacity("credentials", self.settings.credential_threads)
+
+    @cached_property
+    def sign_in_threads(self) -> ThreadCapacity:
+        from tessera.services.thread_capacity import ThreadCapacity
+
+        return ThreadCapacity("sign-in", self.settings.sign_in_threads)
 
     # -- services --------------------------------------------------------------------------
 
@@ -415,6 +430,7 @@ class Wiring:
             self.session_limits,
             refusals=self.refusal_cache,
             allow_query_credentials=self.settings.allow_query_credentials,
+            threads=self.credential_threads,
         )
 
     @cached_property

@@ -150,7 +150,22 @@ class Settings(BaseModel):
         description="How far hashing threads lower their CPU priority (Linux), so API requests"
         " come first; 0 keeps them equal.",
     )
-    thread_pool_size: int = Field(40, ge=4, le=1000)
+    thread_pool_size: int = Field(
+        40, ge=4, le=1000, description="Worker threads for everything without threads of its own."
+    )
+    credential_threads: int = Field(
+        16,
+        ge=1,
+        le=1000,
+        description="Worker threads of the per-request credential reads, apart from the rest.",
+    )
+    sign_in_threads: int = Field(
+        8,
+        ge=1,
+        le=1000,
+        description="Worker threads of password sign-ins (rate limits, lookups; hashing has its"
+        " own), apart from the rest: a Redis that hangs holds these only.",
+    )
     db_pool_size: int = Field(
         20,
         ge=1,

@@ -116,6 +116,8 @@ def test_the_metrics_are_not_cached_and_not_in_the_api_description(
         "tessera_cache_entries",
     ):
         assert name in answer.text, name
+    assert 'tessera_worker_threads_max{purpose="credentials"} 16.0' in answer.text
+    assert 'tessera_worker_threads_max{purpose="sign-in"} 8.0' in answer.text
 
 
 @pytest.mark.parametrize("path", ["/metrics"])

@@ -92,6 +92,18 @@ DB_POOL_IN_USE = Gauge(
     ["pool"],
     multiprocess_mode="livesum",
 )
+THREADS_IN_USE = Gauge(
+    "tessera_worker_threads_in_use",
+    "Worker threads busy for a purpose with threads of its own (credentials, sign-in; ADR 0038).",
+    ["purpose"],
+    multiprocess_mode="livesum",
+)
+THREADS_MAX = Gauge(
+    "tessera_worker_threads_max",
+    "The most worker threads a purpose may hold at once, every process together.",
+    ["purpose"],
+    multiprocess_mode="livesum",
+)
 DB_POOL_SIZE = Gauge(
     "tessera_db_pool_connections_max",
     "The most connections a pool holds (PostgreSQL: the connection budget, ADR 0021).",

@@ -8,6 +8,7 @@ others' values are at most a second old.
 """
 
 import threading
+from collections.abc import Sequence
 
 from prometheus_client import Counter
 
@@ -16,6 +17,7 @@ from tessera.services.change_feed import ChangeFeed
 from tessera.services.credential_cache import CredentialCache
 from tessera.services.password_hashing import HashingPool
 from tessera.services.refusal_cache import RefusalCache
+from tessera.services.thread_capacity import ThreadCapacity
 from tessera.services.throttle import Throttle
 from tessera.store.database import Database
 
@@ -33,6 +35,7 @@ class MetricsSampler:
         hashing: HashingPool,
         throttle: Throttle,
         database: Database,
+        threads: Sequence[ThreadCapacity] = (),
     ) -> None:
         self._credentials = credentials
         self._refusals = refusals
@@ -40,6 +43,7 @@ class MetricsSampler:
         self._hashing = hashing
         self._throttle = throttle
         self._database = database
+        self._threads = tuple(threads)
         #: What each count was at the last sample, by the counter child it feeds.
         self._seen: dict[object, int] = {}
         self._lock = threading.Lock()
@@ -56,6 +60,9 @@ class MetricsSampler:
                 self._count(m.RATE_LIMIT_REFUSALS.labels(rule), refused)
             self._count(m.RATE_LIMIT_STORE_OUTAGES, throttle.outages)
             m.RATE_LIMIT_STORE_FALLBACK.set(1 if throttle.falling_back else 0)
+            for capacity in self._threads:
+                m.THREADS_IN_USE.labels(capacity.purpose).set(capacity.in_use())
+                m.THREADS_MAX.labels(capacity.purpose).set(capacity.threads)
             for pool, (in_use, size) in self._database.pool_use().items():
                 m.DB_POOL_IN_USE.labels(pool).set(in_use)
                 m.DB_POOL_SIZE.labels(pool).set(size)

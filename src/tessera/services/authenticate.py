@@ -13,7 +13,6 @@ from datetime import datetime
 from functools import lru_cache
 from typing import NamedTuple
 
-import anyio.to_thread
 from sqlalchemy import Connection
 
 from tessera.core.clock import Clock
@@ -45,6 +44,7 @@ from tessera.core.tags import TagPolicy
 from tessera.services.credential_cache import CredentialCache, Slot
 from tessera.services.credential_loader import CoalescingLoader
 from tessera.services.refusal_cache import RefusalCache
+from tessera.services.thread_capacity import ThreadCapacity
 from tessera.services.usage import UsageRecorder
 from tessera.store import credentials as stored
 from tessera.store import web_sessions as stored_sessions
@@ -95,6 +95,7 @@ class Authenticator:
         *,
         refusals: RefusalCache | None = None,
         allow_query_credentials: bool = False,
+        threads: ThreadCapacity | None = None,
     ) -> None:
         self._database = database
         self._hasher = hasher
@@ -107,8 +108,14 @@ class Authenticator:
         self._sessions = sessions
         self._allow_query_credentials = allow_query_credentials
         #: Misses arriving together on the event loop share one read (``verify_async``).
-        self._token_loader: CoalescingLoader[_TokenRead] = CoalescingLoader(self._read_tokens)
-        self._key_loader: CoalescingLoader[_KeyRead] = CoalescingLoader(self._read_keys)
+        #: Their threads are the check's own: work stuck elsewhere cannot hold them (ADR 0038).
+        self._threads = threads or ThreadCapacity("credentials", 16)
+        self._token_loader: CoalescingLoader[_TokenRead] = CoalescingLoader(
+            self._read_tokens, threads=self._threads
+        )
+        self._key_loader: CoalescingLoader[_KeyRead] = CoalescingLoader(
+            self._read_keys, threads=self._threads
+        )
 
     @property
     def reads_query(self) -> bool:
@@ -330,7 +337,7 @@ class Authenticator:
         """
         presented = self._presented(request)
         if presented is None:
-            return await anyio.to_thread.run_sync(self.verify, request)
+            return await self._threads.run(self.verify, request)
         if presented.kind is CredentialKind.API_TOKEN:
             return await self._as_token_async(presented, request)
         if presented.kind is CredentialKind.API_KEY:
@@ -365,7 +372,7 @@ class Authenticator:
         agent_id = _requested_agent(key, request.agent_id_header)
         person = key.person
         if agent_id is not None:
-            person = await anyio.to_thread.run_sync(self._read_agent, agent_id, ticket, now)
+            person = await self._threads.run(self._read_agent, agent_id, ticket, now)
         return self._key_principal(key, person, request.client_address, now)
 
     def _read_keys(self, ids: list[int]) -> dict[int, "_KeyRead"]:

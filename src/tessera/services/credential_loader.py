@@ -17,7 +17,7 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Generic, TypeVar
 
-import anyio.to_thread
+from tessera.services.thread_capacity import ThreadCapacity
 
 _V = TypeVar("_V")
 
@@ -48,10 +48,12 @@ class CoalescingLoader(Generic[_V]):
         read: Callable[[list[int]], Mapping[int, _V]],
         *,
         max_batch: int = DEFAULT_MAX_BATCH,
+        threads: ThreadCapacity | None = None,
     ) -> None:
         if max_batch < 1:
             raise ValueError("a batch holds at least one id")
         self._read = read
+        self._threads = threads or ThreadCapacity("credentials", 16)
         self._max_batch = max_batch
         self._rounds: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Round[_V]] = (
             weakref.WeakKeyDictionary()
@@ -77,7 +79,7 @@ class CoalescingLoader(Generic[_V]):
                 if not ids:
                     continue  # every caller of this batch gave up (cancelled): no read
                 try:
-                    found = await anyio.to_thread.run_sync(self._read, ids)
+                    found = await self._threads.run(self._read, ids)
                 except Exception as error:  # noqa: BLE001 - handed to every caller of the read
                     for _, futures in batch:
                         _settle(futures, error=error)

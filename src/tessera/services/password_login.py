@@ -18,8 +18,6 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import anyio.to_thread
-
 from tessera.core.audit import AuditKind
 from tessera.core.clock import Clock
 from tessera.core.credentials import CodeHasher
@@ -29,6 +27,7 @@ from tessera.core.passwords import PasswordHasher
 from tessera.core.people import Person, normalize_email
 from tessera.services.audit import count_repeat, record
 from tessera.services.password_hashing import HashingPool
+from tessera.services.thread_capacity import ThreadCapacity
 from tessera.services.throttle import Throttle, ThrottleRule
 from tessera.store import people as stored_people
 from tessera.store.database import Database
@@ -57,6 +56,7 @@ class PasswordLogin:
         clock: Clock,
         *,
         hashing: HashingPool,
+        threads: ThreadCapacity | None = None,
     ) -> None:
         self._database = database
         self._passwords = passwords
@@ -65,6 +65,8 @@ class PasswordLogin:
         self._limits = limits
         self._clock = clock
         self._hashing = hashing
+        #: Threads of their own: a Redis or database that hangs holds sign-ins only.
+        self._threads = threads or ThreadCapacity("sign-in", 8)
 
     async def check(
         self,
@@ -86,11 +88,11 @@ class PasswordLogin:
         """
         email = normalize_email(email)
         try:
-            await anyio.to_thread.run_sync(self._count_attempt, email, client_address, device)
+            await self._threads.run(self._count_attempt, email, client_address, device)
         except RateLimited:
-            await anyio.to_thread.run_sync(self._count_refused, email, client_address)
+            await self._threads.run(self._count_refused, email, client_address)
             raise
-        login = await anyio.to_thread.run_sync(self._find, email)
+        login = await self._threads.run(self._find, email)
         check = await self._hashing.run(
             self._passwords.verify, login.password_hash if login else None, password
         )
@@ -98,19 +100,15 @@ class PasswordLogin:
             log.info("password sign-in refused")
             # The person only when one was found; never the e-mail or the password tried.
             subject = login.person.id if login is not None else None
-            await anyio.to_thread.run_sync(
-                self._record, AuditKind.LOGIN_FAILED, subject, client_address
-            )
+            await self._threads.run(self._record, AuditKind.LOGIN_FAILED, subject, client_address)
             raise BadCredentials()
         if check.needs_rehash:
             new_hash = await self._hashing.run(self._passwords.hash, password)
-            await anyio.to_thread.run_sync(self._store_hash, login.person, new_hash)
+            await self._threads.run(self._store_hash, login.person, new_hash)
         person = login.person
-        await anyio.to_thread.run_sync(
-            self._record, AuditKind.LOGIN_SUCCEEDED, person.id, client_address
-        )
+        await self._threads.run(self._record, AuditKind.LOGIN_SUCCEEDED, person.id, client_address)
         if client_address:
-            await anyio.to_thread.run_sync(
+            await self._threads.run(
                 self._throttle.remember, self._source_key(email, client_address), _TRUSTED_SECONDS
             )
         return person
@@ -150,22 +148,18 @@ class PasswordLogin:
             RateLimited: too many attempts for this person or from this address.
         """
         try:
-            await anyio.to_thread.run_sync(
+            await self._threads.run(
                 self._count_attempt, normalize_email(person.primary_email), client_address
             )
         except RateLimited:
-            await anyio.to_thread.run_sync(
-                self._count_refused, person.primary_email, client_address
-            )
+            await self._threads.run(self._count_refused, person.primary_email, client_address)
             raise
-        login = await anyio.to_thread.run_sync(self._find, person.primary_email)
+        login = await self._threads.run(self._find, person.primary_email)
         check = await self._hashing.run(
             self._passwords.verify, login.password_hash if login else None, password
         )
         if login is None or login.person.id != person.id or not check.ok:
-            await anyio.to_thread.run_sync(
-                self._record, AuditKind.LOGIN_FAILED, person.id, client_address
-            )
+            await self._threads.run(self._record, AuditKind.LOGIN_FAILED, person.id, client_address)
             return False
         return True
 
