@@ -173,6 +173,18 @@ def test_an_entry_is_fresh_for_the_ttl_after_its_read_and_no_longer() -> None:
     assert cache.api_token(1, NOW + TTL) is None
 
 
+def test_a_clock_stepped_back_starts_afresh_and_caching_goes_on() -> None:
+    cache = CredentialCache(10, TTL)
+    later = NOW + timedelta(days=3)  # a test clock moved ahead, or a wall clock set back after
+    cache.put_api_token(token(1, 10), ticket=cache.ticket(), read_at=later)
+    assert cache.api_token(1, later) is not None
+
+    assert cache.api_token(1, NOW) is None  # an entry of unknown age is not served
+    cache.put_api_token(token(2, 10), ticket=cache.ticket(), read_at=NOW)
+    assert cache.api_token(2, NOW) is not None
+    assert cache.api_token(2, NOW + TTL) is None  # and its TTL counts from the new time
+
+
 def test_a_read_that_overlapped_a_change_is_not_stored() -> None:
     cache = CredentialCache(10, TTL)
     ticket = cache.ticket()  # a miss starts reading the database…

@@ -186,6 +186,14 @@ def test_a_read_that_began_before_a_change_is_not_remembered() -> None:
     assert len(cache) == 0
 
 
+def test_a_clock_stepped_back_does_not_stretch_a_refusal_past_its_ttl() -> None:
+    cache = RefusalCache(size=10, ttl=TTL)
+    cache.remember(Slot.API_TOKEN, 7, digest(1), ticket=0, read_at=NOW + timedelta(days=3))
+
+    assert cache.refuses(Slot.API_TOKEN, 7, digest(1), NOW + timedelta(days=3))
+    assert not cache.refuses(Slot.API_TOKEN, 7, digest(1), NOW)  # days ahead: not trusted
+
+
 def test_one_id_holds_a_few_refusals_and_the_rest_stay() -> None:
     cache = RefusalCache(size=100, ttl=TTL)
     cache.remember(Slot.API_KEY, 8, digest(0), ticket=0, read_at=NOW)

@@ -57,6 +57,9 @@ DEFAULT_TTL = timedelta(seconds=10)
 _EVICTION_BATCH_DIVISOR = 64
 #: While held, whether the hold still applies is asked again this often.
 _HOLD_RECHECK_SECONDS = 1.0
+#: A lookup whose time is this far before the current generation's start means the clock was
+#: stepped back (not a thread that read the time a moment before another turned).
+_CLOCK_STEP_SECONDS = 1.0
 
 
 class Slot(IntEnum):
@@ -175,7 +178,7 @@ class CredentialCache:
             return None
         moment = now.timestamp()
         with self._lock:
-            if moment >= self._next_turn:
+            if moment >= self._next_turn or moment < self._current.start - _CLOCK_STEP_SECONDS:
                 self._turn(moment)
             value = self._current.entries.get(name)
             if value is None:
@@ -196,7 +199,10 @@ class CredentialCache:
             self._next_turn = moment + _HOLD_RECHECK_SECONDS
             return
         current = self._current
-        if moment >= current.start + self._ttl_seconds:
+        # A clock stepped back (NTP, a resumed VM) makes every start lie in the future: nothing
+        # could be stored until it caught up. What is held has an unknown age: start afresh.
+        stepped_back = moment < current.start - _CLOCK_STEP_SECONDS
+        if stepped_back or moment >= current.start + self._ttl_seconds:
             self._current, self._previous = _Generation(moment), _Generation(moment)
         elif moment >= current.start + self._turn_after:
             self._current, self._previous = _Generation(moment), current

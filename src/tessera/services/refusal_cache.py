@@ -76,7 +76,8 @@ class RefusalCache:
             until = self._until.get(name)
             if until is None:
                 return False
-            if now.timestamp() < until:
+            # Not past its TTL, and not more than a TTL ahead either (a clock stepped back).
+            if 0 < until - now.timestamp() <= self._ttl_seconds:
                 self.hits += 1
                 return True
             self._remove(name)
