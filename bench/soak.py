@@ -48,6 +48,8 @@ from tessera.settings import Settings  # noqa: E402
 
 SECRET = "soak-secret-key-" + "s" * 32
 RANDOM = secrets.SystemRandom()
+#: Concurrent clients sharing the rate.
+WORKERS = 20
 
 
 @dataclass
@@ -142,27 +144,33 @@ def _key(key_string: str) -> dict[str, str]:
 async def soak(
     url: str, load: Load, pid: int, arguments: argparse.Namespace
 ) -> list[dict[str, float]]:
-    limits = httpx.Limits(max_connections=50, max_keepalive_connections=50)
+    """``WORKERS`` clients, each paced to its share of the rate (a closed loop: a slow answer
+    delays that client's next request instead of piling up requests the load cannot send)."""
+    limits = httpx.Limits(max_connections=WORKERS, max_keepalive_connections=WORKERS)
+    minutes = [Minute() for _ in range(max(1, arguments.seconds // 60))]
+    start = time.monotonic()
+    deadline = start + len(minutes) * 60
     report: list[dict[str, float]] = []
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as api:
-        start = time.monotonic()
-        minutes = max(1, arguments.seconds // 60)
-        window = arguments.seconds / minutes
-        for index in range(minutes):
-            minute, pending = Minute(), set()
-            window_end = start + (index + 1) * window
-            sent = 0
-            while (now := time.monotonic()) < window_end:
-                due = int((now - start - index * window) * arguments.rate) - sent
-                for _ in range(max(0, due)):
-                    pending.add(asyncio.create_task(one_request(api, load, minute)))
-                    sent += 1
-                pending = {task for task in pending if not task.done()}
-                await asyncio.sleep(0.005)
-            if pending:
-                await asyncio.wait(pending)
+
+    async def client(api: httpx.AsyncClient, offset: float) -> None:
+        interval = WORKERS / arguments.rate
+        next_at = start + offset * interval
+        while (now := time.monotonic()) < deadline:
+            if next_at > now:
+                await asyncio.sleep(next_at - now)
+            next_at = max(next_at + interval, time.monotonic() - interval)  # no bursts after
+            index = min(len(minutes) - 1, int((time.monotonic() - start) // 60))
+            await one_request(api, load, minutes[index])
+
+    async def reporter() -> None:
+        for index, minute in enumerate(minutes):
+            await asyncio.sleep(max(0.0, start + (index + 1) * 60 - time.monotonic()))
             report.append(_summary(index + 1, minute, rss_mib(pid)))
             print(_line(report[-1], minute), flush=True)
+
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as api:
+        clients = [client(api, n / WORKERS) for n in range(WORKERS)]
+        await asyncio.gather(reporter(), *clients)
     return report
 
 
