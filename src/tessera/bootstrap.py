@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from tessera.services.route_check import RouteChecker
     from tessera.services.secret_keys import SecretKeyService
     from tessera.services.shown_once import ShownOnceService
+    from tessera.services.signing_keys import SigningKeyService
     from tessera.services.thread_capacity import ThreadCapacity
     from tessera.services.throttle import Throttle
     from tessera.services.usage import UsageRecorder
@@ -190,6 +191,7 @@ class Wiring:
         database, changes = self.database, self.changes
         # No sign-in may be the one that pays for a one-time setup (timing parity).
         self.passwords.prepare()
+        self._prepare_signing_keys()
         return Runtime(
             settings=self.settings,
             database=database,
@@ -201,6 +203,13 @@ class Wiring:
             routes=self.route_table,
             metrics=self.metrics,
         )
+
+    def _prepare_signing_keys(self) -> None:
+        """Make the ID token signing keys on first start; say loudly if they cannot be opened."""
+        keys = self.signing_keys
+        keys.ensure()
+        for problem in keys.check():
+            log.error("OpenID Connect ID tokens cannot be signed: %s", problem)
 
     def close(self) -> None:
         """Release the database connections, if a part opened any."""
@@ -636,6 +645,25 @@ class Wiring:
                 ),
                 hasher=self.hasher,
                 clock=self.clock,
+                signing_keys=self.signing_keys,
+                issuer=self.site.public_url.rstrip("/"),
+            ),
+        )
+
+    @cached_property
+    def signing_keys(self) -> SigningKeyService:
+        from tessera.services.signing_keys import SigningKeyPolicy, SigningKeyService
+
+        settings = self.settings
+        days = settings.oidc_key_rotation_days
+        return SigningKeyService(
+            self.database,
+            self.clock,
+            self.secret_keys,
+            SigningKeyPolicy(
+                # ID tokens live as long as the access token they come with.
+                token_lifetime=timedelta(seconds=settings.oauth_access_token_seconds),
+                rotate_after=timedelta(days=days) if days else None,
             ),
         )
 
@@ -655,4 +683,5 @@ class Wiring:
                 batch_size=settings.prune_batch_size,
             ),
             self.audit,
+            signing_keys=self.signing_keys,
         )

@@ -221,6 +221,12 @@ class Settings(BaseModel):
         description="Let OAuth clients register and use plain http redirect URIs to hosts other"
         " than loopback (legacy clients only: codes and tokens then travel unencrypted).",
     )
+    oidc_key_rotation_days: int = Field(
+        90,
+        ge=0,
+        le=3650,
+        description="Replace the ID token signing keys when this old (days); 0: only by hand.",
+    )
     session_hours: int = Field(
         8,
         ge=1,

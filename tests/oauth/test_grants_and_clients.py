@@ -172,8 +172,20 @@ def test_the_metadata_lists_exactly_what_is_supported(api: httpx.Client, server:
         "revocation_endpoint_auth_methods_supported": methods,
         "introspection_endpoint_auth_methods_supported": methods[:2],
         "code_challenge_methods_supported": ["S256"],
-        "scopes_supported": ["session"],
+        "scopes_supported": ["session", "openid", "profile", "email", "offline_access"],
         "service_documentation": f"{issuer}/docs",
+        "userinfo_endpoint": f"{issuer}/oauth/userinfo",
+        "jwks_uri": f"{issuer}/oauth/jwks",
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+        "claims_supported": [
+            *("sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "amr"),
+            *("name", "given_name", "family_name", "preferred_username", "zoneinfo"),
+            *("updated_at", "email", "email_verified"),
+        ],
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
     }
 
 

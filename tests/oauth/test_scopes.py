@@ -73,7 +73,8 @@ def authlib_flow_with_scope(
     return [dict(first), dict(second), dict(third)]
 
 
-@pytest.mark.parametrize("scope", ["read write", "openid profile email", "Basic"])
+# OpenID Connect's profile and email count only beside openid (tests/oauth/test_openid.py).
+@pytest.mark.parametrize("scope", ["read write", "profile email", "Basic"])
 def test_authlib_asking_for_scopes_tessera_does_not_define_keeps_refreshing(
     server: str, browser: Browser, web_app: IssuedOAuthClient, scope: str
 ) -> None:

@@ -36,6 +36,9 @@ COMMANDS: dict[str, CommandEntry] = {
     "secret-keys": CommandEntry(
         "tessera.cli.secret_keys", "List, add, activate and retire the server's secret keys."
     ),
+    "signing-keys": CommandEntry(
+        "tessera.cli.signing_keys", "List and rotate the keys that sign OpenID Connect ID tokens."
+    ),
     "serve": CommandEntry("tessera.cli.serve", "Run the API server (uvicorn).", is_group=False),
     "tokens": CommandEntry("tessera.cli.tokens", "List and revoke API tokens."),
 }

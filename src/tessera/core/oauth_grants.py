@@ -14,6 +14,8 @@ class Grant:
     scope: str
     created_at: datetime
     revoked_at: datetime | None
+    #: When the person signed in before consenting (OpenID Connect ``auth_time``), if known.
+    auth_time: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +27,8 @@ class AuthorizationCode:
     code_challenge_method: str | None
     expires_at: datetime
     used_at: datetime | None
+    #: The authorization request's OpenID Connect ``nonce``, for the ID token.
+    nonce: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

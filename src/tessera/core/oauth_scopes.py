@@ -12,7 +12,10 @@ same wherever a client names a scope — authorization, token and refresh reques
 
 So every grant, token answer and introspection names a scope, never ``""``; a client told a
 scope other than the one it asked for learns it from the token response, as §5.1 requires.
-New scopes (issue #8, OpenID Connect's) join ``SUPPORTED_SCOPES`` and keep these rules.
+
+OpenID Connect's scopes (``openid``, ``profile``, ``email``, ``offline_access``) count only in
+a request that names ``openid``: without it they are ignored as before, and the flow stays
+Deskpro's. With it, ``session`` is granted too, since the access token acts as the person.
 """
 
 #: Deskpro's scope of OAuth-issued tokens: act as the person, with the person's own rights.
@@ -22,7 +25,12 @@ SESSION_SCOPE = "session"
 CLIENT_SCOPE = "client"
 #: Given when the client asks for nothing Tessera defines.
 DEFAULT_SCOPE = SESSION_SCOPE
-SUPPORTED_SCOPES = (SESSION_SCOPE,)
+#: Asks for an ID token (OpenID Connect Core §3.1.2.1); the other OpenID scopes need it.
+OPENID_SCOPE = "openid"
+#: OpenID Connect's scopes: which claims the ID token and UserInfo carry (Core §5.4), and
+#: ``offline_access`` (§11), which changes nothing here: every grant gets a refresh token.
+OPENID_SCOPES = (OPENID_SCOPE, "profile", "email", "offline_access")
+SUPPORTED_SCOPES = (SESSION_SCOPE, *OPENID_SCOPES)
 
 
 def scope_values(scope: str | None) -> list[str]:
@@ -30,13 +38,21 @@ def scope_values(scope: str | None) -> list[str]:
     return list(dict.fromkeys((scope or "").split()))
 
 
-def _known(scope: str | None) -> list[str]:
-    return [value for value in scope_values(scope) if value in SUPPORTED_SCOPES]
+def _known(scope: str | None, *, openid: bool) -> list[str]:
+    defined = SUPPORTED_SCOPES if openid else (SESSION_SCOPE,)
+    return [value for value in scope_values(scope) if value in defined]
+
+
+def is_openid(scope: str | None) -> bool:
+    return OPENID_SCOPE in scope_values(scope)
 
 
 def scope_to_grant(requested: str | None) -> str:
     """The scope an authorization request is granted: what Tessera knows of it, or the default."""
-    return " ".join(_known(requested)) or DEFAULT_SCOPE
+    known = _known(requested, openid=is_openid(requested))
+    if OPENID_SCOPE in known and SESSION_SCOPE not in known:
+        known.append(SESSION_SCOPE)
+    return " ".join(known) or DEFAULT_SCOPE
 
 
 def granted_scope(stored: str) -> str:
@@ -46,7 +62,7 @@ def granted_scope(stored: str) -> str:
 
 def scope_to_refresh(requested: str | None, granted: str) -> str | None:
     """The scope a refresh request gets; None when it asks for more than was granted."""
-    known = _known(requested)
+    known = _known(requested, openid=is_openid(granted))
     if not known:
         return granted_scope(granted)
     if not set(known) <= set(scope_values(granted_scope(granted))):

@@ -43,6 +43,8 @@ class Person:
     identity_provider: str | None
     has_password: bool
     created_at: datetime
+    #: When the person's record last changed (OpenID Connect's ``updated_at``), when known.
+    updated_at: datetime | None = None
 
     @property
     def is_active_agent(self) -> bool:

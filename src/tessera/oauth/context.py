@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from tessera.core.clock import Clock
 from tessera.core.credentials import CodeHasher
+from tessera.services.signing_keys import SigningKeyService
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,3 +24,7 @@ class OAuthContext:
     config: OAuthConfig
     hasher: CodeHasher
     clock: Clock
+    #: The keys that sign ID tokens (OpenID Connect).
+    signing_keys: SigningKeyService
+    #: ``iss`` of ID tokens: the issuer of the RFC 8414 metadata.
+    issuer: str

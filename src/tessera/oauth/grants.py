@@ -13,7 +13,7 @@ from authlib.oauth2.rfc6749.errors import (
 from authlib.oauth2.rfc7636 import CodeChallenge
 
 from tessera.core.oauth_clients import ClientContext
-from tessera.core.oauth_scopes import scope_to_refresh
+from tessera.core.oauth_scopes import is_openid, scope_to_refresh
 from tessera.core.people import Person
 from tessera.oauth.models import ClientModel, CodeModel, RefreshTokenModel
 from tessera.oauth.storage import StorageHost
@@ -63,6 +63,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             redirect_uri=request.payload.redirect_uri or "",
             code_challenge=data.get("code_challenge"),
             code_challenge_method=data.get("code_challenge_method"),
+            nonce=data.get("nonce") if is_openid(request.scope) else None,
         )
 
     def query_authorization_code(self, code: str, client: ClientModel) -> CodeModel | None:

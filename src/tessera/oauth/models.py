@@ -2,9 +2,11 @@
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
-from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin
+from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
+from authlib.oidc.core import AuthorizationCodeMixin
 
 from tessera.core.oauth_clients import (
     GrantType,
@@ -114,6 +116,19 @@ class CodeModel(AuthorizationCodeMixin):
     def get_scope(self) -> str:
         return granted_scope(self.code.grant.scope)
 
+    # -- OpenID Connect (the ID token's claims of this code) --------------------------------
+
+    def get_nonce(self) -> str | None:
+        return self.code.nonce
+
+    def get_auth_time(self) -> int | None:
+        auth_time = self.code.grant.auth_time
+        return None if auth_time is None else int(auth_time.timestamp())
+
+    @property
+    def grant(self) -> Grant:
+        return self.code.grant
+
 
 class RefreshTokenModel(TokenMixin):
     def __init__(self, token: RefreshToken, now: datetime, person: Person | None = None) -> None:
@@ -171,6 +186,35 @@ class AccessTokenModel(TokenMixin):
 
     def is_revoked(self) -> bool:
         return self.token.revoked_at is not None or not self.token.serves()
+
+
+class _UnsignedClient:
+    """The token's client as UserInfo asks for it: only whether to sign (never, so far)."""
+
+    client_metadata: dict[str, Any] = {}  # noqa: RUF012 (read only)
+
+
+class UserInfoToken:
+    """An access token at UserInfo: its person and the scope its grant holds."""
+
+    def __init__(self, token: AccessTokenModel, scope: str) -> None:
+        self.token = token
+        self.scope = scope
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def is_expired(self) -> bool:
+        return self.token.is_expired()
+
+    def is_revoked(self) -> bool:
+        return self.token.is_revoked()
+
+    def get_user(self) -> Person:
+        return self.token.token.person
+
+    def get_client(self) -> _UnsignedClient:
+        return _UnsignedClient()
 
 
 def seconds_until(moment: datetime, now: datetime) -> int:

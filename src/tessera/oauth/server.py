@@ -26,8 +26,10 @@ from tessera.oauth.grants import (
 )
 from tessera.oauth.messages import OAuthRequest
 from tessera.oauth.models import ClientModel
+from tessera.oauth.oidc import OpenIDCodeExtension, OpenIDRefreshExtension
 from tessera.oauth.requests import SnapshotJsonRequest, SnapshotRequest
 from tessera.oauth.storage import OAuthStorage
+from tessera.oauth.userinfo import UserInfoEndpoint
 
 
 class TesseraAuthorizationServer(AuthorizationServer):
@@ -37,12 +39,16 @@ class TesseraAuthorizationServer(AuthorizationServer):
         self.storage = OAuthStorage(session, context)
         self._clients = TesseraClientAuthentication(self.query_client)
         self.register_token_generator("default", self._token_shape)
-        self.register_grant(AuthorizationCodeGrant, [S256Only(required=True)])
-        self.register_grant(RefreshTokenGrant)
+        self.register_grant(
+            AuthorizationCodeGrant,
+            [S256Only(required=True), OpenIDCodeExtension(context, self.storage)],
+        )
+        self.register_grant(RefreshTokenGrant, [OpenIDRefreshExtension(context, self.storage)])
         self.register_grant(ImplicitGrant)
         self.register_grant(RefusedGrant)
         self.register_endpoint(RevocationEndpoint)
         self.register_endpoint(IntrospectionEndpoint)
+        self.register_endpoint(UserInfoEndpoint(self))
 
     # -- Authlib's framework hooks ------------------------------------------------------
 

@@ -1,18 +1,30 @@
 """The OAuth use cases, one transaction each: snapshot in, response (or page decision) out."""
 
+import json
+import logging
+from datetime import datetime
 from typing import Any
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 
 from tessera.core.oauth_scopes import SUPPORTED_SCOPES
+from tessera.core.openid_claims import CLAIMS_SUPPORTED
 from tessera.core.people import Person
+from tessera.core.signing_keys import NoSigningKeyYet, SigningAlgorithm, SigningKeyUnavailable
 from tessera.oauth.context import OAuthContext
 from tessera.oauth.grants import may_authorize
 from tessera.oauth.messages import ConsentRequest, OAuthRequest, OAuthResponse, RefusedRequest
 from tessera.oauth.server import TesseraAuthorizationServer
 from tessera.store.database import Database
 
+log = logging.getLogger(__name__)
+
 GRANT_TYPES = ["authorization_code", "refresh_token", "implicit"]
+NO_STORE_JSON = [
+    ("Content-Type", "application/json"),
+    ("Cache-Control", "no-store"),
+    ("Pragma", "no-cache"),
+]
 
 
 class OAuthService:
@@ -46,11 +58,20 @@ class OAuthService:
             )
 
     def decide(
-        self, request: OAuthRequest, person: Person, *, allow: bool
+        self,
+        request: OAuthRequest,
+        person: Person,
+        *,
+        allow: bool,
+        signed_in_at: datetime | None = None,
     ) -> OAuthResponse | RefusedRequest:
-        """The person's answer on the consent page: a redirect with a code, or access_denied."""
+        """The person's answer on the consent page: a redirect with a code, or access_denied.
+
+        ``signed_in_at``: when the person signed in, the ``auth_time`` of the grant's ID tokens.
+        """
         with self._database.write() as session:
             server = TesseraAuthorizationServer(session, self.context)
+            server.storage.auth_time = signed_in_at
             try:
                 grant = server.get_consent_grant(request, end_user=person)
             except OAuth2Error as error:
@@ -64,7 +85,32 @@ class OAuthService:
             return OAuthResponse(status, headers, body)
 
     def token(self, request: OAuthRequest) -> OAuthResponse:
-        return self._run(lambda server: server.create_token_response(request))
+        try:
+            try:
+                return self._run(lambda server: server.create_token_response(request))
+            except NoSigningKeyYet:
+                # Rolled back (the code is not spent); made in a transaction of its own.
+                self.context.signing_keys.ensure()
+                return self._run(lambda server: server.create_token_response(request))
+        except SigningKeyUnavailable as problem:
+            # Rolled back: the code is not spent, nothing was issued; the operator must act.
+            log.error("cannot sign an ID token: %s", problem)
+            body = {
+                "error": "server_error",
+                "error_description": "The server cannot sign ID tokens now; its log says why.",
+            }
+            return OAuthResponse(500, NO_STORE_JSON, json.dumps(body))
+
+    def userinfo(self, request: OAuthRequest) -> OAuthResponse:
+        """OpenID Connect UserInfo: the person's claims by the token's scope."""
+        with self._database.read() as session:
+            server = TesseraAuthorizationServer(session, self.context)
+            status, headers, body = server.create_endpoint_response("userinfo", request)
+        return OAuthResponse(status, headers, body)
+
+    def jwks(self) -> dict[str, Any]:
+        """The public keys that check ID tokens (RFC 7517)."""
+        return self.context.signing_keys.jwks()
 
     def revoke(self, request: OAuthRequest) -> OAuthResponse:
         return self._run(lambda server: server.create_endpoint_response("revocation", request))
@@ -101,6 +147,15 @@ class OAuthService:
             "code_challenge_methods_supported": ["S256"],
             "scopes_supported": list(SUPPORTED_SCOPES),
             "service_documentation": f"{base}/docs",
+            # OpenID Connect Discovery §3, in both documents: where they overlap, they agree.
+            "userinfo_endpoint": f"{base}/oauth/userinfo",
+            "jwks_uri": f"{base}/oauth/jwks",
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": [alg.value for alg in SigningAlgorithm],
+            "claims_supported": list(CLAIMS_SUPPORTED),
+            "claims_parameter_supported": False,
+            "request_parameter_supported": False,
+            "request_uri_parameter_supported": False,
         }
 
     def _run(self, step: Any) -> OAuthResponse:

@@ -6,6 +6,7 @@ module here imports the server (import-linter forbids cycles inside a layer).
 """
 
 import logging
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
@@ -17,11 +18,17 @@ from tessera.core.credentials import format_credential, parse_credential
 from tessera.core.errors import TesseraError
 from tessera.core.ids import ApiTokenId, PersonId
 from tessera.core.oauth_grants import AuthorizationCode, RefreshToken
-from tessera.core.oauth_scopes import SESSION_SCOPE
+from tessera.core.oauth_scopes import SESSION_SCOPE, granted_scope
 from tessera.core.people import Person
 from tessera.core.principals import TokenSource
 from tessera.oauth.context import OAuthContext
-from tessera.oauth.models import AccessTokenModel, ClientModel, CodeModel, RefreshTokenModel
+from tessera.oauth.models import (
+    AccessTokenModel,
+    ClientModel,
+    CodeModel,
+    RefreshTokenModel,
+    UserInfoToken,
+)
 from tessera.oauth.requests import SnapshotRequest
 from tessera.services.audit import record
 from tessera.services.oauth_clients import client_by_client_id, secret_matches
@@ -43,6 +50,8 @@ class OAuthStorage:
         # What _read_ahead found, by the value presented (None: no such code or token).
         self._code_read: tuple[str, stored.WithParties[AuthorizationCode] | None] | None = None
         self._refresh_token_read: tuple[str, stored.WithParties[RefreshToken] | None] | None = None
+        #: When the person consenting now signed in (set by the service for the consent step).
+        self.auth_time: datetime | None = None
 
     # -- clients --------------------------------------------------------------------------
 
@@ -104,10 +113,16 @@ class OAuthStorage:
         redirect_uri: str,
         code_challenge: str | None,
         code_challenge_method: str | None,
+        nonce: str | None = None,
     ) -> None:
         now = self.context.clock.now()
         grant = stored.add_grant(
-            self.session, client_id=client.client.id, person_id=person.id, scope=scope, now=now
+            self.session,
+            client_id=client.client.id,
+            person_id=person.id,
+            scope=scope,
+            now=now,
+            auth_time=self.auth_time,
         )
         stored.add_code(
             self.session,
@@ -118,7 +133,11 @@ class OAuthStorage:
             code_challenge_method=code_challenge_method,
             now=now,
             expires_at=now + self.context.config.code_lifetime,
+            nonce=nonce,
         )
+
+    def nonce_used(self, nonce: str, client: ClientModel) -> bool:
+        return stored.nonce_used(self.session, client_id=client.client.id, nonce=nonce)
 
     def spend_code(self, code: str, client: ClientModel) -> CodeModel | None:
         """A code's one use. A second use is an attack (RFC 9700 §4.2.1): revoke its family."""
@@ -263,6 +282,14 @@ class OAuthStorage:
             return AccessTokenModel(found, now)
         refresh = stored.find_refresh_token(self.session, self.context.hasher.digests(token_string))
         return None if refresh is None else RefreshTokenModel(refresh, now)
+
+    def userinfo_token(self, token_string: str) -> UserInfoToken | None:
+        """An OAuth access token presented at UserInfo, with its grant's scope; None if unknown."""
+        found = self.find_token(token_string)
+        if not isinstance(found, AccessTokenModel):
+            return None
+        scope = stored.scope_of_token_grant(self.session, found.token.id)
+        return None if scope is None else UserInfoToken(found, granted_scope(scope))
 
     def revoke(self, token: AccessTokenModel | RefreshTokenModel) -> None:
         now = self.context.clock.now()

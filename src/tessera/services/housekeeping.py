@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from tessera.core.clock import Clock
 from tessera.core.principals import TokenLifetime
 from tessera.services.audit import AuditService
+from tessera.services.signing_keys import SigningKeyService
 from tessera.store import housekeeping as stored
 from tessera.store.database import Database
 
@@ -65,13 +66,16 @@ class Housekeeping:
         audit: AuditService,
         *,
         sleep: Callable[[float], None] = time.sleep,
+        signing_keys: SigningKeyService | None = None,
     ) -> None:
+        """``signing_keys``: rotated in each round once they are due (ADR 0039)."""
         self._database = database
         self._clock = clock
         self._lifetime = lifetime
         self.policy = policy
         self._audit = audit
         self._sleep = sleep
+        self._signing_keys = signing_keys
 
     def run_round(self, *, max_batches: int | None = 20) -> dict[str, int]:
         """Prune every table; rows deleted per table (``audit_events`` included).
@@ -82,6 +86,8 @@ class Housekeeping:
         cutoffs = self._cutoffs()
         deleted = {name: self._prune(pruner, cutoffs, max_batches) for name, pruner in PRUNERS}
         deleted["audit_events"] = self._audit.prune(max_batches=max_batches)
+        if self._signing_keys is not None:
+            self._signing_keys.rotate_when_due()
         if any(deleted.values()):
             log.info("pruned ended rows", extra={"deleted": deleted})
         return deleted

@@ -18,6 +18,9 @@ from tessera.services.password_login import PasswordLogin
 from tessera.store import web_sessions as stored
 from tessera.store.database import Database
 
+#: A live session as the pages see it: its person, and since when they are signed in.
+SignedInSession = stored.LiveSession
+
 #: The cookie value's length: like an API code, far beyond guessing.
 SESSION_CODE_LENGTH = 40
 

@@ -19,6 +19,7 @@ from tessera.store.tables import (
     OAuthCodeRow,
     OAuthRefreshTokenRow,
     SetupCodeRow,
+    SigningKeyRow,
     WebSessionRow,
 )
 
@@ -56,6 +57,17 @@ def count_by_key_version(session: Session, *, now: datetime) -> dict[str, Counte
             found[1 if size == _DIGEST_SIZE else bytes(first_byte)[0]] += count
         if found:
             counts[kind] = found
+    # The ID token signing keys that sign now are sealed under a version (ADR 0039): retiring
+    # it would leave no process able to sign. Retired ones need no opening (their public part
+    # is stored in clear).
+    sealed = session.execute(
+        select(SigningKeyRow.secret_key_version, func.count())
+        .where(SigningKeyRow.signing_algorithm.is_not(None))
+        .group_by(SigningKeyRow.secret_key_version)
+    )
+    signing: Counter[int] = Counter({int(version): int(n) for version, n in sealed})
+    if signing:
+        counts["id token signing keys"] = signing
     return counts
 
 

@@ -28,4 +28,5 @@ def person_from_row(row: PersonRow | Row[Any]) -> Person:
         identity_provider=row.identity_provider,
         has_password=row.password_hash is not None,
         created_at=row.created_at,
+        updated_at=row.updated_at,
     )

@@ -110,13 +110,22 @@ def _grant(row: OAuthGrantRow) -> Grant:
         scope=row.scope,
         created_at=row.created_at,
         revoked_at=row.revoked_at,
+        auth_time=row.auth_time,
     )
 
 
 def add_grant(
-    session: Session, *, client_id: int, person_id: int, scope: str, now: datetime
+    session: Session,
+    *,
+    client_id: int,
+    person_id: int,
+    scope: str,
+    now: datetime,
+    auth_time: datetime | None = None,
 ) -> Grant:
-    row = OAuthGrantRow(client_id=client_id, person_id=person_id, scope=scope, created_at=now)
+    row = OAuthGrantRow(
+        client_id=client_id, person_id=person_id, scope=scope, created_at=now, auth_time=auth_time
+    )
     session.add(row)
     session.flush()
     return _grant(row)
@@ -132,9 +141,11 @@ def add_code(
     code_challenge_method: str | None,
     now: datetime,
     expires_at: datetime,
+    nonce: str | None = None,
 ) -> None:
     session.add(
         OAuthCodeRow(
+            nonce=nonce,
             code_digest=code_digest,
             grant_id=grant.id,
             redirect_uri=redirect_uri,
@@ -155,6 +166,7 @@ def _grant_of(row: Row[Any]) -> Grant:
         scope=row.grant_scope,
         created_at=row.grant_created_at,
         revoked_at=row.grant_revoked_at,
+        auth_time=row.grant_auth_time,
     )
 
 
@@ -173,8 +185,29 @@ def find_code(
         code_challenge_method=row.own_code_challenge_method,
         expires_at=row.own_expires_at,
         used_at=row.own_used_at,
+        nonce=row.own_nonce,
     )
     return WithParties(code, person_from_row(row), client_from_columns(row, "client_"))
+
+
+def scope_of_token_grant(session: Session, token_id: int) -> str | None:
+    """The scope of the grant an OAuth-issued API token descends from (None: no grant)."""
+    return session.scalar(
+        select(OAuthGrantRow.scope)
+        .join(ApiTokenRow, ApiTokenRow.grant_id == OAuthGrantRow.id)
+        .where(ApiTokenRow.id == token_id)
+    )
+
+
+def nonce_used(session: Session, *, client_id: int, nonce: str) -> bool:
+    """Whether a code of this client already carried this OpenID Connect nonce."""
+    found = session.scalar(
+        select(OAuthCodeRow.id)
+        .join(OAuthGrantRow, OAuthGrantRow.id == OAuthCodeRow.grant_id)
+        .where(OAuthCodeRow.nonce == nonce, OAuthGrantRow.client_id == client_id)
+        .limit(1)
+    )
+    return found is not None
 
 
 def mark_code_used(session: Session, code_id: int, *, now: datetime) -> bool:

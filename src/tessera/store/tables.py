@@ -201,6 +201,9 @@ class OAuthGrantRow(Base):
     scope: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: When the person signed in before consenting (OpenID Connect ``auth_time``): every ID
+    #: token of the grant, refreshed ones included, carries it. None for older grants.
+    auth_time: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class OAuthCodeRow(Base):
@@ -220,6 +223,8 @@ class OAuthCodeRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: OpenID Connect's ``nonce``, echoed in the ID token; looked up to refuse a replayed one.
+    nonce: Mapped[str | None] = mapped_column(String(512), index=True)
 
 
 class OAuthRefreshTokenRow(Base):
@@ -241,6 +246,28 @@ class OAuthRefreshTokenRow(Base):
     #: When it was exchanged for its successor (rotation); None while it is the newest.
     rotated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class SigningKeyRow(Base):
+    """A key that signs (or signed) ID tokens; the private part sealed (ADR 0039).
+
+    ``signing_algorithm`` is the key's algorithm while it signs and NULL once retired: unique,
+    so two processes that start (or rotate) at once cannot both make an active key.
+    """
+
+    __tablename__ = "signing_keys"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kid: Mapped[str] = mapped_column(String(64), unique=True)
+    algorithm: Mapped[str] = mapped_column(String(16))
+    signing_algorithm: Mapped[str | None] = mapped_column(String(16), unique=True)
+    public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    secret_key_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    published_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class WebSessionRow(Base):

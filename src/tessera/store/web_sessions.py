@@ -60,6 +60,8 @@ class LiveSession:
     id: int
     person: Person
     last_seen_at: datetime
+    #: When the person signed in (OpenID Connect's ``auth_time``).
+    signed_in_at: datetime
 
 
 def find_live_session(
@@ -67,14 +69,18 @@ def find_live_session(
 ) -> LiveSession | None:
     """The session of one of these digests with its person, if it is live, or None."""
     found = session.execute(
-        select(PersonRow, WebSessionRow.id, _last_seen().label("last_seen"))
+        select(
+            PersonRow, WebSessionRow.id, _last_seen().label("last_seen"), WebSessionRow.created_at
+        )
         .join(WebSessionRow, WebSessionRow.person_id == PersonRow.id)
         .where(WebSessionRow.token_digest.in_(token_digests), _live(now, idle_since))
     ).first()
     if found is None:
         return None
     # coalesce() takes its type from the columns: the time comes back as an aware UTC datetime.
-    return LiveSession(id=found[1], person=person_from_row(found[0]), last_seen_at=found[2])
+    return LiveSession(
+        id=found[1], person=person_from_row(found[0]), last_seen_at=found[2], signed_in_at=found[3]
+    )
 
 
 def session_id_of(session: Session, token_digests: Sequence[bytes]) -> int | None:

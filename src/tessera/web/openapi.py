@@ -97,6 +97,12 @@ OAUTH_ERROR_SCHEMA: dict[str, Any] = {
 }
 _OAUTH_ERROR_REF = {"$ref": "#/components/schemas/OAuthError"}
 _OAUTH_PROTOCOL = ("/oauth/token", "/oauth/revoke", "/oauth/introspect")
+#: RFC 6750's errors, for the endpoint that takes a Bearer access token.
+_BEARER_ERRORS = {
+    "401": '`invalid_token`, with `WWW-Authenticate: Bearer error="invalid_token"`',
+    "403": "`insufficient_scope`: the token was not issued for `openid`",
+}
+_BEARER_PROTECTED = ("/oauth/userinfo",)
 #: The errors any operation may answer, whatever it does (the API's own, and the server's:
 #: an outage, an oversized or slow body, too many attempts).
 _ANY_OPERATION = {
@@ -127,6 +133,7 @@ def describe_errors(schema: dict[str, Any]) -> None:
     schemas["OAuthError"] = OAUTH_ERROR_SCHEMA
     for path, item in schema.get("paths", {}).items():
         oauth = path in _OAUTH_PROTOCOL
+        bearer = path in _BEARER_PROTECTED
         for operation in item.values():
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
@@ -135,9 +142,14 @@ def describe_errors(schema: dict[str, Any]) -> None:
                 errors.update(_GUARDED)
             if oauth:
                 errors["401"] = "`invalid_client` (with a `Basic` challenge)"
+            if bearer:
+                errors.update(_BEARER_ERRORS)
             for status, description in errors.items():
                 if status not in responses:  # an operation's own description stands
-                    shape = _OAUTH_ERROR_REF if oauth and status in ("400", "401") else _ERROR_REF
+                    in_oauth_shape = (oauth and status in ("400", "401")) or (
+                        bearer and status in _BEARER_ERRORS
+                    )
+                    shape = _OAUTH_ERROR_REF if in_oauth_shape else _ERROR_REF
                     responses[status] = {
                         "description": description,
                         "content": {"application/json": {"schema": shape}},

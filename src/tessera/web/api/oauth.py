@@ -1,16 +1,20 @@
-"""The OAuth protocol endpoints (RFC 6749, 7009, 7662, 8414): JSON in OAuth's own shapes."""
+"""The OAuth and OpenID Connect protocol endpoints (RFC 6749, 7009, 7662, 8414, 7517; OpenID
+Connect Core and Discovery): JSON in OAuth's own shapes."""
 
 from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from tessera.core.errors import NotFound
 from tessera.core.oauth_clients import METADATA_PATH, metadata_url
 from tessera.web.deps import ServicesDep
 from tessera.web.oauth_http import oauth_service, snapshot, to_response
+
+#: OpenID Connect Discovery §4: the issuer's URL with this appended (docs/oidc.md).
+OPENID_CONFIGURATION_PATH = "/.well-known/openid-configuration"
 
 router = APIRouter(tags=["oauth"])
 
@@ -36,11 +40,71 @@ async def introspect(request: Request) -> Response:
     return to_response(answer)
 
 
+USERINFO_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The person's claims that the token's scope allows (`sub` always)",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["sub"],
+                    "properties": {"sub": {"type": "string"}},
+                }
+            }
+        },
+    }
+}
+
+
+USERINFO_SUMMARY = "A person's claims, for a Bearer access token (OpenID Connect Core §5.3)"
+
+
+@router.get("/oauth/userinfo", summary=USERINFO_SUMMARY, responses=USERINFO_ANSWER)
+async def userinfo(request: Request) -> Response:
+    answer = await run_in_threadpool(oauth_service(request).userinfo, snapshot(request))
+    return to_response(answer)
+
+
+@router.post("/oauth/userinfo", summary=USERINFO_SUMMARY, responses=USERINFO_ANSWER)
+async def userinfo_by_post(request: Request) -> Response:
+    request_snapshot = snapshot(request, await request.form())
+    answer = await run_in_threadpool(oauth_service(request).userinfo, request_snapshot)
+    return to_response(answer)
+
+
+@router.get("/oauth/jwks", summary="The public keys that check ID tokens (RFC 7517)")
+async def jwks(request: Request) -> JSONResponse:
+    keys = await run_in_threadpool(oauth_service(request).jwks)
+    # Cacheable for a while: a new key is published before it is needed by nobody but us,
+    # and clients fetch again when they meet a kid they do not know.
+    return JSONResponse(keys, headers={"Cache-Control": "public, max-age=300"})
+
+
+@router.head("/oauth/jwks", include_in_schema=False)
+async def jwks_head(request: Request) -> JSONResponse:
+    return await jwks(request)
+
+
 @router.get(METADATA_PATH, summary="What this server supports (RFC 8414)")
 async def metadata(request: Request, services: ServicesDep) -> dict[str, Any]:
     return oauth_service(request).metadata(services.site.public_url)
 
 
+@router.get(
+    OPENID_CONFIGURATION_PATH,
+    summary="What this OpenID provider supports (OpenID Connect Discovery §4)",
+)
+async def openid_configuration(request: Request, services: ServicesDep) -> dict[str, Any]:
+    return oauth_service(request).metadata(services.site.public_url)
+
+
+@router.head(METADATA_PATH, include_in_schema=False)
+@router.head(OPENID_CONFIGURATION_PATH, include_in_schema=False)
+async def metadata_head(request: Request, services: ServicesDep) -> dict[str, Any]:
+    return oauth_service(request).metadata(services.site.public_url)
+
+
+@router.head(METADATA_PATH + "/{issuer_path:path}", include_in_schema=False)
 @router.get(METADATA_PATH + "/{issuer_path:path}", include_in_schema=False)
 async def metadata_of_issuer_path(
     request: Request, services: ServicesDep, issuer_path: str

@@ -20,7 +20,7 @@ from tessera.oauth.messages import ConsentRequest, RefusedRequest
 from tessera.web.oauth_http import oauth_service, snapshot, to_response
 from tessera.web.pages.csrf import CSRF_FIELD, csrf_ok, csrf_token, remember_csrf
 from tessera.web.pages.rendering import PAGE_HEADERS, csp_source_of, render
-from tessera.web.pages.session import services_of, signed_in_person
+from tessera.web.pages.session import services_of, signed_in_person, signed_in_session
 
 router = APIRouter(include_in_schema=False)
 
@@ -68,12 +68,14 @@ async def decide(request: Request) -> Response:
     form: FormData = await request.form()
     if not csrf_ok(request, str(form.get(CSRF_FIELD) or "")):
         return _refused(RefusedRequest("invalid_request", "The form expired; start again."), 403)
-    person = await run_in_threadpool(signed_in_person, request)
-    if person is None:
+    live = await run_in_threadpool(signed_in_session, request)
+    if live is None:
         return _refused(RefusedRequest("access_denied", "Sign in first."), 403)
     allow = form.get("decision") == "accept"
     answer = await run_in_threadpool(
-        lambda: oauth_service(request).decide(snapshot(request, form), person, allow=allow)
+        lambda: oauth_service(request).decide(
+            snapshot(request, form), live.person, allow=allow, signed_in_at=live.signed_in_at
+        )
     )
     if isinstance(answer, RefusedRequest):
         return _refused(answer, 403 if answer.error == "access_denied" else 400)

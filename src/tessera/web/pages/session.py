@@ -6,6 +6,7 @@ from starlette.responses import Response
 from tessera.core.people import Person
 from tessera.services.container import Services
 from tessera.services.password_login import TRUSTED_DAYS
+from tessera.services.web_sessions import SignedInSession
 from tessera.web.cookies import (
     DEVICE_COOKIE,
     SESSION_COOKIE,
@@ -27,6 +28,11 @@ def secure_cookies(request: Request) -> bool:
 def signed_in_person(request: Request) -> Person | None:
     """The person of this browser's session, if any (a database read: call it off the loop)."""
     return services_of(request).web_sessions.person_of(read_cookie(request, SESSION_COOKIE))
+
+
+def signed_in_session(request: Request) -> SignedInSession | None:
+    """This browser's live session (who, and since when), if any (off the loop, as above)."""
+    return services_of(request).web_sessions.session_of(read_cookie(request, SESSION_COOKIE))
 
 
 def set_session_cookie(request: Request, response: Response, value: str) -> None:

@@ -1,0 +1,90 @@
+"""OpenID Connect on Authlib's ``OpenIDCode``: ID tokens at the code exchange and at refresh.
+
+Authlib decides when an ID token is due (``openid`` in the granted scope), checks the ``nonce``
+of the authorization request, computes ``at_hash`` and signs with joserfc. Ours: which key
+signs (``SigningKeyService``, read once per token so ``kid`` and key agree), the claims (the
+issuer of our metadata, ``aud`` the client_id, times from our clock, ``auth_time`` kept with
+the grant), and the person's claims by scope (``claims``).
+"""
+
+from typing import Any
+
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oidc.core import UserInfo
+from authlib.oidc.core.grants import OpenIDCode, OpenIDToken
+
+from tessera.core.openid_claims import person_claims
+from tessera.core.people import Person
+from tessera.core.signing_keys import DEFAULT_ALGORITHM
+from tessera.oauth.context import OAuthContext
+from tessera.oauth.models import ClientModel
+from tessera.oauth.storage import OAuthStorage
+from tessera.services.signing_keys import Signer, SigningJwk
+
+#: How the person proved who they are (RFC 8176): a password, on the sign-in page.
+AUTHENTICATION_METHODS = ["pwd"]
+#: What the database keeps of a nonce; a longer one is refused, never cut.
+MAX_NONCE_LENGTH = 512
+
+
+class _IdTokenClaims:
+    """What both extensions share: the key, the header and the claims of one ID token."""
+
+    def __init__(self, context: OAuthContext, storage: OAuthStorage) -> None:
+        self._context = context
+        self._storage = storage
+        self._signer: Signer | None = None
+
+    def _signer_now(self) -> Signer:
+        # Once per token: a rotation between the header and the signature cannot split them.
+        if self._signer is None:
+            self._signer = self._context.signing_keys.signer(DEFAULT_ALGORITHM)
+        return self._signer
+
+    def resolve_client_private_key(self, client: ClientModel) -> SigningJwk:
+        return self._signer_now().key
+
+    def get_client_algorithm(self, client: ClientModel) -> str:
+        return self._signer_now().algorithm.value
+
+    def get_encode_header(self, client: ClientModel) -> dict[str, str]:
+        signer = self._signer_now()
+        return {"alg": signer.algorithm.value, "kid": signer.kid, "typ": "JWT"}
+
+    def get_compatible_claims(self, request: Any) -> dict[str, Any]:
+        now = self._context.clock.now()
+        lifetime = self._context.config.access_token_lifetime
+        claims: dict[str, Any] = {
+            "iss": self._context.issuer,
+            "aud": request.client.get_client_id(),
+            "iat": int(now.timestamp()),
+            "exp": int((now + lifetime).timestamp()),
+            "amr": AUTHENTICATION_METHODS,
+        }
+        source = request.authorization_code or request.refresh_token
+        auth_time = source.grant.auth_time if source is not None else None
+        if auth_time is not None:
+            claims["auth_time"] = int(auth_time.timestamp())
+        return claims
+
+    def generate_user_info(self, user: Person, scope: str) -> UserInfo:
+        return UserInfo(person_claims(user, scope))
+
+
+class OpenIDCodeExtension(_IdTokenClaims, OpenIDCode):
+    """The code grant's extension: an ID token with the exchange, the nonce checked first."""
+
+    def __init__(self, context: OAuthContext, storage: OAuthStorage) -> None:
+        _IdTokenClaims.__init__(self, context, storage)
+        OpenIDCode.__init__(self, require_nonce=False)
+
+    def exists_nonce(self, nonce: str, request: Any) -> bool:
+        if len(nonce) > MAX_NONCE_LENGTH:
+            raise InvalidRequestError(f"The nonce is longer than {MAX_NONCE_LENGTH} characters.")
+        # A nonce a code of this client already carried: the request is replayed.
+        return self._storage.nonce_used(nonce, request.client)
+
+
+class OpenIDRefreshExtension(_IdTokenClaims, OpenIDToken):
+    """The refresh grant's extension: a new ID token with the original ``auth_time``, no nonce
+    (OpenID Connect Core §12.2)."""
