@@ -3,6 +3,7 @@
 from typing import Any
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
+from authlib.oauth2.rfc8628 import DEVICE_CODE_GRANT_TYPE
 
 from tessera.core.oauth_scopes import SUPPORTED_SCOPES
 from tessera.core.people import Person
@@ -12,7 +13,7 @@ from tessera.oauth.messages import ConsentRequest, OAuthRequest, OAuthResponse, 
 from tessera.oauth.server import TesseraAuthorizationServer
 from tessera.store.database import Database
 
-GRANT_TYPES = ["authorization_code", "refresh_token", "implicit"]
+GRANT_TYPES = ["authorization_code", "refresh_token", "implicit", DEVICE_CODE_GRANT_TYPE]
 
 
 class OAuthService:
@@ -66,6 +67,12 @@ class OAuthService:
     def token(self, request: OAuthRequest) -> OAuthResponse:
         return self._run(lambda server: server.create_token_response(request))
 
+    def authorize_device(self, request: OAuthRequest) -> OAuthResponse:
+        """RFC 8628 §3.1: a device's request for a device code and a user code."""
+        return self._run(
+            lambda server: server.create_endpoint_response("device_authorization", request)
+        )
+
     def revoke(self, request: OAuthRequest) -> OAuthResponse:
         return self._run(lambda server: server.create_endpoint_response("revocation", request))
 
@@ -81,6 +88,7 @@ class OAuthService:
             "token_endpoint": f"{base}/oauth/token",
             "revocation_endpoint": f"{base}/oauth/revoke",
             "introspection_endpoint": f"{base}/oauth/introspect",
+            "device_authorization_endpoint": f"{base}/oauth/device_authorization",
             "response_types_supported": ["code", "token"],
             "response_modes_supported": ["query", "fragment"],
             "grant_types_supported": GRANT_TYPES,

@@ -96,7 +96,12 @@ OAUTH_ERROR_SCHEMA: dict[str, Any] = {
     "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}},
 }
 _OAUTH_ERROR_REF = {"$ref": "#/components/schemas/OAuthError"}
-_OAUTH_PROTOCOL = ("/oauth/token", "/oauth/revoke", "/oauth/introspect")
+_OAUTH_PROTOCOL = (
+    "/oauth/token",
+    "/oauth/revoke",
+    "/oauth/introspect",
+    "/oauth/device_authorization",
+)
 #: The errors any operation may answer, whatever it does (the API's own, and the server's:
 #: an outage, an oversized or slow body, too many attempts).
 _ANY_OPERATION = {
