@@ -7,6 +7,7 @@ tracked per device code across requests, and the device endpoint refuses clients
 the grant.
 """
 
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -38,6 +39,7 @@ from tests.oauth.device_flows import (
 from tests.oauth.flows import (
     Account,
     Browser,
+    hidden_fields,
     make_account,
     me,
     post_as,
@@ -355,3 +357,51 @@ def test_a_code_client_keeps_its_own_grant(
     # Authorization-code clients are unchanged: they may not use the device grant.
     client = make_oauth_client(services)
     assert error_of(post_as(api, client, DEVICE_AUTHORIZATION, {}))[1] == "unauthorized_client"
+
+
+def test_my_account_lists_my_devices_and_disconnects_one(
+    api: httpx.Client, services: Services, device_client: IssuedOAuthClient, browser: Browser
+) -> None:
+    collected, waiting, denied = (start(api, device_client) for _ in range(3))
+    approve(browser, collected["user_code"])
+    tokens = tokens_of(poll(api, device_client, collected["device_code"]))
+    approve(browser, waiting["user_code"])
+    answer(browser, enter_code(browser, denied["user_code"]), "deny")
+
+    page = browser.http.get("/console/account/apps")
+
+    assert page.status_code == 200
+    assert "Devices you answered" in page.text
+    for state in ("Connected", "waiting for the device to collect its token", "Denied"):
+        assert state in page.text
+    assert page.text.count("/console/account/devices/") == 2  # denied ones have nothing to end
+    disconnect = re.search(r'action="(/console/account/devices/\d+/disconnect)"', page.text)
+    assert disconnect is not None
+    csrf = hidden_fields(page.text)["csrf_token"][0]
+    # Newest first: the first form is the device still waiting; end both.
+    for action in re.findall(r'action="(/console/account/devices/\d+/disconnect)"', page.text):
+        ended = browser.http.post(action, data={"csrf_token": csrf})
+        assert ended.status_code == 303, ended.text
+
+    assert me(api, tokens.access).status_code == 401
+    assert error_of(poll(api, device_client, waiting["device_code"])) == (400, "invalid_grant")
+    after = browser.http.get("/console/account/apps").text
+    assert after.count("Disconnected") == 2
+
+
+def test_nobody_disconnects_a_device_they_did_not_approve(
+    api: httpx.Client,
+    services: Services,
+    device_client: IssuedOAuthClient,
+    browser: Browser,
+    new_browser: Callable[[], Browser],
+) -> None:
+    started = start(api, device_client)
+    approve(browser, started["user_code"])
+    page = browser.http.get("/console/account/apps").text
+    action = re.findall(r'action="(/console/account/devices/\d+/disconnect)"', page)[0]
+    other = signed_in(new_browser(), make_account(services))
+    csrf = hidden_fields(other.http.get("/console/account/apps").text)["csrf_token"][0]
+
+    assert other.http.post(action, data={"csrf_token": csrf}).status_code == 404
+    assert poll(api, device_client, started["device_code"]).status_code == 200

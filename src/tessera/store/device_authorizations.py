@@ -202,6 +202,7 @@ def devices_of(
             OAuthClientRow.id,
             OAuthClientRow.random_id,
             OAuthClientRow.name,
+            OAuthGrantRow.revoked_at,
             _grant_is_live().label("live"),
         )
         .join(OAuthClientRow, OAuthClientRow.id == _ROW.client_id)
@@ -214,11 +215,13 @@ def devices_of(
 
 
 def _listed(row: Row[Any], now: datetime) -> PersonsDevice:
-    device_id, state, decided_at, expires_at, used_at, client_row, random_id, name, live = tuple(
-        row
-    )
+    values: tuple[Any, ...] = tuple(row)
+    device_id, state, decided_at, expires_at, used_at, client_row, random_id, name = values[:8]
+    grant_revoked_at, live = values[8:]
     if state == DeviceState.DENIED.value:
         status = DeviceListing.DENIED
+    elif grant_revoked_at is not None:
+        status = DeviceListing.ENDED
     elif used_at is not None:
         status = DeviceListing.CONNECTED if live else DeviceListing.ENDED
     else:
