@@ -15,6 +15,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from tessera.bootstrap import Runtime
 from tessera.core.audit import AuditFilters
 from tessera.core.oauth_clients import ClientContext
 from tessera.core.paging import PageRequest
@@ -405,3 +406,24 @@ def test_nobody_disconnects_a_device_they_did_not_approve(
 
     assert other.http.post(action, data={"csrf_token": csrf}).status_code == 404
     assert poll(api, device_client, started["device_code"]).status_code == 200
+
+
+def test_housekeeping_forgets_devices_that_ended_and_keeps_connected_ones(
+    api: httpx.Client,
+    services: Services,
+    device_client: IssuedOAuthClient,
+    browser: Browser,
+    account: Account,
+    runtime: Runtime,
+    clock: ManualClock,
+) -> None:
+    connected, _unanswered = start(api, device_client), start(api, device_client)
+    approve(browser, connected["user_code"])
+    tokens_of(poll(api, device_client, connected["device_code"]))
+    clock.advance(timedelta(days=8))  # past the default grace of seven days
+
+    deleted = runtime.housekeeping.run_round()
+
+    assert deleted["oauth_device_authorizations"] == 1
+    listed = services.device_authorizations.devices_of(account.person.id)
+    assert [device.status.value for device in listed] == ["connected"]
