@@ -126,6 +126,7 @@ def settings_for_tests(database_url: str, **overrides: object) -> Settings:
         # Every request of the suite comes from 127.0.0.1: per-address limits would trip.
         "exchange_rate_per_address": "100000/minute",
         "device_setup_rate_per_address": "100000/minute",
+        "device_code_rate_per_address": "100000/minute",
         # Tests flush last-used times themselves, when they want to see them.
         "usage_flush_seconds": 3600,
         # Tests move the clock by days: background pruning would race their assertions.

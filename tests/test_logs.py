@@ -27,6 +27,14 @@ from tessera.logs import _SECRETS, RedactingFilter, redact
         ),
         ("nothing secret here 12:34", "nothing secret here 12:34"),
         (
+            '"GET /device?user_code=BCDF-GHJK HTTP/1.1" 200',
+            '"GET /device?user_code=[redacted] HTTP/1.1" 200',
+        ),
+        (
+            '"GET /login?next=%2Fdevice%3Fuser_code%3DBCDF-GHJK HTTP/1.1" 200',
+            '"GET /login?next=%2Fdevice%3Fuser_code%3D[redacted] HTTP/1.1" 200',
+        ),
+        (
             "refresh_token=TSRR5HDGC6G742XNCAM36HJJZB7NKJ43J46CKY86CR8WMX6YBZB489R6A4B&x=1",
             "refresh_token=TSRR[redacted]&x=1",
         ),

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from tessera.services.connected_apps import ConnectedAppsService
     from tessera.services.container import Services
     from tessera.services.credential_cache import CredentialCache
+    from tessera.services.device_authorizations import DeviceAuthorizationService
     from tessera.services.first_run import FirstRunService
     from tessera.services.health import ReadinessProbe
     from tessera.services.housekeeping import Housekeeping
@@ -530,6 +531,27 @@ class Wiring:
         return ConnectedAppsService(self.database, self.clock)
 
     @cached_property
+    def device_authorizations(self) -> DeviceAuthorizationService:
+        from tessera.services.device_authorizations import (
+            DeviceAuthorizationService,
+            GuessLimits,
+        )
+        from tessera.services.throttle import ThrottleRule
+
+        settings = self.settings
+        limits = GuessLimits(
+            per_person=ThrottleRule.parse(
+                "device-code-person", settings.device_code_rate_per_person
+            ),
+            per_address=ThrottleRule.parse(
+                "device-code-address", settings.device_code_rate_per_address
+            ),
+        )
+        return DeviceAuthorizationService(
+            self.database, self.hasher, self.clock, self.throttle, limits
+        )
+
+    @cached_property
     def audit(self) -> AuditService:
         from tessera.services.audit import AuditService
 
@@ -564,6 +586,7 @@ class Wiring:
             oauth_clients=self.oauth_clients,
             web_sessions=self.web_sessions,
             connected_apps=self.connected_apps,
+            device_authorizations=self.device_authorizations,
             api_tokens=self.api_tokens,
             usage=self.usage,
             credential_cache=self.credential_cache,
@@ -642,6 +665,8 @@ class Wiring:
                     code_lifetime=timedelta(seconds=settings.oauth_code_seconds),
                     refresh_grace=timedelta(seconds=settings.oauth_refresh_grace_seconds),
                     allow_insecure_redirects=settings.oauth_allow_insecure_redirects,
+                    device_code_lifetime=timedelta(seconds=settings.oauth_device_code_seconds),
+                    device_verification_uri=self.site.helpdesk_url + "device",
                 ),
                 hasher=self.hasher,
                 clock=self.clock,

@@ -18,6 +18,9 @@ _SECRETS = [
     (re.compile(r"(device_setup/|/setup/)[^\s/?\"']+"), r"\1[redacted]"),
     # Query-string credentials, when an operator allowed them.
     (re.compile(r"((?:API-KEY|API-TOKEN)=)[^&\s\"]+", re.IGNORECASE), r"\1[redacted]"),
+    # A device's user code in verification_uri_complete (/device?user_code=…, RFC 8628), also
+    # encoded in the sign-in page's ``next``.
+    (re.compile(r"(user_code(?:=|%3D))[^&%\s\"]+", re.IGNORECASE), r"\1[redacted]"),
 ]
 
 
@@ -25,7 +28,7 @@ _SECRETS = [
 #: that holds none (nearly every access line) instead of four substitutions.
 _MIGHT_HOLD_A_SECRET = re.compile(
     r"\d:[23456789ABCDGHJKMNPQRSTWXYZ]{16}|TSR[KTRS]|device_setup/|/setup/"
-    r"|(?i:API-KEY=|API-TOKEN=)"
+    r"|(?i:API-KEY=|API-TOKEN=)|(?i:user_code=|user_code%3D)"
 )
 
 

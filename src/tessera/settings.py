@@ -216,6 +216,18 @@ class Settings(BaseModel):
         60, ge=0, le=600, description="The rotated-away refresh token stays usable this long."
     )
     oauth_code_seconds: int = Field(60, ge=10, le=60, description="Authorization code lifetime.")
+    oauth_device_code_seconds: int = Field(
+        600,
+        ge=60,
+        le=1800,
+        description="How long a device's code waits for a person to approve it (RFC 8628).",
+    )
+    device_code_rate_per_person: str = Field(
+        "10/minute;50/hour", description="Codes a signed-in person may type on /device."
+    )
+    device_code_rate_per_address: str = Field(
+        "30/minute;300/hour", description="Codes typed on /device per client address."
+    )
     oauth_allow_insecure_redirects: bool = Field(
         False,
         description="Let OAuth clients register and use plain http redirect URIs to hosts other"

@@ -42,7 +42,10 @@ ClientId = Annotated[
 ]
 GrantOption = Annotated[
     GrantType,
-    typer.Option("--grant", help="authorization_code, or token (the implicit grant)."),
+    typer.Option(
+        "--grant",
+        help="authorization_code, token (the implicit grant), or device_code (RFC 8628).",
+    ),
 ]
 ContextOption = Annotated[
     ClientContext, typer.Option("--context", help="Who may authorize it: agents or users.")
@@ -190,7 +193,8 @@ def update(
         ),
     ] = None,
     grant: Annotated[
-        GrantType | None, typer.Option("--grant", help="authorization_code, or token (implicit).")
+        GrantType | None,
+        typer.Option("--grant", help="authorization_code, token (implicit), or device_code."),
     ] = None,
     context: Annotated[ClientContext | None, typer.Option("--context")] = None,
     enabled: Annotated[

@@ -18,6 +18,7 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from tessera.core.errors import DUPLICATE, FieldError, FieldErrors
+from tessera.core.people import Person
 from tessera.core.site import SiteInfo
 
 
@@ -29,10 +30,15 @@ class ClientContext(StrEnum):
 
 
 class GrantType(StrEnum):
-    """Deskpro's ``allowed_grant_type``; ``token`` is the implicit grant (decision 11.11)."""
+    """Deskpro's ``allowed_grant_type``; ``token`` is the implicit grant (decision 11.11).
+
+    ``device_code`` is ours: the device authorization grant (RFC 8628), whose token requests
+    name it ``urn:ietf:params:oauth:grant-type:device_code`` (ADR 0040).
+    """
 
     AUTHORIZATION_CODE = "authorization_code"
     IMPLICIT = "token"
+    DEVICE_CODE = "device_code"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +62,13 @@ class OAuthClient:
     def client_id(self) -> str:
         """Deskpro's ``public_id``: the OAuth ``client_id`` apps send."""
         return f"{self.id}_{self.random_id}"
+
+
+def person_may_authorize(person: Person, client: OAuthClient) -> bool:
+    """Only active people; only active agents for agent-context apps (shared/spec §7.1)."""
+    if person.is_disabled:
+        return False
+    return client.context is not ClientContext.AGENT or person.is_agent
 
 
 #: Ids are 64-bit columns; without leading zeros, so that each client has one client_id string.

@@ -17,6 +17,10 @@ class OAuthConfig:
     refresh_grace: timedelta
     #: The operator's switch for legacy clients: plain http redirects to other hosts.
     allow_insecure_redirects: bool = False
+    #: How long a device may wait for a person's answer (RFC 8628 ``expires_in``).
+    device_code_lifetime: timedelta = timedelta(minutes=10)
+    #: Where the person types the device's code: the ``/device`` page.
+    device_verification_uri: str = "http://127.0.0.1:8000/device"
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from authlib.oauth2.rfc6749.errors import (
 )
 from authlib.oauth2.rfc7636 import CodeChallenge
 
-from tessera.core.oauth_clients import ClientContext
+from tessera.core.oauth_clients import person_may_authorize
 from tessera.core.oauth_scopes import is_openid, scope_to_refresh
 from tessera.core.people import Person
 from tessera.oauth.models import ClientModel, CodeModel, RefreshTokenModel
@@ -24,9 +24,7 @@ TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
 def may_authorize(person: Person | None, client: ClientModel) -> bool:
     """Only active people; only active agents for agent-context apps (shared/spec §7.1)."""
-    if person is None or person.is_disabled:
-        return False
-    return client.client.context is not ClientContext.AGENT or person.is_agent
+    return person is not None and person_may_authorize(person, client.client)
 
 
 class S256Only(CodeChallenge):

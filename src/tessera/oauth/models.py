@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
+from authlib.oauth2.rfc8628 import DEVICE_CODE_GRANT_TYPE
 from authlib.oidc.core import AuthorizationCodeMixin
 
 from tessera.core.oauth_clients import (
@@ -92,13 +93,17 @@ class ClientModel(ClientMixin):
         return method in ("client_secret_basic", "client_secret_post")
 
     def check_response_type(self, response_type: str) -> bool:
-        if self.client.allowed_grant_type is GrantType.IMPLICIT:
+        allowed = self.client.allowed_grant_type
+        if allowed is GrantType.IMPLICIT:
             return response_type == "token"
-        return response_type == "code"
+        return allowed is GrantType.AUTHORIZATION_CODE and response_type == "code"
 
     def check_grant_type(self, grant_type: str) -> bool:
-        if self.client.allowed_grant_type is GrantType.IMPLICIT:
+        allowed = self.client.allowed_grant_type
+        if allowed is GrantType.IMPLICIT:
             return grant_type == "implicit"
+        if allowed is GrantType.DEVICE_CODE:
+            return grant_type in (DEVICE_CODE_GRANT_TYPE, "refresh_token")
         return grant_type in ("authorization_code", "refresh_token")
 
 

@@ -16,6 +16,7 @@ from tessera.core.oauth_scopes import DEFAULT_SCOPE
 from tessera.core.people import Person
 from tessera.oauth.client_auth import TesseraClientAuthentication
 from tessera.oauth.context import OAuthContext
+from tessera.oauth.device import DeviceAuthorizationEndpoint, DeviceCodeGrant
 from tessera.oauth.endpoints import IntrospectionEndpoint, RevocationEndpoint
 from tessera.oauth.grants import (
     AuthorizationCodeGrant,
@@ -46,6 +47,8 @@ class TesseraAuthorizationServer(AuthorizationServer):
         self.register_grant(RefreshTokenGrant, [OpenIDRefreshExtension(context, self.storage)])
         self.register_grant(ImplicitGrant)
         self.register_grant(RefusedGrant)
+        self.register_grant(DeviceCodeGrant)
+        self.register_endpoint(DeviceAuthorizationEndpoint)
         self.register_endpoint(RevocationEndpoint)
         self.register_endpoint(IntrospectionEndpoint)
         self.register_endpoint(UserInfoEndpoint(self))

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
+from authlib.oauth2.rfc8628 import DEVICE_CODE_GRANT_TYPE
 
 from tessera.core.oauth_scopes import SUPPORTED_SCOPES
 from tessera.core.openid_claims import CLAIMS_SUPPORTED
@@ -19,7 +20,7 @@ from tessera.store.database import Database
 
 log = logging.getLogger(__name__)
 
-GRANT_TYPES = ["authorization_code", "refresh_token", "implicit"]
+GRANT_TYPES = ["authorization_code", "refresh_token", "implicit", DEVICE_CODE_GRANT_TYPE]
 NO_STORE_JSON = [
     ("Content-Type", "application/json"),
     ("Cache-Control", "no-store"),
@@ -112,6 +113,12 @@ class OAuthService:
         """The public keys that check ID tokens (RFC 7517)."""
         return self.context.signing_keys.jwks()
 
+    def authorize_device(self, request: OAuthRequest) -> OAuthResponse:
+        """RFC 8628 §3.1: a device's request for a device code and a user code."""
+        return self._run(
+            lambda server: server.create_endpoint_response("device_authorization", request)
+        )
+
     def revoke(self, request: OAuthRequest) -> OAuthResponse:
         return self._run(lambda server: server.create_endpoint_response("revocation", request))
 
@@ -127,6 +134,7 @@ class OAuthService:
             "token_endpoint": f"{base}/oauth/token",
             "revocation_endpoint": f"{base}/oauth/revoke",
             "introspection_endpoint": f"{base}/oauth/introspect",
+            "device_authorization_endpoint": f"{base}/oauth/device_authorization",
             "response_types_supported": ["code", "token"],
             "response_modes_supported": ["query", "fragment"],
             "grant_types_supported": GRANT_TYPES,

@@ -212,6 +212,8 @@ class OAuthStorage:
             grant = request.authorization_code.code.grant
         elif request.refresh_token is not None:
             grant = request.refresh_token.grant
+        elif request.credential is not None:  # the device grant: approved on the /device page
+            grant = request.credential.grant
         else:  # implicit: the consent happens with this very response
             grant = stored.add_grant(
                 self.session,

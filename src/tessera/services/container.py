@@ -11,6 +11,7 @@ from tessera.services.authenticate import Authenticator
 from tessera.services.change_stream import ChangeStream
 from tessera.services.connected_apps import ConnectedAppsService
 from tessera.services.credential_cache import CredentialCache
+from tessera.services.device_authorizations import DeviceAuthorizationService
 from tessera.services.first_run import FirstRunService
 from tessera.services.health import ReadinessProbe
 from tessera.services.leak_reports import LeakReportService
@@ -32,6 +33,8 @@ class Services:
     oauth_clients: OAuthClientService
     web_sessions: WebSessionService
     connected_apps: ConnectedAppsService
+    #: The person's side of the device grant (RFC 8628): the /device pages, their devices.
+    device_authorizations: DeviceAuthorizationService
     first_run: FirstRunService
     usage: UsageRecorder
     #: Verified credentials in memory; the change feed must ``subscribe`` it (ADR 0010).

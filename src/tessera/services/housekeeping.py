@@ -33,6 +33,7 @@ PRUNERS: tuple[tuple[str, Pruner], ...] = (
     ("oauth_refresh_tokens", stored.prune_oauth_refresh_tokens),
     ("oauth_codes", stored.prune_oauth_codes),
     ("oauth_grants", stored.prune_oauth_grants),
+    ("oauth_device_authorizations", stored.prune_oauth_device_authorizations),
     ("device_setup_codes", stored.prune_device_setup_codes),
     ("shown_once", stored.prune_shown_once),
     ("web_sessions", stored.prune_web_sessions),

@@ -19,6 +19,7 @@ from tessera.store.tables import (
     CredentialChangeRow,
     DeviceSetupCodeRow,
     OAuthCodeRow,
+    OAuthDeviceAuthorizationRow,
     OAuthGrantRow,
     OAuthRefreshTokenRow,
     SetupCodeRow,
@@ -114,6 +115,18 @@ def prune_oauth_grants(session: Session, cutoffs: Cutoffs, limit: int) -> int:
     )
     condition = or_(OAuthGrantRow.revoked_at < ended, (OAuthGrantRow.created_at < ended) & empty)
     return _delete_batch(session, OAuthGrantRow, condition, limit)
+
+
+def prune_oauth_device_authorizations(session: Session, cutoffs: Cutoffs, limit: int) -> int:
+    """Devices that expired before the cutoff without collecting tokens, or whose grant is gone.
+
+    A device that collected its tokens stays while its grant does: the person's account lists it.
+    """
+    row = OAuthDeviceAuthorizationRow
+    condition = (row.expires_at < cutoffs.ended_before) & (
+        row.used_at.is_(None) | row.grant_id.is_(None)
+    )
+    return _delete_batch(session, row, condition, limit)
 
 
 def prune_web_sessions(session: Session, cutoffs: Cutoffs, limit: int) -> int:

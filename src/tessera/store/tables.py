@@ -171,7 +171,8 @@ class OAuthClientRow(Base):
     #: "agent" or "user": who may authorize the app.
     context: Mapped[str] = mapped_column(String(16))
     redirect_uris: Mapped[list[str]] = mapped_column(JSON)
-    #: "authorization_code", or "token" (implicit) for the clients that need it.
+    #: "authorization_code", "token" (implicit) for the clients that need it, or
+    #: "device_code" (RFC 8628's device authorization grant).
     allowed_grant_type: Mapped[str] = mapped_column(String(32))
     is_enabled: Mapped[bool] = mapped_column(Boolean)
     #: A public client (mobile, single-page, extension) has no secret and must use PKCE.
@@ -367,3 +368,39 @@ class CredentialChangeRow(Base):
     kind: Mapped[str] = mapped_column(String(16))
     subject_id: Mapped[int] = mapped_column(Id)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class OAuthDeviceAuthorizationRow(Base):
+    """A device waiting for a person to approve it (RFC 8628), and what they decided.
+
+    Found by the keyed digest of its device code (the device polling) or of its user code (the
+    person typing it); the user code's digest is cleared once the person decides, so a code
+    is answered once. Kept after use, so a person's account lists their devices.
+    """
+
+    __tablename__ = "oauth_device_authorizations"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    device_code_digest: Mapped[bytes] = mapped_column(LargeBinary(33), unique=True)
+    user_code_digest: Mapped[bytes | None] = mapped_column(LargeBinary(33), unique=True)
+    client_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("oauth_clients.id", ondelete="CASCADE"), index=True
+    )
+    scope: Mapped[str] = mapped_column(String(500))
+    #: "pending", "approved" or "denied".
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: Seconds between polls; grows at each slow_down, in the row so every process agrees.
+    interval_seconds: Mapped[int] = mapped_column(Integer)
+    last_polled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    person_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("people.id", ondelete="CASCADE"), index=True
+    )
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    grant_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("oauth_grants.id", ondelete="SET NULL")
+    )
+    #: The device code's one use: when the device collected its tokens.
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

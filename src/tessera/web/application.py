@@ -47,6 +47,7 @@ from tessera.web.pages import (
     admin_people,
     admin_tokens,
     authorize,
+    device,
     login,
     overview,
     setup,
@@ -187,6 +188,7 @@ def build_web_app(
         admin_audit.router,
         account.router,
         account_device.router,
+        device.router,
     ):
         app.include_router(page_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

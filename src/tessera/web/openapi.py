@@ -96,7 +96,12 @@ OAUTH_ERROR_SCHEMA: dict[str, Any] = {
     "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}},
 }
 _OAUTH_ERROR_REF = {"$ref": "#/components/schemas/OAuthError"}
-_OAUTH_PROTOCOL = ("/oauth/token", "/oauth/revoke", "/oauth/introspect")
+_OAUTH_PROTOCOL = (
+    "/oauth/token",
+    "/oauth/revoke",
+    "/oauth/introspect",
+    "/oauth/device_authorization",
+)
 #: RFC 6750's errors, for the endpoint that takes a Bearer access token.
 _BEARER_ERRORS = {
     "401": '`invalid_token`, with `WWW-Authenticate: Bearer error="invalid_token"`',

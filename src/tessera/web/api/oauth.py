@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from tessera.core.errors import NotFound
 from tessera.core.oauth_clients import METADATA_PATH, metadata_url
+from tessera.web.api.device_openapi import DEVICE_AUTHORIZATION_OPENAPI
 from tessera.web.deps import ServicesDep
 from tessera.web.oauth_http import oauth_service, snapshot, to_response
 
@@ -23,6 +24,17 @@ router = APIRouter(tags=["oauth"])
 async def token(request: Request) -> Response:
     request_snapshot = snapshot(request, await request.form())
     answer = await run_in_threadpool(oauth_service(request).token, request_snapshot)
+    return to_response(answer)
+
+
+@router.post(
+    "/oauth/device_authorization",
+    summary="Start the device grant: a device code and a user code (RFC 8628 §3.1)",
+    openapi_extra=DEVICE_AUTHORIZATION_OPENAPI,
+)
+async def device_authorization(request: Request) -> Response:
+    request_snapshot = snapshot(request, await request.form())
+    answer = await run_in_threadpool(oauth_service(request).authorize_device, request_snapshot)
     return to_response(answer)
 
 

@@ -70,15 +70,30 @@ def revoke_token(
 # -- connected apps -------------------------------------------------------------------------
 
 
+#: How the list of devices says where each stands (``core.device_codes.DeviceListing``).
+DEVICE_STATUSES = {
+    "waiting": "Approved; waiting for the device to collect its token",
+    "connected": "Connected",
+    "denied": "Denied",
+    "expired": "Approved, never collected (expired)",
+    "ended": "Disconnected",
+}
+
+
 @router.get("/console/account/apps")
 def connected_apps(request: Request, viewer: ConsoleViewer) -> Response:
-    apps = services_of(request).connected_apps.list_for(viewer.id)
+    services = services_of(request)
     return render_account(
         request,
         "console/account/apps.html",
         viewer,
-        apps=apps,
-        notices={"disconnected": "The app is disconnected: every token it held for you ended."},
+        apps=services.connected_apps.list_for(viewer.id),
+        devices=services.device_authorizations.devices_of(viewer.id),
+        device_statuses=DEVICE_STATUSES,
+        notices={
+            "disconnected": "The app is disconnected: every token it held for you ended.",
+            "device_disconnected": "The device is disconnected: its tokens ended.",
+        },
     )
 
 
@@ -91,6 +106,18 @@ def disconnect_app(
     except NotFound:
         raise refusal(request, "You have not connected such an app.", status=404) from None
     return back_to("/console/account/apps", done="disconnected")
+
+
+@router.post("/console/account/devices/{device_id}/disconnect")
+def disconnect_device(
+    request: Request, device_id: str, viewer: ConsoleViewer, form: CheckedForm
+) -> Response:
+    number = page_id(request, device_id, "You approved no such device.")
+    try:
+        services_of(request).device_authorizations.disconnect(viewer.id, number)
+    except NotFound:
+        raise refusal(request, "You approved no such device.", status=404) from None
+    return back_to("/console/account/apps", done="device_disconnected")
 
 
 # -- password -------------------------------------------------------------------------------

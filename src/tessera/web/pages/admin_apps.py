@@ -36,9 +36,14 @@ LIST = "/console/apps"
 GRANTS = [
     (GrantType.AUTHORIZATION_CODE.value, "Authorization code (recommended)"),
     (GrantType.IMPLICIT.value, "Implicit: token in the redirect (legacy apps only)"),
+    (GrantType.DEVICE_CODE.value, "Device code: TVs, scripts, command-line tools (RFC 8628)"),
 ]
 #: How the list names each grant type.
-GRANT_NAMES = {GrantType.AUTHORIZATION_CODE: "Authorization code", GrantType.IMPLICIT: "Implicit"}
+GRANT_NAMES = {
+    GrantType.AUTHORIZATION_CODE: "Authorization code",
+    GrantType.IMPLICIT: "Implicit",
+    GrantType.DEVICE_CODE: "Device code",
+}
 CONTEXTS = [
     (ClientContext.AGENT.value, "Agents and admins"),
     (ClientContext.USER.value, "Helpdesk users"),
