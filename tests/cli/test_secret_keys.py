@@ -1,5 +1,6 @@
 """``tessera secret-keys``: a rotation from the command line, and what it refuses."""
 
+import secrets
 from pathlib import Path
 
 from tessera.services.container import Services
@@ -10,7 +11,7 @@ from tests.secrets_seen import remember
 
 def test_rotate_list_and_retire(cli: Cli, services: Services, tmp_path: Path) -> None:
     key_file = tmp_path / "keys"
-    original = "f" * 48
+    original = secrets.token_urlsafe(36)
     remember(original)
     key_file.write_text(original + "\n")
     on_file = {"TESSERA_SECRET_KEY": None, "TESSERA_SECRET_KEY_FILE": str(key_file)}

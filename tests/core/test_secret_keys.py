@@ -1,6 +1,7 @@
 """Secret key versions: the text form, its edits, and digests that name their key (ADR 0035)."""
 
 import hmac
+import secrets
 
 import pytest
 from hypothesis import given
@@ -9,7 +10,7 @@ from hypothesis import strategies as st
 from tessera.core.credentials import CodeHasher
 from tessera.core.secret_keys import InvalidKeyRing, KeyState, SecretKeyRing
 
-OLD, NEW = "o" * 40, "n" * 40
+OLD, NEW = secrets.token_urlsafe(30), secrets.token_urlsafe(30)
 
 
 def test_a_bare_key_is_version_one_and_active() -> None:

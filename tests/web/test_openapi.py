@@ -12,7 +12,14 @@ PUBLIC = {
     ("post", "/oauth/token"),
     ("post", "/oauth/revoke"),
     ("post", "/oauth/introspect"),
+    ("post", "/oauth/device_authorization"),
+    # An OAuth access token as RFC 6750 has it, answered in RFC 6750's errors.
+    ("get", "/oauth/userinfo"),
+    ("post", "/oauth/userinfo"),
+    # What relying parties read before they hold anything.
+    ("get", "/oauth/jwks"),
     ("get", "/.well-known/oauth-authorization-server"),
+    ("get", "/.well-known/openid-configuration"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     # GitHub's reports prove themselves by their signature (docs/secret-scanning.md).

@@ -5,6 +5,7 @@ under an older key keep working while the key is kept, new codes use the active 
 retired key's codes stop working.
 """
 
+import secrets
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -35,7 +36,7 @@ from tests.secrets_seen import remember
 @pytest.fixture
 def key_file(tmp_path: Path) -> Path:
     path = tmp_path / "tessera.secret"
-    key = "k" * 40
+    key = secrets.token_urlsafe(30)
     remember(key)
     path.write_text(key + "\n")
     return path
@@ -132,7 +133,7 @@ def test_a_rotation_keeps_old_credentials_and_a_retirement_ends_them(servers: _S
 
 
 def test_the_environment_may_hold_the_versioned_form(database_url: str) -> None:
-    old, new = "o" * 40, "n" * 40
+    old, new = secrets.token_urlsafe(30), secrets.token_urlsafe(30)
     remember(old, new)
     with (
         served(database_url, secret_key=f"{old}\n") as (before, before_api),
