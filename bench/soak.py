@@ -16,7 +16,7 @@ p50/p99 latency (client side: the load generator's own delay is in it, equally e
 and the server's RSS; the last line is a JSON summary. Run from the repository's root:
 
     .venv/bin/python bench/soak.py [--seconds 600] [--rate 200] [--pool 2000]
-        [--database-url URL]
+        [--database-url URL] [--no-writes] [--setting TESSERA_NAME=VALUE]
 """
 
 import argparse
@@ -65,6 +65,8 @@ class Load:
     agent_id: int
     #: Keys made during the soak, not yet revoked: (id, key string).
     made: list[tuple[int, str]] = field(default_factory=list)
+    #: Creations and revocations too (else their 15 % are valid checks: reads only).
+    writes: bool = True
 
 
 def seed(database_url: str, pool: int) -> Load:
@@ -113,6 +115,8 @@ async def _exercise(api: httpx.AsyncClient, load: Load, draw: float) -> str | No
         else:
             wrong = f"{10_000_000 + RANDOM.randrange(1000)}:{key.partition(':')[2]}"
         return await _expect(api, "GET", "/api/v2/me", wrong, 401)
+    if not load.writes:
+        return await _expect(api, "GET", "/api/v2/me", RANDOM.choice(load.keys), 200)
     if draw < 0.95 or not load.made:
         body = {"note": "soak", "person_id": load.agent_id}
         answer = await api.post("/api/v2/api_keys", json=body, headers=_key(load.admin))
@@ -202,12 +206,23 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=200, help="requests a second")
     parser.add_argument("--pool", type=int, default=2000, help="seeded agents and keys")
     parser.add_argument("--database-url", help="default: a throwaway SQLite file")
+    parser.add_argument(
+        "--no-writes", action="store_true", help="only checks: no creations, no revocations"
+    )
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a TESSERA_* setting for the server (repeatable)",
+    )
     arguments = parser.parse_args()
     os.sched_setaffinity(0, {0})  # the load on CPU 0, the server on CPU 1
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         database_url = arguments.database_url or f"sqlite:///{folder}/soak.db"
         load = seed(database_url, arguments.pool)
+        load.writes = not arguments.no_writes
         port = free_port()
         environment = {k: v for k, v in os.environ.items() if not k.startswith("TESSERA_")}
         environment |= {
@@ -215,6 +230,7 @@ def main() -> None:
             "TESSERA_SECRET_KEY": SECRET,
             "TESSERA_ACCESS_LOG": "false",
         }
+        environment |= dict(setting.split("=", 1) for setting in arguments.setting)
         log = folder / "server.log"
         command = [str(BIN / "tessera"), "serve", "--host", "127.0.0.1", "--port", str(port)]
         with log.open("wb") as output:
@@ -238,6 +254,7 @@ def main() -> None:
                 {
                     "seconds": arguments.seconds,
                     "rate": arguments.rate,
+                    "writes": not arguments.no_writes,
                     "requests": sum(minute["requests"] for minute in report),
                     "errors": errors,
                     "rss_first_last_mib": [rss[0], rss[-1]],
