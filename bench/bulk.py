@@ -12,9 +12,11 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
 
+from tessera.bootstrap import build_runtime, secret_keys
 from tessera.core.credentials import CodeHasher, format_credential, new_code
 from tessera.core.oauth_scopes import CLIENT_SCOPE
 from tessera.core.principals import TokenSource
+from tessera.settings import Settings
 from tessera.store.tables import ApiKeyRow, ApiTokenRow, PersonEmailRow, PersonRow
 
 BATCH = 20_000
@@ -146,3 +148,17 @@ def advance_sequences(engine: Engine) -> None:
             largest = connection.scalar(select(func.coalesce(func.max(table.id), 1)))
             sequence = func.pg_get_serial_sequence(table.__tablename__, "id")
             connection.execute(select(func.setval(sequence, largest)))
+
+
+def seed_agents_with_keys(settings: Settings, pool: int, name: str) -> tuple[list[int], list[str]]:
+    """``pool`` agents (``name-N@bench.test``), one key each, in a migrated database: their ids
+    and key strings; the sequences moved past them, so the services can add more."""
+    runtime = build_runtime(settings)
+    try:
+        engine = runtime.database.engine
+        people = add_agents(engine, [f"{name}-{n}@bench.test" for n in range(pool)], first_id=1)
+        keys = add_keys(engine, CodeHasher(secret_keys(settings)), people, first_id=1)
+        advance_sequences(engine)
+    finally:
+        runtime.database.dispose()
+    return people, keys

@@ -54,9 +54,7 @@ ROOT = BENCH.parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(BENCH))
 
-from bulk import add_agents, add_keys, advance_sequences  # noqa: E402
-from tessera.bootstrap import build_runtime, secret_keys  # noqa: E402
-from tessera.core.credentials import CodeHasher  # noqa: E402
+from bulk import seed_agents_with_keys  # noqa: E402
 from tessera.settings import Settings  # noqa: E402
 
 ROUTES = '[[route]]\nmethod = "GET"\npath = "/tickets"\ntags = ["tickets.tickets.list"]\n'
@@ -73,14 +71,7 @@ def free_port() -> int:
 
 def seed(database_url: str, pool: int, keys_file: Path) -> None:
     settings = Settings(database_url=database_url, secret_key=SECRET, auto_migrate=True)
-    runtime = build_runtime(settings)
-    try:
-        engine = runtime.database.engine
-        people = add_agents(engine, [f"guard-{n}@bench.test" for n in range(pool)], first_id=1)
-        keys = add_keys(engine, CodeHasher(secret_keys(settings)), people, first_id=1)
-        advance_sequences(engine)
-    finally:
-        runtime.database.dispose()
+    _, keys = seed_agents_with_keys(settings, pool, "guard")
     secrets.SystemRandom().shuffle(keys)
     keys_file.write_text("\n".join(keys) + "\n")
 

@@ -34,17 +34,15 @@ from pathlib import Path
 
 import httpx
 
-BENCH = Path(__file__).resolve().parent
-BIN = Path(sys.executable).parent
-sys.path.insert(0, str(BENCH))
+# Run as ``python bench/soak.py``: Python puts bench/ first on the path, so its siblings import.
+from bulk import seed_agents_with_keys
+from guard_http import SERVER_CPU, free_port, wait_for
+from tessera.bootstrap import build_runtime
+from tessera.services.api_keys import NewApiKey
+from tessera.services.people import NewPerson
+from tessera.settings import Settings
 
-from bulk import add_agents, add_keys, advance_sequences  # noqa: E402
-from guard_http import SERVER_CPU, free_port, wait_for  # noqa: E402
-from tessera.bootstrap import build_runtime, secret_keys  # noqa: E402
-from tessera.core.credentials import CodeHasher  # noqa: E402
-from tessera.services.api_keys import NewApiKey  # noqa: E402
-from tessera.services.people import NewPerson  # noqa: E402
-from tessera.settings import Settings  # noqa: E402
+BIN = Path(sys.executable).parent
 
 SECRET = "soak-secret-key-" + "s" * 32
 RANDOM = secrets.SystemRandom()
@@ -71,12 +69,9 @@ class Load:
 
 def seed(database_url: str, pool: int) -> Load:
     settings = Settings(database_url=database_url, secret_key=SECRET, auto_migrate=True)
+    people, keys = seed_agents_with_keys(settings, pool, "soak")
     runtime = build_runtime(settings)
     try:
-        engine = runtime.database.engine
-        people = add_agents(engine, [f"soak-{n}@bench.test" for n in range(pool)], first_id=1)
-        keys = add_keys(engine, CodeHasher(secret_keys(settings)), people, first_id=1)
-        advance_sequences(engine)
         admin = runtime.services.people.add(
             NewPerson(email="admin@soak.test", name="Admin", is_agent=True, is_admin=True)
         )

@@ -1,8 +1,9 @@
 """Our values in the shapes Authlib asks for (its ClientMixin, code and token mixins)."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from types import MappingProxyType
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
@@ -196,7 +197,8 @@ class AccessTokenModel(TokenMixin):
 class _UnsignedClient:
     """The token's client as UserInfo asks for it: only whether to sign (never, so far)."""
 
-    client_metadata: dict[str, Any] = {}  # noqa: RUF012 (read only)
+    # Authlib only reads it: a read-only mapping, one for every instance.
+    client_metadata: ClassVar[Mapping[str, Any]] = MappingProxyType({})
 
 
 class UserInfoToken:

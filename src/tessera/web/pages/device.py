@@ -12,6 +12,7 @@ Every code typed, on either form, counts against the guess limits (per person, p
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from tessera.core.errors import RateLimited
@@ -85,14 +86,24 @@ async def device_page(request: Request, user_code: str = "") -> Response:
     return _code_form(request, person, user_code)
 
 
-@router.post("/device")
-async def enter_code(request: Request) -> Response:
+async def _posted_by_signed_in(request: Request) -> tuple[FormData, Person] | Response:
+    """A form of these pages and who sent it; or the answer when its CSRF token is stale or
+    nobody is signed in."""
     form = await request.form()
     if not csrf_ok(request, str(form.get(CSRF_FIELD) or "")):
         return _expired_form()
     person = await run_in_threadpool(signed_in_person, request)
     if person is None:
         return _to_login(request)
+    return form, person
+
+
+@router.post("/device")
+async def enter_code(request: Request) -> Response:
+    posted = await _posted_by_signed_in(request)
+    if isinstance(posted, Response):
+        return posted
+    form, person = posted
     typed = str(form.get("user_code") or "")[: _MAX_TYPED * 5]
     devices = services_of(request).device_authorizations
     try:
@@ -116,12 +127,10 @@ async def enter_code(request: Request) -> Response:
 
 @router.post("/device/decision")
 async def decide(request: Request) -> Response:
-    form = await request.form()
-    if not csrf_ok(request, str(form.get(CSRF_FIELD) or "")):
-        return _expired_form()
-    person = await run_in_threadpool(signed_in_person, request)
-    if person is None:
-        return _to_login(request)
+    posted = await _posted_by_signed_in(request)
+    if isinstance(posted, Response):
+        return posted
+    form, person = posted
     typed = str(form.get("user_code") or "")[: _MAX_TYPED * 5]
     allow = form.get("decision") == "accept"
     devices = services_of(request).device_authorizations
