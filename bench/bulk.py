@@ -12,10 +12,11 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
 
-from tessera.bootstrap import build_runtime, secret_keys
+from tessera.bootstrap import build_runtime
 from tessera.core.credentials import CodeHasher, format_credential, new_code
 from tessera.core.oauth_scopes import CLIENT_SCOPE
 from tessera.core.principals import TokenSource
+from tessera.secret_key_file import secret_keys
 from tessera.settings import Settings
 from tessera.store.tables import ApiKeyRow, ApiTokenRow, PersonEmailRow, PersonRow
 

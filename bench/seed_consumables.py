@@ -32,8 +32,9 @@ from urllib.parse import urlencode
 
 from sqlalchemy import insert
 
-from tessera.bootstrap import Runtime, build_runtime, secret_keys
+from tessera.bootstrap import Runtime, build_runtime
 from tessera.core.credentials import CodeHasher
+from tessera.secret_key_file import secret_keys
 from tessera.services.api_keys import NewApiKey
 from tessera.services.oauth_clients import NewOAuthClient
 from tessera.services.people import NewPerson

@@ -33,9 +33,10 @@ import time
 from pathlib import Path
 
 from bulk import add_agents, add_keys, add_tokens, advance_sequences
-from tessera.bootstrap import build_runtime, secret_keys
+from tessera.bootstrap import build_runtime
 from tessera.core.credentials import CodeHasher
 from tessera.core.passwords import PasswordHasher
+from tessera.secret_key_file import secret_keys
 from tessera.services.api_keys import NewApiKey
 from tessera.services.authenticate import PresentedRequest
 from tessera.services.people import NewPerson

@@ -9,14 +9,11 @@ at once, for the server, so that nothing is built while requests are being serve
 from __future__ import annotations
 
 import logging
-import os
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tessera import __version__
@@ -67,10 +64,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class InvalidSecretKey(ValueError):
-    """The secret key file cannot serve as the key of the code digests."""
-
-
 @dataclass(frozen=True, slots=True)
 class Runtime:
     settings: Settings
@@ -85,74 +78,6 @@ class Runtime:
     routes: RouteTable
     #: Copies what the parts count and hold into the Prometheus metrics.
     metrics: MetricsSampler
-
-
-def secret_keys(settings: Settings) -> SecretKeyRing:
-    """The configured secret keys, or those kept in ``secret_key_file`` (made on first use).
-
-    Either holds one bare key (version 1) or the versioned text form (ADR 0035).
-    """
-    from tessera.core.secret_keys import InvalidKeyRing, SecretKeyRing
-
-    if settings.secret_key is not None:
-        origin, text = "TESSERA_SECRET_KEY", settings.secret_key.get_secret_value()
-    else:
-        path = settings.secret_key_file
-        if not path.exists():
-            _create_secret_file(path)
-        origin = str(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeError) as error:
-            raise InvalidSecretKey(f"cannot read the secret key file {path}: {error}") from error
-    try:
-        return SecretKeyRing.parse(text)
-    except InvalidKeyRing as error:
-        raise InvalidSecretKey(f"{origin}: {error}") from None
-
-
-def _create_secret_file(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # O_EXCL: of two processes starting at once, one creates and the other reads.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    with os.fdopen(fd, "w", encoding="utf-8") as file:
-        file.write(secrets.token_urlsafe(48) + "\n")
-    log.warning("generated a new secret key in %s; keep it with the database", path)
-
-
-def load_route_table(path: Path) -> RouteTable:
-    """Read and check a TOML route table file.
-
-    Raises:
-        InvalidInput: unreadable (``errors.fields.routes_file``) or invalid (every problem).
-    """
-    from tessera.core.errors import FieldError, InvalidInput
-    from tessera.core.routes import parse_route_table
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeError) as error:
-        raise InvalidInput.for_field("routes_file", FieldError("unreadable", str(error))) from None
-    return parse_route_table(text, origin=path.name)
-
-
-def load_openapi_routes(path: Path) -> RouteTable:
-    """The route table of an OpenAPI document in JSON (``tessera routes --openapi``)."""
-    import json
-
-    from tessera.core.errors import FieldError, InvalidInput
-    from tessera.core.routes import route_table_from_openapi
-
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeError, ValueError) as error:
-        raise InvalidInput.for_field("openapi", FieldError("unreadable", str(error))) from None
-    if not isinstance(document, dict):
-        raise InvalidInput.for_field("openapi", FieldError("invalid", "Not an OpenAPI document."))
-    return route_table_from_openapi(document, origin=path.name)
 
 
 def build_runtime(
@@ -264,6 +189,8 @@ class Wiring:
 
     @cached_property
     def secret_keys(self) -> SecretKeyRing:
+        from tessera.secret_key_file import secret_keys
+
         return secret_keys(self.settings)
 
     @cached_property
@@ -465,6 +392,7 @@ class Wiring:
     def route_table(self) -> RouteTable:
         """The table of ``routes_file``; an empty one (every request refused) without it."""
         from tessera.core.routes import RouteTable
+        from tessera.route_files import load_route_table
 
         path = self.settings.routes_file
         return RouteTable.of() if path is None else load_route_table(path)

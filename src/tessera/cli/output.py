@@ -16,7 +16,6 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
-from tessera.bootstrap import InvalidSecretKey
 from tessera.core.errors import (
     WIRE_STATUS,
     ErrorKind,
@@ -26,6 +25,7 @@ from tessera.core.errors import (
     TesseraError,
 )
 from tessera.core.paging import MAX_PER_PAGE, Page
+from tessera.secret_key_file import InvalidSecretKey
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -44,7 +44,7 @@ NO_TABLE = FieldError(
 
 
 def _table(ctx: typer.Context, routes: Path | None, openapi: Path | None) -> tuple[RouteTable, str]:
-    from tessera.bootstrap import load_openapi_routes, load_route_table
+    from tessera.route_files import load_openapi_routes, load_route_table
 
     if routes is not None and openapi is not None:
         message = "Pass --routes or --openapi, not both."
