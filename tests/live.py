@@ -46,6 +46,33 @@ def serving(app: ASGIApp, *, http: type[asyncio.Protocol] = LimitedHttpProtocol)
         thread.join(timeout=30)
 
 
+def read_response(connection: socket.socket) -> bytes:
+    """One whole HTTP/1.1 response with a Content-Length from a kept-alive connection.
+
+    A response may arrive in several segments (head and body apart), so one recv is not one
+    response; this reads the head, then exactly the body it declares.
+    """
+    received = b""
+    while b"\r\n\r\n" not in received:
+        chunk = connection.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed before a whole response head: {received!r}")
+        received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")[1:]
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        chunk = connection.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed inside a response body: {received!r}")
+        body += chunk
+    assert len(body) == length, "more than one response arrived"
+    return head + b"\r\n\r\n" + body
+
+
 def read_all(connection: socket.socket) -> bytes:
     """Everything a raw connection receives until the server closes it."""
     chunks = []

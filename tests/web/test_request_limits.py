@@ -21,7 +21,7 @@ from tessera.web.http_protocol import LimitedHttpProtocol
 from tests.cli.test_serve import remember_setup_code
 from tests.conftest import extra_runtime
 from tests.factories import key_header, make_key, make_person
-from tests.live import read_all, serving
+from tests.live import read_all, read_response, serving
 from tests.served import clean_environment
 from tests.served import serving as serving_tessera
 from tests.web.envelopes import assert_error
@@ -153,7 +153,7 @@ def test_a_kept_alive_connection_gets_a_new_clock_per_request(limited: tuple[Run
     with raw(url) as connection:
         for _ in range(3):  # each complete in time, 0.6 s apart: 1.8 s in all, never refused
             connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
-            assert connection.recv(65536).startswith(b"HTTP/1.1 200 ")
+            assert read_response(connection).startswith(b"HTTP/1.1 200 ")
             time.sleep(0.6)
 
 
