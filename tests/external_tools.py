@@ -10,6 +10,7 @@ with a part of the suite left out.
 """
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +49,18 @@ AXE = ExternalTool(
     "node_modules",
     ROOT / "node_modules" / "axe-core" / "axe.min.js",
     "install Node.js and npm, then run ./scripts/test (it runs `npm ci`)",
+)
+NODE = ExternalTool(
+    "npm",
+    Path(shutil.which("node") or "/usr/bin/node"),
+    "run ./scripts/test as root (it installs Debian's npm, which brings nodejs), or `sudo"
+    " apt-get install npm`",
+)
+STRICT_CLIENTS = ExternalTool(
+    "tests/strict_client/node_modules",
+    ROOT / "tests" / "strict_client" / "node_modules" / "oauth4webapi" / "package.json",
+    "install Node.js and npm, then run ./scripts/test-tools (it runs `npm ci` in"
+    " tests/strict_client)",
 )
 
 #: Why each missing tool's tests were skipped this run, in the order first met.

@@ -13,12 +13,29 @@ from starlette.types import ASGIApp
 from tessera.web.http_protocol import LimitedHttpProtocol
 
 
+def loopback_socket() -> tuple[socket.socket, str]:
+    """A socket bound to a free loopback port, and the URL a server on it will have.
+
+    For an app that must know its own URL before it serves (an issuer that clients compare
+    with the address they reached): build it with the URL, then ``serving(app, bound=...)``.
+    """
+    bound = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    bound.bind(("127.0.0.1", 0))
+    return bound, f"http://127.0.0.1:{bound.getsockname()[1]}"
+
+
 @contextmanager
-def serving(app: ASGIApp, *, http: type[asyncio.Protocol] = LimitedHttpProtocol) -> Iterator[str]:
+def serving(
+    app: ASGIApp,
+    *,
+    http: type[asyncio.Protocol] = LimitedHttpProtocol,
+    bound: socket.socket | None = None,
+) -> Iterator[str]:
     """Serve ``app`` on a free loopback port for the duration of the block; yield its URL.
 
     As ``tessera serve`` does: its HTTP protocol (``http``: one with other limits), and the app
-    itself believes trusted proxies (web.forwarded).
+    itself believes trusted proxies (web.forwarded). ``bound``: on this socket of
+    ``loopback_socket`` (closed afterwards) instead of a port found now.
     """
     config = uvicorn.Config(
         app,
@@ -31,7 +48,12 @@ def serving(app: ASGIApp, *, http: type[asyncio.Protocol] = LimitedHttpProtocol)
         proxy_headers=False,
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="live-server", daemon=True)
+    thread = threading.Thread(
+        target=server.run,
+        kwargs={"sockets": None if bound is None else [bound]},
+        name="live-server",
+        daemon=True,
+    )
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started:
@@ -44,6 +66,8 @@ def serving(app: ASGIApp, *, http: type[asyncio.Protocol] = LimitedHttpProtocol)
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+        if bound is not None:
+            bound.close()
 
 
 def read_response(connection: socket.socket) -> bytes:

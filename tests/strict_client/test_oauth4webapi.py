@@ -1,0 +1,87 @@
+"""oauth4webapi, a strict OAuth 2 / OpenID Connect client, finishes Tessera's flows unaided.
+
+issue #14 §1: a strict client library completes discovery, the code flow (PKCE S256, state,
+nonce), UserInfo and a refresh without a single validation error. The relying party is the
+library itself, run by Node.js (oauth4webapi_flow.mjs): whatever it rejects is a server bug.
+The person's part (sign-in, consent) is the httpx browser of tests/oauth/flows.py.
+"""
+
+from pathlib import Path
+from typing import Any
+
+from tessera.services.oauth_clients import IssuedOAuthClient
+from tests.factories import make_oauth_client
+from tests.oauth.flows import LOOPBACK_CALLBACK, WEB_CALLBACK, Account, Browser
+from tests.strict_client.conftest import Issuer
+from tests.strict_client.node_flow import FlowResult, run_flow
+
+SCOPE = "openid profile email offline_access"
+
+
+def strict_flow(
+    issuer: Issuer,
+    browser: Browser,
+    app: IssuedOAuthClient,
+    redirect_uri: str,
+    tmp_path: Path,
+    *,
+    alg: str = "RS256",
+) -> FlowResult:
+    settings = {
+        "TESSERA_ISSUER": issuer.url,
+        "TESSERA_CLIENT_ID": app.client.client_id,
+        "TESSERA_REDIRECT_URI": redirect_uri,
+        "TESSERA_SCOPE": SCOPE,
+        "TESSERA_ID_TOKEN_ALG": alg,
+    }
+    if app.secret is not None:
+        settings["TESSERA_CLIENT_SECRET"] = app.secret
+    return run_flow("oauth4webapi_flow.mjs", settings, browser.approve, log=tmp_path / "stderr")
+
+
+def assert_whole_flow(
+    flow: FlowResult, issuer: Issuer, app: IssuedOAuthClient, account: Account, alg: str
+) -> dict[str, Any]:
+    assert flow.status == 0, flow.why()
+    result = flow.result
+    assert result["step"] == "done", flow.why()
+    assert result["issuer"] == issuer.url
+    assert result["alg"] == alg
+    claims = result["id_token_claims"]
+    assert claims["iss"] == issuer.url
+    assert claims["aud"] == app.client.client_id
+    assert claims["sub"] == str(account.person.id)
+    assert claims["email"] == account.email
+    assert isinstance(claims["auth_time"], int)
+    assert result["userinfo"]["sub"] == claims["sub"]
+    assert result["userinfo"]["email"] == account.email
+    assert result["userinfo"]["name"] == account.person.name
+    assert result["token_type"] == "bearer"  # the library lower-cases what it accepted
+    assert set(SCOPE.split()) <= set(result["scope"].split())
+    refreshed = result["refreshed_id_token_claims"]
+    assert refreshed is not None, "a refresh of an openid grant gives a new ID token"
+    assert refreshed["sub"] == claims["sub"]
+    assert refreshed["auth_time"] == claims["auth_time"]
+    return result
+
+
+def test_a_confidential_client_with_client_secret_basic(
+    issuer: Issuer, account: Account, browser: Browser, tmp_path: Path
+) -> None:
+    app = make_oauth_client(issuer.services, name="Strict Web App", redirect_uris=[WEB_CALLBACK])
+
+    flow = strict_flow(issuer, browser, app, WEB_CALLBACK, tmp_path)
+
+    assert_whole_flow(flow, issuer, app, account, "RS256")
+
+
+def test_a_public_client_with_pkce_and_no_secret(
+    issuer: Issuer, account: Account, browser: Browser, tmp_path: Path
+) -> None:
+    app = make_oauth_client(
+        issuer.services, name="Strict CLI", redirect_uris=[LOOPBACK_CALLBACK], public=True
+    )
+
+    flow = strict_flow(issuer, browser, app, LOOPBACK_CALLBACK, tmp_path)
+
+    assert_whole_flow(flow, issuer, app, account, "RS256")
