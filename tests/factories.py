@@ -5,6 +5,7 @@ from collections.abc import Sequence
 
 from tessera.core.oauth_clients import ClientContext, GrantType
 from tessera.core.people import Person
+from tessera.core.signing_keys import DEFAULT_ALGORITHM, SigningAlgorithm
 from tessera.services.api_keys import IssuedApiKey, NewApiKey
 from tessera.services.api_tokens import IssuedToken
 from tessera.services.container import Services
@@ -93,6 +94,7 @@ def make_oauth_client(
     grant: GrantType = GrantType.AUTHORIZATION_CODE,
     context: ClientContext = ClientContext.AGENT,
     enabled: bool = True,
+    id_token_alg: SigningAlgorithm = DEFAULT_ALGORITHM,
 ) -> IssuedOAuthClient:
     """A registered OAuth client; its secret (None when public) is remembered as a secret."""
     issued = services.oauth_clients.create(
@@ -103,6 +105,7 @@ def make_oauth_client(
             allowed_grant_type=grant,
             is_public=public,
             is_enabled=enabled,
+            id_token_signed_response_alg=id_token_alg,
         )
     )
     if issued.secret is not None:

@@ -79,6 +79,7 @@ def test_create_json_carries_the_secret_and_the_deskpro_fields(
         "is_enabled": True,
         "is_public": False,
         "has_secret": True,
+        "id_token_signed_response_alg": "RS256",
         "auth_endpoint": client["auth_endpoint"],
         "token_endpoint": client["token_endpoint"],
         "date_created": client["date_created"],
@@ -201,6 +202,20 @@ def test_update_changes_only_what_is_given(cli: Cli, services: Services) -> None
     assert untouched["redirect_uris"] == updated["redirect_uris"]
     assert (untouched["name"], untouched["is_enabled"]) == ("renamed", True)
     assert untouched["context"] == "agent"
+
+
+def test_the_id_token_algorithm_is_chosen_and_changed(cli: Cli, services: Services) -> None:
+    client = create(cli, "--id-token-alg", "ES256")
+    shown = cli("clients", "show", str(client["id"]))
+    changed = cli.json("clients", "update", str(client["id"]), "--id-token-alg", "RS256")
+    refused = cli("clients", "update", str(client["id"]), "--id-token-alg", "HS256")
+
+    assert client["id_token_signed_response_alg"] == "ES256"
+    (line,) = [line for line in shown.stdout.splitlines() if "ID tokens signed" in line]
+    assert line.split()[-1] == "ES256"
+    assert changed["id_token_signed_response_alg"] == "RS256"
+    assert refused.exit_code == 2
+    assert services.oauth_clients.get(client["id"]).id_token_signed_response_alg.value == "RS256"
 
 
 def test_rotate_secret_replaces_the_secret(cli: Cli, services: Services) -> None:

@@ -1,5 +1,9 @@
 """Bad input on the admin forms: 400, the service's sentence by the field, what was typed kept."""
 
+import re
+
+import httpx
+
 from tessera.app import create_app
 from tessera.core.paging import PageRequest
 from tessera.services.container import Services
@@ -239,3 +243,46 @@ def test_an_apps_page_warns_about_plain_http_redirect_uris(
     assert saved.status_code == 400
     assert "Line 2: A redirect URI must use https" in text_of(saved)
     assert "Plain http redirect URIs" not in loopback_only
+
+
+def selected_in(response: httpx.Response, name: str) -> str | None:
+    """The value of the selected option of a ``<select name=…>``."""
+    select = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', response.text, re.S)
+    assert select is not None, response.text
+    option = re.search(r'<option value="([^"]*)" selected>', select[1])
+    return option[1] if option else None
+
+
+def test_an_apps_id_token_algorithm_is_chosen_shown_and_changed(
+    server: str, services: Services
+) -> None:
+    app_form = {
+        "name": "Grafana",
+        "redirect_uris": "https://grafana.example.test/login/generic_oauth",
+        "allowed_grant_type": "authorization_code",
+        "context": "agent",
+    }
+    with console_as(server, services) as admin:
+        blank = admin.get("/console/apps")
+        created = admin.post("/console/apps", app_form | {"id_token_signed_response_alg": "ES256"})
+        (app,) = services.oauth_clients.list_all()
+        page = admin.get(f"/console/apps/{app.id}")
+        forged = admin.post(
+            f"/console/apps/{app.id}", app_form | {"id_token_signed_response_alg": "HS256"}
+        )
+        kept = services.oauth_clients.get(app.id).id_token_signed_response_alg
+        changed = admin.post(
+            f"/console/apps/{app.id}", app_form | {"id_token_signed_response_alg": "RS256"}
+        )
+        # A form without the field (a page from before it existed) leaves the choice alone.
+        older_form = admin.post(f"/console/apps/{app.id}", app_form)
+
+    assert selected_in(blank, "id_token_signed_response_alg") == "RS256"
+    assert created.status_code == 303, created.text
+    assert "ID tokens signed with ES256" in text_of(page)
+    assert selected_in(page, "id_token_signed_response_alg") == "ES256"
+    assert forged.status_code == 400
+    assert "This value is not valid." in text_of(forged)
+    assert kept.value == "ES256"
+    assert (changed.status_code, older_form.status_code) == (303, 303)
+    assert services.oauth_clients.get(app.id).id_token_signed_response_alg.value == "RS256"

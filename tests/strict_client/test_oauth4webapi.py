@@ -9,6 +9,9 @@ The person's part (sign-in, consent) is the httpx browser of tests/oauth/flows.p
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from tessera.core.signing_keys import SigningAlgorithm
 from tessera.services.oauth_clients import IssuedOAuthClient
 from tests.factories import make_oauth_client
 from tests.oauth.flows import LOOPBACK_CALLBACK, WEB_CALLBACK, Account, Browser
@@ -85,3 +88,22 @@ def test_a_public_client_with_pkce_and_no_secret(
     flow = strict_flow(issuer, browser, app, LOOPBACK_CALLBACK, tmp_path)
 
     assert_whole_flow(flow, issuer, app, account, "RS256")
+
+
+def test_a_client_registered_for_es256_gets_es256_id_tokens(
+    issuer: Issuer, account: Account, browser: Browser, tmp_path: Path
+) -> None:
+    # The library is told the client registered ES256: an RS256 ID token would be refused.
+    app = make_oauth_client(
+        issuer.services,
+        name="Strict ES256 App",
+        redirect_uris=[WEB_CALLBACK],
+        id_token_alg=SigningAlgorithm.ES256,
+    )
+
+    flow = strict_flow(issuer, browser, app, WEB_CALLBACK, tmp_path, alg="ES256")
+
+    result = assert_whole_flow(flow, issuer, app, account, "ES256")
+    published = httpx.get(issuer.url + "/oauth/jwks").json()["keys"]
+    signer = next(key for key in published if key["kid"] == result["kid"])
+    assert (signer["alg"], signer["kty"], signer["crv"]) == ("ES256", "EC", "P-256")

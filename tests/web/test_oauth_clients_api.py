@@ -93,6 +93,7 @@ def test_create_answers_201_with_the_secret_once(api: httpx.Client, services: Se
         "is_enabled": True,
         "is_public": False,
         "has_secret": True,
+        "id_token_signed_response_alg": "RS256",
         "auth_endpoint": "http://helpdesk.test/oauth/authorize",
         "token_endpoint": "http://helpdesk.test/oauth/token",
         "date_created": data["date_created"],
@@ -263,7 +264,14 @@ def test_create_refuses_invalid_input_as_deskpro_nests_it(
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [("context", "admin"), ("allowed_grant_type", "client_credentials")]
+    ("name", "value"),
+    [
+        ("context", "admin"),
+        ("allowed_grant_type", "client_credentials"),
+        # Symmetric (the client secret as key) and unsigned ID tokens are never offered.
+        ("id_token_signed_response_alg", "HS256"),
+        ("id_token_signed_response_alg", "none"),
+    ],
 )
 def test_create_refuses_unknown_choices(
     api: httpx.Client, services: Services, name: str, value: str
@@ -329,6 +337,7 @@ def test_get_shows_a_client_without_its_secret(api: httpx.Client, services: Serv
         "is_enabled": True,
         "is_public": False,
         "has_secret": True,
+        "id_token_signed_response_alg": "RS256",
         "auth_endpoint": "http://helpdesk.test/oauth/authorize",
         "token_endpoint": "http://helpdesk.test/oauth/token",
         "date_created": data["date_created"],
@@ -361,6 +370,28 @@ def test_update_answers_204_and_changes_what_was_sent(
     assert data["random_id"] == client.random_id
     changed = services.oauth_clients.get(client.id)
     assert changed.updated_at >= client.updated_at
+
+
+def test_the_id_token_algorithm_is_chosen_at_creation_and_changed_by_update(
+    api: httpx.Client, services: Services
+) -> None:
+    admin = admin_key(services)
+    body = APP | {"id_token_signed_response_alg": "ES256"}
+
+    created = data_of(api.post("/api/v2/oauth_clients", json=body, headers=admin), 201)
+    received_secret(created)
+    path = f"/api/v2/oauth_clients/{created['id']}"
+    shown = data_of(api.get(path, headers=admin))
+    changed = api.put(path, json={"id_token_signed_response_alg": "RS256"}, headers=admin)
+    refused = api.put(path, json={"id_token_signed_response_alg": "ES512"}, headers=admin)
+
+    assert created["id_token_signed_response_alg"] == "ES256"
+    assert shown["id_token_signed_response_alg"] == "ES256"
+    assert changed.status_code == 204
+    assert refused.status_code == 400
+    field_errors = refused.json()["errors"]["fields"]["id_token_signed_response_alg"]
+    assert field_errors["errors"][0]["code"] == "invalid"
+    assert data_of(api.get(path, headers=admin))["id_token_signed_response_alg"] == "RS256"
 
 
 def test_update_refuses_bad_input_and_keeps_the_client(

@@ -32,6 +32,7 @@ from tessera.core.oauth_clients import (
     token_endpoint,
 )
 from tessera.core.paging import DEFAULT_PER_PAGE, PageRequest
+from tessera.core.signing_keys import DEFAULT_ALGORITHM, SigningAlgorithm
 from tessera.services.oauth_clients import IssuedOAuthClient, NewOAuthClient, OAuthClientChanges
 
 app = typer.Typer(no_args_is_help=True, help=summary("clients"))
@@ -50,6 +51,10 @@ GrantOption = Annotated[
 ContextOption = Annotated[
     ClientContext, typer.Option("--context", help="Who may authorize it: agents or users.")
 ]
+SIGNATURE_HELP = (
+    "What signs its OpenID Connect ID tokens (id_token_signed_response_alg): RS256, which every "
+    "library checks, or ES256 for an app that asks for it."
+)
 REDIRECT_URI_HELP = (
     "A redirect URI (repeat for several): https://…, http://127.0.0.1, [::1] or localhost "
     "(any port), or the app's own scheme (myapp://cb, com.example.app:/cb)."
@@ -73,6 +78,7 @@ def client_text(client: OAuthClient, services: Wiring) -> str:
         ("type", kind),
         ("context", client.context.value),
         ("grant", client.allowed_grant_type.value),
+        ("ID tokens signed", client.id_token_signed_response_alg.value),
         ("status", "enabled" if client.is_enabled else "disabled"),
         *(("redirect URI", uri) for uri in client.redirect_uris),
         ("authorize at", authorization_endpoint(site)),
@@ -124,6 +130,9 @@ def create(
     ] = False,
     grant: GrantOption = GrantType.AUTHORIZATION_CODE,
     context: ContextOption = ClientContext.AGENT,
+    id_token_alg: Annotated[
+        SigningAlgorithm, typer.Option("--id-token-alg", help=SIGNATURE_HELP)
+    ] = DEFAULT_ALGORITHM,
     as_json: JsonOption = False,
 ) -> None:
     """Register a client; print its client_id and, unless public, its secret once."""
@@ -135,6 +144,7 @@ def create(
             context=context,
             allowed_grant_type=grant,
             is_public=public,
+            id_token_signed_response_alg=id_token_alg,
         )
     )
     emit(
@@ -200,6 +210,9 @@ def update(
     enabled: Annotated[
         bool | None, typer.Option("--enable/--disable", help="A disabled client cannot be used.")
     ] = None,
+    id_token_alg: Annotated[
+        SigningAlgorithm | None, typer.Option("--id-token-alg", help=SIGNATURE_HELP)
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Change a client; options not given stay as they are."""
@@ -211,6 +224,7 @@ def update(
         context=context,
         allowed_grant_type=grant,
         is_enabled=enabled,
+        id_token_signed_response_alg=id_token_alg,
     )
     with _naming(client_id):
         client = services.oauth_clients.change(client_id, changes)

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from tessera.core.errors import DUPLICATE, FieldError, FieldErrors
 from tessera.core.people import Person
+from tessera.core.signing_keys import DEFAULT_ALGORITHM, SigningAlgorithm
 from tessera.core.site import SiteInfo
 
 
@@ -57,6 +58,9 @@ class OAuthClient:
     has_secret: bool
     created_at: datetime
     updated_at: datetime
+    #: What signs its ID tokens (OpenID Connect Registration's ``id_token_signed_response_alg``):
+    #: RS256, which every library checks, unless the app asked for ES256.
+    id_token_signed_response_alg: SigningAlgorithm = DEFAULT_ALGORITHM
 
     @property
     def client_id(self) -> str:

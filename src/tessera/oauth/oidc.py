@@ -15,7 +15,6 @@ from authlib.oidc.core.grants import OpenIDCode, OpenIDToken
 
 from tessera.core.openid_claims import person_claims
 from tessera.core.people import Person
-from tessera.core.signing_keys import DEFAULT_ALGORITHM
 from tessera.oauth.context import OAuthContext
 from tessera.oauth.models import ClientModel
 from tessera.oauth.storage import OAuthStorage
@@ -35,20 +34,23 @@ class _IdTokenClaims:
         self._storage = storage
         self._signer: Signer | None = None
 
-    def _signer_now(self) -> Signer:
+    def _signer_now(self, client: ClientModel) -> Signer:
         # Once per token: a rotation between the header and the signature cannot split them.
+        # The algorithm is the client's own (OpenID Connect Registration's
+        # id_token_signed_response_alg): a strict library refuses any other.
         if self._signer is None:
-            self._signer = self._context.signing_keys.signer(DEFAULT_ALGORITHM)
+            algorithm = client.client.id_token_signed_response_alg
+            self._signer = self._context.signing_keys.signer(algorithm)
         return self._signer
 
     def resolve_client_private_key(self, client: ClientModel) -> SigningJwk:
-        return self._signer_now().key
+        return self._signer_now(client).key
 
     def get_client_algorithm(self, client: ClientModel) -> str:
-        return self._signer_now().algorithm.value
+        return self._signer_now(client).algorithm.value
 
     def get_encode_header(self, client: ClientModel) -> dict[str, str]:
-        signer = self._signer_now()
+        signer = self._signer_now(client)
         return {"alg": signer.algorithm.value, "kid": signer.kid, "typ": "JWT"}
 
     def get_compatible_claims(self, request: Any) -> dict[str, Any]:

@@ -33,12 +33,15 @@ from tessera.core.oauth_clients import (
     parse_client_id,
 )
 from tessera.core.paging import Page, PageRequest
+from tessera.core.signing_keys import DEFAULT_ALGORITHM, SigningAlgorithm
 from tessera.store import oauth as stored_grants
 from tessera.store import oauth_clients as stored
 from tessera.store.changes import record_change
 from tessera.store.database import Database
 
 _MAX_NAME = 200
+#: The field (and column) of the algorithm that signs a client's ID tokens.
+SIGNATURE_FIELD = "id_token_signed_response_alg"
 PUBLIC_CLIENT_HAS_NO_SECRET = FieldError(
     "public_client", "A public client has no secret: it proves itself with PKCE."
 )
@@ -59,6 +62,8 @@ class NewOAuthClient:
     #: A public client (mobile, single-page app) gets no secret and must use PKCE.
     is_public: bool = False
     is_enabled: bool = True
+    #: What signs its ID tokens (OpenID Connect Registration §2): RS256 unless it asks for ES256.
+    id_token_signed_response_alg: SigningAlgorithm | str = DEFAULT_ALGORITHM
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +78,7 @@ class OAuthClientChanges:
     is_enabled: bool | None = None
     #: Deskpro clients send the whole object back; the same value is fine, another is refused.
     is_public: bool | None = None
+    id_token_signed_response_alg: SigningAlgorithm | str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +118,10 @@ class OAuthClientService:
         )
         context = _check_choice(problems, "context", ClientContext, new.context)
         grant = _check_choice(problems, "allowed_grant_type", GrantType, new.allowed_grant_type)
-        if problems or uris is None or context is None or grant is None:
+        alg = _check_choice(
+            problems, SIGNATURE_FIELD, SigningAlgorithm, new.id_token_signed_response_alg
+        )
+        if problems or uris is None or context is None or grant is None or alg is None:
             raise InvalidInput(problems)
         secret = None if new.is_public else CLIENT_SECRET_CODE.new()
         with self._database.write() as session:
@@ -127,6 +136,7 @@ class OAuthClientService:
                 is_public=new.is_public,
                 secret_digest=None if secret is None else self._hasher.digest(secret),
                 now=self._clock.now(),
+                id_token_signed_response_alg=alg,
             )
         return IssuedOAuthClient(client, secret)
 
@@ -176,6 +186,11 @@ class OAuthClientService:
             columns["allowed_grant_type"] = None if grant is None else grant.value
         if changes.is_enabled is not None:
             columns["is_enabled"] = changes.is_enabled
+        if changes.id_token_signed_response_alg is not None:
+            alg = _check_choice(
+                problems, SIGNATURE_FIELD, SigningAlgorithm, changes.id_token_signed_response_alg
+            )
+            columns[SIGNATURE_FIELD] = None if alg is None else alg.value
         if problems:
             raise InvalidInput(problems)
         with self._database.write() as session:
@@ -281,7 +296,7 @@ def check_name(problems: FieldErrors, name: str) -> str:
     return name
 
 
-Choice = TypeVar("Choice", ClientContext, GrantType)
+Choice = TypeVar("Choice", ClientContext, GrantType, SigningAlgorithm)
 
 
 def _check_choice(

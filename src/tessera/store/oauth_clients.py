@@ -9,6 +9,7 @@ from sqlalchemy import Label, Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from tessera.core.oauth_clients import ClientContext, GrantType, OAuthClient
+from tessera.core.signing_keys import DEFAULT_ALGORITHM, SigningAlgorithm
 from tessera.store.rows import MAX_ID, row_by_id
 from tessera.store.tables import Base, OAuthClientRow
 
@@ -42,6 +43,7 @@ def _client_from(column: Callable[[str], Any]) -> OAuthClient:
         has_secret=column("secret_digest") is not None,
         created_at=column("created_at"),
         updated_at=column("updated_at"),
+        id_token_signed_response_alg=SigningAlgorithm(column("id_token_signed_response_alg")),
     )
 
 
@@ -69,6 +71,7 @@ def add_client(
     is_public: bool,
     secret_digest: bytes | None,
     now: datetime,
+    id_token_signed_response_alg: SigningAlgorithm = DEFAULT_ALGORITHM,
 ) -> OAuthClient:
     row = OAuthClientRow(
         random_id=random_id,
@@ -81,6 +84,7 @@ def add_client(
         secret_digest=secret_digest,
         created_at=now,
         updated_at=now,
+        id_token_signed_response_alg=id_token_signed_response_alg.value,
     )
     session.add(row)
     session.flush()

@@ -180,6 +180,8 @@ class OAuthClientRow(Base):
     secret_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: "RS256" or "ES256": what signs the client's ID tokens (OpenID Connect Registration).
+    id_token_signed_response_alg: Mapped[str] = mapped_column(String(16), server_default="RS256")
 
 
 class OAuthGrantRow(Base):

@@ -23,6 +23,7 @@ from tessera.core.oauth_clients import (
     token_endpoint,
 )
 from tessera.core.principals import Principal
+from tessera.core.signing_keys import DEFAULT_ALGORITHM, SigningAlgorithm
 from tessera.core.site import SiteInfo
 from tessera.services.oauth_clients import (
     IssuedOAuthClient,
@@ -79,6 +80,8 @@ class NewOAuthClientIn(BaseModel):
     is_enabled: bool = True
     #: A public client (mobile, single-page app) gets no secret and must use PKCE.
     is_public: bool = False
+    #: What signs its ID tokens (OpenID Connect Registration): RS256, or ES256 when it asks.
+    id_token_signed_response_alg: SigningAlgorithm = DEFAULT_ALGORITHM
 
 
 class OAuthClientChangesIn(BaseModel):
@@ -89,6 +92,7 @@ class OAuthClientChangesIn(BaseModel):
     is_enabled: bool | None = None
     #: Cannot change; accepted when it is the current value, as Deskpro clients send it back.
     is_public: bool | None = None
+    id_token_signed_response_alg: SigningAlgorithm | None = None
 
 
 class OAuthClientOut(BaseModel):
@@ -106,6 +110,8 @@ class OAuthClientOut(BaseModel):
     is_enabled: bool
     is_public: bool
     has_secret: bool
+    #: What signs its OpenID Connect ID tokens: ``RS256`` (the default) or ``ES256``.
+    id_token_signed_response_alg: SigningAlgorithm
     auth_endpoint: str
     token_endpoint: str
     date_created: datetime
@@ -124,6 +130,7 @@ class OAuthClientOut(BaseModel):
             is_enabled=client.is_enabled,
             is_public=client.is_public,
             has_secret=client.has_secret,
+            id_token_signed_response_alg=client.id_token_signed_response_alg,
             auth_endpoint=authorization_endpoint(site),
             token_endpoint=token_endpoint(site),
             date_created=client.created_at,

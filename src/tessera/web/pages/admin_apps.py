@@ -17,7 +17,13 @@ from tessera.core.oauth_clients import (
     is_insecure_redirect_uri,
     token_endpoint,
 )
-from tessera.services.oauth_clients import IssuedOAuthClient, NewOAuthClient, OAuthClientChanges
+from tessera.core.signing_keys import DEFAULT_ALGORITHM, SigningAlgorithm
+from tessera.services.oauth_clients import (
+    SIGNATURE_FIELD,
+    IssuedOAuthClient,
+    NewOAuthClient,
+    OAuthClientChanges,
+)
 from tessera.web.pages.admin_kit import (
     call,
     field_problems,
@@ -48,7 +54,12 @@ CONTEXTS = [
     (ClientContext.AGENT.value, "Agents and admins"),
     (ClientContext.USER.value, "Helpdesk users"),
 ]
-FIELDS = ("name", "redirect_uris", "allowed_grant_type", "context", "is_public")
+#: OpenID Connect Registration's id_token_signed_response_alg, in words.
+SIGNATURE_CHOICES = [
+    (SigningAlgorithm.RS256.value, "RS256 (RSA; every OpenID Connect library checks it)"),
+    (SigningAlgorithm.ES256.value, "ES256 (P-256; only for an app that asks for it)"),
+]
+FIELDS = ("name", "redirect_uris", "allowed_grant_type", "context", "is_public", SIGNATURE_FIELD)
 NOTICES = {
     "changed": "The changes were saved.",
     "enabled": "The app is enabled: people can connect it again.",
@@ -61,6 +72,7 @@ BLANK_FORM = {
     "allowed_grant_type": GrantType.AUTHORIZATION_CODE.value,
     "context": ClientContext.AGENT.value,
     "is_public": "",
+    SIGNATURE_FIELD: DEFAULT_ALGORITHM.value,
 }
 
 
@@ -96,6 +108,7 @@ async def _apps_page(
         problems=problems or {},
         grants=GRANTS,
         contexts=CONTEXTS,
+        id_token_algs=SIGNATURE_CHOICES,
     )
 
 
@@ -114,6 +127,8 @@ async def create_app(request: Request, viewer: AdminViewer, form: CheckedForm) -
         allowed_grant_type=typed["allowed_grant_type"],
         context=typed["context"],
         is_public=typed["is_public"] == "on",
+        # Absent (a form of an older page): the default, as for a client of the API.
+        id_token_signed_response_alg=typed[SIGNATURE_FIELD] or DEFAULT_ALGORITHM,
     )
     try:
         issued = await call(services(request).oauth_clients.create, new)
@@ -168,6 +183,7 @@ async def _app_page(
         "redirect_uris": "\n".join(app.redirect_uris),
         "allowed_grant_type": app.allowed_grant_type.value,
         "context": app.context.value,
+        SIGNATURE_FIELD: app.id_token_signed_response_alg.value,
     }
     return render_admin(
         request,
@@ -184,6 +200,7 @@ async def _app_page(
         problems=problems or {},
         grants=GRANTS,
         contexts=CONTEXTS,
+        id_token_algs=SIGNATURE_CHOICES,
         authorize_url=authorization_endpoint(site),
         token_url=token_endpoint(site),
     )
@@ -206,6 +223,8 @@ async def change_app(
         redirect_uris=_uris(typed["redirect_uris"]),
         allowed_grant_type=typed["allowed_grant_type"],
         context=typed["context"],
+        # Absent: unchanged.
+        id_token_signed_response_alg=typed[SIGNATURE_FIELD] or None,
     )
     try:
         await call(services(request).oauth_clients.change, number, changes)
