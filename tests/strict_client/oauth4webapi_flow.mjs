@@ -1,71 +1,29 @@
-// The relying party's whole side of an OpenID Connect code flow, in oauth4webapi (panva's strict
+// The relying party's whole side of an OpenID Connect code flow in oauth4webapi (panva's strict
 // OAuth 2 / OpenID Connect client), against a real Tessera: discovery, the authorization request
 // (PKCE S256, state, nonce), the authorization response, the code grant with its ID token,
 // UserInfo and a refresh. Every step is the library's own validation; a step that throws ends the
-// run with exit status 1 and the library's error (message, code and cause) on stderr.
-//
-// Driven by tests/strict_client/test_oauth4webapi.py, one JSON object per line:
-//   stdout ← {"step": "authorize", "url": ...}   the URL a browser must open
-//   stdin  → {"callback": ...}                   the URL the browser was sent back to
-//   stdout ← {"step": "done", ...}               what was received, for the test's assertions
-//
-// Settings come from the environment (a secret is never put on a command line):
-//   TESSERA_ISSUER, TESSERA_CLIENT_ID, TESSERA_CLIENT_SECRET (absent: a public client, auth
-//   "none"), TESSERA_REDIRECT_URI, TESSERA_SCOPE, TESSERA_ID_TOKEN_ALG (RS256 when absent).
-
-import { createHash } from 'node:crypto'
-import { createInterface } from 'node:readline'
+// run with exit status 1 and the library's error on stderr (relying_party.mjs).
 
 import * as jose from 'jose'
 import * as oauth from 'oauth4webapi'
 
-function setting(name, fallback) {
-  const value = process.env[name] ?? fallback
-  if (value === undefined) throw new Error(`${name} is not set`)
-  return value
-}
+import { check, halfHash, personAt, run, settings } from './relying_party.mjs'
 
-function say(message) {
-  process.stdout.write(JSON.stringify(message) + '\n')
-}
-
-const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]()
-
-async function answer() {
-  const { value, done } = await lines.next()
-  if (done) throw new Error('stdin closed before the callback URL came')
-  return JSON.parse(value)
-}
-
-// OpenID Connect Core §3.1.3.6: the left half of the SHA-256 of the access token, base64url.
-function halfHash(token) {
-  const digest = createHash('sha256').update(token, 'ascii').digest()
-  return digest.subarray(0, digest.length / 2).toString('base64url')
-}
-
-function check(condition, what) {
-  if (!condition) throw new Error(`check failed: ${what}`)
-}
-
-const issuer = new URL(setting('TESSERA_ISSUER'))
-const secret = process.env.TESSERA_CLIENT_SECRET
-const redirectUri = setting('TESSERA_REDIRECT_URI')
-const scope = setting('TESSERA_SCOPE', 'openid profile email offline_access')
-const alg = setting('TESSERA_ID_TOKEN_ALG', 'RS256')
-
+const { issuer, alg } = settings
 const client = {
-  client_id: setting('TESSERA_CLIENT_ID'),
+  client_id: settings.clientId,
   // What the client registered: the library refuses an ID token signed with anything else.
   id_token_signed_response_alg: alg,
   // Tessera keeps when the person signed in: demand it in every ID token.
   require_auth_time: true,
 }
-const clientAuth = secret === undefined ? oauth.None() : oauth.ClientSecretBasic(secret)
+const clientAuth =
+  settings.secret === undefined ? oauth.None() : oauth.ClientSecretBasic(settings.secret)
 // The test server listens on http://127.0.0.1 (loopback, inside this machine): the library
 // refuses plain http unless told, which is right everywhere else.
 const insecure = { [oauth.allowInsecureRequests]: true }
 
-async function main() {
+await run(async () => {
   // 1. Discovery (OpenID Connect Discovery 1.0): the document's issuer must be exactly ours.
   const as = await oauth.processDiscoveryResponse(
     issuer,
@@ -80,18 +38,16 @@ async function main() {
   url.search = new URLSearchParams({
     response_type: 'code',
     client_id: client.client_id,
-    redirect_uri: redirectUri,
-    scope,
+    redirect_uri: settings.redirectUri,
+    scope: settings.scope,
     state,
     nonce,
     code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
   }).toString()
-  say({ step: 'authorize', url: url.href })
 
   // 3. The authorization response (iss checked when the server advertises RFC 9207).
-  const { callback } = await answer()
-  const params = oauth.validateAuthResponse(as, client, new URL(callback), state)
+  const params = oauth.validateAuthResponse(as, client, await personAt(url), state)
 
   // 4. The code grant; the ID token's alg, iss, aud, exp, iat, sub, auth_time and nonce are
   //    checked by the library.
@@ -99,7 +55,7 @@ async function main() {
     as,
     client,
     await oauth.authorizationCodeGrantRequest(
-      as, client, clientAuth, params, redirectUri, verifier, insecure,
+      as, client, clientAuth, params, settings.redirectUri, verifier, insecure,
     ),
     { expectedNonce: nonce, requireIdToken: true },
   )
@@ -107,13 +63,10 @@ async function main() {
   // What oauth4webapi leaves to the relying party in the code flow: the signature (against the
   // published JWKS, with jose) and at_hash.
   const jwks = jose.createRemoteJWKSet(new URL(as.jwks_uri))
-  const verified = await jose.jwtVerify(granted.id_token, jwks, {
-    algorithms: [alg],
-    issuer: as.issuer,
-    audience: client.client_id,
-  })
+  const expected = { algorithms: [alg], issuer: as.issuer, audience: client.client_id }
+  const verified = await jose.jwtVerify(granted.id_token, jwks, expected)
   check(verified.protectedHeader.alg === alg, `the ID token is signed with ${alg}`)
-  check(claims.at_hash === halfHash(granted.access_token), 'at_hash is the access token\'s')
+  check(claims.at_hash === halfHash(granted.access_token), "at_hash is the access token's")
 
   // 5. UserInfo (Bearer), whose sub must be the ID token's.
   const userinfo = await oauth.processUserInfoResponse(
@@ -135,19 +88,14 @@ async function main() {
   )
   const again = oauth.getValidatedIdTokenClaims(refreshed)
   if (again !== undefined) {
-    await jose.jwtVerify(refreshed.id_token, jwks, {
-      algorithms: [alg],
-      issuer: as.issuer,
-      audience: client.client_id,
-    })
+    await jose.jwtVerify(refreshed.id_token, jwks, expected)
     check(again.sub === claims.sub, 'the refreshed ID token has the same sub')
     check(again.auth_time === claims.auth_time, 'the refreshed ID token keeps auth_time')
     check(again.nonce === undefined, 'the refreshed ID token has no nonce')
     check(again.at_hash === halfHash(refreshed.access_token), 'the refreshed at_hash')
   }
 
-  say({
-    step: 'done',
+  return {
     issuer: as.issuer,
     alg: verified.protectedHeader.alg,
     kid: verified.protectedHeader.kid,
@@ -160,18 +108,5 @@ async function main() {
     // For the test suite's check that no secret reaches a log line.
     secrets: [granted.access_token, granted.refresh_token, refreshed.access_token,
       refreshed.refresh_token ?? ''],
-  })
-}
-
-try {
-  await main()
-  process.exit(0)
-} catch (error) {
-  // The library's whole complaint: its message, code and what it received.
-  process.stderr.write(`${error?.name}: ${error?.message}\n`)
-  if (error?.code) process.stderr.write(`code: ${error.code}\n`)
-  if (error?.cause !== undefined) {
-    process.stderr.write(`cause: ${JSON.stringify(error.cause, null, 2)}\n`)
   }
-  process.exit(1)
-}
+})

@@ -1,15 +1,18 @@
-"""oauth4webapi, a strict OAuth 2 / OpenID Connect client, finishes Tessera's flows unaided.
+"""Strict OAuth 2 / OpenID Connect clients finish Tessera's flows unaided.
 
 issue #14 §1: a strict client library completes discovery, the code flow (PKCE S256, state,
-nonce), UserInfo and a refresh without a single validation error. The relying party is the
-library itself, run by Node.js (oauth4webapi_flow.mjs): whatever it rejects is a server bug.
-The person's part (sign-in, consent) is the httpx browser of tests/oauth/flows.py.
+nonce), UserInfo and a refresh without a single validation error. The relying parties are the
+libraries themselves, run by Node.js: oauth4webapi (oauth4webapi_flow.mjs; panva's, the
+strictest) and openid-client v6 (openid_client_flow.mjs; OpenID-certified, with the ID token
+signatures checked by the library). Whatever they reject is a server bug. The person's part
+(sign-in, consent) is the httpx browser of tests/oauth/flows.py.
 """
 
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tessera.core.signing_keys import SigningAlgorithm
 from tessera.services.oauth_clients import IssuedOAuthClient
@@ -19,6 +22,8 @@ from tests.strict_client.conftest import Issuer
 from tests.strict_client.node_flow import FlowResult, run_flow
 
 SCOPE = "openid profile email offline_access"
+#: Every test runs once per library.
+pytestmark = pytest.mark.parametrize("script", ["oauth4webapi_flow.mjs", "openid_client_flow.mjs"])
 
 
 def strict_flow(
@@ -27,6 +32,7 @@ def strict_flow(
     app: IssuedOAuthClient,
     redirect_uri: str,
     tmp_path: Path,
+    script: str,
     *,
     alg: str = "RS256",
 ) -> FlowResult:
@@ -39,7 +45,7 @@ def strict_flow(
     }
     if app.secret is not None:
         settings["TESSERA_CLIENT_SECRET"] = app.secret
-    return run_flow("oauth4webapi_flow.mjs", settings, browser.approve, log=tmp_path / "stderr")
+    return run_flow(script, settings, browser.approve, log=tmp_path / "stderr")
 
 
 def assert_whole_flow(
@@ -69,29 +75,29 @@ def assert_whole_flow(
 
 
 def test_a_confidential_client_with_client_secret_basic(
-    issuer: Issuer, account: Account, browser: Browser, tmp_path: Path
+    issuer: Issuer, account: Account, browser: Browser, tmp_path: Path, script: str
 ) -> None:
     app = make_oauth_client(issuer.services, name="Strict Web App", redirect_uris=[WEB_CALLBACK])
 
-    flow = strict_flow(issuer, browser, app, WEB_CALLBACK, tmp_path)
+    flow = strict_flow(issuer, browser, app, WEB_CALLBACK, tmp_path, script)
 
     assert_whole_flow(flow, issuer, app, account, "RS256")
 
 
 def test_a_public_client_with_pkce_and_no_secret(
-    issuer: Issuer, account: Account, browser: Browser, tmp_path: Path
+    issuer: Issuer, account: Account, browser: Browser, tmp_path: Path, script: str
 ) -> None:
     app = make_oauth_client(
         issuer.services, name="Strict CLI", redirect_uris=[LOOPBACK_CALLBACK], public=True
     )
 
-    flow = strict_flow(issuer, browser, app, LOOPBACK_CALLBACK, tmp_path)
+    flow = strict_flow(issuer, browser, app, LOOPBACK_CALLBACK, tmp_path, script)
 
     assert_whole_flow(flow, issuer, app, account, "RS256")
 
 
 def test_a_client_registered_for_es256_gets_es256_id_tokens(
-    issuer: Issuer, account: Account, browser: Browser, tmp_path: Path
+    issuer: Issuer, account: Account, browser: Browser, tmp_path: Path, script: str
 ) -> None:
     # The library is told the client registered ES256: an RS256 ID token would be refused.
     app = make_oauth_client(
@@ -101,7 +107,7 @@ def test_a_client_registered_for_es256_gets_es256_id_tokens(
         id_token_alg=SigningAlgorithm.ES256,
     )
 
-    flow = strict_flow(issuer, browser, app, WEB_CALLBACK, tmp_path, alg="ES256")
+    flow = strict_flow(issuer, browser, app, WEB_CALLBACK, tmp_path, script, alg="ES256")
 
     result = assert_whole_flow(flow, issuer, app, account, "ES256")
     published = httpx.get(issuer.url + "/oauth/jwks").json()["keys"]
