@@ -94,3 +94,45 @@ def test_upgrading_a_current_database_does_not_load_alembic(
     )
 
     assert result.stdout.split() == ["True", "False"]
+
+
+def test_the_id_token_algorithm_column_keeps_every_client_and_grant(empty_engine: Engine) -> None:
+    # Added in place (ALTER TABLE … ADD COLUMN with a default), never by rebuilding oauth_clients:
+    # on SQLite a rebuild drops the table, and the drop would cascade into every grant.
+    schema.upgrade(empty_engine, "0009")
+    now = "2026-12-01 00:00:00+00:00"
+    with empty_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO people (id, primary_email, name, first_name, last_name, display_name,"
+                " emails, is_agent, is_admin, is_disabled, timezone, language_id, created_at,"
+                " updated_at) VALUES (1, 'p@example.test', 'P', 'P', '', 'P', '[]', true, false,"
+                " false, 'UTC', 1, :now, :now)"
+            ),
+            {"now": now},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO oauth_clients (id, random_id, name, context, redirect_uris,"
+                " allowed_grant_type, is_enabled, is_public, created_at, updated_at) VALUES"
+                " (1, 'r', 'App', 'agent', '[]', 'authorization_code', true, true, :now, :now)"
+            ),
+            {"now": now},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO oauth_grants (id, client_id, person_id, scope, created_at)"
+                " VALUES (1, 1, 1, 'session', :now)"
+            ),
+            {"now": now},
+        )
+
+    schema.upgrade(empty_engine)
+
+    with empty_engine.connect() as connection:
+        algorithms = connection.execute(
+            text("SELECT id_token_signed_response_alg FROM oauth_clients")
+        ).all()
+        grants = connection.execute(text("SELECT count(*) FROM oauth_grants")).scalar()
+    assert [row[0] for row in algorithms] == ["RS256"]
+    assert grants == 1
