@@ -22,8 +22,8 @@ from tests.strict_client.conftest import Issuer
 from tests.strict_client.node_flow import FlowResult, run_flow
 
 SCOPE = "openid profile email offline_access"
-#: Every test runs once per library.
-pytestmark = pytest.mark.parametrize("script", ["oauth4webapi_flow.mjs", "openid_client_flow.mjs"])
+#: Each flow test runs once per library.
+LIBRARIES = pytest.mark.parametrize("script", ["oauth4webapi_flow.mjs", "openid_client_flow.mjs"])
 
 
 def strict_flow(
@@ -74,6 +74,7 @@ def assert_whole_flow(
     return result
 
 
+@LIBRARIES
 def test_a_confidential_client_with_client_secret_basic(
     issuer: Issuer, account: Account, browser: Browser, tmp_path: Path, script: str
 ) -> None:
@@ -84,6 +85,7 @@ def test_a_confidential_client_with_client_secret_basic(
     assert_whole_flow(flow, issuer, app, account, "RS256")
 
 
+@LIBRARIES
 def test_a_public_client_with_pkce_and_no_secret(
     issuer: Issuer, account: Account, browser: Browser, tmp_path: Path, script: str
 ) -> None:
@@ -96,6 +98,7 @@ def test_a_public_client_with_pkce_and_no_secret(
     assert_whole_flow(flow, issuer, app, account, "RS256")
 
 
+@LIBRARIES
 def test_a_client_registered_for_es256_gets_es256_id_tokens(
     issuer: Issuer, account: Account, browser: Browser, tmp_path: Path, script: str
 ) -> None:
@@ -113,3 +116,43 @@ def test_a_client_registered_for_es256_gets_es256_id_tokens(
     published = httpx.get(issuer.url + "/oauth/jwks").json()["keys"]
     signer = next(key for key in published if key["kid"] == result["kid"])
     assert (signer["alg"], signer["kty"], signer["crv"]) == ("ES256", "EC", "P-256")
+
+
+@pytest.mark.parametrize("public", [False, True], ids=["confidential", "public"])
+def test_refusals_arrive_in_the_shape_the_library_reads(
+    issuer: Issuer, account: Account, browser: Browser, tmp_path: Path, public: bool
+) -> None:
+    redirect_uri = LOOPBACK_CALLBACK if public else WEB_CALLBACK
+    app = make_oauth_client(
+        issuer.services, name="Strict App", redirect_uris=[redirect_uri], public=public
+    )
+    answers = iter(["accept", "deny"])
+
+    def person(url: str) -> str:
+        answer = browser.decide(browser.consent_page(url), next(answers))
+        assert answer.status_code == 302, answer.text
+        return str(answer.headers["location"])
+
+    settings = {
+        "TESSERA_ISSUER": issuer.url,
+        "TESSERA_CLIENT_ID": app.client.client_id,
+        "TESSERA_REDIRECT_URI": redirect_uri,
+        "TESSERA_SCOPE": SCOPE,
+    } | ({} if app.secret is None else {"TESSERA_CLIENT_SECRET": app.secret})
+    flow = run_flow("oauth4webapi_refusals.mjs", settings, person, log=tmp_path / "stderr")
+
+    assert flow.status == 0, flow.why()
+    result = flow.result
+    assert result["replayed_code"] == {"kind": "body", "status": 400, "error": "invalid_grant"}
+    userinfo = result["revoked_at_userinfo"]
+    assert (userinfo["kind"], userinfo["status"]) == ("challenge", 401)
+    bearer = [c for c in userinfo["challenges"] if c["scheme"] == "bearer"]
+    assert bearer, userinfo
+    assert bearer[0]["parameters"]["error"] == "invalid_token"
+    assert result["revoked_refresh"] == {"kind": "body", "status": 400, "error": "invalid_grant"}
+    assert result["denied"] == {"kind": "authorization", "error": "access_denied"}
+    if public:
+        assert result["introspected"] is None
+    else:
+        assert result["introspected"]["active"] is True
+        assert result["introspected"]["client_id"] == app.client.client_id
