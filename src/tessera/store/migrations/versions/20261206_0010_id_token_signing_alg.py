@@ -1,8 +1,8 @@
 """OpenID Connect: the algorithm that signs each client's ID tokens
 
-Revision ID: 0014
+Revision ID: 0010
 Revises: 0009
-Create Date: 2026-12-13 12:00:00
+Create Date: 2026-12-06 14:00:00
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014"
+revision: str = "0010"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
