@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from tessera.services.authenticate import Authenticator
     from tessera.services.change_feed import ChangeFeed
     from tessera.services.change_stream import ChangeStream
+    from tessera.services.client_documents import ClientDocumentService
     from tessera.services.connected_apps import ConnectedAppsService
     from tessera.services.container import Services
     from tessera.services.credential_cache import CredentialCache
@@ -600,8 +601,28 @@ class Wiring:
                 clock=self.clock,
                 signing_keys=self.signing_keys,
                 issuer=self.site.public_url.rstrip("/"),
+                client_documents=self.client_documents,
             ),
         )
+
+    @cached_property
+    def client_documents(self) -> ClientDocumentService:
+        from tessera.core.networks import Networks
+        from tessera.services.client_documents import ClientDocumentService, DocumentPolicy
+
+        settings = self.settings
+        ca_file = settings.oauth_client_document_ca_file
+        policy = DocumentPolicy(
+            enabled=settings.oauth_client_documents,
+            allowed_hosts=tuple(settings.oauth_client_document_hosts),
+            allowed_networks=Networks.parse(settings.oauth_client_document_networks).networks,
+            ca_file=None if ca_file is None else str(ca_file),
+            deadline=settings.oauth_client_document_timeout_seconds,
+            connect_timeout=min(3.0, settings.oauth_client_document_timeout_seconds),
+            read_timeout=min(3.0, settings.oauth_client_document_timeout_seconds),
+            allow_insecure_redirects=settings.oauth_allow_insecure_redirects,
+        )
+        return ClientDocumentService(self.database, self.clock, policy)
 
     @cached_property
     def signing_keys(self) -> SigningKeyService:

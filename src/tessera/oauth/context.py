@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from tessera.core.clock import Clock
 from tessera.core.credentials import CodeHasher
+from tessera.services.client_documents import ClientDocumentService
 from tessera.services.signing_keys import SigningKeyService
 
 
@@ -32,3 +33,5 @@ class OAuthContext:
     signing_keys: SigningKeyService
     #: ``iss`` of ID tokens: the issuer of the RFC 8414 metadata.
     issuer: str
+    #: Client ID metadata documents (ADR 0044); None: not accepted.
+    client_documents: ClientDocumentService | None = None
