@@ -256,6 +256,16 @@ class Settings(BaseModel):
     oauth_client_document_timeout_seconds: float = Field(
         5.0, gt=0, le=30, description="The longest a metadata document fetch may take."
     )
+    oauth_registration: Literal["off", "initial_token", "open"] = Field(
+        "off",
+        description="Dynamic client registration (RFC 7591) at /oauth/register: off, only with"
+        " an initial access token an admin made (initial_token), or open to anyone.",
+    )
+    oauth_registration_rate_per_address: str = Field(
+        "10/minute;100/day",
+        description="Requests to /oauth/register (and a registration's own address) per client"
+        " address.",
+    )
     oidc_key_rotation_days: int = Field(
         90,
         ge=0,

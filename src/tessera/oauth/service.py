@@ -14,6 +14,7 @@ from tessera.core.client_documents import (
     has_loopback_redirect,
     is_document_client_id,
 )
+from tessera.core.client_registration import RegistrationMode
 from tessera.core.oauth_scopes import SUPPORTED_SCOPES
 from tessera.core.openid_claims import CLAIMS_SUPPORTED
 from tessera.core.people import Person
@@ -21,6 +22,7 @@ from tessera.core.signing_keys import NoSigningKeyYet, SigningAlgorithm, Signing
 from tessera.oauth.context import OAuthContext
 from tessera.oauth.grants import may_authorize
 from tessera.oauth.messages import ConsentRequest, OAuthRequest, OAuthResponse, RefusedRequest
+from tessera.oauth.registration import REGISTRATION_PATH
 from tessera.oauth.server import TesseraAuthorizationServer
 from tessera.store.database import Database
 
@@ -144,6 +146,22 @@ class OAuthService:
             return _invalid_client(refused)
         return self._run(lambda server: server.create_endpoint_response("revocation", request))
 
+    def register(self, request: OAuthRequest) -> OAuthResponse:
+        """RFC 7591: a client registers itself (the operator's switch decides who may)."""
+        if self.context.config.registration is RegistrationMode.OFF:
+            return _registration_off()
+        return self._run(
+            lambda server: server.create_endpoint_response("client_registration", request)
+        )
+
+    def configure_registration(self, request: OAuthRequest) -> OAuthResponse:
+        """RFC 7592: a registered client reads, replaces or deletes its registration."""
+        if self.context.config.registration is RegistrationMode.OFF:
+            return _registration_off()
+        return self._run(
+            lambda server: server.create_endpoint_response("client_configuration", request)
+        )
+
     def _document_refusal(self, request: OAuthRequest) -> str | None:
         """For a ``client_id`` that is a metadata document's URL: fetch the document if it is
         not kept (or expired), before the step's transaction; why it cannot be used, or None.
@@ -166,6 +184,11 @@ class OAuthService:
     def introspect(self, request: OAuthRequest) -> OAuthResponse:
         return self._run(lambda server: server.create_endpoint_response("introspection", request))
 
+    def _registration_metadata(self, base: str) -> dict[str, str]:
+        if self.context.config.registration is RegistrationMode.OFF:
+            return {}
+        return {"registration_endpoint": f"{base}{REGISTRATION_PATH}"}
+
     @property
     def _documents_enabled(self) -> bool:
         documents = self.context.client_documents
@@ -181,6 +204,7 @@ class OAuthService:
             "revocation_endpoint": f"{base}/oauth/revoke",
             "introspection_endpoint": f"{base}/oauth/introspect",
             "device_authorization_endpoint": f"{base}/oauth/device_authorization",
+            **self._registration_metadata(base),
             "response_types_supported": ["code", "token"],
             "response_modes_supported": ["query", "fragment"],
             "grant_types_supported": GRANT_TYPES,
@@ -227,6 +251,14 @@ def _client_id_of(request: OAuthRequest) -> str | None:
         if values:
             return values[0]
     return None
+
+
+def _registration_off() -> OAuthResponse:
+    body = {
+        "error": "access_denied",
+        "error_description": "This server does not allow dynamic client registration.",
+    }
+    return OAuthResponse(403, NO_STORE_JSON, json.dumps(body))
 
 
 def _invalid_client(description: str) -> OAuthResponse:
