@@ -18,7 +18,9 @@ import pytest
 from tessera.bootstrap import Runtime
 from tests.conftest import served
 from tests.document_server import Answer, DocumentServer, document_server
+from tests.factories import make_person, new_password
 from tests.oauth.flows import (
+    Account,
     Browser,
     callback_query,
     hidden_fields,
@@ -278,3 +280,25 @@ def test_consent_form_carries_the_url_client_id(
 
     assert hidden_fields(page.text)["client_id"] == [url]
     browser.close()
+
+
+def test_the_console_marks_metadata_document_clients(
+    tessera: tuple[Runtime, httpx.Client], documents: DocumentServer
+) -> None:
+    runtime, api = tessera
+    url = publish(documents, "/console/client.json", client_name="Doc Tool")
+    password = new_password()
+    admin = make_person(runtime.services, admin=True, password=password)
+    browser = signed_in(Browser(base(api)), Account(admin, password))
+    browser.authorize({"response_type": "code", "client_id": url, "redirect_uri": CALLBACK})
+    client = runtime.services.oauth_clients.find_by_client_id(url)
+    assert client is not None
+
+    listing = browser.http.get("/console/apps")
+    page = browser.http.get(f"/console/apps/{client.id}")
+    browser.close()
+
+    row = next(line for line in listing.text.splitlines() if "Doc Tool" in line)
+    assert "metadata document" in row
+    assert url in page.text
+    assert "Describes itself at" in page.text

@@ -17,7 +17,9 @@ from tessera.services.client_registration import usable_initial_token
 from tessera.services.container import Services
 from tests.clock import ManualClock
 from tests.conftest import served
+from tests.factories import make_person, new_password
 from tests.oauth.flows import (
+    Account,
     Browser,
     callback_query,
     make_account,
@@ -415,3 +417,28 @@ def test_registrations_are_rate_limited_per_address(database_url: str) -> None:
     assert [a.status_code for a in answers] == [201, 201, 429]
     assert answers[2].json()["error"] == "temporarily_unavailable"
     assert int(answers[2].headers["Retry-After"]) > 0
+
+
+# -- the console shows where a client came from ------------------------------------------------
+
+
+def test_the_console_marks_self_registered_clients(
+    open_server: tuple[Runtime, httpx.Client],
+) -> None:
+    runtime, api = open_server
+    client_id = register(api, {**METADATA, "client_name": "Tool From Afar"}).json()["client_id"]
+    client = runtime.services.oauth_clients.find_by_client_id(client_id)
+    assert client is not None
+    password = new_password()
+    admin = make_person(runtime.services, admin=True, password=password)
+    browser = signed_in(Browser(str(api.base_url).rstrip("/")), Account(admin, password))
+
+    listing = browser.http.get("/console/apps")
+    page = browser.http.get(f"/console/apps/{client.id}")
+    browser.close()
+
+    assert listing.status_code == 200, listing.text
+    row = next(line for line in listing.text.splitlines() if "Tool From Afar" in line)
+    assert "self-registered" in row
+    assert page.status_code == 200
+    assert "Registered itself at" in page.text
