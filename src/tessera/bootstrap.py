@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from tessera.services.authenticate import Authenticator
     from tessera.services.change_feed import ChangeFeed
     from tessera.services.change_stream import ChangeStream
+    from tessera.services.client_documents import ClientDocumentService
+    from tessera.services.client_registration import ClientRegistrationService
     from tessera.services.connected_apps import ConnectedAppsService
     from tessera.services.container import Services
     from tessera.services.credential_cache import CredentialCache
@@ -512,6 +514,7 @@ class Wiring:
             first_run=self.first_run,
             api_keys=self.api_keys,
             oauth_clients=self.oauth_clients,
+            client_registration=self.client_registration,
             web_sessions=self.web_sessions,
             connected_apps=self.connected_apps,
             device_authorizations=self.device_authorizations,
@@ -580,6 +583,7 @@ class Wiring:
 
     @cached_property
     def oauth(self) -> OAuthService:
+        from tessera.core.client_registration import RegistrationMode
         from tessera.oauth.context import OAuthConfig, OAuthContext
         from tessera.oauth.service import OAuthService
 
@@ -595,13 +599,52 @@ class Wiring:
                     allow_insecure_redirects=settings.oauth_allow_insecure_redirects,
                     device_code_lifetime=timedelta(seconds=settings.oauth_device_code_seconds),
                     device_verification_uri=self.site.helpdesk_url + "device",
+                    registration=RegistrationMode(settings.oauth_registration),
                 ),
                 hasher=self.hasher,
                 clock=self.clock,
                 signing_keys=self.signing_keys,
                 issuer=self.site.public_url.rstrip("/"),
+                client_documents=self.client_documents,
             ),
         )
+
+    @cached_property
+    def client_registration(self) -> ClientRegistrationService:
+        from tessera.core.client_registration import RegistrationMode
+        from tessera.services.client_registration import ClientRegistrationService
+        from tessera.services.throttle import ThrottleRule
+
+        settings = self.settings
+        return ClientRegistrationService(
+            self.database,
+            self.hasher,
+            self.clock,
+            self.throttle,
+            mode=RegistrationMode(settings.oauth_registration),
+            per_address=ThrottleRule.parse(
+                "registration-address", settings.oauth_registration_rate_per_address
+            ),
+        )
+
+    @cached_property
+    def client_documents(self) -> ClientDocumentService:
+        from tessera.core.networks import Networks
+        from tessera.services.client_documents import ClientDocumentService, DocumentPolicy
+
+        settings = self.settings
+        ca_file = settings.oauth_client_document_ca_file
+        policy = DocumentPolicy(
+            enabled=settings.oauth_client_documents,
+            allowed_hosts=tuple(settings.oauth_client_document_hosts),
+            allowed_networks=Networks.parse(settings.oauth_client_document_networks).networks,
+            ca_file=None if ca_file is None else str(ca_file),
+            deadline=settings.oauth_client_document_timeout_seconds,
+            connect_timeout=min(3.0, settings.oauth_client_document_timeout_seconds),
+            read_timeout=min(3.0, settings.oauth_client_document_timeout_seconds),
+            allow_insecure_redirects=settings.oauth_allow_insecure_redirects,
+        )
+        return ClientDocumentService(self.database, self.clock, policy)
 
     @cached_property
     def signing_keys(self) -> SigningKeyService:

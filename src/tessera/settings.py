@@ -233,6 +233,39 @@ class Settings(BaseModel):
         description="Let OAuth clients register and use plain http redirect URIs to hosts other"
         " than loopback (legacy clients only: codes and tokens then travel unencrypted).",
     )
+    oauth_client_documents: bool = Field(
+        True,
+        description="Accept client ID metadata documents: an https URL as a client_id, its"
+        " document fetched from there (docs/oauth.md).",
+    )
+    oauth_client_document_hosts: list[str] = Field(
+        default_factory=list,
+        description="Only these hosts may serve client metadata documents (comma-separated;"
+        " .example.com: its subdomains); empty: any public host.",
+    )
+    oauth_client_document_networks: str | None = Field(
+        None,
+        description="Networks the document fetch may reach although they are not public"
+        " (CIDR, comma-separated): internal deployments only.",
+    )
+    oauth_client_document_ca_file: Path | None = Field(
+        None,
+        description="CA bundle (PEM) to check document servers' certificates; default: the"
+        " system's.",
+    )
+    oauth_client_document_timeout_seconds: float = Field(
+        5.0, gt=0, le=30, description="The longest a metadata document fetch may take."
+    )
+    oauth_registration: Literal["off", "initial_token", "open"] = Field(
+        "off",
+        description="Dynamic client registration (RFC 7591) at /oauth/register: off, only with"
+        " an initial access token an admin made (initial_token), or open to anyone.",
+    )
+    oauth_registration_rate_per_address: str = Field(
+        "10/minute;100/day",
+        description="Requests to /oauth/register (and a registration's own address) per client"
+        " address.",
+    )
     oidc_key_rotation_days: int = Field(
         90,
         ge=0,
@@ -385,6 +418,21 @@ class Settings(BaseModel):
     @classmethod
     def _uuid(cls, value: str | None) -> str | None:
         return None if value is None else str(uuid.UUID(value))
+
+    @field_validator("oauth_client_document_hosts", mode="before")
+    @classmethod
+    def _host_names(cls, value: object) -> object:
+        # The environment gives "a.example, .b.example"; a TOML file gives a list.
+        if isinstance(value, str):
+            value = [name.strip().lower() for name in value.split(",") if name.strip()]
+        return value
+
+    @field_validator("oauth_client_document_networks")
+    @classmethod
+    def _document_networks(cls, value: str | None) -> str | None:
+        if Networks.parse(value).everyone:
+            raise ValueError("name the networks; * would let the fetch reach any address")
+        return value
 
     @field_validator("agent_client_apps", mode="before")
     @classmethod

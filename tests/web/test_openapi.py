@@ -13,6 +13,12 @@ PUBLIC = {
     ("post", "/oauth/revoke"),
     ("post", "/oauth/introspect"),
     ("post", "/oauth/device_authorization"),
+    # Dynamic registration (RFC 7591/7592): an initial access token or none, then the
+    # client's registration access token; both Bearer tokens of OAuth's own.
+    ("post", "/oauth/register"),
+    ("get", "/oauth/register/{client_id}"),
+    ("put", "/oauth/register/{client_id}"),
+    ("delete", "/oauth/register/{client_id}"),
     # An OAuth access token as RFC 6750 has it, answered in RFC 6750's errors.
     ("get", "/oauth/userinfo"),
     ("post", "/oauth/userinfo"),

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -18,13 +19,16 @@ from tessera.cli.output import (
     fields,
     page_text,
     reports_errors,
+    table,
     when,
 )
 from tessera.cli.serialize import issued_oauth_client_json, oauth_client_json, page_json
 from tessera.cli.state import state
+from tessera.core.client_registration import InitialAccessToken, RegistrationMode
 from tessera.core.errors import NotFound
 from tessera.core.oauth_clients import (
     ClientContext,
+    ClientOrigin,
     GrantType,
     OAuthClient,
     authorization_endpoint,
@@ -61,6 +65,14 @@ REDIRECT_URI_HELP = (
 )
 
 
+#: How the console and the CLI name a client's origin (admins' clients go unmarked).
+ORIGIN_WORDS = {
+    ClientOrigin.CONSOLE: "registered by an admin",
+    ClientOrigin.DOCUMENT: "metadata document",
+    ClientOrigin.REGISTERED: "self-registered",
+}
+
+
 @contextmanager
 def _naming(client_id: int) -> Iterator[None]:
     """Say which client was not found, in text mode."""
@@ -85,6 +97,10 @@ def client_text(client: OAuthClient, services: Wiring) -> str:
         ("token at", token_endpoint(site)),
         ("created", when(client.created_at)),
     ]
+    if client.origin is ClientOrigin.DOCUMENT:
+        rows.insert(1, ("origin", f"metadata document at {client.document_url}"))
+    elif client.origin is ClientOrigin.REGISTERED:
+        rows.insert(1, ("origin", "registered itself (RFC 7591)"))
     lines = [f"OAuth client {client.id}: {client.name}", *fields(rows)]
     insecure = [uri for uri in client.redirect_uris if is_insecure_redirect_uri(uri)]
     if insecure and services.oauth_clients.allows_insecure_redirects:
@@ -169,6 +185,8 @@ def list_clients(
     def row(client: OAuthClient) -> list[str]:
         status = "enabled" if client.is_enabled else "disabled"
         kind = "public" if client.is_public else "confidential"
+        if client.origin is not ClientOrigin.CONSOLE:
+            kind += f" ({ORIGIN_WORDS[client.origin]})"
         grant = client.allowed_grant_type.value
         return [str(client.id), client.client_id, kind, grant, status, client.name]
 
@@ -267,3 +285,107 @@ def delete(
         removed = services.oauth_clients.delete(client_id)
     text = f"Removed OAuth client {removed.id} ({removed.name})."
     emit(as_json, oauth_client_json(removed, services.site), text)
+
+
+# -- initial access tokens for dynamic registration (RFC 7591 §3) ----------------------------
+
+tokens_app = typer.Typer(
+    no_args_is_help=True,
+    help="Initial access tokens: what lets an app register itself at /oauth/register.",
+)
+app.add_typer(tokens_app, name="initial-tokens")
+
+
+def _token_json(token: InitialAccessToken) -> dict[str, object]:
+    return {
+        "id": token.id,
+        "note": token.note,
+        "created_at": token.created_at.isoformat(),
+        "expires_at": token.expires_at.isoformat(),
+        "single_use": token.single_use,
+        "uses": token.uses,
+        "revoked_at": None if token.revoked_at is None else token.revoked_at.isoformat(),
+    }
+
+
+@tokens_app.command("create")
+@reports_errors
+def create_initial_token(
+    ctx: typer.Context,
+    note: Annotated[str, typer.Option("--note", help="What it is for (shown in lists).")],
+    days: Annotated[
+        float, typer.Option("--days", min=0.001, max=365, help="How long it may be used.")
+    ] = 7,
+    single_use: Annotated[
+        bool, typer.Option("--single-use", help="Spent by its first registration.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Make an initial access token; print it once."""
+    services = state(ctx).services
+    issued = services.client_registration.create_initial_token(
+        note=note, lifetime=timedelta(days=days), single_use=single_use, created_by=None
+    )
+    token = issued.token
+    text = "\n".join(
+        [
+            f"Initial access token {token.id}: {token.note}",
+            *fields(
+                [
+                    ("expires", when(token.expires_at)),
+                    ("use", "once" if token.single_use else "until it expires"),
+                ]
+            ),
+            "",
+            f"Token: {issued.value}",
+            "Store it now: this is the only time it is shown. Send it as",
+            "Authorization: Bearer <token> to POST /oauth/register.",
+        ]
+    )
+    mode = services.client_registration.mode
+    if mode is not RegistrationMode.INVITED:
+        text += (
+            f"\nNote: dynamic registration is {mode.value!r}; it needs the token only when "
+            "TESSERA_OAUTH_REGISTRATION=initial_token."
+        )
+    emit(as_json, {**_token_json(token), "token": issued.value}, text)
+
+
+@tokens_app.command("list")
+@reports_errors
+def list_initial_tokens(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """List initial access tokens, newest first; never their values."""
+    services = state(ctx).services
+    tokens = services.client_registration.list_initial_tokens()
+    now = services.clock.now()
+
+    def status(token: InitialAccessToken) -> str:
+        if token.revoked_at is not None:
+            return "revoked"
+        if not token.is_usable(now):
+            return "spent" if token.single_use and token.uses else "expired"
+        return "usable"
+
+    rows = [[str(t.id), status(t), str(t.uses), when(t.expires_at), t.note] for t in tokens]
+    text = (
+        table(["ID", "STATUS", "USES", "EXPIRES", "NOTE"], rows)
+        if rows
+        else "No initial access tokens."
+    )
+    emit(as_json, [_token_json(token) for token in tokens], text)
+
+
+@tokens_app.command("revoke")
+@reports_errors
+def revoke_initial_token(
+    ctx: typer.Context,
+    token_id: Annotated[int, typer.Argument(metavar="ID", min=1, max=2**63 - 1)],
+    as_json: JsonOption = False,
+) -> None:
+    """Revoke an initial access token: it registers nothing more."""
+    services = state(ctx).services
+    try:
+        token = services.client_registration.revoke_initial_token(token_id, actor=None)
+    except NotFound as error:
+        raise CliFailure(Failure.of(error, f"no initial access token has id {token_id}")) from None
+    emit(as_json, _token_json(token), f"Revoked initial access token {token.id} ({token.note}).")

@@ -36,6 +36,17 @@ class AuditKind(StrEnum):
     #: A person answered a device's request on the ``/device`` page (RFC 8628).
     OAUTH_DEVICE_APPROVED = "oauth_device.approved"
     OAUTH_DEVICE_DENIED = "oauth_device.denied"
+    #: A client ID metadata document was fetched for the first time: a new public client.
+    OAUTH_CLIENT_DOCUMENT_ADDED = "oauth_client.document_added"
+    #: A refetched metadata document changed its name, redirect URIs or metadata.
+    OAUTH_CLIENT_DOCUMENT_CHANGED = "oauth_client.document_changed"
+    #: A client registered itself (RFC 7591), changed or deleted its registration (RFC 7592).
+    OAUTH_CLIENT_REGISTERED = "oauth_client.registered"
+    OAUTH_CLIENT_REGISTRATION_UPDATED = "oauth_client.registration_updated"
+    OAUTH_CLIENT_REGISTRATION_DELETED = "oauth_client.registration_deleted"
+    #: An admin made or revoked an initial access token for dynamic registration.
+    INITIAL_ACCESS_TOKEN_CREATED = "oauth_initial_access_token.created"
+    INITIAL_ACCESS_TOKEN_REVOKED = "oauth_initial_access_token.revoked"
 
 
 #: Refused (throttled) sign-ins are counted, not listed one by one: one event per account,

@@ -57,6 +57,11 @@ API_TOKEN_CODE = CodeFormat("tessera_api_token", "TSRT", CODE_LENGTH, with_id=Tr
 REFRESH_TOKEN_CODE = CodeFormat("tessera_oauth_refresh_token", "TSRR", 48, with_id=False)
 #: 40 random symbols, about 190 bits, for a secret that may live in a server's config for years.
 CLIENT_SECRET_CODE = CodeFormat("tessera_oauth_client_secret", "TSRS", 40, with_id=False)
+#: Dynamic client registration (RFC 7591/7592): what lets a client register, and what lets a
+#: registered client read, change or delete its registration. Not among the scanned formats
+#: below (no scanning partner knows them yet); their prefixes are reserved all the same.
+INITIAL_ACCESS_TOKEN_CODE = CodeFormat("tessera_initial_access_token", "TSRQ", 40, with_id=False)
+REGISTRATION_TOKEN_CODE = CodeFormat("tessera_registration_token", "TSRG", 40, with_id=False)
 CODE_FORMATS = (API_KEY_CODE, API_TOKEN_CODE, REFRESH_TOKEN_CODE, CLIENT_SECRET_CODE)
 _BY_PREFIX = {code_format.prefix: code_format for code_format in CODE_FORMATS}
 _PREFIX_LENGTH = 4

@@ -11,10 +11,11 @@ import ipaddress
 import re
 import secrets
 import string
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 from urllib.parse import urlsplit
 
 from tessera.core.errors import DUPLICATE, FieldError, FieldErrors
@@ -42,6 +43,23 @@ class GrantType(StrEnum):
     DEVICE_CODE = "device_code"
 
 
+class ClientOrigin(StrEnum):
+    """How a client came to be (docs/oauth.md, ADRs 0044 and 0045)."""
+
+    #: Registered by an admin (console, CLI, ``/api/v2/oauth_clients``).
+    CONSOLE = "console"
+    #: A client ID metadata document: its ``client_id`` is the document's https URL.
+    DOCUMENT = "document"
+    #: Registered by the client itself at ``/oauth/register`` (RFC 7591).
+    REGISTERED = "registered"
+
+
+def public_client_id(row_id: int, random_id: str, document_url: str | None = None) -> str:
+    """The ``client_id`` apps send: ``<id>_<random_id>`` (Deskpro's ``public_id``), or the
+    document's URL for a metadata-document client."""
+    return document_url if document_url is not None else f"{row_id}_{random_id}"
+
+
 @dataclass(frozen=True, slots=True)
 class OAuthClient:
     """A registered app as every layer sees it: never its secret, only whether it has one."""
@@ -61,11 +79,28 @@ class OAuthClient:
     #: What signs its ID tokens (OpenID Connect Registration's ``id_token_signed_response_alg``):
     #: RS256, which every library checks, unless the app asked for ES256.
     id_token_signed_response_alg: SigningAlgorithm = DEFAULT_ALGORITHM
+    origin: ClientOrigin = ClientOrigin.CONSOLE
+    #: A metadata-document client's URL (its ``client_id``); None for the others.
+    document_url: str | None = None
+    #: When a metadata-document client's document is fetched again.
+    document_expires_at: datetime | None = None
+    #: RFC 7591 metadata beyond the columns (``grant_types``, ``client_uri``, ``logo_uri``…).
+    metadata: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def client_id(self) -> str:
-        """Deskpro's ``public_id``: the OAuth ``client_id`` apps send."""
-        return f"{self.id}_{self.random_id}"
+        """The OAuth ``client_id`` apps send: Deskpro's ``public_id`` (``<id>_<random_id>``),
+        or the URL of a metadata document."""
+        return public_client_id(self.id, self.random_id, self.document_url)
+
+    @property
+    def may_refresh(self) -> bool:
+        """Whether refresh tokens are issued: always for admins' clients; for the others when
+        their metadata's ``grant_types`` (RFC 7591 §2) names ``refresh_token``."""
+        if self.origin is ClientOrigin.CONSOLE:
+            return True
+        grant_types = self.metadata.get("grant_types")
+        return isinstance(grant_types, list) and "refresh_token" in grant_types
 
 
 def person_may_authorize(person: Person, client: OAuthClient) -> bool:

@@ -3,8 +3,10 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
+from tessera.core.client_registration import RegistrationMode
 from tessera.core.clock import Clock
 from tessera.core.credentials import CodeHasher
+from tessera.services.client_documents import ClientDocumentService
 from tessera.services.signing_keys import SigningKeyService
 
 
@@ -21,6 +23,8 @@ class OAuthConfig:
     device_code_lifetime: timedelta = timedelta(minutes=10)
     #: Where the person types the device's code: the ``/device`` page.
     device_verification_uri: str = "http://127.0.0.1:8000/device"
+    #: Dynamic client registration (RFC 7591): off, with an initial access token, or open.
+    registration: RegistrationMode = RegistrationMode.OFF
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,3 +36,5 @@ class OAuthContext:
     signing_keys: SigningKeyService
     #: ``iss`` of ID tokens: the issuer of the RFC 8414 metadata.
     issuer: str
+    #: Client ID metadata documents (ADR 0044); None: not accepted.
+    client_documents: ClientDocumentService | None = None

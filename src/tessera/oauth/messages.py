@@ -1,6 +1,7 @@
 """What crosses between the web layer and the OAuth server: plain snapshots, no framework."""
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -12,6 +13,8 @@ class OAuthRequest:
     headers: dict[str, str]
     query: dict[str, list[str]] = field(default_factory=dict)
     form: dict[str, list[str]] = field(default_factory=dict)
+    #: A JSON body (dynamic client registration, RFC 7591): the object as read, else None.
+    json: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,10 @@ class ConsentRequest:
     client_id: str
     scope: str
     redirect_uri: str
+    #: A metadata-document client: the host its document came from (the page shows it).
+    document_host: str | None = None
+    #: The answer goes to this machine (``localhost``): any program on it could take it.
+    loopback_redirect: bool = False
 
 
 @dataclass(frozen=True, slots=True)

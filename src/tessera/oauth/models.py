@@ -103,6 +103,8 @@ class ClientModel(ClientMixin):
         allowed = self.client.allowed_grant_type
         if allowed is GrantType.IMPLICIT:
             return grant_type == "implicit"
+        if grant_type == "refresh_token" and not self.client.may_refresh:
+            return False  # a document or registration that did not ask for refresh tokens
         if allowed is GrantType.DEVICE_CODE:
             return grant_type in (DEVICE_CODE_GRANT_TYPE, "refresh_token")
         return grant_type in ("authorization_code", "refresh_token")

@@ -54,4 +54,4 @@ class _JsonPayload(JsonPayload):
 class SnapshotJsonRequest(JsonRequest):
     def __init__(self, snapshot: OAuthRequest) -> None:
         super().__init__(snapshot.method, snapshot.url, snapshot.headers)
-        self.payload = _JsonPayload({})
+        self.payload = _JsonPayload(dict(snapshot.json or {}))

@@ -28,6 +28,7 @@ from tessera.oauth.grants import (
 from tessera.oauth.messages import OAuthRequest
 from tessera.oauth.models import ClientModel
 from tessera.oauth.oidc import OpenIDCodeExtension, OpenIDRefreshExtension
+from tessera.oauth.registration import ConfigurationEndpoint, RegistrationEndpoint
 from tessera.oauth.requests import SnapshotJsonRequest, SnapshotRequest
 from tessera.oauth.storage import OAuthStorage
 from tessera.oauth.userinfo import UserInfoEndpoint
@@ -52,6 +53,8 @@ class TesseraAuthorizationServer(AuthorizationServer):
         self.register_endpoint(RevocationEndpoint)
         self.register_endpoint(IntrospectionEndpoint)
         self.register_endpoint(UserInfoEndpoint(self))
+        self.register_endpoint(RegistrationEndpoint(self))
+        self.register_endpoint(ConfigurationEndpoint(self))
 
     # -- Authlib's framework hooks ------------------------------------------------------
 

@@ -8,6 +8,13 @@ from typing import Any
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from authlib.oauth2.rfc8628 import DEVICE_CODE_GRANT_TYPE
 
+from tessera.core.client_documents import (
+    DocumentRefused,
+    document_host,
+    has_loopback_redirect,
+    is_document_client_id,
+)
+from tessera.core.client_registration import RegistrationMode
 from tessera.core.oauth_scopes import SUPPORTED_SCOPES
 from tessera.core.openid_claims import CLAIMS_SUPPORTED
 from tessera.core.people import Person
@@ -15,6 +22,7 @@ from tessera.core.signing_keys import NoSigningKeyYet, SigningAlgorithm, Signing
 from tessera.oauth.context import OAuthContext
 from tessera.oauth.grants import may_authorize
 from tessera.oauth.messages import ConsentRequest, OAuthRequest, OAuthResponse, RefusedRequest
+from tessera.oauth.registration import REGISTRATION_PATH
 from tessera.oauth.server import TesseraAuthorizationServer
 from tessera.store.database import Database
 
@@ -42,6 +50,9 @@ class OAuthService:
         comes back as ``RefusedRequest``. Other errors go back to the app's redirect URI.
         Without ``person`` (nobody signed in yet) only the request itself is judged.
         """
+        refused = self._document_refusal(request)
+        if refused is not None:
+            return RefusedRequest("invalid_client", refused)
         with self._database.read() as session:
             server = TesseraAuthorizationServer(session, self.context)
             try:
@@ -51,11 +62,15 @@ class OAuthService:
             client = grant.request.client
             if person is not None and not may_authorize(person, client):
                 return RefusedRequest("access_denied", "Access denied.")
+            document_url = client.client.document_url
+            redirect_uri = grant.redirect_uri or ""
             return ConsentRequest(
                 client_name=client.client.name,
                 client_id=client.client.client_id,
                 scope=grant.request.scope or "",
-                redirect_uri=grant.redirect_uri or "",
+                redirect_uri=redirect_uri,
+                document_host=None if document_url is None else document_host(document_url),
+                loopback_redirect=has_loopback_redirect([redirect_uri]),
             )
 
     def decide(
@@ -70,6 +85,9 @@ class OAuthService:
 
         ``signed_in_at``: when the person signed in, the ``auth_time`` of the grant's ID tokens.
         """
+        unusable = self._document_refusal(request)
+        if unusable is not None:
+            return RefusedRequest("invalid_client", unusable)
         with self._database.write() as session:
             server = TesseraAuthorizationServer(session, self.context)
             server.storage.auth_time = signed_in_at
@@ -86,6 +104,9 @@ class OAuthService:
             return OAuthResponse(status, headers, body)
 
     def token(self, request: OAuthRequest) -> OAuthResponse:
+        refused = self._document_refusal(request)
+        if refused is not None:
+            return _invalid_client(refused)
         try:
             try:
                 return self._run(lambda server: server.create_token_response(request))
@@ -120,10 +141,58 @@ class OAuthService:
         )
 
     def revoke(self, request: OAuthRequest) -> OAuthResponse:
+        refused = self._document_refusal(request)
+        if refused is not None:
+            return _invalid_client(refused)
         return self._run(lambda server: server.create_endpoint_response("revocation", request))
+
+    def register(self, request: OAuthRequest) -> OAuthResponse:
+        """RFC 7591: a client registers itself (the operator's switch decides who may)."""
+        if self.context.config.registration is RegistrationMode.OFF:
+            return _registration_off()
+        return self._run(
+            lambda server: server.create_endpoint_response("client_registration", request)
+        )
+
+    def configure_registration(self, request: OAuthRequest) -> OAuthResponse:
+        """RFC 7592: a registered client reads, replaces or deletes its registration."""
+        if self.context.config.registration is RegistrationMode.OFF:
+            return _registration_off()
+        return self._run(
+            lambda server: server.create_endpoint_response("client_configuration", request)
+        )
+
+    def _document_refusal(self, request: OAuthRequest) -> str | None:
+        """For a ``client_id`` that is a metadata document's URL: fetch the document if it is
+        not kept (or expired), before the step's transaction; why it cannot be used, or None.
+
+        The fetch happens outside any transaction, so no database connection waits on
+        another server (ADR 0044).
+        """
+        client_id = _client_id_of(request)
+        if client_id is None or not is_document_client_id(client_id):
+            return None
+        documents = self.context.client_documents
+        if documents is None or not documents.enabled:
+            return "This server does not accept client metadata documents."
+        try:
+            documents.resolve(client_id)
+        except DocumentRefused as refused:
+            return refused.reason
+        return None
 
     def introspect(self, request: OAuthRequest) -> OAuthResponse:
         return self._run(lambda server: server.create_endpoint_response("introspection", request))
+
+    def _registration_metadata(self, base: str) -> dict[str, str]:
+        if self.context.config.registration is RegistrationMode.OFF:
+            return {}
+        return {"registration_endpoint": f"{base}{REGISTRATION_PATH}"}
+
+    @property
+    def _documents_enabled(self) -> bool:
+        documents = self.context.client_documents
+        return documents is not None and documents.enabled
 
     def metadata(self, issuer: str) -> dict[str, Any]:
         """RFC 8414: exactly what this server supports."""
@@ -135,6 +204,7 @@ class OAuthService:
             "revocation_endpoint": f"{base}/oauth/revoke",
             "introspection_endpoint": f"{base}/oauth/introspect",
             "device_authorization_endpoint": f"{base}/oauth/device_authorization",
+            **self._registration_metadata(base),
             "response_types_supported": ["code", "token"],
             "response_modes_supported": ["query", "fragment"],
             "grant_types_supported": GRANT_TYPES,
@@ -153,6 +223,8 @@ class OAuthService:
                 "client_secret_post",
             ],
             "code_challenge_methods_supported": ["S256"],
+            # draft-ietf-oauth-client-id-metadata-document: an https URL may be a client_id.
+            "client_id_metadata_document_supported": self._documents_enabled,
             "scopes_supported": list(SUPPORTED_SCOPES),
             "service_documentation": f"{base}/docs",
             # OpenID Connect Discovery §3, in both documents: where they overlap, they agree.
@@ -171,6 +243,28 @@ class OAuthService:
         with self._database.write() as session:
             status, headers, body = step(TesseraAuthorizationServer(session, self.context))
         return OAuthResponse(status, headers, body)
+
+
+def _client_id_of(request: OAuthRequest) -> str | None:
+    """The ``client_id`` a request names, in its query or form (the first, if repeated)."""
+    for values in (request.form.get("client_id"), request.query.get("client_id")):
+        if values:
+            return values[0]
+    return None
+
+
+def _registration_off() -> OAuthResponse:
+    body = {
+        "error": "access_denied",
+        "error_description": "This server does not allow dynamic client registration.",
+    }
+    return OAuthResponse(403, NO_STORE_JSON, json.dumps(body))
+
+
+def _invalid_client(description: str) -> OAuthResponse:
+    """RFC 6749 §5.2 ``invalid_client`` for a client named by a document that cannot be used."""
+    body = {"error": "invalid_client", "error_description": description}
+    return OAuthResponse(400, NO_STORE_JSON, json.dumps(body))
 
 
 def _error(

@@ -62,6 +62,10 @@ class OAuthStorage:
         found = client_by_client_id(self.session, client_id or "", known=self._read_ahead())
         if found is None or not found.client.is_enabled:
             return None
+        return self.client_model(found)
+
+    def client_model(self, found: ClientWithSecret) -> ClientModel:
+        """A client read with its secret's digest, in the shape Authlib asks for."""
         client, digest, hasher = found.client, found.secret_digest, self.context.hasher
 
         def check_secret(secret: str) -> bool:

@@ -9,6 +9,7 @@ from tessera.services.api_tokens import ApiTokenService
 from tessera.services.audit import AuditService
 from tessera.services.authenticate import Authenticator
 from tessera.services.change_stream import ChangeStream
+from tessera.services.client_registration import ClientRegistrationService
 from tessera.services.connected_apps import ConnectedAppsService
 from tessera.services.credential_cache import CredentialCache
 from tessera.services.device_authorizations import DeviceAuthorizationService
@@ -31,6 +32,8 @@ class Services:
     api_keys: ApiKeyService
     api_tokens: ApiTokenService
     oauth_clients: OAuthClientService
+    #: Dynamic client registration (RFC 7591): the operator's mode, initial access tokens.
+    client_registration: ClientRegistrationService
     web_sessions: WebSessionService
     connected_apps: ConnectedAppsService
     #: The person's side of the device grant (RFC 8628): the /device pages, their devices.

@@ -13,6 +13,7 @@ from typing import TypeVar
 from sqlalchemy.orm import Session
 
 from tessera.core.changes import ChangeKind
+from tessera.core.client_documents import is_document_client_id
 from tessera.core.clock import Clock
 from tessera.core.credential_codes import CLIENT_SECRET_CODE
 from tessera.core.credentials import CodeHasher
@@ -261,6 +262,11 @@ def client_by_client_id(
     current in that transaction (a rotation counts at once; no cache). ``known``: the client
     already read in this transaction (with the code or refresh token), used if it is this one.
     """
+    if is_document_client_id(client_id):
+        # A metadata-document client: its URL is its client_id (kept by client_documents).
+        if known is not None and known.client.document_url == client_id:
+            return known
+        return stored.client_with_secret_by_document(session, client_id)
     parsed = parse_client_id(client_id)
     if parsed is None:
         return None

@@ -8,6 +8,7 @@ from sqlalchemy import Row, Select, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from tessera.core.ids import ApiTokenId, PersonId
+from tessera.core.oauth_clients import public_client_id
 from tessera.core.principals import TokenSource
 from tessera.core.records import ApiTokenInfo, TokenApp
 from tessera.store.rows import MAX_ID, row_by_id
@@ -51,21 +52,28 @@ def _info(row: ApiTokenRow, app: TokenApp | None = None) -> ApiTokenInfo:
     )
 
 
-def _with_app() -> Select[ApiTokenRow, int, str, str]:
+def _with_app() -> Select[ApiTokenRow, int, str, str, str | None]:
     """Tokens with the OAuth app that holds each: one statement. The outer join gives None
     for the app's columns of a token no app holds (the types cannot say so)."""
     return (
-        select(ApiTokenRow, OAuthClientRow.id, OAuthClientRow.random_id, OAuthClientRow.name)
+        select(
+            ApiTokenRow,
+            OAuthClientRow.id,
+            OAuthClientRow.random_id,
+            OAuthClientRow.name,
+            OAuthClientRow.document_url,
+        )
         .outerjoin(OAuthGrantRow, OAuthGrantRow.id == ApiTokenRow.grant_id)
         .outerjoin(OAuthClientRow, OAuthClientRow.id == OAuthGrantRow.client_id)
     )
 
 
-def _info_with_app(found: Row[ApiTokenRow, int, str, str]) -> ApiTokenInfo:
-    row, app_id, random_id, name = found[0], found[1], found[2], found[3]
+def _info_with_app(found: Row[ApiTokenRow, int, str, str, str | None]) -> ApiTokenInfo:
+    row, app_id, random_id, name, document_url = found[0], found[1], found[2], found[3], found[4]
     app = None
     if app_id is not None and random_id is not None and name is not None:
-        app = TokenApp(id=app_id, client_id=f"{app_id}_{random_id}", name=name)
+        client_id = public_client_id(app_id, random_id, document_url)
+        app = TokenApp(id=app_id, client_id=client_id, name=name)
     return _info(row, app)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import BigInteger, Connection, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from tessera.core.ids import ApiKeyId, ApiTokenId, PersonId
+from tessera.core.oauth_clients import public_client_id
 from tessera.core.people import Person
 from tessera.core.principals import ApiKeyRecord, ApiTokenRecord, TokenSource
 from tessera.store.mapping import person_from_row
@@ -52,6 +53,7 @@ _TOKEN_SELECT = select(
     _TOKEN.c.revoked_at.label("token_revoked_at"),
     _CLIENT.c.id.label("client_id"),
     _CLIENT.c.random_id.label("client_random_id"),
+    _CLIENT.c.document_url.label("client_document_url"),
     _CLIENT.c.is_enabled.label("client_is_enabled"),
     _CLIENT.c.context.label("client_context"),
     *_PERSON_COLUMNS,
@@ -118,7 +120,9 @@ def _token(row: Any) -> ApiTokenRecord:
         expires_at=row.token_expires_at,
         revoked_at=row.token_revoked_at,
         oauth_client_id=(
-            f"{row.client_id}_{row.client_random_id}" if row.client_id is not None else None
+            public_client_id(row.client_id, row.client_random_id, row.client_document_url)
+            if row.client_id is not None
+            else None
         ),
         oauth_client_enabled=row.client_is_enabled is not False,
         oauth_requires_agent=row.client_context == "agent",

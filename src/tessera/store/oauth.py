@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from tessera.core.changes import ChangeKind
+from tessera.core.oauth_clients import public_client_id
 from tessera.core.oauth_grants import AuthorizationCode, ConnectedApp, Grant, RefreshToken
 from tessera.core.people import Person
 from tessera.store.changes import record_change, record_changes
@@ -370,16 +371,26 @@ def connected_apps(session: Session, person_id: int) -> list[ConnectedApp]:
             OAuthClientRow.id,
             OAuthClientRow.random_id,
             OAuthClientRow.name,
+            OAuthClientRow.document_url,
             func.min(OAuthGrantRow.created_at),
         )
         .join(OAuthGrantRow, OAuthGrantRow.client_id == OAuthClientRow.id)
         .where(_live_grants(person_id))
-        .group_by(OAuthClientRow.id, OAuthClientRow.random_id, OAuthClientRow.name)
+        .group_by(
+            OAuthClientRow.id,
+            OAuthClientRow.random_id,
+            OAuthClientRow.name,
+            OAuthClientRow.document_url,
+        )
         .order_by(OAuthClientRow.name)
     )
     return [
-        ConnectedApp(client_id=f"{row_id}_{random_id}", name=name, connected_at=connected)
-        for row_id, random_id, name, connected in rows
+        ConnectedApp(
+            client_id=public_client_id(row_id, random_id, document_url),
+            name=name,
+            connected_at=connected,
+        )
+        for row_id, random_id, name, document_url, connected in rows
     ]
 
 

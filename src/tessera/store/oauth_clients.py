@@ -1,14 +1,15 @@
 """OAuth clients: registered by admins; their secrets are stored as keyed digests only."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Label, Row, bindparam, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tessera.core.oauth_clients import ClientContext, GrantType, OAuthClient
+from tessera.core.oauth_clients import ClientContext, ClientOrigin, GrantType, OAuthClient
 from tessera.core.signing_keys import DEFAULT_ALGORITHM, SigningAlgorithm
 from tessera.store.rows import MAX_ID, row_by_id
 from tessera.store.tables import Base, OAuthClientRow
@@ -16,6 +17,7 @@ from tessera.store.tables import Base, OAuthClientRow
 _CLIENTS = Base.metadata.tables[OAuthClientRow.__tablename__]
 #: Built once: the token endpoint runs it for every grant.
 _CLIENT_BY_ID = select(_CLIENTS).where(_CLIENTS.c.id == bindparam("client_id"))
+_CLIENT_BY_DOCUMENT = select(_CLIENTS).where(_CLIENTS.c.document_url == bindparam("url"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,10 @@ def _client_from(column: Callable[[str], Any]) -> OAuthClient:
         created_at=column("created_at"),
         updated_at=column("updated_at"),
         id_token_signed_response_alg=SigningAlgorithm(column("id_token_signed_response_alg")),
+        origin=ClientOrigin(column("origin")),
+        document_url=column("document_url"),
+        document_expires_at=column("document_expires_at"),
+        metadata=column("client_metadata") or {},
     )
 
 
@@ -72,6 +78,9 @@ def add_client(
     secret_digest: bytes | None,
     now: datetime,
     id_token_signed_response_alg: SigningAlgorithm = DEFAULT_ALGORITHM,
+    origin: ClientOrigin = ClientOrigin.CONSOLE,
+    metadata: Mapping[str, Any] | None = None,
+    registration_token_digest: bytes | None = None,
 ) -> OAuthClient:
     row = OAuthClientRow(
         random_id=random_id,
@@ -85,6 +94,9 @@ def add_client(
         created_at=now,
         updated_at=now,
         id_token_signed_response_alg=id_token_signed_response_alg.value,
+        origin=origin.value,
+        client_metadata=None if metadata is None else dict(metadata),
+        registration_token_digest=registration_token_digest,
     )
     session.add(row)
     session.flush()
@@ -144,3 +156,88 @@ def delete_client(session: Session, client_id: int) -> OAuthClient | None:
     session.delete(row)
     session.flush()
     return client
+
+
+# -- metadata-document clients (ADR 0044) ---------------------------------------------------
+
+
+def client_with_secret_by_document(session: Session, url: str) -> ClientWithSecret | None:
+    """The metadata-document client whose ``client_id`` is ``url`` (it has no secret)."""
+    row = session.connection().execute(_CLIENT_BY_DOCUMENT, {"url": url}).first()
+    return None if row is None else ClientWithSecret(_client(row), row.secret_digest)
+
+
+@dataclass(frozen=True, slots=True)
+class SavedDocumentClient:
+    client: OAuthClient
+    #: First seen now.
+    created: bool
+    #: Its name, redirect URIs or metadata differ from what was kept before.
+    changed: bool
+
+
+def save_document_client(
+    session: Session,
+    *,
+    url: str,
+    random_id: str,
+    name: str,
+    redirect_uris: Sequence[str],
+    metadata: Mapping[str, Any],
+    expires_at: datetime,
+    now: datetime,
+) -> SavedDocumentClient:
+    """Keep what a fetched document says, under its URL: a new public client the first time.
+
+    Whether an admin disabled the client is the admin's, not the document's: left as it is.
+    Two processes fetching the same new document at once: the second one's insert fails on the
+    unique URL and it updates the row the first made instead.
+    """
+    select_row = select(OAuthClientRow).where(OAuthClientRow.document_url == url)
+    row = session.scalars(select_row.with_for_update()).first()
+    if row is None:
+        try:
+            with session.begin_nested():
+                row = OAuthClientRow(
+                    random_id=random_id,
+                    name=name,
+                    context=ClientContext.AGENT.value,
+                    redirect_uris=list(redirect_uris),
+                    allowed_grant_type=GrantType.AUTHORIZATION_CODE.value,
+                    is_enabled=True,
+                    is_public=True,
+                    secret_digest=None,
+                    created_at=now,
+                    updated_at=now,
+                    origin=ClientOrigin.DOCUMENT.value,
+                    document_url=url,
+                    document_expires_at=expires_at,
+                    client_metadata=dict(metadata),
+                )
+                session.add(row)
+                session.flush()
+            return SavedDocumentClient(_client(row), created=True, changed=False)
+        except IntegrityError:
+            row = session.scalars(select_row.with_for_update()).one()
+    changed = (
+        row.name != name
+        or list(row.redirect_uris) != list(redirect_uris)
+        or (row.client_metadata or {}) != dict(metadata)
+    )
+    if changed:
+        row.name = name
+        row.redirect_uris = list(redirect_uris)
+        row.client_metadata = dict(metadata)
+        row.updated_at = now
+    row.document_expires_at = expires_at
+    session.flush()
+    return SavedDocumentClient(_client(row), created=False, changed=changed)
+
+
+# -- dynamically registered clients (ADR 0045) ----------------------------------------------
+
+
+def registration_token_digest(session: Session, client_id: int) -> bytes | None:
+    """The digest of a registered client's registration access token (None: it has none)."""
+    row = row_by_id(session, OAuthClientRow, client_id)
+    return None if row is None else row.registration_token_digest

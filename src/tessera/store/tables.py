@@ -182,6 +182,38 @@ class OAuthClientRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     #: "RS256" or "ES256": what signs the client's ID tokens (OpenID Connect Registration).
     id_token_signed_response_alg: Mapped[str] = mapped_column(String(16), server_default="RS256")
+    #: How the client came to be: "console" (an admin), "document" (a client ID metadata
+    #: document fetched from ``document_url``) or "registered" (RFC 7591 dynamic registration).
+    origin: Mapped[str] = mapped_column(String(16), server_default="console")
+    #: A metadata-document client's ``client_id``: the https URL of its document.
+    document_url: Mapped[str | None] = mapped_column(String(2000), unique=True, index=True)
+    #: When the fetched document must be fetched again (its cache lifetime).
+    document_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: Client metadata beyond the columns (RFC 7591 §2: client_uri, logo_uri, grant_types, …).
+    client_metadata: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: A dynamically registered client's registration access token (RFC 7592), as a keyed digest.
+    registration_token_digest: Mapped[bytes | None] = mapped_column(LargeBinary(33))
+
+
+class InitialAccessTokenRow(Base):
+    """A token that lets its holder register one or more OAuth clients (RFC 7591 §3)."""
+
+    __tablename__ = "oauth_initial_access_tokens"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    token_digest: Mapped[bytes] = mapped_column(LargeBinary(33), unique=True)
+    #: What it is for, in the admin's words.
+    note: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[int | None] = mapped_column(Id, ForeignKey("people.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: Spent by its first registration.
+    single_use: Mapped[bool] = mapped_column(Boolean)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: How many clients it registered.
+    uses: Mapped[int] = mapped_column(Integer, server_default="0")
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class OAuthGrantRow(Base):

@@ -6,6 +6,7 @@ Starlette response. ``Cache-Control: no-store`` comes from Authlib on token resp
 """
 
 from collections import defaultdict
+from typing import Any
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -36,7 +37,9 @@ def _multi(items: list[tuple[str, str]]) -> dict[str, list[str]]:
     return dict(values)
 
 
-def snapshot(request: Request, form: FormData | None = None) -> OAuthRequest:
+def snapshot(
+    request: Request, form: FormData | None = None, *, json: dict[str, Any] | None = None
+) -> OAuthRequest:
     form_items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)] if form else []
     return OAuthRequest(
         method=request.method,
@@ -44,6 +47,7 @@ def snapshot(request: Request, form: FormData | None = None) -> OAuthRequest:
         headers={_header_name(name): value for name, value in request.headers.items()},
         query=_multi(list(request.query_params.multi_items())),
         form=_multi(form_items),
+        json=json,
     )
 
 

@@ -108,6 +108,17 @@ _BEARER_ERRORS = {
     "403": "`insufficient_scope`: the token was not issued for `openid`",
 }
 _BEARER_PROTECTED = ("/oauth/userinfo",)
+#: RFC 7591/7592's errors, in OAuth's shape, for dynamic client registration.
+_REGISTRATION_ERRORS = {
+    "400": "`invalid_client_metadata`, `invalid_redirect_uri` or "
+    "`unapproved_software_statement` (RFC 7591 §3.2.2)",
+    "401": "`invalid_token`: a missing or unusable initial or registration access token, with "
+    '`WWW-Authenticate: Bearer error="invalid_token"`',
+    "403": "`access_denied`: the operator has not turned registration on",
+    "429": "`temporarily_unavailable`: too many registrations from this address, with "
+    "`Retry-After`",
+}
+_REGISTRATION = ("/oauth/register", "/oauth/register/{client_id}")
 #: The errors any operation may answer, whatever it does (the API's own, and the server's:
 #: an outage, an oversized or slow body, too many attempts).
 _ANY_OPERATION = {
@@ -139,6 +150,7 @@ def describe_errors(schema: dict[str, Any]) -> None:
     for path, item in schema.get("paths", {}).items():
         oauth = path in _OAUTH_PROTOCOL
         bearer = path in _BEARER_PROTECTED
+        registration = path in _REGISTRATION
         for operation in item.values():
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
@@ -149,10 +161,14 @@ def describe_errors(schema: dict[str, Any]) -> None:
                 errors["401"] = "`invalid_client` (with a `Basic` challenge)"
             if bearer:
                 errors.update(_BEARER_ERRORS)
+            if registration:
+                errors.update(_REGISTRATION_ERRORS)
             for status, description in errors.items():
                 if status not in responses:  # an operation's own description stands
-                    in_oauth_shape = (oauth and status in ("400", "401")) or (
-                        bearer and status in _BEARER_ERRORS
+                    in_oauth_shape = (
+                        (oauth and status in ("400", "401"))
+                        or (bearer and status in _BEARER_ERRORS)
+                        or (registration and status in _REGISTRATION_ERRORS)
                     )
                     shape = _OAUTH_ERROR_REF if in_oauth_shape else _ERROR_REF
                     responses[status] = {

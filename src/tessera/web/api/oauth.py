@@ -1,6 +1,7 @@
 """The OAuth and OpenID Connect protocol endpoints (RFC 6749, 7009, 7662, 8414, 7517; OpenID
 Connect Core and Discovery): JSON in OAuth's own shapes."""
 
+import json
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -8,10 +9,11 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
-from tessera.core.errors import NotFound
+from tessera.core.errors import NotFound, RateLimited
 from tessera.core.oauth_clients import METADATA_PATH, metadata_url
+from tessera.services.container import Services
 from tessera.web.api.device_openapi import DEVICE_AUTHORIZATION_OPENAPI
-from tessera.web.deps import ServicesDep
+from tessera.web.deps import ServicesDep, client_address
 from tessera.web.oauth_http import oauth_service, snapshot, to_response
 
 #: OpenID Connect Discovery §4: the issuer's URL with this appended (docs/oidc.md).
@@ -49,6 +51,96 @@ async def revoke(request: Request) -> Response:
 async def introspect(request: Request) -> Response:
     request_snapshot = snapshot(request, await request.form())
     answer = await run_in_threadpool(oauth_service(request).introspect, request_snapshot)
+    return to_response(answer)
+
+
+REGISTRATION_SUMMARY = "Register a client (RFC 7591); off unless the operator allows it"
+REGISTRATION_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "client_name": {"type": "string"},
+                        "redirect_uris": {"type": "array", "items": {"type": "string"}},
+                        "grant_types": {"type": "array", "items": {"type": "string"}},
+                        "response_types": {"type": "array", "items": {"type": "string"}},
+                        "token_endpoint_auth_method": {
+                            "type": "string",
+                            "enum": ["none", "client_secret_basic", "client_secret_post"],
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+async def _registration_json(request: Request) -> dict[str, Any] | Response:
+    """The JSON object of a registration request, or the OAuth-shaped refusal to send."""
+    services: Services = request.app.state.services
+    try:
+        await run_in_threadpool(services.client_registration.count_attempt, client_address(request))
+    except RateLimited as limited:
+        return _registration_error(
+            429,
+            "temporarily_unavailable",
+            "Too many registrations from this address; try again later.",
+            {"Retry-After": str(limited.retry_after_seconds)},
+        )
+    if request.method not in ("POST", "PUT"):
+        return {}
+    try:
+        body = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict):
+        return _registration_error(
+            400, "invalid_client_metadata", "The body must be a JSON object (RFC 7591)."
+        )
+    return body
+
+
+def _registration_error(
+    status: int, error: str, description: str, headers: dict[str, str] | None = None
+) -> Response:
+    return JSONResponse(
+        {"error": error, "error_description": description},
+        status_code=status,
+        headers={"Cache-Control": "no-store", **(headers or {})},
+    )
+
+
+@router.post(
+    "/oauth/register",
+    summary=REGISTRATION_SUMMARY,
+    status_code=201,
+    openapi_extra=REGISTRATION_BODY,
+)
+async def register_client(request: Request) -> Response:
+    body = await _registration_json(request)
+    if isinstance(body, Response):
+        return body
+    answer = await run_in_threadpool(oauth_service(request).register, snapshot(request, json=body))
+    return to_response(answer)
+
+
+CONFIGURATION_SUMMARY = "A registered client's own registration (RFC 7592), by its access token"
+
+
+@router.get("/oauth/register/{client_id:path}", summary=CONFIGURATION_SUMMARY)
+@router.put("/oauth/register/{client_id:path}", summary=CONFIGURATION_SUMMARY)
+@router.delete("/oauth/register/{client_id:path}", summary=CONFIGURATION_SUMMARY)
+async def client_configuration(request: Request, client_id: str) -> Response:
+    body = await _registration_json(request)
+    if isinstance(body, Response):
+        return body
+    answer = await run_in_threadpool(
+        oauth_service(request).configure_registration, snapshot(request, json=body)
+    )
     return to_response(answer)
 
 
