@@ -167,7 +167,7 @@ def test_the_metadata_lists_exactly_what_is_supported(api: httpx.Client, server:
         "introspection_endpoint": f"{issuer}/oauth/introspect",
         "device_authorization_endpoint": f"{issuer}/oauth/device_authorization",
         "response_types_supported": ["code", "token"],
-        "response_modes_supported": ["query", "fragment"],
+        "response_modes_supported": ["query", "fragment", "form_post"],
         "grant_types_supported": [
             "authorization_code",
             "refresh_token",
