@@ -93,6 +93,7 @@ def make_oauth_client(
     grant: GrantType = GrantType.AUTHORIZATION_CODE,
     context: ClientContext = ClientContext.AGENT,
     enabled: bool = True,
+    post_logout_redirect_uris: Sequence[str] = (),
 ) -> IssuedOAuthClient:
     """A registered OAuth client; its secret (None when public) is remembered as a secret."""
     issued = services.oauth_clients.create(
@@ -103,6 +104,7 @@ def make_oauth_client(
             allowed_grant_type=grant,
             is_public=public,
             is_enabled=enabled,
+            post_logout_redirect_uris=post_logout_redirect_uris,
         )
     )
     if issued.secret is not None:

@@ -175,6 +175,7 @@ def test_oidcc_server_discovery(api: httpx.Client) -> None:
     assert "RS256" in document["id_token_signing_alg_values_supported"]
     assert {"query", "fragment", "form_post"} <= set(document["response_modes_supported"])
     assert {"openid", "profile", "email", "offline_access"} <= set(document["scopes_supported"])
+    assert document["end_session_endpoint"] == f"{ISSUER}/oauth/logout"
 
 
 def test_oidcc_server(rp: RelyingParty, browser: Browser, account: Account) -> None:

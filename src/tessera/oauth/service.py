@@ -16,6 +16,7 @@ from tessera.core.signing_keys import NoSigningKeyYet, SigningAlgorithm, Signing
 from tessera.oauth.context import OAuthContext
 from tessera.oauth.grants import may_authorize
 from tessera.oauth.id_token_hints import IdTokenHint, read_id_token_hint
+from tessera.oauth.logout import LogoutRequest, client_id_to_look_up, judge_logout, parameter
 from tessera.oauth.messages import (
     ConsentRequest,
     FormPost,
@@ -132,6 +133,18 @@ class OAuthService:
             answer = OAuthResponse(status, headers, body)
             return deliver(answer, grant.redirect_uri or "", mode)
 
+    def check_logout(self, request: OAuthRequest) -> LogoutRequest | RefusedRequest:
+        """OpenID Connect RP-Initiated Logout: is this request valid, and what does it name?"""
+        hint_value = parameter(request, "id_token_hint")
+        hint = self._hint_reader()(hint_value) if hint_value else None
+        client_id = client_id_to_look_up(request, hint)
+        client = None
+        if client_id:
+            with self._database.read() as session:
+                found = TesseraAuthorizationServer(session, self.context).query_client(client_id)
+            client = None if found is None else found.client
+        return judge_logout(request, hint, client)
+
     def _hint_reader(self) -> HintReader:
         def read(value: str) -> IdTokenHint | None:
             keys = self.context.signing_keys.every_public_key()
@@ -212,6 +225,8 @@ class OAuthService:
             # OpenID Connect Discovery §3, in both documents: where they overlap, they agree.
             "userinfo_endpoint": f"{base}/oauth/userinfo",
             "jwks_uri": f"{base}/oauth/jwks",
+            # OpenID Connect RP-Initiated Logout 1.0 §2.1.
+            "end_session_endpoint": f"{base}/oauth/logout",
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": [alg.value for alg in SigningAlgorithm],
             "claims_supported": list(CLAIMS_SUPPORTED),

@@ -59,6 +59,8 @@ class NewOAuthClient:
     #: A public client (mobile, single-page app) gets no secret and must use PKCE.
     is_public: bool = False
     is_enabled: bool = True
+    #: Where the app may send people after signing them out (OpenID Connect logout).
+    post_logout_redirect_uris: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,8 @@ class OAuthClientChanges:
     is_enabled: bool | None = None
     #: Deskpro clients send the whole object back; the same value is fine, another is refused.
     is_public: bool | None = None
+    #: Replaces the whole list (empty: none).
+    post_logout_redirect_uris: Sequence[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +114,10 @@ class OAuthClientService:
         uris = check_redirect_uris(
             problems, new.redirect_uris, allow_insecure_http=self._allow_insecure_redirects
         )
+        logout_uris = self._check_post_logout_uris(problems, new.post_logout_redirect_uris)
         context = _check_choice(problems, "context", ClientContext, new.context)
         grant = _check_choice(problems, "allowed_grant_type", GrantType, new.allowed_grant_type)
-        if problems or uris is None or context is None or grant is None:
+        if problems or uris is None or logout_uris is None or context is None or grant is None:
             raise InvalidInput(problems)
         secret = None if new.is_public else CLIENT_SECRET_CODE.new()
         with self._database.write() as session:
@@ -127,8 +132,20 @@ class OAuthClientService:
                 is_public=new.is_public,
                 secret_digest=None if secret is None else self._hasher.digest(secret),
                 now=self._clock.now(),
+                post_logout_redirect_uris=logout_uris,
             )
         return IssuedOAuthClient(client, secret)
+
+    def _check_post_logout_uris(
+        self, problems: FieldErrors, uris: Sequence[str]
+    ) -> list[str] | None:
+        return check_redirect_uris(
+            problems,
+            uris,
+            allow_insecure_http=self._allow_insecure_redirects,
+            field="post_logout_redirect_uris",
+            required=False,
+        )
 
     def get(self, id: int) -> OAuthClient:
         with self._database.read() as session:
@@ -165,6 +182,10 @@ class OAuthClientService:
         if changes.redirect_uris is not None:
             columns["redirect_uris"] = check_redirect_uris(
                 problems, changes.redirect_uris, allow_insecure_http=self._allow_insecure_redirects
+            )
+        if changes.post_logout_redirect_uris is not None:
+            columns["post_logout_redirect_uris"] = self._check_post_logout_uris(
+                problems, changes.post_logout_redirect_uris
             )
         if changes.context is not None:
             context = _check_choice(problems, "context", ClientContext, changes.context)

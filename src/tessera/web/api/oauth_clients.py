@@ -61,12 +61,29 @@ def _check_redirect_uris(problems: FieldErrors, uris: list[str]) -> None:
     check_redirect_uris(problems, uris, allow_insecure_http=_insecure_redirects_allowed.get())
 
 
+def _check_post_logout_redirect_uris(problems: FieldErrors, uris: list[str]) -> None:
+    check_redirect_uris(
+        problems,
+        uris,
+        allow_insecure_http=_insecure_redirects_allowed.get(),
+        field="post_logout_redirect_uris",
+        required=False,
+    )
+
+
 #: The services' own rules, run while the body is read: every invalid field in one answer.
 ClientName = Annotated[str, Field(max_length=200), checked(check_name)]
 RedirectUris = Annotated[
     list[str],
     Field(examples=[["https://app.example.com/oauth/callback"]]),
     checked(_check_redirect_uris),
+]
+#: Where the app may send people after asking Tessera to sign them out (OpenID Connect
+#: RP-Initiated Logout): the rules of redirect URIs; may be empty.
+PostLogoutRedirectUris = Annotated[
+    list[str],
+    Field(examples=[["https://app.example.com/signed-out"]]),
+    checked(_check_post_logout_redirect_uris),
 ]
 
 
@@ -79,6 +96,7 @@ class NewOAuthClientIn(BaseModel):
     is_enabled: bool = True
     #: A public client (mobile, single-page app) gets no secret and must use PKCE.
     is_public: bool = False
+    post_logout_redirect_uris: PostLogoutRedirectUris = Field(default_factory=list)
 
 
 class OAuthClientChangesIn(BaseModel):
@@ -89,6 +107,8 @@ class OAuthClientChangesIn(BaseModel):
     is_enabled: bool | None = None
     #: Cannot change; accepted when it is the current value, as Deskpro clients send it back.
     is_public: bool | None = None
+    #: Replaces the whole list; ``[]`` removes them all.
+    post_logout_redirect_uris: PostLogoutRedirectUris | None = None
 
 
 class OAuthClientOut(BaseModel):
@@ -102,6 +122,7 @@ class OAuthClientOut(BaseModel):
     context: ClientContext
     random_id: str
     redirect_uris: list[str]
+    post_logout_redirect_uris: list[str]
     allowed_grant_type: GrantType
     is_enabled: bool
     is_public: bool
@@ -120,6 +141,7 @@ class OAuthClientOut(BaseModel):
             context=client.context,
             random_id=client.random_id,
             redirect_uris=list(client.redirect_uris),
+            post_logout_redirect_uris=list(client.post_logout_redirect_uris),
             allowed_grant_type=client.allowed_grant_type,
             is_enabled=client.is_enabled,
             is_public=client.is_public,

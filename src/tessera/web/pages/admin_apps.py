@@ -48,7 +48,14 @@ CONTEXTS = [
     (ClientContext.AGENT.value, "Agents and admins"),
     (ClientContext.USER.value, "Helpdesk users"),
 ]
-FIELDS = ("name", "redirect_uris", "allowed_grant_type", "context", "is_public")
+FIELDS = (
+    "name",
+    "redirect_uris",
+    "post_logout_redirect_uris",
+    "allowed_grant_type",
+    "context",
+    "is_public",
+)
 NOTICES = {
     "changed": "The changes were saved.",
     "enabled": "The app is enabled: people can connect it again.",
@@ -58,6 +65,7 @@ NOTICES = {
 BLANK_FORM = {
     "name": "",
     "redirect_uris": "",
+    "post_logout_redirect_uris": "",
     "allowed_grant_type": GrantType.AUTHORIZATION_CODE.value,
     "context": ClientContext.AGENT.value,
     "is_public": "",
@@ -110,6 +118,7 @@ async def create_app(request: Request, viewer: AdminViewer, form: CheckedForm) -
     new = NewOAuthClient(
         name=typed["name"],
         redirect_uris=_uris(typed["redirect_uris"]),
+        post_logout_redirect_uris=_uris(typed["post_logout_redirect_uris"]),
         # Plain text: the service checks it is one of the choices.
         allowed_grant_type=typed["allowed_grant_type"],
         context=typed["context"],
@@ -166,6 +175,7 @@ async def _app_page(
     shown = typed or {
         "name": app.name,
         "redirect_uris": "\n".join(app.redirect_uris),
+        "post_logout_redirect_uris": "\n".join(app.post_logout_redirect_uris),
         "allowed_grant_type": app.allowed_grant_type.value,
         "context": app.context.value,
     }
@@ -204,6 +214,7 @@ async def change_app(
     changes = OAuthClientChanges(
         name=typed["name"],
         redirect_uris=_uris(typed["redirect_uris"]),
+        post_logout_redirect_uris=_uris(typed["post_logout_redirect_uris"]),
         allowed_grant_type=typed["allowed_grant_type"],
         context=typed["context"],
     )
