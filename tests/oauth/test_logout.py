@@ -12,10 +12,9 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
-from tessera.core.audit import DetailValue
+from tessera.core.audit import AuditFilters, DetailValue
 from tessera.core.paging import PageRequest
 from tessera.core.people import Person
-from tessera.services.audit import AuditFilters
 from tessera.services.container import Services
 from tessera.services.oauth_clients import IssuedOAuthClient
 from tests.factories import make_oauth_client
