@@ -301,3 +301,14 @@ def test_a_token_is_never_put_in_the_query(browser: Browser, services: Services)
     params = callback_fragment(answer.headers["location"], WEB_CALLBACK)
     assert params["error"] == "invalid_request"
     assert "access_token" not in answer.headers["location"]
+
+
+def test_max_age_0_asks_for_a_sign_in_however_fresh_the_session(
+    browser: Browser, web_app: IssuedOAuthClient
+) -> None:
+    answer = browser.authorize(openid_request(web_app, max_age="0"))
+
+    assert answer.status_code == 303
+    login = dict(parse_qsl(urlsplit(answer.headers["location"]).query))
+    assert login["again"] == "1"
+    assert "max_age" not in dict(parse_qsl(urlsplit(login["next"]).query))
