@@ -83,12 +83,11 @@ class OAuthService:
                 if again is not None:
                     return again
                 scope = grant.request.scope or ""
-                if checks.demands.silent:
-                    if not server.storage.consent_remembered(signed_in.person, client, scope):
-                        raise ConsentRequiredError(redirect_uri=grant.redirect_uri)
-                    silent = True
-                else:
-                    silent = False
+                silent = checks.demands.silent
+                if silent and not server.storage.consent_remembered(
+                    signed_in.person, client, scope
+                ):
+                    raise ConsentRequiredError(redirect_uri=grant.redirect_uri)
             except OAuth2Error as error:
                 error.state = request_state(request)
                 return _error(server, request, error)
