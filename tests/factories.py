@@ -95,6 +95,7 @@ def make_oauth_client(
     context: ClientContext = ClientContext.AGENT,
     enabled: bool = True,
     id_token_alg: SigningAlgorithm = DEFAULT_ALGORITHM,
+    post_logout_redirect_uris: Sequence[str] = (),
 ) -> IssuedOAuthClient:
     """A registered OAuth client; its secret (None when public) is remembered as a secret."""
     issued = services.oauth_clients.create(
@@ -106,6 +107,7 @@ def make_oauth_client(
             is_public=public,
             is_enabled=enabled,
             id_token_signed_response_alg=id_token_alg,
+            post_logout_redirect_uris=post_logout_redirect_uris,
         )
     )
     if issued.secret is not None:

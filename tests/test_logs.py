@@ -35,6 +35,14 @@ from tessera.logs import _SECRETS, RedactingFilter, redact
             '"GET /login?next=%2Fdevice%3Fuser_code%3D[redacted] HTTP/1.1" 200',
         ),
         (
+            '"GET /oauth/authorize?prompt=none&id_token_hint=eyJ0.eyJp.c2ln&state=x HTTP/1.1" 302',
+            '"GET /oauth/authorize?prompt=none&id_token_hint=[redacted]&state=x HTTP/1.1" 302',
+        ),
+        (
+            '"GET /login?next=%2Foauth%2Fauthorize%3Fid_token_hint%3DeyJ0.eyJp.c2ln HTTP/1.1" 200',
+            '"GET /login?next=%2Foauth%2Fauthorize%3Fid_token_hint%3D[redacted] HTTP/1.1" 200',
+        ),
+        (
             "refresh_token=TSRR5HDGC6G742XNCAM36HJJZB7NKJ43J46CKY86CR8WMX6YBZB489R6A4B&x=1",
             "refresh_token=TSRR[redacted]&x=1",
         ),
@@ -77,6 +85,9 @@ _PIECES = st.sampled_from(
         "ABC",
         "?api-key=",
         "API-TOKEN=",
+        "id_token_hint=",
+        "ID_TOKEN_HINT%3D",
+        "eyJ0.x",
         "&",
         " ",
         '"',

@@ -21,6 +21,9 @@ _SECRETS = [
     # A device's user code in verification_uri_complete (/device?user_code=…, RFC 8628), also
     # encoded in the sign-in page's ``next``.
     (re.compile(r"(user_code(?:=|%3D))[^&%\s\"]+", re.IGNORECASE), r"\1[redacted]"),
+    # An ID token sent back as a hint (/oauth/authorize, /oauth/logout; the sign-in page's
+    # ``next``): it names the person and their address, and proves a sign-in.
+    (re.compile(r"(id_token_hint(?:=|%3D))[^&%\s\"]+", re.IGNORECASE), r"\1[redacted]"),
 ]
 
 
@@ -29,6 +32,7 @@ _SECRETS = [
 _MIGHT_HOLD_A_SECRET = re.compile(
     r"\d:[23456789ABCDGHJKMNPQRSTWXYZ]{16}|TSR[KTRS]|device_setup/|/setup/"
     r"|(?i:API-KEY=|API-TOKEN=)|(?i:user_code=|user_code%3D)"
+    r"|(?i:id_token_hint=|id_token_hint%3D)"
 )
 
 

@@ -75,6 +75,7 @@ def test_create_json_carries_the_secret_and_the_deskpro_fields(
         "context": "user",
         "random_id": client["random_id"],
         "redirect_uris": [CALLBACK],
+        "post_logout_redirect_uris": [],
         "allowed_grant_type": "authorization_code",
         "is_enabled": True,
         "is_public": False,
@@ -258,3 +259,36 @@ def test_an_unknown_client_is_not_found(cli: Cli, command: str) -> None:
         "code": "not_found",
         "message": "The requested resource was not found.",
     }
+
+
+def test_post_logout_redirect_uris_on_create_and_update(cli: Cli, services: Services) -> None:
+    created = cli(
+        "clients",
+        "create",
+        "--name",
+        "rp",
+        "--redirect-uri",
+        CALLBACK,
+        "--post-logout-redirect-uri",
+        "https://rp.example/bye",
+        "--json",
+    )
+    client = json.loads(created.stdout)
+    remember(client["secret"])
+
+    replaced = cli(
+        "clients",
+        "update",
+        str(client["id"]),
+        "--post-logout-redirect-uri",
+        "https://rp.example/later",
+    )
+    shown = cli("clients", "show", str(client["id"]))
+    cleared = cli("clients", "update", str(client["id"]), "--no-post-logout-redirect-uris")
+
+    assert client["post_logout_redirect_uris"] == ["https://rp.example/bye"]
+    assert replaced.exit_code == 0, replaced.output
+    assert "after sign-out" in shown.stdout
+    assert "https://rp.example/later" in shown.stdout
+    assert cleared.exit_code == 0, cleared.output
+    assert services.oauth_clients.get(client["id"]).post_logout_redirect_uris == ()

@@ -167,7 +167,7 @@ def test_the_metadata_lists_exactly_what_is_supported(api: httpx.Client, server:
         "introspection_endpoint": f"{issuer}/oauth/introspect",
         "device_authorization_endpoint": f"{issuer}/oauth/device_authorization",
         "response_types_supported": ["code", "token"],
-        "response_modes_supported": ["query", "fragment"],
+        "response_modes_supported": ["query", "fragment", "form_post"],
         "grant_types_supported": [
             "authorization_code",
             "refresh_token",
@@ -183,6 +183,7 @@ def test_the_metadata_lists_exactly_what_is_supported(api: httpx.Client, server:
         "service_documentation": f"{issuer}/docs",
         "userinfo_endpoint": f"{issuer}/oauth/userinfo",
         "jwks_uri": f"{issuer}/oauth/jwks",
+        "end_session_endpoint": f"{issuer}/oauth/logout",
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256"],
         "claims_supported": [

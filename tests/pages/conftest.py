@@ -55,8 +55,8 @@ CALLBACK_PAGE = (
 class Callback:
     """A tiny app on 127.0.0.1: records what reaches its redirect URI, serves one HTML page.
 
-    The query string is read from what this server received, not from the browser's address
-    bar: that is what a real app would see.
+    The query string (or, for ``response_mode=form_post``, the POSTed form) is read from what
+    this server received, not from the browser's address bar: that is what a real app would see.
     """
 
     url: str
@@ -93,6 +93,20 @@ class _CallbackHandler(BaseHTTPRequestHandler):
             self.send_error(HTTPStatus.NOT_FOUND)
             return
         self.server.callback.record(parts.query)
+        body = self.server.callback.page.encode()
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:
+        # response_mode=form_post: the answer arrives as a form body, recorded like a query.
+        if urlsplit(self.path).path != CALLBACK_PATH:
+            self.send_error(HTTPStatus.NOT_FOUND)
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        self.server.callback.record(self.rfile.read(length).decode("ascii"))
         body = self.server.callback.page.encode()
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", "text/html; charset=utf-8")

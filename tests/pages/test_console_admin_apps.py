@@ -163,3 +163,29 @@ def test_an_admin_revokes_a_persons_token(page: Page, server: str, services: Ser
     page.get_by_role("link", name="Everyone's tokens").click()
     expect(page.get_by_role("row")).to_have_count(2)
     expect(page.get_by_role("row").nth(1)).to_contain_text("Olga Other")
+
+
+def test_an_admin_sets_where_an_app_may_send_people_after_signing_them_out(
+    page: Page, server: str, services: Services
+) -> None:
+    password = new_password()
+    admin = make_person(services, admin=True, password=password)
+    app = make_oauth_client(services, name="Relying Party").client
+    open_console(page, server, admin.primary_email, password, f"/console/apps/{app.id}")
+    after_sign_out = page.get_by_label("After sign-out (OpenID Connect)")
+    expect(after_sign_out).to_have_value("")
+
+    after_sign_out.fill("https://rp.example.test/bye\njavascript:alert(1)")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_text("Line 2: This value is not a valid URL.")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("After sign-out (OpenID Connect)").fill("https://rp.example.test/bye")
+    page.get_by_role("button", name="Save changes").click()
+
+    expect(page.locator(".notice")).to_have_text("The changes were saved.")
+    expect(page.get_by_label("After sign-out (OpenID Connect)")).to_have_value(
+        "https://rp.example.test/bye"
+    )
+    assert services.oauth_clients.get(app.id).post_logout_redirect_uris == (
+        "https://rp.example.test/bye",
+    )

@@ -89,6 +89,7 @@ def test_create_answers_201_with_the_secret_once(api: httpx.Client, services: Se
         "context": "agent",
         "random_id": match[2],
         "redirect_uris": ["https://zapier.example/cb", "http://127.0.0.1:8765/cb"],
+        "post_logout_redirect_uris": [],
         "allowed_grant_type": "authorization_code",
         "is_enabled": True,
         "is_public": False,
@@ -333,6 +334,7 @@ def test_get_shows_a_client_without_its_secret(api: httpx.Client, services: Serv
         "context": "user",
         "random_id": client.random_id,
         "redirect_uris": ["https://app.example.test/callback"],
+        "post_logout_redirect_uris": [],
         "allowed_grant_type": "token",
         "is_enabled": True,
         "is_public": False,
@@ -557,3 +559,34 @@ def test_non_admins_may_not_manage_clients(
 def test_anonymous_callers_are_unauthorized(api: httpx.Client, services: Services) -> None:
     assert_error(api.get("/api/v2/oauth_clients"), UNAUTHORIZED)
     assert_error(api.post("/api/v2/oauth_clients", json=APP), UNAUTHORIZED)
+
+
+def test_post_logout_redirect_uris_are_set_replaced_and_checked_like_redirect_uris(
+    api: httpx.Client, services: Services
+) -> None:
+    admin = admin_key(services)
+    body = {
+        "name": "Relying Party",
+        "redirect_uris": ["https://rp.example/cb"],
+        "post_logout_redirect_uris": ["https://rp.example/bye", "http://127.0.0.1:9/bye"],
+    }
+    created = data_of(api.post("/api/v2/oauth_clients", json=body, headers=admin), 201)
+    received_secret(created)
+    path = f"/api/v2/oauth_clients/{created['id']}"
+
+    bad = api.put(
+        path,
+        json={"post_logout_redirect_uris": ["https://rp.example/ok", "javascript:alert(1)"]},
+        headers=admin,
+    )
+    emptied = api.put(path, json={"post_logout_redirect_uris": []}, headers=admin)
+
+    assert created["post_logout_redirect_uris"] == [
+        "https://rp.example/bye",
+        "http://127.0.0.1:9/bye",
+    ]
+    assert bad.status_code == 400
+    fields = bad.json()["errors"]["fields"]["post_logout_redirect_uris"]["fields"]
+    assert set(fields) == {"post_logout_redirect_uris_1"}
+    assert emptied.status_code == 204
+    assert data_of(api.get(path, headers=admin))["post_logout_redirect_uris"] == []

@@ -93,6 +93,7 @@ def client_text(client: OAuthClient, services: Wiring) -> str:
         ("ID tokens signed", client.id_token_signed_response_alg.value),
         ("status", "enabled" if client.is_enabled else "disabled"),
         *(("redirect URI", uri) for uri in client.redirect_uris),
+        *(("after sign-out", uri) for uri in client.post_logout_redirect_uris),
         ("authorize at", authorization_endpoint(site)),
         ("token at", token_endpoint(site)),
         ("created", when(client.created_at)),
@@ -133,6 +134,18 @@ def _issued_text(issued: IssuedOAuthClient, what: str, services: Wiring) -> str:
     return "\n".join(lines)
 
 
+#: OpenID Connect RP-Initiated Logout: where the app may send people once signed out.
+PostLogoutOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--post-logout-redirect-uri",
+        metavar="URI",
+        help="Where the app may send people after signing them out of Tessera (OpenID Connect "
+        "logout; repeat for several; replaces the list on update). Same rules as redirect URIs.",
+    ),
+]
+
+
 @app.command("create")
 @reports_errors
 def create(
@@ -149,6 +162,7 @@ def create(
     id_token_alg: Annotated[
         SigningAlgorithm, typer.Option("--id-token-alg", help=SIGNATURE_HELP)
     ] = DEFAULT_ALGORITHM,
+    post_logout_redirect_uris: PostLogoutOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Register a client; print its client_id and, unless public, its secret once."""
@@ -161,6 +175,7 @@ def create(
             allowed_grant_type=grant,
             is_public=public,
             id_token_signed_response_alg=id_token_alg,
+            post_logout_redirect_uris=post_logout_redirect_uris or (),
         )
     )
     emit(
@@ -231,10 +246,18 @@ def update(
     id_token_alg: Annotated[
         SigningAlgorithm | None, typer.Option("--id-token-alg", help=SIGNATURE_HELP)
     ] = None,
+    post_logout_redirect_uris: PostLogoutOption = None,
+    no_post_logout_redirect_uris: Annotated[
+        bool,
+        typer.Option(
+            "--no-post-logout-redirect-uris", help="Remove every post-logout redirect URI."
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Change a client; options not given stay as they are."""
     services = state(ctx).services
+    logout_uris: list[str] | None = [] if no_post_logout_redirect_uris else None
     changes = OAuthClientChanges(
         name=name,
         # Typer gives an empty list when the option is absent: that means "unchanged".
@@ -243,6 +266,7 @@ def update(
         allowed_grant_type=grant,
         is_enabled=enabled,
         id_token_signed_response_alg=id_token_alg,
+        post_logout_redirect_uris=post_logout_redirect_uris or logout_uris,
     )
     with _naming(client_id):
         client = services.oauth_clients.change(client_id, changes)

@@ -86,6 +86,7 @@ def oauth_client_json(client: OAuthClient, site: SiteInfo) -> dict[str, Any]:
         "context": client.context.value,
         "random_id": client.random_id,
         "redirect_uris": list(client.redirect_uris),
+        "post_logout_redirect_uris": list(client.post_logout_redirect_uris),
         "allowed_grant_type": client.allowed_grant_type.value,
         "is_enabled": client.is_enabled,
         "is_public": client.is_public,

@@ -33,6 +33,8 @@ class AuditKind(StrEnum):
     PASSWORD_CHANGED = "person.password_changed"
     #: A person ended every one of their signed-in browsers at once.
     SIGNED_OUT_EVERYWHERE = "session.signed_out_everywhere"
+    #: An app signed the person out of Tessera (OpenID Connect RP-Initiated Logout).
+    SIGNED_OUT_BY_APP = "session.signed_out_by_app"
     #: A person answered a device's request on the ``/device`` page (RFC 8628).
     OAUTH_DEVICE_APPROVED = "oauth_device.approved"
     OAUTH_DEVICE_DENIED = "oauth_device.denied"

@@ -86,6 +86,9 @@ class OAuthClient:
     document_expires_at: datetime | None = None
     #: RFC 7591 metadata beyond the columns (``grant_types``, ``client_uri``, ``logo_uri``…).
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    #: Where the app may send the person after asking Tessera to sign them out (OpenID
+    #: Connect RP-Initiated Logout §3): the same rules as redirect URIs, compared exactly.
+    post_logout_redirect_uris: tuple[str, ...] = ()
 
     @property
     def client_id(self) -> str:
@@ -220,16 +223,27 @@ def is_loopback_redirect_host(host: str) -> bool:
 
 
 def check_redirect_uris(
-    problems: FieldErrors, uris: Sequence[str], *, allow_insecure_http: bool = False
+    problems: FieldErrors,
+    uris: Sequence[str],
+    *,
+    allow_insecure_http: bool = False,
+    field: str = "redirect_uris",
+    required: bool = True,
 ) -> list[str] | None:
-    """The URIs to store, or None; problems go per ``redirect_uris_N`` as Deskpro nests them."""
+    """The URIs to store, or None; problems go per ``redirect_uris_N`` as Deskpro nests them.
+
+    ``field``: the list's name (``post_logout_redirect_uris`` follows the same rules, and
+    may be empty: ``required=False``).
+    """
     if isinstance(uris, str):  # a str is a Sequence[str] too: one URI, not its characters
         uris = [uris]
     if not uris:
-        problems.add(("redirect_uris",), TOO_FEW_REDIRECT_URIS)
+        if not required:
+            return []
+        problems.add((field,), TOO_FEW_REDIRECT_URIS)
         return None
     if len(uris) > MAX_REDIRECT_URIS:
-        problems.add(("redirect_uris",), TOO_MANY_REDIRECT_URIS)
+        problems.add((field,), TOO_MANY_REDIRECT_URIS)
         return None
     checked: list[str] = []
     valid = True
@@ -238,7 +252,7 @@ def check_redirect_uris(
         if problem is None and uri in checked:
             problem = DUPLICATE
         if problem is not None:
-            problems.add(("redirect_uris", f"redirect_uris_{index}"), problem)
+            problems.add((field, f"{field}_{index}"), problem)
             valid = False
         checked.append(uri)
     return checked if valid else None

@@ -1,7 +1,10 @@
 """What crosses between the web layer and the OAuth server: plain snapshots, no framework."""
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+
+from tessera.core.people import Person
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,3 +51,32 @@ class RefusedRequest:
 
     error: str
     description: str
+
+
+@dataclass(frozen=True, slots=True)
+class FormPost:
+    """An authorization response for ``response_mode=form_post``: a form the browser posts to
+    the app's redirect URI (the web layer renders it)."""
+
+    action: str
+    fields: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SignInRequired:
+    """The person must sign in (again) before the authorization request can go on."""
+
+    #: The request to go on with after signing in (what asked for the sign-in taken out).
+    resume: tuple[tuple[str, str], ...]
+    #: Someone is signed in, but not freshly enough, or not the person the app expects.
+    again: bool
+    #: The app's ``login_hint``: an e-mail address to prefill, never trusted.
+    login_hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SignedInPerson:
+    """Who is signed in on the browser that sent the request, and since when."""
+
+    person: Person
+    signed_in_at: datetime

@@ -5,8 +5,9 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from authlib.oauth2.rfc6749.errors import OAuth2Error
+from authlib.oauth2.rfc6749.errors import AccessDeniedError, InvalidRequestError, OAuth2Error
 from authlib.oauth2.rfc8628 import DEVICE_CODE_GRANT_TYPE
+from authlib.oidc.core.errors import ConsentRequiredError
 
 from tessera.core.client_documents import (
     DocumentRefused,
@@ -21,9 +22,29 @@ from tessera.core.people import Person
 from tessera.core.signing_keys import NoSigningKeyYet, SigningAlgorithm, SigningKeyUnavailable
 from tessera.oauth.context import OAuthContext
 from tessera.oauth.grants import may_authorize
-from tessera.oauth.messages import ConsentRequest, OAuthRequest, OAuthResponse, RefusedRequest
+from tessera.oauth.id_token_hints import IdTokenHint, read_id_token_hint
+from tessera.oauth.logout import LogoutRequest, client_id_to_look_up, judge_logout, parameter
+from tessera.oauth.messages import (
+    ConsentRequest,
+    FormPost,
+    OAuthRequest,
+    OAuthResponse,
+    RefusedRequest,
+    SignedInPerson,
+    SignInRequired,
+)
 from tessera.oauth.registration import REGISTRATION_PATH
+from tessera.oauth.requests import SnapshotRequest
+from tessera.oauth.response_modes import (
+    RESPONSE_MODES,
+    ResponseMode,
+    UnsupportedResponseMode,
+    default_mode,
+    deliver,
+    requested_mode,
+)
 from tessera.oauth.server import TesseraAuthorizationServer
+from tessera.oauth.sign_in_checks import HintReader, SignInChecks
 from tessera.store.database import Database
 
 log = logging.getLogger(__name__)
@@ -42,36 +63,60 @@ class OAuthService:
         self.context = context
 
     def check_authorization(
-        self, request: OAuthRequest, person: Person | None
-    ) -> ConsentRequest | RefusedRequest | OAuthResponse:
-        """Validate an authorization request for the consent page, or before anyone signs in.
+        self, request: OAuthRequest, signed_in: SignedInPerson | None
+    ) -> ConsentRequest | RefusedRequest | SignInRequired | OAuthResponse | FormPost:
+        """Judge an authorization request: the consent page, a sign-in first, or an answer.
 
         An unknown client or an unregistered redirect URI never redirects (RFC 9700 §4.1): it
-        comes back as ``RefusedRequest``. Other errors go back to the app's redirect URI.
-        Without ``person`` (nobody signed in yet) only the request itself is judged.
+        comes back as ``RefusedRequest``. Other errors go back to the app's redirect URI, in
+        the response mode it asked for. Without ``signed_in`` (nobody signed in yet) only the
+        request itself is judged. ``prompt``, ``max_age`` and ``id_token_hint`` decide whether
+        the person must sign in (again) and whether a page may be shown at all (ADR 0041).
         """
         refused = self._document_refusal(request)
         if refused is not None:
             return RefusedRequest("invalid_client", refused)
+        person = signed_in.person if signed_in is not None else None
         with self._database.read() as session:
             server = TesseraAuthorizationServer(session, self.context)
             try:
                 grant = server.get_consent_grant(request, end_user=person)
+                _response_mode(grant.request, grant.redirect_uri)  # refused early if unusable
+                client = grant.request.client
+                checks = SignInChecks.of(grant.request, grant.redirect_uri, self._hint_reader())
+                if signed_in is None:
+                    return checks.without_session()
+                if not may_authorize(signed_in.person, client):
+                    if checks.demands.silent:
+                        raise AccessDeniedError(redirect_uri=grant.redirect_uri)
+                    return RefusedRequest("access_denied", "Access denied.")
+                again = checks.with_session(signed_in, self.context.clock.now())
+                if again is not None:
+                    return again
+                scope = grant.request.scope or ""
+                silent = checks.demands.silent
+                if silent and not server.storage.consent_remembered(
+                    signed_in.person, client, scope
+                ):
+                    raise ConsentRequiredError(redirect_uri=grant.redirect_uri)
             except OAuth2Error as error:
+                error.state = request_state(request)
                 return _error(server, request, error)
-            client = grant.request.client
-            if person is not None and not may_authorize(person, client):
-                return RefusedRequest("access_denied", "Access denied.")
-            document_url = client.client.document_url
-            redirect_uri = grant.redirect_uri or ""
-            return ConsentRequest(
-                client_name=client.client.name,
-                client_id=client.client.client_id,
-                scope=grant.request.scope or "",
-                redirect_uri=redirect_uri,
-                document_host=None if document_url is None else document_host(document_url),
-                loopback_redirect=has_loopback_redirect([redirect_uri]),
+        if silent:
+            # prompt=none, and the person agreed to all of this before: no page.
+            return self.decide(
+                request, signed_in.person, allow=True, signed_in_at=signed_in.signed_in_at
             )
+        document_url = client.client.document_url
+        redirect_uri = grant.redirect_uri or ""
+        return ConsentRequest(
+            client_name=client.client.name,
+            client_id=client.client.client_id,
+            scope=scope,
+            redirect_uri=redirect_uri,
+            document_host=None if document_url is None else document_host(document_url),
+            loopback_redirect=has_loopback_redirect([redirect_uri]),
+        )
 
     def decide(
         self,
@@ -80,7 +125,7 @@ class OAuthService:
         *,
         allow: bool,
         signed_in_at: datetime | None = None,
-    ) -> OAuthResponse | RefusedRequest:
+    ) -> OAuthResponse | RefusedRequest | FormPost:
         """The person's answer on the consent page: a redirect with a code, or access_denied.
 
         ``signed_in_at``: when the person signed in, the ``auth_time`` of the grant's ID tokens.
@@ -93,15 +138,36 @@ class OAuthService:
             server.storage.auth_time = signed_in_at
             try:
                 grant = server.get_consent_grant(request, end_user=person)
+                mode = _response_mode(grant.request, grant.redirect_uri)
             except OAuth2Error as error:
-                refused = _error(server, request, error)
-                return refused
+                error.state = request_state(request)
+                return _error(server, request, error)
             if not may_authorize(person, grant.request.client):
                 return RefusedRequest("access_denied", "Access denied.")
             status, headers, body = server.create_authorization_response(
                 grant.request, grant_user=person if allow else None, grant=grant
             )
-            return OAuthResponse(status, headers, body)
+            answer = OAuthResponse(status, headers, body)
+            return deliver(answer, grant.redirect_uri or "", mode)
+
+    def check_logout(self, request: OAuthRequest) -> LogoutRequest | RefusedRequest:
+        """OpenID Connect RP-Initiated Logout: is this request valid, and what does it name?"""
+        hint_value = parameter(request, "id_token_hint")
+        hint = self._hint_reader()(hint_value) if hint_value else None
+        client_id = client_id_to_look_up(request, hint)
+        client = None
+        if client_id:
+            with self._database.read() as session:
+                found = TesseraAuthorizationServer(session, self.context).query_client(client_id)
+            client = None if found is None else found.client
+        return judge_logout(request, hint, client)
+
+    def _hint_reader(self) -> HintReader:
+        def read(value: str) -> IdTokenHint | None:
+            keys = self.context.signing_keys.every_public_key()
+            return read_id_token_hint(value, keys=keys, issuer=self.context.issuer)
+
+        return read
 
     def token(self, request: OAuthRequest) -> OAuthResponse:
         refused = self._document_refusal(request)
@@ -206,7 +272,7 @@ class OAuthService:
             "device_authorization_endpoint": f"{base}/oauth/device_authorization",
             **self._registration_metadata(base),
             "response_types_supported": ["code", "token"],
-            "response_modes_supported": ["query", "fragment"],
+            "response_modes_supported": RESPONSE_MODES,
             "grant_types_supported": GRANT_TYPES,
             "token_endpoint_auth_methods_supported": [
                 "client_secret_basic",
@@ -230,6 +296,8 @@ class OAuthService:
             # OpenID Connect Discovery §3, in both documents: where they overlap, they agree.
             "userinfo_endpoint": f"{base}/oauth/userinfo",
             "jwks_uri": f"{base}/oauth/jwks",
+            # OpenID Connect RP-Initiated Logout 1.0 §2.1.
+            "end_session_endpoint": f"{base}/oauth/logout",
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": [alg.value for alg in SigningAlgorithm],
             "claims_supported": list(CLAIMS_SUPPORTED),
@@ -269,8 +337,34 @@ def _invalid_client(description: str) -> OAuthResponse:
 
 def _error(
     server: TesseraAuthorizationServer, request: OAuthRequest, error: OAuth2Error
-) -> OAuthResponse | RefusedRequest:
-    if getattr(error, "redirect_uri", None):
-        status, headers, body = server.handle_error_response(request, error)
-        return OAuthResponse(status, headers, body)
-    return RefusedRequest(error.error, error.description or "The request is invalid.")
+) -> OAuthResponse | RefusedRequest | FormPost:
+    """An error for the app at its (verified) redirect URI, in the response mode it asked for;
+    an error without one is shown on our page."""
+    redirect_uri = getattr(error, "redirect_uri", None)
+    if not redirect_uri:
+        return RefusedRequest(error.error, error.description or "The request is invalid.")
+    status, headers, body = server.handle_error_response(request, error)
+    answer = OAuthResponse(status, headers, body)
+    snapshot = SnapshotRequest(request)
+    try:
+        mode = _response_mode(snapshot, redirect_uri)
+    except OAuth2Error:
+        mode = _default_mode(snapshot)
+    return deliver(answer, redirect_uri, mode)
+
+
+def _default_mode(request: Any) -> ResponseMode:
+    return default_mode(request.payload.data.get("response_type"))
+
+
+def _response_mode(request: Any, redirect_uri: str | None) -> ResponseMode:
+    data = request.payload.data
+    try:
+        return requested_mode(data.get("response_mode"), data.get("response_type"), redirect_uri)
+    except UnsupportedResponseMode as problem:
+        raise InvalidRequestError(str(problem), redirect_uri=redirect_uri) from problem
+
+
+def request_state(request: OAuthRequest) -> str | None:
+    state = request.query.get("state") or request.form.get("state")
+    return state[0] if state else None

@@ -18,7 +18,7 @@ from tessera.core.credentials import format_credential, parse_credential
 from tessera.core.errors import TesseraError
 from tessera.core.ids import ApiTokenId, PersonId
 from tessera.core.oauth_grants import AuthorizationCode, RefreshToken
-from tessera.core.oauth_scopes import SESSION_SCOPE, granted_scope
+from tessera.core.oauth_scopes import SESSION_SCOPE, granted_scope, scope_values
 from tessera.core.people import Person
 from tessera.core.principals import TokenSource
 from tessera.oauth.context import OAuthContext
@@ -139,6 +139,14 @@ class OAuthStorage:
             expires_at=now + self.context.config.code_lifetime,
             nonce=nonce,
         )
+
+    def consent_remembered(self, person: Person, client: ClientModel, scope: str) -> bool:
+        """Does a live grant of the person to this app already hold every value of ``scope``?"""
+        wanted = set(scope_values(granted_scope(scope)))
+        held = stored.live_grant_scopes(
+            self.session, person_id=person.id, client_row_id=client.client.id
+        )
+        return any(wanted <= set(scope_values(granted_scope(one))) for one in held)
 
     def nonce_used(self, nonce: str, client: ClientModel) -> bool:
         return stored.nonce_used(self.session, client_id=client.client.id, nonce=nonce)

@@ -65,6 +65,8 @@ class NewOAuthClient:
     is_enabled: bool = True
     #: What signs its ID tokens (OpenID Connect Registration §2): RS256 unless it asks for ES256.
     id_token_signed_response_alg: SigningAlgorithm | str = DEFAULT_ALGORITHM
+    #: Where the app may send people after signing them out (OpenID Connect logout).
+    post_logout_redirect_uris: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,8 @@ class OAuthClientChanges:
     #: Deskpro clients send the whole object back; the same value is fine, another is refused.
     is_public: bool | None = None
     id_token_signed_response_alg: SigningAlgorithm | str | None = None
+    #: Replaces the whole list (empty: none).
+    post_logout_redirect_uris: Sequence[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,12 +121,20 @@ class OAuthClientService:
         uris = check_redirect_uris(
             problems, new.redirect_uris, allow_insecure_http=self._allow_insecure_redirects
         )
+        logout_uris = self._check_post_logout_uris(problems, new.post_logout_redirect_uris)
         context = _check_choice(problems, "context", ClientContext, new.context)
         grant = _check_choice(problems, "allowed_grant_type", GrantType, new.allowed_grant_type)
         alg = _check_choice(
             problems, SIGNATURE_FIELD, SigningAlgorithm, new.id_token_signed_response_alg
         )
-        if problems or uris is None or context is None or grant is None or alg is None:
+        if (
+            problems
+            or uris is None
+            or logout_uris is None
+            or context is None
+            or grant is None
+            or alg is None
+        ):
             raise InvalidInput(problems)
         secret = None if new.is_public else CLIENT_SECRET_CODE.new()
         with self._database.write() as session:
@@ -138,8 +150,20 @@ class OAuthClientService:
                 secret_digest=None if secret is None else self._hasher.digest(secret),
                 now=self._clock.now(),
                 id_token_signed_response_alg=alg,
+                post_logout_redirect_uris=logout_uris,
             )
         return IssuedOAuthClient(client, secret)
+
+    def _check_post_logout_uris(
+        self, problems: FieldErrors, uris: Sequence[str]
+    ) -> list[str] | None:
+        return check_redirect_uris(
+            problems,
+            uris,
+            allow_insecure_http=self._allow_insecure_redirects,
+            field="post_logout_redirect_uris",
+            required=False,
+        )
 
     def get(self, id: int) -> OAuthClient:
         with self._database.read() as session:
@@ -176,6 +200,10 @@ class OAuthClientService:
         if changes.redirect_uris is not None:
             columns["redirect_uris"] = check_redirect_uris(
                 problems, changes.redirect_uris, allow_insecure_http=self._allow_insecure_redirects
+            )
+        if changes.post_logout_redirect_uris is not None:
+            columns["post_logout_redirect_uris"] = self._check_post_logout_uris(
+                problems, changes.post_logout_redirect_uris
             )
         if changes.context is not None:
             context = _check_choice(problems, "context", ClientContext, changes.context)

@@ -112,6 +112,16 @@ class SigningKeyService:
                 keys = stored.published_keys(session, now=self._clock.now())
         return {"keys": [_public(key.public_jwk) for key in keys]}
 
+    def every_public_key(self) -> dict[str, Any]:
+        """Every key Tessera ever signed with and still holds, public parts only (RFC 7517).
+
+        For ID tokens sent back to us as hints (``id_token_hint``): their expiry does not
+        matter, so neither does whether their key is still published.
+        """
+        with self._database.read() as session:
+            keys = stored.all_keys(session)
+        return {"keys": [_public(key.public_jwk) for key in keys]}
+
     def keys(self) -> list[StoredSigningKey]:
         """Every key, oldest first (for the command line: no private part leaves this)."""
         with self._database.read() as session:

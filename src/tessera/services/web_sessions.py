@@ -126,6 +126,35 @@ class WebSessionService:
         with self._database.write() as session:
             stored.end_web_session(session, self._hasher.digests(cookie), now=self._clock.now())
 
+    def sign_out_for_app(
+        self,
+        cookie: str | None,
+        person_id: int,
+        *,
+        oauth_client_id: str | None,
+        confirmed: bool,
+        client_address: str | None = None,
+    ) -> None:
+        """End this browser's session because an app asked (OpenID Connect logout), audited.
+
+        ``confirmed``: the person said yes on the confirmation page (else the app's ID token
+        named them, which needs no question).
+        """
+        digests = self.digests_of(cookie)
+        if not digests:
+            return
+        with self._database.write() as session:
+            stored.end_web_session(session, digests, now=self._clock.now())
+            record(
+                session,
+                AuditKind.SIGNED_OUT_BY_APP,
+                self._clock,
+                actor=PersonId(person_id),
+                subject=PersonId(person_id),
+                client_address=client_address,
+                detail={"oauth_client_id": oauth_client_id, "confirmed": confirmed},
+            )
+
     def digests_of(self, cookie: str | None) -> tuple[bytes, ...]:
         """The forms a cookie may be stored in (to keep one session while ending the others)."""
         if not cookie or len(cookie) > 2 * SESSION_CODE_LENGTH:

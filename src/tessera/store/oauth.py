@@ -408,3 +408,14 @@ def disconnect_app(session: Session, person_id: int, client_row_id: int, *, now:
     for grant_id in grant_ids:
         revoke_grant(session, grant_id, now=now)
     return len(grant_ids)
+
+
+def live_grant_scopes(session: Session, *, person_id: int, client_row_id: int) -> list[str]:
+    """The scopes of the person's live grants to this app (what they agreed to and kept)."""
+    return list(
+        session.scalars(
+            select(OAuthGrantRow.scope).where(
+                _live_grants(person_id), OAuthGrantRow.client_id == client_row_id
+            )
+        )
+    )

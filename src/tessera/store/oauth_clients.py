@@ -39,6 +39,7 @@ def _client_from(column: Callable[[str], Any]) -> OAuthClient:
         name=column("name"),
         context=ClientContext(column("context")),
         redirect_uris=tuple(column("redirect_uris")),
+        post_logout_redirect_uris=tuple(column("post_logout_redirect_uris") or ()),
         allowed_grant_type=GrantType(column("allowed_grant_type")),
         is_enabled=column("is_enabled"),
         is_public=column("is_public"),
@@ -81,12 +82,14 @@ def add_client(
     origin: ClientOrigin = ClientOrigin.CONSOLE,
     metadata: Mapping[str, Any] | None = None,
     registration_token_digest: bytes | None = None,
+    post_logout_redirect_uris: Sequence[str] = (),
 ) -> OAuthClient:
     row = OAuthClientRow(
         random_id=random_id,
         name=name,
         context=context.value,
         redirect_uris=list(redirect_uris),
+        post_logout_redirect_uris=list(post_logout_redirect_uris),
         allowed_grant_type=allowed_grant_type.value,
         is_enabled=is_enabled,
         is_public=is_public,

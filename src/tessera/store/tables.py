@@ -171,6 +171,10 @@ class OAuthClientRow(Base):
     #: "agent" or "user": who may authorize the app.
     context: Mapped[str] = mapped_column(String(16))
     redirect_uris: Mapped[list[str]] = mapped_column(JSON)
+    #: Where the app may send the person after signing them out (RP-Initiated Logout §3).
+    post_logout_redirect_uris: Mapped[list[str]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
     #: "authorization_code", "token" (implicit) for the clients that need it, or
     #: "device_code" (RFC 8628's device authorization grant).
     allowed_grant_type: Mapped[str] = mapped_column(String(32))

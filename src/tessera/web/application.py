@@ -49,6 +49,7 @@ from tessera.web.pages import (
     authorize,
     device,
     login,
+    logout,
     overview,
     setup,
 )
@@ -180,6 +181,7 @@ def build_web_app(
         overview.router,
         login.router,
         authorize.router,
+        logout.router,
         setup.router,
         admin_people.router,
         admin_keys.router,

@@ -62,12 +62,29 @@ def _check_redirect_uris(problems: FieldErrors, uris: list[str]) -> None:
     check_redirect_uris(problems, uris, allow_insecure_http=_insecure_redirects_allowed.get())
 
 
+def _check_post_logout_redirect_uris(problems: FieldErrors, uris: list[str]) -> None:
+    check_redirect_uris(
+        problems,
+        uris,
+        allow_insecure_http=_insecure_redirects_allowed.get(),
+        field="post_logout_redirect_uris",
+        required=False,
+    )
+
+
 #: The services' own rules, run while the body is read: every invalid field in one answer.
 ClientName = Annotated[str, Field(max_length=200), checked(check_name)]
 RedirectUris = Annotated[
     list[str],
     Field(examples=[["https://app.example.com/oauth/callback"]]),
     checked(_check_redirect_uris),
+]
+#: Where the app may send people after asking Tessera to sign them out (OpenID Connect
+#: RP-Initiated Logout): the rules of redirect URIs; may be empty.
+PostLogoutRedirectUris = Annotated[
+    list[str],
+    Field(examples=[["https://app.example.com/signed-out"]]),
+    checked(_check_post_logout_redirect_uris),
 ]
 
 
@@ -82,6 +99,7 @@ class NewOAuthClientIn(BaseModel):
     is_public: bool = False
     #: What signs its ID tokens (OpenID Connect Registration): RS256, or ES256 when it asks.
     id_token_signed_response_alg: SigningAlgorithm = DEFAULT_ALGORITHM
+    post_logout_redirect_uris: PostLogoutRedirectUris = Field(default_factory=list)
 
 
 class OAuthClientChangesIn(BaseModel):
@@ -93,6 +111,8 @@ class OAuthClientChangesIn(BaseModel):
     #: Cannot change; accepted when it is the current value, as Deskpro clients send it back.
     is_public: bool | None = None
     id_token_signed_response_alg: SigningAlgorithm | None = None
+    #: Replaces the whole list; ``[]`` removes them all.
+    post_logout_redirect_uris: PostLogoutRedirectUris | None = None
 
 
 class OAuthClientOut(BaseModel):
@@ -106,6 +126,7 @@ class OAuthClientOut(BaseModel):
     context: ClientContext
     random_id: str
     redirect_uris: list[str]
+    post_logout_redirect_uris: list[str]
     allowed_grant_type: GrantType
     is_enabled: bool
     is_public: bool
@@ -126,6 +147,7 @@ class OAuthClientOut(BaseModel):
             context=client.context,
             random_id=client.random_id,
             redirect_uris=list(client.redirect_uris),
+            post_logout_redirect_uris=list(client.post_logout_redirect_uris),
             allowed_grant_type=client.allowed_grant_type,
             is_enabled=client.is_enabled,
             is_public=client.is_public,

@@ -59,7 +59,15 @@ SIGNATURE_CHOICES = [
     (SigningAlgorithm.RS256.value, "RS256 (RSA; every OpenID Connect library checks it)"),
     (SigningAlgorithm.ES256.value, "ES256 (P-256; only for an app that asks for it)"),
 ]
-FIELDS = ("name", "redirect_uris", "allowed_grant_type", "context", "is_public", SIGNATURE_FIELD)
+FIELDS = (
+    "name",
+    "redirect_uris",
+    "post_logout_redirect_uris",
+    "allowed_grant_type",
+    "context",
+    "is_public",
+    SIGNATURE_FIELD,
+)
 NOTICES = {
     "changed": "The changes were saved.",
     "enabled": "The app is enabled: people can connect it again.",
@@ -69,6 +77,7 @@ NOTICES = {
 BLANK_FORM = {
     "name": "",
     "redirect_uris": "",
+    "post_logout_redirect_uris": "",
     "allowed_grant_type": GrantType.AUTHORIZATION_CODE.value,
     "context": ClientContext.AGENT.value,
     "is_public": "",
@@ -123,6 +132,7 @@ async def create_app(request: Request, viewer: AdminViewer, form: CheckedForm) -
     new = NewOAuthClient(
         name=typed["name"],
         redirect_uris=_uris(typed["redirect_uris"]),
+        post_logout_redirect_uris=_uris(typed["post_logout_redirect_uris"]),
         # Plain text: the service checks it is one of the choices.
         allowed_grant_type=typed["allowed_grant_type"],
         context=typed["context"],
@@ -181,6 +191,7 @@ async def _app_page(
     shown = typed or {
         "name": app.name,
         "redirect_uris": "\n".join(app.redirect_uris),
+        "post_logout_redirect_uris": "\n".join(app.post_logout_redirect_uris),
         "allowed_grant_type": app.allowed_grant_type.value,
         "context": app.context.value,
         SIGNATURE_FIELD: app.id_token_signed_response_alg.value,
@@ -221,6 +232,7 @@ async def change_app(
     changes = OAuthClientChanges(
         name=typed["name"],
         redirect_uris=_uris(typed["redirect_uris"]),
+        post_logout_redirect_uris=_uris(typed["post_logout_redirect_uris"]),
         allowed_grant_type=typed["allowed_grant_type"],
         context=typed["context"],
         # Absent: unchanged.

@@ -5,22 +5,38 @@ app ──GET /oauth/authorize?client_id&redirect_uri&state&code_challenge…─
   other invalid request ──► 302 redirect_uri?error=…&state=…
   (both judged first: nobody signs in for a request that cannot succeed)
   not signed in ──► 303 /login?next=… ──(e-mail, password)──► back here
+  prompt=login, a sign-in older than max_age, an id_token_hint for someone else
+    ──► 303 /login?again=1&next=… (the same, while signed in)
+  prompt=none ──► never a page: 302 redirect_uri?error=login_required|consent_required…,
+    or a code at once when the person agreed to all of it before
   valid ──► consent page ("Access" / "Deny", CSRF token)
 POST /oauth/authorize
   Access ──► 302 redirect_uri?code=…&state=…
   Deny   ──► 302 redirect_uri?error=access_denied&state=…
+Every answer to the app goes in the query, the fragment or, with response_mode=form_post,
+a page whose form the browser posts to the redirect URI.
 """
+
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
-from tessera.oauth.messages import ConsentRequest, RefusedRequest
+from tessera.oauth.messages import (
+    ConsentRequest,
+    FormPost,
+    OAuthResponse,
+    RefusedRequest,
+    SignedInPerson,
+    SignInRequired,
+)
 from tessera.web.oauth_http import oauth_service, snapshot, to_response
 from tessera.web.pages.csrf import CSRF_FIELD, csrf_ok, csrf_token, remember_csrf
+from tessera.web.pages.form_post import render_form_post
 from tessera.web.pages.rendering import PAGE_HEADERS, csp_source_of, render
-from tessera.web.pages.session import services_of, signed_in_person, signed_in_session
+from tessera.web.pages.session import services_of, signed_in_session
 
 router = APIRouter(include_in_schema=False)
 
@@ -35,20 +51,39 @@ def _refused(refused: RefusedRequest, status: int = 400) -> Response:
     )
 
 
-@router.get("/oauth/authorize")
-async def authorize(request: Request) -> Response:
-    person = await run_in_threadpool(signed_in_person, request)
-    answer = await run_in_threadpool(
-        oauth_service(request).check_authorization, snapshot(request), person
-    )
+def _answer(answer: OAuthResponse | RefusedRequest | FormPost) -> Response:
     if isinstance(answer, RefusedRequest):
         return _refused(answer, 403 if answer.error == "access_denied" else 400)
+    if isinstance(answer, FormPost):
+        return render_form_post(answer)
+    return to_response(answer, PAGE_HEADERS)
+
+
+def _sign_in_first(request: Request, needed: SignInRequired) -> Response:
+    target = request.url.path + "?" + urlencode(needed.resume)
+    query: dict[str, str] = {"next": target}
+    if needed.again:
+        query["again"] = "1"
+    if needed.login_hint:
+        query["login_hint"] = needed.login_hint
+    login = request.url_for("login_page").include_query_params(**query)
+    return RedirectResponse(str(login.path) + "?" + login.query, 303, headers=PAGE_HEADERS)
+
+
+@router.get("/oauth/authorize")
+async def authorize(request: Request) -> Response:
+    live = await run_in_threadpool(signed_in_session, request)
+    signed_in = None if live is None else SignedInPerson(live.person, live.signed_in_at)
+    answer = await run_in_threadpool(
+        oauth_service(request).check_authorization, snapshot(request), signed_in
+    )
+    if isinstance(answer, SignInRequired):
+        return _sign_in_first(request, answer)
     if not isinstance(answer, ConsentRequest):
-        return to_response(answer, PAGE_HEADERS)
-    if person is None:
-        target = request.url.path + ("?" + request.url.query if request.url.query else "")
-        login = request.url_for("login_page").include_query_params(next=target)
-        return RedirectResponse(str(login.path) + "?" + login.query, 303, headers=PAGE_HEADERS)
+        return _answer(answer)
+    if signed_in is None:  # a consent page only for someone signed in (never reached)
+        return _refused(RefusedRequest("access_denied", "Sign in first."), 403)
+    person = signed_in.person
     response = render(
         "consent.html",
         form_targets=(csp_source_of(answer.redirect_uri),),
@@ -77,9 +112,7 @@ async def decide(request: Request) -> Response:
             snapshot(request, form), live.person, allow=allow, signed_in_at=live.signed_in_at
         )
     )
-    if isinstance(answer, RefusedRequest):
-        return _refused(answer, 403 if answer.error == "access_denied" else 400)
-    return to_response(answer, PAGE_HEADERS)
+    return _answer(answer)
 
 
 @router.get("/oauth/error")

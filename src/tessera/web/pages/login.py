@@ -32,8 +32,18 @@ def safe_next(value: str | None) -> str:
     return value
 
 
+#: An e-mail address is at most this long (RFC 5321): a longer prefill is cut, never trusted.
+_MAX_EMAIL = 254
+
+
 def _login_page(
-    request: Request, next_url: str, *, status: int = 200, error: str | None = None
+    request: Request,
+    next_url: str,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    email: str | None = None,
+    again: bool = False,
 ) -> Response:
     response = render(
         "login.html",
@@ -42,14 +52,25 @@ def _login_page(
         csrf_token=csrf_token(request),
         next_url=next_url,
         error=error,
-        email=None,
+        email=(email or "")[:_MAX_EMAIL] or None,
+        again=again,
     )
     remember_csrf(request, response)
     return response
 
 
 @router.get("/login")
-async def login_page(request: Request, next: str | None = None) -> Response:
+async def login_page(
+    request: Request,
+    next: str | None = None,
+    login_hint: str | None = None,
+    again: str | None = None,
+) -> Response:
+    """The sign-in form. ``login_hint`` (an app's, OpenID Connect Core §3.1.2.1) only fills
+    in the e-mail address; ``again``: an app asks for a fresh sign-in (``prompt=login``,
+    ``max_age``), so the form shows even to someone signed in."""
+    if again:
+        return _login_page(request, safe_next(next), email=login_hint, again=True)
     person = await run_in_threadpool(signed_in_person, request)
     if person is not None:
         if next:
@@ -64,7 +85,7 @@ async def login_page(request: Request, next: str | None = None) -> Response:
         )
         remember_csrf(request, response)
         return response
-    return _login_page(request, safe_next(next))
+    return _login_page(request, safe_next(next), email=login_hint)
 
 
 @router.post("/login")
@@ -93,6 +114,8 @@ async def sign_in(request: Request) -> Response:
         )
         page.headers["Retry-After"] = str(limited.retry_after_seconds)
         return page
+    # Signing in again (an app asked for a fresh sign-in) replaces this browser's session.
+    await run_in_threadpool(services_of(request).web_sessions.sign_out, session_cookie(request))
     response = RedirectResponse(next_url, status_code=303, headers=PAGE_HEADERS)
     set_session_cookie(request, response, signed_in.cookie)
     set_device_cookie(request, response, signed_in.device)

@@ -39,13 +39,22 @@ PAGE_HEADERS = {
 
 
 def render(
-    name: str, status: int = 200, *, form_targets: tuple[str, ...] = (), **context: Any
+    name: str,
+    status: int = 200,
+    *,
+    form_targets: tuple[str, ...] = (),
+    csp: str | None = None,
+    **context: Any,
 ) -> HTMLResponse:
-    """``form_targets``: CSP sources a form of this page may lead to besides ourselves."""
+    """``form_targets``: CSP sources a form of this page may lead to besides ourselves;
+    ``csp``: a policy of the page's own instead of the site's (no stricter rule is lost:
+    the caller writes all of it)."""
     html = _environment.get_template(name).render(**context)
     headers = PAGE_HEADERS
     if form_targets:
         headers = {**PAGE_HEADERS, "Content-Security-Policy": f"{_CSP} {' '.join(form_targets)}"}
+    if csp is not None:
+        headers = {**PAGE_HEADERS, "Content-Security-Policy": csp}
     return HTMLResponse(html, status_code=status, headers=headers)
 
 
