@@ -36,6 +36,12 @@ class AuditKind(StrEnum):
     #: A person answered a device's request on the ``/device`` page (RFC 8628).
     OAUTH_DEVICE_APPROVED = "oauth_device.approved"
     OAUTH_DEVICE_DENIED = "oauth_device.denied"
+    #: The registry of protected resources (RFC 8707 audiences) changed (ADR 0043).
+    PROTECTED_RESOURCE_CREATED = "protected_resource.created"
+    PROTECTED_RESOURCE_CHANGED = "protected_resource.changed"
+    PROTECTED_RESOURCE_DELETED = "protected_resource.deleted"
+    #: A client asked for a token for a resource it may not have (``invalid_target``).
+    OAUTH_TARGET_REFUSED = "oauth.invalid_target"
 
 
 #: Refused (throttled) sign-ins are counted, not listed one by one: one event per account,
