@@ -32,3 +32,8 @@ class OAuthContext:
     signing_keys: SigningKeyService
     #: ``iss`` of ID tokens: the issuer of the RFC 8414 metadata.
     issuer: str
+
+    @property
+    def own_resource(self) -> str:
+        """Tessera's own API as an RFC 8707 resource: the issuer's URL (ADR 0043)."""
+        return self.issuer.rstrip("/")

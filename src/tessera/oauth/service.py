@@ -153,6 +153,8 @@ class OAuthService:
                 "client_secret_post",
             ],
             "code_challenge_methods_supported": ["S256"],
+            # RFC 9207: every authorization response names this issuer.
+            "authorization_response_iss_parameter_supported": True,
             "scopes_supported": list(SUPPORTED_SCOPES),
             "service_documentation": f"{base}/docs",
             # OpenID Connect Discovery §3, in both documents: where they overlap, they agree.
