@@ -7,7 +7,6 @@ it was: the token is for ``/api/v2``.
 """
 
 import secrets
-from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -31,7 +30,9 @@ from tests.oauth.flows import (
     WEB_CALLBACK,
     Browser,
     authlib_client,
+    authorization_url,
     callback_query,
+    code_for,
     code_request,
     exchange,
     me,
@@ -39,6 +40,7 @@ from tests.oauth.flows import (
     post_as,
     received,
     refresh,
+    token_request,
     tokens_of,
 )
 from tests.web.envelopes import CHALLENGE, INVALID_API_TOKEN, assert_error, data_of
@@ -58,40 +60,6 @@ def mcp(services: Services) -> ProtectedResource:
 @pytest.fixture
 def tickets(services: Services) -> ProtectedResource:
     return services.resources.create(TICKETS, "Tickets API")
-
-
-def authorization_url(issued: IssuedOAuthClient, challenge: str, *resources: str) -> str:
-    """An authorization request naming each resource once (RFC 8707 repeats the parameter)."""
-    params = list(code_request(issued, challenge=challenge).items())
-    params += [("resource", resource) for resource in resources]
-    return f"{AUTHORIZE}?{urlencode(params)}"
-
-
-def code_for(browser: Browser, issued: IssuedOAuthClient, *resources: str) -> tuple[str, str]:
-    verifier, challenge = pkce_pair()
-    location = browser.approve(authorization_url(issued, challenge, *resources))
-    return callback_query(location, WEB_CALLBACK)["code"], verifier
-
-
-def token_request(
-    api: httpx.Client, issued: IssuedOAuthClient, code: str, verifier: str, *resources: str
-) -> httpx.Response:
-    form = [
-        ("grant_type", "authorization_code"),
-        ("code", code),
-        ("redirect_uri", WEB_CALLBACK),
-        ("code_verifier", verifier),
-        *(("resource", resource) for resource in resources),
-    ]
-    assert issued.secret is not None
-    answer = api.post(
-        TOKEN,
-        content=urlencode(form),
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-        auth=(issued.client.client_id, issued.secret),
-    )
-    received(answer)
-    return answer
 
 
 def introspected(api: httpx.Client, issued: IssuedOAuthClient, token: str) -> dict[str, object]:
