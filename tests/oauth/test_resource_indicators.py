@@ -117,6 +117,19 @@ def test_a_real_client_gets_a_token_bound_to_the_resource_it_names(
     ]
 
 
+def test_the_consent_page_names_the_resources(
+    browser: Browser, web_app: IssuedOAuthClient, mcp: ProtectedResource
+) -> None:
+    _, challenge = pkce_pair()
+
+    named = browser.consent_page(authorization_url(web_app, challenge, MCP))
+    plain = browser.consent_page(code_request(web_app, challenge=challenge))
+
+    assert f'<li class="mono">{MCP}</li>' in named.text
+    assert "through the API" in plain.text
+    assert MCP not in plain.text
+
+
 def test_without_resource_the_token_is_for_the_api_as_before(
     api: httpx.Client, browser: Browser, web_app: IssuedOAuthClient, mcp: ProtectedResource
 ) -> None:

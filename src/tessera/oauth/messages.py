@@ -33,6 +33,8 @@ class ConsentRequest:
     client_id: str
     scope: str
     redirect_uri: str
+    #: The resources (RFC 8707) the token will be bound to; empty: Tessera's own API.
+    resources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,7 @@ class OAuthService:
                 client_id=client.client.client_id,
                 scope=grant.request.scope or "",
                 redirect_uri=grant.redirect_uri or "",
+                resources=getattr(grant.request, "resources", None) or (),
             )
 
     def decide(
