@@ -40,8 +40,6 @@ class AuditKind(StrEnum):
     PROTECTED_RESOURCE_CREATED = "protected_resource.created"
     PROTECTED_RESOURCE_CHANGED = "protected_resource.changed"
     PROTECTED_RESOURCE_DELETED = "protected_resource.deleted"
-    #: A client asked for a token for a resource it may not have (``invalid_target``).
-    OAUTH_TARGET_REFUSED = "oauth.invalid_target"
 
 
 #: Refused (throttled) sign-ins are counted, not listed one by one: one event per account,
