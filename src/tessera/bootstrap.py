@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from tessera.services.password_hashing import HashingPool
     from tessera.services.password_login import PasswordLogin
     from tessera.services.people import PeopleService
+    from tessera.services.protected_resources import ProtectedResourceService
     from tessera.services.refusal_cache import RefusalCache
     from tessera.services.route_check import RouteChecker
     from tessera.services.secret_keys import SecretKeyService
@@ -447,6 +448,15 @@ class Wiring:
         )
 
     @cached_property
+    def resources(self) -> ProtectedResourceService:
+        from tessera.core.resources import own_resource_uri
+        from tessera.services.protected_resources import ProtectedResourceService
+
+        return ProtectedResourceService(
+            self.database, self.clock, own_resource_uri(self.site.public_url)
+        )
+
+    @cached_property
     def web_sessions(self) -> WebSessionService:
         from tessera.services.web_sessions import WebSessionService
 
@@ -528,6 +538,7 @@ class Wiring:
             change_stream=self.change_stream,
             readiness=self.readiness,
             leak_reports=self.leak_reports,
+            resources=self.resources,
         )
 
     @cached_property

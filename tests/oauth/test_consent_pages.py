@@ -42,7 +42,7 @@ def test_the_state_comes_back_unchanged(
 
     params = callback_query(location, WEB_CALLBACK)
     assert params["state"] == state
-    assert set(params) == {"code", "state"}
+    assert set(params) == {"code", "state", "iss"}  # RFC 9207: the issuer too
 
 
 @pytest.mark.parametrize("state", STATES, ids=["plain", "odd", "long"])

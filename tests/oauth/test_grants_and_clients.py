@@ -179,6 +179,7 @@ def test_the_metadata_lists_exactly_what_is_supported(api: httpx.Client, server:
         "introspection_endpoint_auth_methods_supported": methods[:2],
         "code_challenge_methods_supported": ["S256"],
         "client_id_metadata_document_supported": True,
+        "authorization_response_iss_parameter_supported": True,
         "scopes_supported": ["session", "openid", "profile", "email", "offline_access"],
         "service_documentation": f"{issuer}/docs",
         "userinfo_endpoint": f"{issuer}/oauth/userinfo",

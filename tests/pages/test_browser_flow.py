@@ -124,7 +124,7 @@ def test_a_person_signs_in_and_grants_access_and_the_app_calls_the_api(
 
     answer = callback.only_query()
     remember(answer.get("code", ""))
-    assert set(answer) == {"code", "state"}
+    assert set(answer) == {"code", "state", "iss"}  # RFC 9207
     assert answer["state"] == flow.state
 
     with httpx.Client(base_url=server, timeout=30) as http:
@@ -238,7 +238,7 @@ def test_the_pages_work_with_the_keyboard_alone(
 
     answer = callback.only_query()
     remember(answer.get("code", ""))
-    assert set(answer) == {"code", "state"}
+    assert set(answer) == {"code", "state", "iss"}  # RFC 9207
     assert answer["state"] == flow.state
 
 

@@ -10,7 +10,15 @@ from tests.pages.console_kit import assert_accessible, open_console, save_screen
 
 pytestmark = pytest.mark.browser
 
-ADMIN_SECTIONS = ["People", "API keys", "OAuth apps", "Tokens", "Audit log", "My account"]
+ADMIN_SECTIONS = [
+    "People",
+    "API keys",
+    "OAuth apps",
+    "Resources",
+    "Tokens",
+    "Audit log",
+    "My account",
+]
 
 
 def test_signed_out_visitors_sign_in_first_and_land_where_they_were_going(

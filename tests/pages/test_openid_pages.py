@@ -7,6 +7,7 @@ posts the answer to the app by itself, and that the logout confirmation signs th
 import re
 from urllib.parse import urlencode
 
+import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
@@ -43,8 +44,10 @@ def test_form_post_sends_the_answer_to_the_app_by_itself(
     remember_cookies(context)
     answer = callback.only_query()
     remember(answer.get("code", ""))
-    assert set(answer) == {"code", "state"}
+    assert set(answer) == {"code", "state", "iss"}  # RFC 9207's iss travels in the form too
     assert answer["state"] == flow.state
+    metadata = httpx.get(f"{server}/.well-known/oauth-authorization-server").json()
+    assert answer["iss"] == metadata["issuer"]
     assert not [text for text in blocked if "Content Security Policy" in text], blocked
 
 

@@ -133,7 +133,7 @@ def assert_error(response: httpx.Response, expected: Json) -> None:
     assert actual == (expected["status"], expected), f"{actual!r} != {expected!r}"
     assert response.headers["content-type"].startswith("application/json")
     if expected["status"] == 401:
-        assert response.headers["WWW-Authenticate"] == CHALLENGE
+        assert deskpro_challenge(response) == CHALLENGE
     else:
         assert "WWW-Authenticate" not in response.headers
 
@@ -141,8 +141,16 @@ def assert_error(response: httpx.Response, expected: Json) -> None:
 def assert_refused(response: httpx.Response, code: str) -> None:
     """A 401 exactly as Deskpro sends it: status, challenge header, whole body."""
     assert response.status_code == 401, response.text
-    assert response.headers["WWW-Authenticate"] == CHALLENGE
+    assert deskpro_challenge(response) == CHALLENGE
     assert response.json() == envelope(401, code)
+
+
+def deskpro_challenge(response: httpx.Response) -> str:
+    """The first ``WWW-Authenticate``: Deskpro's, byte for byte. Any after it are RFC 6750's
+    and RFC 9728's ``Bearer`` challenge (the API's 401s carry one: ADR 0043)."""
+    challenges = response.headers.get_list("WWW-Authenticate")
+    assert all(value.startswith("Bearer ") for value in challenges[1:]), challenges
+    return challenges[0]
 
 
 def assert_pagination(response: httpx.Response, *, total: int, per_page: int, page: int) -> None:

@@ -26,6 +26,9 @@ PUBLIC = {
     ("get", "/oauth/jwks"),
     ("get", "/.well-known/oauth-authorization-server"),
     ("get", "/.well-known/openid-configuration"),
+    # RFC 9728: where to get a token for Tessera's API, or for a resource it knows.
+    ("get", "/.well-known/oauth-protected-resource"),
+    ("get", "/.well-known/oauth-protected-resource/{resource_path}"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     # GitHub's reports prove themselves by their signature (docs/secret-scanning.md).

@@ -30,6 +30,9 @@ COMMANDS: dict[str, CommandEntry] = {
     ),
     "people": CommandEntry("tessera.cli.people", "Manage the people that credentials act for."),
     "prune": CommandEntry("tessera.cli.prune", "Delete ended rows now.", is_group=False),
+    "resources": CommandEntry(
+        "tessera.cli.resources", "Manage the protected resources tokens may be bound to."
+    ),
     "routes": CommandEntry(
         "tessera.cli.routes", "Show the guard's route table and explain its decisions."
     ),

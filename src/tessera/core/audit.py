@@ -49,6 +49,10 @@ class AuditKind(StrEnum):
     #: An admin made or revoked an initial access token for dynamic registration.
     INITIAL_ACCESS_TOKEN_CREATED = "oauth_initial_access_token.created"
     INITIAL_ACCESS_TOKEN_REVOKED = "oauth_initial_access_token.revoked"
+    #: The registry of protected resources (RFC 8707 audiences) changed (ADR 0043).
+    PROTECTED_RESOURCE_CREATED = "protected_resource.created"
+    PROTECTED_RESOURCE_CHANGED = "protected_resource.changed"
+    PROTECTED_RESOURCE_DELETED = "protected_resource.deleted"
 
 
 #: Refused (throttled) sign-ins are counted, not listed one by one: one event per account,

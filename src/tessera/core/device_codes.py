@@ -73,6 +73,8 @@ class DeviceAuthorization:
     grant_id: int | None
     #: When the device collected its tokens (the device code's one use).
     used_at: datetime | None
+    #: The resources (RFC 8707) the device asked for; None: none named.
+    resources: tuple[str, ...] | None = None
 
     def is_expired(self, now: datetime) -> bool:
         return self.expires_at <= now

@@ -119,6 +119,13 @@ class InvalidApiToken(TesseraError):
     message = "Invalid API token."
 
 
+class TokenForAnotherResource(InvalidApiToken):
+    """An OAuth token whose audience does not name this resource (RFC 8707, ADR 0043).
+
+    Deskpro's ``invalid_api_token`` on the wire; the RFC 6750 challenge says why.
+    """
+
+
 class InvalidSignature(TesseraError):
     """A secret-scanning report without a signature that one of the partner's keys verifies."""
 

@@ -16,6 +16,8 @@ class Grant:
     revoked_at: datetime | None
     #: When the person signed in before consenting (OpenID Connect ``auth_time``), if known.
     auth_time: datetime | None = None
+    #: The resources (RFC 8707) the person approved; None: none named (Tessera's own API).
+    resources: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,6 +79,8 @@ class ApiTokenRecord:
     oauth_client_enabled: bool = True
     #: …and, for an agent-context app, while its person is an agent.
     oauth_requires_agent: bool = False
+    #: The resources (RFC 8707) an OAuth token is for; None: Tessera's own API (ADR 0043).
+    audience: tuple[str, ...] | None = None
 
     def serves(self) -> bool:
         """Whether its person and app still allow it (beyond revocation and expiry)."""
@@ -120,6 +122,8 @@ class Principal(NamedTuple):
     #: expiry, idle or absolute); None: no limit of its own. What may reuse this answer
     #: (a proxy, the guard library) must not reuse it longer.
     seconds_left: float | None = None
+    #: The resources an OAuth token is for (RFC 8707); None: no audience (see ``AudienceRule``).
+    audience: tuple[str, ...] | None = None
 
     @property
     def token_scope(self) -> str | None:

@@ -23,6 +23,7 @@ from functools import lru_cache
 from typing import Any, Literal, get_args
 
 from tessera.core.errors import REQUIRED, FieldError, FieldErrors, Forbidden, InvalidInput
+from tessera.core.resources import AudienceRule, resource_uri_problem
 from tessera.core.route_paths import AmbiguousPath, path_segments
 from tessera.core.route_trie import ANY_METHOD, PARAMETER, REST, Node
 
@@ -79,8 +80,17 @@ _REMEMBERED_PATH_LENGTH = 256
 class RouteTable:
     """Routes compiled for matching; build with ``parse_route_table`` or ``RouteTable.of``."""
 
-    def __init__(self, default: RouteDefault, routes: tuple[Route, ...], root: Node[Route]):
+    def __init__(
+        self,
+        default: RouteDefault,
+        routes: tuple[Route, ...],
+        root: Node[Route],
+        audience: AudienceRule = AudienceRule(None, True),
+    ):
         self.default: RouteDefault = default
+        #: Which OAuth tokens the guarded API takes, by their audience (RFC 8707, ADR 0043):
+        #: its ``resource`` URI, and whether tokens asked for without one are taken too.
+        self.audience = audience
         self.routes = routes
         self._root = root
         # Busy APIs ask about the same few paths again and again: remember recent answers
@@ -88,13 +98,18 @@ class RouteTable:
         self._tags_of = lru_cache(maxsize=_REMEMBERED_PATHS)(self._tags_for)
 
     @classmethod
-    def of(cls, routes: tuple[Route, ...] = (), default: RouteDefault = "refuse") -> "RouteTable":
+    def of(
+        cls,
+        routes: tuple[Route, ...] = (),
+        default: RouteDefault = "refuse",
+        audience: AudienceRule = AudienceRule(None, True),
+    ) -> "RouteTable":
         """A table of routes already checked (``ValueError`` if two claim the same request)."""
         problems = FieldErrors()
         root = _compile(routes, problems, lambda index: ("route", f"route_{index}", "path"))
         if problems:
             raise ValueError(f"conflicting routes: {problems.as_json()}")
-        return cls(default, routes, root)
+        return cls(default, routes, root, audience)
 
     def match(self, method: str, path: str) -> Route | None:
         """The most specific route for this request (a query string is ignored), or None.
@@ -140,9 +155,16 @@ def parse_route_table(text: str, *, origin: str) -> RouteTable:
         raise InvalidInput.for_field("routes", FieldError("invalid_toml", str(error))) from None
     problems = FieldErrors()
     for name in document:
-        if name not in ("default", "route"):
+        if name not in ("default", "route", "resource", "accept_unbound_tokens"):
             problems.add((name,), UNKNOWN_FIELD)
     default = _default(document.get("default", "refuse"), ("default",), problems)
+    audience = _audience(
+        document.get("resource"),
+        document.get("accept_unbound_tokens"),
+        ("resource",),
+        ("accept_unbound_tokens",),
+        problems,
+    )
     entries = document.get("route", [])
     if not isinstance(entries, list):
         problems.add(("route",), NOT_A_LIST)
@@ -158,7 +180,7 @@ def parse_route_table(text: str, *, origin: str) -> RouteTable:
     root = _compile(tuple(routes), problems, lambda index: places[index])
     if problems:
         raise InvalidInput(problems)
-    return RouteTable(default, tuple(routes), root)
+    return RouteTable(default, tuple(routes), root, audience)
 
 
 def route_table_from_openapi(document: Mapping[str, Any], *, origin: str) -> RouteTable:
@@ -171,6 +193,13 @@ def route_table_from_openapi(document: Mapping[str, Any], *, origin: str) -> Rou
     problems = FieldErrors()
     default = _default(
         document.get("x-tessera-default", "refuse"), ("x-tessera-default",), problems
+    )
+    audience = _audience(
+        document.get("x-tessera-resource"),
+        document.get("x-tessera-accept-unbound-tokens"),
+        ("x-tessera-resource",),
+        ("x-tessera-accept-unbound-tokens",),
+        problems,
     )
     paths = document.get("paths")
     if not isinstance(paths, Mapping):
@@ -194,7 +223,7 @@ def route_table_from_openapi(document: Mapping[str, Any], *, origin: str) -> Rou
     root = _compile(tuple(routes), problems, lambda index: places[index])
     if problems:
         raise InvalidInput(problems)
-    return RouteTable(default, tuple(routes), root)
+    return RouteTable(default, tuple(routes), root, audience)
 
 
 # -- checking entries --------------------------------------------------------------------------
@@ -206,6 +235,33 @@ def _default(value: object, at: tuple[str, ...], problems: FieldErrors) -> Route
     if value != "refuse":
         problems.add(at, INVALID_DEFAULT)
     return "refuse"
+
+
+def _audience(
+    resource: object,
+    accept_unbound: object,
+    resource_at: tuple[str, ...],
+    unbound_at: tuple[str, ...],
+    problems: FieldErrors,
+) -> AudienceRule:
+    """The API's ``resource`` (an RFC 8707 URI) and whether it takes OAuth tokens asked for
+    without one: by default only where it names no resource (then as before, ADR 0043)."""
+    uri: str | None = None
+    if resource is not None:
+        problem = resource_uri_problem(resource) if isinstance(resource, str) else None
+        if not isinstance(resource, str) or problem is not None:
+            problems.add(resource_at, problem or NOT_A_RESOURCE)
+        else:
+            uri = resource
+    if accept_unbound is None:
+        return AudienceRule(uri, uri is None)
+    if not isinstance(accept_unbound, bool):
+        problems.add(unbound_at, FieldError("invalid", "This value should be true or false."))
+        return AudienceRule(uri, uri is None)
+    return AudienceRule(uri, accept_unbound)
+
+
+NOT_A_RESOURCE = FieldError("invalid_resource_uri", "A resource is a URL, as a string.")
 
 
 def _route(entry: object, at: tuple[str, ...], origin: str, problems: FieldErrors) -> Route | None:

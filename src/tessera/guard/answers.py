@@ -35,6 +35,9 @@ class Identity:
     client_id: str | None = None
     #: The token's OAuth scopes; empty for API keys (their endpoint tags limit them instead).
     scopes: tuple[str, ...] = ()
+    #: The resources (RFC 8707) an OAuth token is for; empty: none named (keys, other tokens,
+    #: OAuth tokens asked for without ``resource``).
+    audience: tuple[str, ...] = ()
 
     @property
     def is_authenticated(self) -> bool:
@@ -95,6 +98,7 @@ def identity_from_headers(headers: Mapping[str, str]) -> Identity:
         name=_text(headers.get("x-tessera-name") or headers.get("remote-name")),
         client_id=headers.get("x-tessera-client-id"),
         scopes=tuple(scopes.split()),
+        audience=tuple(headers.get("x-tessera-audience", "").split()),
     )
 
 

@@ -13,9 +13,11 @@ reach: 503 (fail closed, ``Guard``'s grace aside). A WebSocket handshake is chec
 way and refused with close code 1008 (policy violation).
 
 ``exempt``: paths served without a check (exact, or a prefix ending in ``/``), such as a
-health check. ``resource_metadata``: RFC 9728 protected-resource metadata, served at
-``/.well-known/oauth-protected-resource`` (unguarded) and named in the challenge of every 401
-(``resource_metadata="…"``), so that an OAuth client can find Tessera from the API alone.
+health check. RFC 9728 protected-resource metadata: a ``Guard`` with a ``resource`` has its
+metadata served (unguarded) at the address RFC 9728 §3.1 gives (``/.well-known/oauth-protected-
+resource`` and the resource's path) and named in the challenge of every 401
+(``resource_metadata="…"``), so that an OAuth client finds Tessera from the API alone;
+``resource_metadata`` serves a document of one's own instead.
 """
 
 import json
@@ -24,10 +26,12 @@ from typing import Any
 
 from tessera.guard.answers import Identity, Refusal
 from tessera.guard.client import Guard
+from tessera.guard.resources import metadata_path, metadata_url, protected_resource_metadata
+
+__all__ = ["GuardLifespan", "TesseraMiddleware", "protected_resource_metadata"]
 
 Scope = MutableMapping[str, Any]
 Message = dict[str, Any]
-METADATA_PATH = "/.well-known/oauth-protected-resource"
 
 
 class TesseraMiddleware:
@@ -45,11 +49,15 @@ class TesseraMiddleware:
         self._exact = frozenset(path for path in exempt if not path.endswith("/"))
         self._prefixes = tuple(path for path in exempt if path.endswith("/"))
         self._metadata: bytes | None = None
+        self._metadata_path: str | None = None
         self._challenge: str | None = None
+        if resource_metadata is None:
+            resource_metadata = guard.resource_metadata()
         if resource_metadata is not None:
+            resource = str(resource_metadata["resource"])
             self._metadata = json.dumps(dict(resource_metadata)).encode()
-            url = str(resource_metadata["resource"]).rstrip("/") + METADATA_PATH
-            self._challenge = f'Bearer resource_metadata="{url}"'
+            self._metadata_path = metadata_path(resource)
+            self._challenge = f'Bearer resource_metadata="{metadata_url(resource)}"'
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         kind = scope["type"]
@@ -60,7 +68,7 @@ class TesseraMiddleware:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        if self._metadata is not None and path == METADATA_PATH:
+        if self._metadata is not None and path == self._metadata_path:
             await _send(send, 200, [(b"content-type", b"application/json")], self._metadata)
             return
         if path in self._exact or path.startswith(self._prefixes):
@@ -128,7 +136,8 @@ def identity_of(scope: Scope) -> Identity | None:
 
 async def send_refusal(send: Any, refusal: Refusal, challenge: str | None = None) -> None:
     headers = [(name.encode(), value.encode("latin-1")) for name, value in refusal.headers]
-    if challenge is not None and refusal.status == 401:
+    named = any("resource_metadata=" in value for value in refusal.www_authenticate)
+    if challenge is not None and refusal.status == 401 and not named:
         headers.append((b"www-authenticate", challenge.encode()))
     await _send(send, refusal.status, headers, refusal.body)
 
@@ -145,26 +154,3 @@ def _raw_path(scope: Scope) -> str:
     if raw:
         return str(raw.decode("latin-1")).partition("?")[0]
     return str(scope["path"])
-
-
-def protected_resource_metadata(
-    resource: str,
-    tessera_url: str,
-    *,
-    scopes: Iterable[str] = ("session",),
-    documentation: str | None = None,
-) -> dict[str, Any]:
-    """RFC 9728 metadata for an API that Tessera guards: its authorization server is Tessera.
-
-    ``resource``: the API's own URL as clients call it; ``tessera_url``: Tessera's public URL
-    (whose ``/.well-known/oauth-authorization-server`` describes its OAuth endpoints).
-    """
-    metadata: dict[str, Any] = {
-        "resource": resource,
-        "authorization_servers": [tessera_url.rstrip("/")],
-        "scopes_supported": list(scopes),
-        "bearer_methods_supported": ["header"],
-    }
-    if documentation is not None:
-        metadata["resource_documentation"] = documentation
-    return metadata

@@ -33,6 +33,13 @@ from tessera.guard.answers import (
 from tessera.guard.cache import AnswerCache
 from tessera.guard.metrics import GuardMetrics
 from tessera.guard.requests import CacheKeys, credential_headers
+from tessera.guard.resources import (
+    admits,
+    another_resource,
+    metadata_path,
+    protected_resource_metadata,
+    with_metadata_challenge,
+)
 from tessera.guard.revocations import RevocationStream
 
 log = logging.getLogger("tessera.guard")
@@ -51,6 +58,10 @@ class Guard:
     (0, the default, refuses every request while Tessera cannot be reached); ``timeout``:
     of each call to Tessera, in seconds; ``http2``: needs ``h2`` installed (``httpx[http2]``)
     and a Tessera reached through a proxy that speaks HTTP/2 (uvicorn speaks HTTP/1.1 only).
+    ``resource``: this API's URI as an OAuth resource (RFC 8707): OAuth tokens meant for
+    another resource are refused, and so are tokens asked for without ``resource`` unless
+    ``accept_unbound_tokens``; the integrations serve its RFC 9728 metadata and name it in
+    every 401 (``guard.resources``). None (the default): Tessera's route table alone decides.
     """
 
     def __init__(
@@ -64,8 +75,14 @@ class Guard:
         http2: bool = False,
         max_connections: int = 100,
         monotonic: Callable[[], float] = time.monotonic,
+        resource: str | None = None,
+        accept_unbound_tokens: bool = False,
+        resource_name: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.resource = resource
+        self.accept_unbound_tokens = accept_unbound_tokens
+        self._resource_name = resource_name
         self.metrics = GuardMetrics()
         self._monotonic = monotonic
         self._cache = AnswerCache(cache_size, grace_seconds=grace_seconds)
@@ -139,6 +156,29 @@ class Guard:
     ) -> None:
         self.close()
 
+    # -- the API as an OAuth resource (RFC 8707, RFC 9728) -----------------------------------
+
+    @property
+    def metadata_path(self) -> str | None:
+        """Where this API serves its RFC 9728 metadata (None without ``resource``)."""
+        return None if self.resource is None else metadata_path(self.resource)
+
+    def resource_metadata(self) -> dict[str, object] | None:
+        """This API's RFC 9728 metadata, Tessera its authorization server."""
+        if self.resource is None:
+            return None
+        return protected_resource_metadata(self.resource, self.base_url, name=self._resource_name)
+
+    def _for_this_resource(self, answer: Answer) -> Answer:
+        resource = self.resource
+        if resource is None:
+            return answer
+        if isinstance(answer, Refusal):
+            return with_metadata_challenge(answer, resource)
+        if admits(answer, resource, accept_unbound=self.accept_unbound_tokens):
+            return answer
+        return another_resource(resource)
+
     # -- checks -----------------------------------------------------------------------------
 
     def check(self, method: str, path: str, headers: Iterable[tuple[bytes, bytes]]) -> Answer:
@@ -147,14 +187,14 @@ class Guard:
         key = self._keys.key(method, path, presented)
         cached = self._cached(key)
         if cached is not None:
-            return cached
+            return self._for_this_resource(cached)
         ticket = self._cache.ticket()
         self.metrics.add("calls")
         try:
             response = self._sync_client().request(method, _decision_path(path), headers=presented)
         except httpx.HTTPError as error:
-            return self._unreachable(key, error)
-        return self._answered(key, response, ticket)
+            return self._for_this_resource(self._unreachable(key, error))
+        return self._for_this_resource(self._answered(key, response, ticket))
 
     async def check_async(
         self, method: str, path: str, headers: Iterable[tuple[bytes, bytes]]
@@ -164,7 +204,7 @@ class Guard:
         key = self._keys.key(method, path, presented)
         cached = self._cached(key)
         if cached is not None:
-            return cached
+            return self._for_this_resource(cached)
         ticket = self._cache.ticket()
         self.metrics.add("calls")
         try:
@@ -172,8 +212,8 @@ class Guard:
                 method, _decision_path(path), headers=presented
             )
         except httpx.HTTPError as error:
-            return self._unreachable(key, error)
-        return self._answered(key, response, ticket)
+            return self._for_this_resource(self._unreachable(key, error))
+        return self._for_this_resource(self._answered(key, response, ticket))
 
     def _cached(self, key: bytes) -> Answer | None:
         self.metrics.add("checks")

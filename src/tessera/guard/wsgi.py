@@ -7,7 +7,8 @@
 
 Allowed: the application runs with the ``Identity`` in ``environ["tessera.identity"]``.
 Refused: Tessera's answer as Tessera gave it; Tessera out of reach: 503 (fail closed).
-``exempt``: paths served without a check (exact, or a prefix ending in ``/``).
+``exempt``: paths served without a check (exact, or a prefix ending in ``/``). A ``Guard``
+with a ``resource`` has its RFC 9728 metadata served at its well-known path, unguarded.
 """
 
 from collections.abc import Callable, Iterable
@@ -17,6 +18,7 @@ from urllib.parse import quote
 
 from tessera.guard.answers import Identity, Refusal
 from tessera.guard.client import Guard
+from tessera.guard.resources import metadata_body
 
 ENVIRON_KEY = "tessera.identity"
 StartResponse = Callable[..., Any]
@@ -33,6 +35,8 @@ class TesseraWSGIMiddleware:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = request_path(environ)
+        if path == self.guard.metadata_path:
+            return serve_metadata(self.guard, start_response)
         if path in self._exact or path.startswith(self._prefixes):
             return self.app(environ, start_response)
         answer = check_environ(self.guard, environ)
@@ -61,6 +65,18 @@ def headers_of(environ: dict[str, Any]) -> list[tuple[bytes, bytes]]:
         for name, value in environ.items()
         if name.startswith("HTTP_")
     ]
+
+
+def serve_metadata(guard: Guard, start_response: StartResponse) -> list[bytes]:
+    """The API's RFC 9728 metadata (for a Flask or Django route of one's own, too)."""
+    metadata = guard.resource_metadata()
+    if metadata is None:
+        start_response("404 Not Found", [("content-length", "0")])
+        return [b""]
+    body = metadata_body(metadata)
+    headers = [("content-type", "application/json"), ("content-length", str(len(body)))]
+    start_response("200 OK", headers)
+    return [body]
 
 
 def refuse(refusal: Refusal, start_response: StartResponse) -> list[bytes]:

@@ -38,3 +38,8 @@ class OAuthContext:
     issuer: str
     #: Client ID metadata documents (ADR 0044); None: not accepted.
     client_documents: ClientDocumentService | None = None
+
+    @property
+    def own_resource(self) -> str:
+        """Tessera's own API as an RFC 8707 resource: the issuer's URL (ADR 0043)."""
+        return self.issuer.rstrip("/")

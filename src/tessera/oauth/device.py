@@ -49,6 +49,7 @@ from tessera.core.oauth_scopes import granted_scope
 from tessera.core.people import Person
 from tessera.oauth.grants import TOKEN_AUTH_METHODS, may_authorize
 from tessera.oauth.models import ClientModel
+from tessera.oauth.resources import device_resources, token_audience
 from tessera.oauth.storage import StorageHost
 from tessera.store import device_authorizations as stored
 from tessera.store.people import get_person
@@ -85,9 +86,11 @@ class DeviceAuthorizationEndpoint(_DeviceAuthorizationEndpoint):
             storage.context.hasher,
             storage.context.clock.now(),
         )
+        resources = device_resources(self.server, request, client)
         device_code, user_code = self.generate_device_code(), self.generate_user_code()
         stored.add(
             storage.session,
+            resources=resources,
             device_code_digest=hasher.digest(device_code),
             user_code_digest=hasher.digest(user_code),
             client_id=client.client.id,
@@ -142,6 +145,10 @@ class DeviceCodeGrant(_DeviceCodeGrant):
         self.request.client = client
         self.request.credential = credential
         self.request.user = self.validate_device_credential(credential)
+        grant = credential.grant
+        self.request.audience = token_audience(
+            self.server, self.request, None if grant is None else grant.resources
+        )
 
     def query_device_credential(self, device_code: str) -> DeviceCredential | None:
         storage = self.server.storage

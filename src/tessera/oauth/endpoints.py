@@ -56,7 +56,7 @@ class IntrospectionEndpoint(_HintIgnored, _IntrospectionEndpoint):
     def introspect_token(self, token: AccessTokenModel | RefreshTokenModel) -> dict[str, Any]:
         if isinstance(token, RefreshTokenModel):
             grant = token.grant
-            return {
+            answer: dict[str, Any] = {
                 "active": True,
                 "token_type": "refresh_token",
                 "scope": token.get_scope(),
@@ -64,6 +64,7 @@ class IntrospectionEndpoint(_HintIgnored, _IntrospectionEndpoint):
                 "iat": int(token.token.created_at.timestamp()),
                 "exp": int(token.token.expires_at.timestamp()),
             }
+            return _with_audience(answer, grant.resources)
         found = token.token
         payload: dict[str, Any] = {
             "active": True,
@@ -76,4 +77,13 @@ class IntrospectionEndpoint(_HintIgnored, _IntrospectionEndpoint):
         }
         if found.expires_at is not None:
             payload["exp"] = int(found.expires_at.timestamp())
-        return payload
+        return _with_audience(payload, found.audience)
+
+
+def _with_audience(answer: dict[str, Any], audience: tuple[str, ...] | None) -> dict[str, Any]:
+    """RFC 7662 §2.2 ``aud``, as JWT writes it (RFC 7519 §4.1.3): one resource as a string,
+    several as a list. None (no ``resource`` was asked for): left out, the token is for
+    Tessera's own API only (ADR 0043)."""
+    if audience is not None:
+        answer["aud"] = audience[0] if len(audience) == 1 else list(audience)
+    return answer

@@ -16,6 +16,7 @@ from tessera.core.oauth_clients import person_may_authorize
 from tessera.core.oauth_scopes import is_openid, scope_to_refresh
 from tessera.core.people import Person
 from tessera.oauth.models import ClientModel, CodeModel, RefreshTokenModel
+from tessera.oauth.resources import authorization_resources, token_audience
 from tessera.oauth.storage import StorageHost
 
 #: Confidential clients prove their secret; public ones (PKCE) send only their client_id.
@@ -51,6 +52,12 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = TOKEN_AUTH_METHODS
     server: StorageHost
 
+    def validate_authorization_request(self) -> str:
+        # Authlib's checks first: an invalid_target may only go to a redirect URI it accepted.
+        redirect_uri: str = super().validate_authorization_request()
+        self.request.resources = authorization_resources(self.server, self.request, redirect_uri)
+        return redirect_uri
+
     def save_authorization_code(self, code: str, request: Any) -> None:
         data = request.payload.data
         self.server.storage.store_code(
@@ -62,7 +69,13 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             code_challenge=data.get("code_challenge"),
             code_challenge_method=data.get("code_challenge_method"),
             nonce=data.get("nonce") if is_openid(request.scope) else None,
+            resources=getattr(request, "resources", None),
         )
+
+    def validate_token_request(self) -> None:
+        super().validate_token_request()
+        code: CodeModel = self.request.authorization_code
+        self.request.audience = token_audience(self.server, self.request, code.grant.resources)
 
     def query_authorization_code(self, code: str, client: ClientModel) -> CodeModel | None:
         return self.server.storage.spend_code(code, client)
@@ -83,6 +96,12 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshTokenModel | None:
         return self.server.storage.usable_refresh_token(refresh_token)
+
+    def validate_token_request(self) -> None:
+        super().validate_token_request()
+        # A subset of the grant's resources, never another (RFC 8707 §2.2).
+        token: RefreshTokenModel = self.request.refresh_token
+        self.request.audience = token_audience(self.server, self.request, token.grant.resources)
 
     def _validate_token_scope(self, token: RefreshTokenModel) -> None:
         # Authlib's own check (this private hook of the pinned Authlib 1.9; tests/oauth/
@@ -118,6 +137,13 @@ class ImplicitGrant(grants.ImplicitGrant):
     """Only for a client whose allowed grant type is ``token`` (decision 11.11)."""
 
     server: StorageHost
+
+    def validate_authorization_request(self) -> str:
+        redirect_uri: str = super().validate_authorization_request()
+        self.request.resources = authorization_resources(
+            self.server, self.request, redirect_uri, fragment=True
+        )
+        return redirect_uri
 
     def authenticate_token_endpoint_client(self) -> ClientModel:
         client = self.server.query_client(self.request.payload.client_id)

@@ -43,6 +43,8 @@ class ConsentRequest:
     document_host: str | None = None
     #: The answer goes to this machine (``localhost``): any program on it could take it.
     loopback_redirect: bool = False
+    #: The resources (RFC 8707) the token will be bound to; empty: Tessera's own API.
+    resources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,9 @@ is read and written lives in ``storage``; this module only composes it with Auth
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
+from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749 import AuthorizationServer
 from sqlalchemy.orm import Session
 
@@ -80,7 +82,20 @@ class TesseraAuthorizationServer(AuthorizationServer):
         self, status: int, body: Any, headers: list[tuple[str, str]]
     ) -> tuple[int, list[tuple[str, str]], str]:
         text = json.dumps(body) if isinstance(body, dict) else str(body or "")
-        return status, list(headers), text
+        return status, [self._with_issuer(name, value) for name, value in headers], text
+
+    def _with_issuer(self, name: str, value: str) -> tuple[str, str]:
+        """RFC 9207 §2: ``iss`` on every authorization response, success and error alike.
+
+        Every redirect this server answers is one (the token and other endpoints never
+        redirect), and every one passes through here. Authlib's ``IssuerParameter`` does the
+        same on a response object with ``location``; ours are tuples, so the one line it needs
+        is here. Implicit answers carry their parameters in the fragment, and ``iss`` with them.
+        """
+        if name.lower() != "location":
+            return name, value
+        in_fragment = bool(urlsplit(value).fragment)
+        return name, add_params_to_uri(value, [("iss", self.context.issuer)], in_fragment)
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         # Authlib's signals (client authenticated, token revoked): nothing listens yet.

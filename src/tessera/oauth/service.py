@@ -116,6 +116,7 @@ class OAuthService:
             redirect_uri=redirect_uri,
             document_host=None if document_url is None else document_host(document_url),
             loopback_redirect=has_loopback_redirect([redirect_uri]),
+            resources=getattr(grant.request, "resources", None) or (),
         )
 
     def decide(
@@ -291,6 +292,8 @@ class OAuthService:
             "code_challenge_methods_supported": ["S256"],
             # draft-ietf-oauth-client-id-metadata-document: an https URL may be a client_id.
             "client_id_metadata_document_supported": self._documents_enabled,
+            # RFC 9207: every authorization response names this issuer.
+            "authorization_response_iss_parameter_supported": True,
             "scopes_supported": list(SUPPORTED_SCOPES),
             "service_documentation": f"{base}/docs",
             # OpenID Connect Discovery §3, in both documents: where they overlap, they agree.

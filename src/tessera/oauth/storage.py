@@ -118,6 +118,7 @@ class OAuthStorage:
         code_challenge: str | None,
         code_challenge_method: str | None,
         nonce: str | None = None,
+        resources: tuple[str, ...] | None = None,
     ) -> None:
         now = self.context.clock.now()
         grant = stored.add_grant(
@@ -127,6 +128,7 @@ class OAuthStorage:
             scope=scope,
             now=now,
             auth_time=self.auth_time,
+            resources=resources,
         )
         stored.add_code(
             self.session,
@@ -220,6 +222,8 @@ class OAuthStorage:
         """Fill in the token answer Authlib shaped: an API token ``ID:CODE``, a refresh token."""
         now = self.context.clock.now()
         hasher = self.context.hasher
+        #: RFC 8707: what the grant set as ``request.audience`` (None: Tessera's own API).
+        audience: tuple[str, ...] | None = getattr(request, "audience", None)
         if request.authorization_code is not None:
             grant = request.authorization_code.code.grant
         elif request.refresh_token is not None:
@@ -227,12 +231,14 @@ class OAuthStorage:
         elif request.credential is not None:  # the device grant: approved on the /device page
             grant = request.credential.grant
         else:  # implicit: the consent happens with this very response
+            audience = getattr(request, "resources", None)
             grant = stored.add_grant(
                 self.session,
                 client_id=request.client.client.id,
                 person_id=request.user.id,
                 scope=request.scope,
                 now=now,
+                resources=audience,
             )
         code = API_TOKEN_CODE.new()
         access = stored_tokens.add_api_token(
@@ -244,6 +250,7 @@ class OAuthStorage:
             now=now,
             expires_at=now + self.context.config.access_token_lifetime,
             grant_id=grant.id,
+            audience=audience,
         )
         token["access_token"] = format_credential(access.id, code)
         record(
@@ -258,6 +265,7 @@ class OAuthStorage:
                 "source": TokenSource.OAUTH.value,
                 "oauth_client_id": grant.client_id,
                 "refreshed": request.refresh_token is not None,
+                "audience": None if audience is None else list(audience),
             },
         )
         if "refresh_token" in token:
@@ -302,6 +310,9 @@ class OAuthStorage:
         found = self.find_token(token_string)
         if not isinstance(found, AccessTokenModel):
             return None
+        audience = found.token.audience
+        if audience is not None and self.context.own_resource not in audience:
+            return None  # a token for another resource (RFC 8707): not for Tessera's UserInfo
         scope = stored.scope_of_token_grant(self.session, found.token.id)
         return None if scope is None else UserInfoToken(found, granted_scope(scope))
 

@@ -404,6 +404,7 @@ class Authenticator:
             app_id=token.oauth_client_id,
             oauth_client_id=token.oauth_client_id,
             seconds_left=left,
+            audience=token.audience,
         )
 
     def refresh_due(self) -> int:

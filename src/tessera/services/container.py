@@ -18,6 +18,7 @@ from tessera.services.health import ReadinessProbe
 from tessera.services.leak_reports import LeakReportService
 from tessera.services.oauth_clients import OAuthClientService
 from tessera.services.people import PeopleService
+from tessera.services.protected_resources import ProtectedResourceService
 from tessera.services.refusal_cache import RefusalCache
 from tessera.services.shown_once import ShownOnceService
 from tessera.services.usage import UsageRecorder
@@ -54,3 +55,5 @@ class Services:
     readiness: ReadinessProbe
     #: Leaked credentials reported by a secret-scanning partner (off without its keys).
     leak_reports: LeakReportService
+    #: The registry of protected resources (RFC 8707 audiences, RFC 9728 metadata).
+    resources: ProtectedResourceService

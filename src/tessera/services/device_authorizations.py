@@ -110,7 +110,12 @@ class DeviceAuthorizationService:
                 return CodeRefusal.UNKNOWN  # answered in another tab meanwhile
             if allow:
                 grant = stored_grants.add_grant(
-                    session, client_id=client.id, person_id=person.id, scope=device.scope, now=now
+                    session,
+                    client_id=client.id,
+                    person_id=person.id,
+                    scope=device.scope,
+                    now=now,
+                    resources=device.resources,
                 )
                 stored.attach_grant(session, device.id, grant.id)
             record(

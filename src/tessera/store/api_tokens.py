@@ -87,6 +87,7 @@ def add_api_token(
     now: datetime,
     expires_at: datetime | None = None,
     grant_id: int | None = None,
+    audience: tuple[str, ...] | None = None,
 ) -> ApiTokenInfo:
     # Anything the caller left pending goes first, as the ORM's own flush would order it.
     session.flush()
@@ -99,6 +100,7 @@ def add_api_token(
         "created_at": now,
         "expires_at": expires_at,
         "grant_id": grant_id,
+        "audience": None if audience is None else list(audience),
     }
     token_id = session.connection().execute(_ADD_API_TOKEN, values).scalar_one()
     return ApiTokenInfo(

@@ -51,6 +51,7 @@ _TOKEN_SELECT = select(
     _TOKEN.c.last_used_at.label("token_last_used_at"),
     _TOKEN.c.expires_at.label("token_expires_at"),
     _TOKEN.c.revoked_at.label("token_revoked_at"),
+    _TOKEN.c.audience.label("token_audience"),
     _CLIENT.c.id.label("client_id"),
     _CLIENT.c.random_id.label("client_random_id"),
     _CLIENT.c.document_url.label("client_document_url"),
@@ -126,6 +127,7 @@ def _token(row: Any) -> ApiTokenRecord:
         ),
         oauth_client_enabled=row.client_is_enabled is not False,
         oauth_requires_agent=row.client_context == "agent",
+        audience=tuple(row.token_audience) if row.token_audience is not None else None,
     )
 
 

@@ -50,6 +50,7 @@ def _device(row: OAuthDeviceAuthorizationRow) -> DeviceAuthorization:
         decided_at=row.decided_at,
         grant_id=row.grant_id,
         used_at=row.used_at,
+        resources=None if row.resources is None else tuple(row.resources),
     )
 
 
@@ -69,8 +70,10 @@ def add(
     now: datetime,
     expires_at: datetime,
     interval_seconds: int,
+    resources: tuple[str, ...] | None = None,
 ) -> DeviceAuthorization:
     row = _ROW(
+        resources=None if resources is None else list(resources),
         device_code_digest=device_code_digest,
         user_code_digest=user_code_digest,
         client_id=client_id,
@@ -174,6 +177,8 @@ def get_grant(session: Session, grant_id: int) -> Grant | None:
         scope=row.scope,
         created_at=row.created_at,
         revoked_at=row.revoked_at,
+        auth_time=row.auth_time,
+        resources=None if row.resources is None else tuple(row.resources),
     )
 
 

@@ -112,6 +112,7 @@ def _grant(row: OAuthGrantRow) -> Grant:
         created_at=row.created_at,
         revoked_at=row.revoked_at,
         auth_time=row.auth_time,
+        resources=_resources(row.resources),
     )
 
 
@@ -123,9 +124,15 @@ def add_grant(
     scope: str,
     now: datetime,
     auth_time: datetime | None = None,
+    resources: tuple[str, ...] | None = None,
 ) -> Grant:
     row = OAuthGrantRow(
-        client_id=client_id, person_id=person_id, scope=scope, created_at=now, auth_time=auth_time
+        client_id=client_id,
+        person_id=person_id,
+        scope=scope,
+        created_at=now,
+        auth_time=auth_time,
+        resources=None if resources is None else list(resources),
     )
     session.add(row)
     session.flush()
@@ -168,7 +175,12 @@ def _grant_of(row: Row[Any]) -> Grant:
         created_at=row.grant_created_at,
         revoked_at=row.grant_revoked_at,
         auth_time=row.grant_auth_time,
+        resources=_resources(row.grant_resources),
     )
+
+
+def _resources(stored: list[str] | None) -> tuple[str, ...] | None:
+    return None if stored is None else tuple(stored)
 
 
 def find_code(

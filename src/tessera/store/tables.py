@@ -141,6 +141,9 @@ class ApiTokenRow(Base):
     grant_id: Mapped[int | None] = mapped_column(
         Id, ForeignKey("oauth_grants.id", ondelete="CASCADE"), index=True
     )
+    #: The resources (RFC 8707) the token is for; None: Tessera's own API (ADR 0043). Read by
+    #: the per-request check with the row, so that no second read decides the audience.
+    audience: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class DeviceSetupCodeRow(Base):
@@ -243,6 +246,8 @@ class OAuthGrantRow(Base):
     #: When the person signed in before consenting (OpenID Connect ``auth_time``): every ID
     #: token of the grant, refreshed ones included, carries it. None for older grants.
     auth_time: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: The resources (RFC 8707) the person approved; None: none named (Tessera's own API).
+    resources: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class OAuthCodeRow(Base):
@@ -442,3 +447,21 @@ class OAuthDeviceAuthorizationRow(Base):
     )
     #: The device code's one use: when the device collected its tokens.
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: The resources (RFC 8707) the device asked for; None: none named.
+    resources: Mapped[list[str] | None] = mapped_column(JSON)
+
+
+class ProtectedResourceRow(Base):
+    """A resource server registered for audience-bound tokens (RFC 8707, ADR 0043)."""
+
+    __tablename__ = "protected_resources"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    #: The resource's URI, compared as an exact string (RFC 8707 §2, RFC 9728 §3.3).
+    uri: Mapped[str] = mapped_column(String(2000), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: The OAuth clients (row ids) that may ask for it; None: every client.
+    client_ids: Mapped[list[int] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

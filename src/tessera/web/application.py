@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tessera import __version__
 from tessera.core.proxies import TrustedProxies
+from tessera.core.resources import AudienceRule, protected_resource_metadata_url
 from tessera.core.routes import RouteTable
 from tessera.oauth.service import OAuthService
 from tessera.services.container import Services
@@ -26,6 +27,7 @@ from tessera.web.api import (
     oauth,
     oauth_clients,
     people,
+    protected_resources,
     secret_scanning,
 )
 from tessera.web.authz import PREFIX, AuthzOptions, Door, ForwardAuth, door_for
@@ -45,6 +47,7 @@ from tessera.web.pages import (
     admin_audit,
     admin_keys,
     admin_people,
+    admin_resources,
     admin_tokens,
     authorize,
     device,
@@ -150,6 +153,10 @@ def build_web_app(
     )
     app.state.services = services
     app.state.oauth = oauth_server
+    # Tessera's own API as a resource (RFC 8707, 9728; ADR 0043): tokens for it or for none.
+    own_resource = services.resources.own_uri
+    app.state.api_audience = AudienceRule(own_resource, accept_unbound=True)
+    app.state.api_metadata_url = protected_resource_metadata_url(own_resource)
     routers = [
         module.router
         for module in (
@@ -170,6 +177,7 @@ def build_web_app(
         app.include_router(router)
     # The OAuth protocol endpoints are described too; the pages are not part of the API.
     app.include_router(oauth.router)
+    app.include_router(protected_resources.router)
     app.include_router(health_router)
     http: ASGIApp = app.serve_http
     if metrics is not None:
@@ -186,6 +194,7 @@ def build_web_app(
         admin_people.router,
         admin_keys.router,
         admin_apps.router,
+        admin_resources.router,
         admin_tokens.router,
         admin_audit.router,
         account.router,
@@ -202,7 +211,7 @@ def build_web_app(
     app.proxies = proxies if proxies else None  # none trusted: nothing to do per request
     install_error_handlers(app)
     install_console(app)
-    install_docs(app, [*routers, oauth.router, health_router])
+    install_docs(app, [*routers, oauth.router, protected_resources.router, health_router])
     app.add_middleware(UntypedBodyMiddleware)
     limits = body_limits or BodyLimitSettings()
     app.add_middleware(BodyLimits, max_bytes=limits.max_bytes, body_seconds=limits.body_seconds)

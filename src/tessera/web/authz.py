@@ -38,6 +38,7 @@ from starlette.types import Receive, Scope, Send
 
 from tessera.core.errors import InternalError, TesseraError
 from tessera.core.principals import Principal
+from tessera.core.resources import protected_resource_metadata_url
 from tessera.core.routes import RouteTable
 from tessera.logs import request_id
 from tessera.web.deps import authorize
@@ -45,6 +46,7 @@ from tessera.web.errors import STATUS, error_response
 from tessera.web.forwarded import is_from_trusted_proxy
 from tessera.web.identity_headers import IdentityHeaderNames, IdentityHeaders
 from tessera.web.middleware import CLIENT_REQUEST_ID, REQUEST_ID_HEADER, request_id_for
+from tessera.web.resource_metadata import bearer_challenge, presented_bearer
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +54,12 @@ PREFIX = "/authz/"
 FORWARD_AUTH = "/authz/forward-auth"
 AUTH_REQUEST = "/authz/auth-request"
 EXT_AUTHZ = "/authz/ext-authz"
-#: RFC 6750 §3: a refused ``Bearer`` credential, beside Deskpro's own challenge.
-BEARER_CHALLENGE = 'Bearer realm="DeskPRO API", error="invalid_token"'
+#: The audience of an OAuth token that has one (RFC 8707), space-separated, on an allowed
+#: answer: the guard library checks it against its own resource (ADR 0043).
+AUDIENCE_HEADER = b"x-tessera-audience"
 #: What nginx's ``auth_request`` passes on; it makes any other status a 500.
 _NGINX_STATUSES = frozenset((200, 401, 403))
 _REQUEST_ID = REQUEST_ID_HEADER.lower().encode("latin-1")
-_AUTHORIZATION = b"authorization"
 
 
 class Door(Enum):
@@ -153,6 +155,10 @@ class ForwardAuth:
 
     def __init__(self, options: AuthzOptions) -> None:
         self._routes = options.routes
+        self._audience = options.routes.audience
+        resource = self._audience.resource
+        #: RFC 9728: where the guarded API's metadata is, named in every 401 (if it has a URI).
+        self._metadata_url = None if resource is None else protected_resource_metadata_url(resource)
         self._identity = IdentityHeaders(options.identity)
         self._max_age = options.max_age
         self._cache_control = f"private, max-age={options.max_age}"
@@ -169,7 +175,9 @@ class ForwardAuth:
                 original = original_request(door, scope)
                 tags = self._routes.tags_for(original.method, original.path)
                 request = Request(_original_scope(scope, original))
-                principal = await authorize(request, tags, admin=False, sessions=False)
+                principal = await authorize(
+                    request, tags, admin=False, sessions=False, audience=self._audience
+                )
             except TesseraError as error:
                 refusal = self._refusal(error, door, scope)
             except Exception:
@@ -182,6 +190,9 @@ class ForwardAuth:
                     (_REQUEST_ID, rid.encode("latin-1")),
                     *self._identity(principal),
                 ]
+                if principal.audience is not None:
+                    audience = " ".join(principal.audience).encode("latin-1", "replace")
+                    headers.append((AUDIENCE_HEADER, audience))
                 await send({"type": "http.response.start", "status": 200, "headers": headers})
                 await send({"type": "http.response.body", "body": b""})
                 return
@@ -212,8 +223,12 @@ class ForwardAuth:
             # nginx drops the body of an auth answer: the envelope whole, for its error_page.
             envelope = json.dumps(json.loads(bytes(response.body)), separators=(",", ":"))
             response.headers["X-Tessera-Error-Body"] = envelope
-        if status == 401 and _is_bearer(scope):
-            response.headers.append("WWW-Authenticate", BEARER_CHALLENGE)
+        if status == 401:
+            challenge = bearer_challenge(
+                error, metadata_url=self._metadata_url, failed_bearer=presented_bearer(scope)
+            )
+            if challenge is not None:
+                response.headers.append("WWW-Authenticate", challenge)
         if door is Door.AUTH_REQUEST and status not in _NGINX_STATUSES:
             response.status_code = 403
         return response
@@ -235,9 +250,3 @@ def _first(scope: Scope, name: bytes) -> bytes | None:
         if header == name:
             return bytes(value)
     return None
-
-
-def _is_bearer(scope: Scope) -> bool:
-    """Whether the ``Authorization`` scheme is Bearer (Deskpro splits on blanks and commas)."""
-    value = (_first(scope, _AUTHORIZATION) or b"").strip()
-    return value[:6].lower() == b"bearer" and value[6:7] in b" \t,"

@@ -15,8 +15,13 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import Response
 from starlette.types import Message, Scope
 
-_PREFIXES = ("/api/v2/", "/.well-known/oauth-authorization-server/")
+_PREFIXES = (
+    "/api/v2/",
+    "/.well-known/oauth-authorization-server/",
+    "/.well-known/oauth-protected-resource/",
+)
 _PATHS = {
+    "/.well-known/oauth-protected-resource",
     "/oauth/token",
     "/oauth/revoke",
     "/oauth/introspect",

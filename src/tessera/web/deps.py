@@ -4,9 +4,15 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 
-from tessera.core.errors import Forbidden, InvalidCorsAuthType, TesseraError
+from tessera.core.errors import (
+    Forbidden,
+    InvalidCorsAuthType,
+    TesseraError,
+    TokenForAnotherResource,
+)
 from tessera.core.paging import DEFAULT_PER_PAGE, MAX_PER_PAGE, PageRequest
 from tessera.core.principals import AuthMethod, Principal
+from tessera.core.resources import AudienceRule
 from tessera.metrics.decisions import count_allowed, count_not_allowed
 from tessera.services.authenticate import PresentedRequest
 from tessera.services.container import Services
@@ -116,8 +122,13 @@ async def authorize(
     admin: bool,
     issues_credential: bool = False,
     sessions: bool = True,
+    audience: AudienceRule | None = None,
 ) -> Principal:
-    """Authenticate the caller, then apply the CORS rule, the tags and the admin rule.
+    """Authenticate the caller, then apply the audience, the CORS rule, the tags and the admin
+    rule.
+
+    ``audience``: which OAuth tokens the resource takes (RFC 8707, ADR 0043); by default
+    Tessera's own API's rule (``app.state.api_audience``): tokens for it, or for no resource.
 
     A cache hit is decided right here on the event loop; a miss awaits a database read that
     concurrent misses share (ADR 0010, 0014). ``sessions=False``: a session cookie is no
@@ -132,6 +143,9 @@ async def authorize(
         principal = authenticator.try_cached(presented)
         if principal is None:
             principal = await authenticator.verify_async(presented)
+        rule: AudienceRule = audience or request.app.state.api_audience
+        if not rule.admits(principal.audience, principal.oauth_client_id):
+            raise TokenForAnotherResource()
         if b"origin" in headers and not _may_cross_origins(principal):
             raise InvalidCorsAuthType()
         if not principal.may_call(tags, admin=admin):

@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.types import Scope
 
 from tessera.core.errors import (
     INVALID,
@@ -35,6 +36,7 @@ from tessera.core.errors import (
     Unavailable,
 )
 from tessera.web.field_rules import carried_problems, merge_into
+from tessera.web.resource_metadata import bearer_challenge, presented_bearer
 
 #: Sent with every 401, byte for byte what Deskpro clients expect.
 DESKPRO_CHALLENGE = 'session,token,key realm="DeskPRO API"'
@@ -83,10 +85,32 @@ def error_response(error: TesseraError, headers: dict[str, str] | None = None) -
     )
 
 
+#: Where the API's 401s add RFC 9728's and RFC 6750's challenge (not the pages).
+API_PREFIX = "/api/"
+
+
+def api_error_response(error: TesseraError, scope: Scope) -> Response:
+    """``error_response``, and on a 401 of the API a second challenge after Deskpro's:
+    ``Bearer resource_metadata="…"`` (RFC 9728 §5.1), with ``error="invalid_token"`` when a
+    Bearer credential was presented (RFC 6750 §3). Deskpro's challenge and body are unchanged.
+    """
+    response = error_response(error)
+    if response.status_code != 401 or not str(scope.get("path", "")).startswith(API_PREFIX):
+        return response
+    app = scope.get("app")
+    metadata_url = getattr(getattr(app, "state", None), "api_metadata_url", None)
+    challenge = bearer_challenge(
+        error, metadata_url=metadata_url, failed_bearer=presented_bearer(scope)
+    )
+    if challenge is not None:
+        response.headers.append("WWW-Authenticate", challenge)
+    return response
+
+
 async def _on_tessera_error(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, TesseraError):  # registered for TesseraError only
         raise exc
-    return error_response(exc)
+    return api_error_response(exc, request.scope)
 
 
 async def _on_http_exception(request: Request, exc: Exception) -> Response:

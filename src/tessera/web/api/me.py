@@ -19,7 +19,7 @@ from tessera.services.people import PersonChanges
 from tessera.web.api.models import ApiTokenOut, Emails, Name, PersonOut
 from tessera.web.deps import Access, PagingDep, ResourceId, ServicesDep
 from tessera.web.envelope import Envelope, pagination_meta
-from tessera.web.errors import error_response
+from tessera.web.errors import api_error_response
 
 router = APIRouter(prefix="/api/v2", tags=["me"])
 
@@ -110,7 +110,7 @@ async def serve_me(scope: Scope, receive: Receive, send: Send) -> None:
     try:
         principal = await ME_ACCESS(Request(scope, receive))
     except TesseraError as error:
-        await error_response(error)(scope, receive, send)
+        await api_error_response(error, scope)(scope, receive, send)
         return
     client_type = None
     for name, value in scope["headers"]:

@@ -28,6 +28,7 @@ SECTIONS = (
     ("/console/people", "People", True),
     ("/console/api-keys", "API keys", True),
     ("/console/apps", "OAuth apps", True),
+    ("/console/resources", "Resources", True),
     ("/console/tokens", "Tokens", True),
     ("/console/audit", "Audit log", True),
     ("/console/account", "My account", False),
