@@ -580,6 +580,7 @@ class Wiring:
 
     @cached_property
     def oauth(self) -> OAuthService:
+        from tessera.core.oauth_scopes import OWN_TAGS, ScopeCatalogue
         from tessera.oauth.context import OAuthConfig, OAuthContext
         from tessera.oauth.service import OAuthService
 
@@ -600,6 +601,10 @@ class Wiring:
                 clock=self.clock,
                 signing_keys=self.signing_keys,
                 issuer=self.site.public_url.rstrip("/"),
+                # API scopes name the tags of Tessera's own API and of the guarded one.
+                scopes=ScopeCatalogue(
+                    [*OWN_TAGS, *(tag for route in self.route_table.routes for tag in route.tags)]
+                ),
             ),
         )
 

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from tessera.core.clock import Clock
 from tessera.core.credentials import CodeHasher
+from tessera.core.oauth_scopes import OWN_CATALOGUE, ScopeCatalogue
 from tessera.services.signing_keys import SigningKeyService
 
 
@@ -32,3 +33,5 @@ class OAuthContext:
     signing_keys: SigningKeyService
     #: ``iss`` of ID tokens: the issuer of the RFC 8414 metadata.
     issuer: str
+    #: The endpoint tags API scopes may name: Tessera's own and the guard's (ADR 0042).
+    scopes: ScopeCatalogue = OWN_CATALOGUE

@@ -8,7 +8,6 @@ from typing import Any
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from authlib.oauth2.rfc8628 import DEVICE_CODE_GRANT_TYPE
 
-from tessera.core.oauth_scopes import SUPPORTED_SCOPES
 from tessera.core.openid_claims import CLAIMS_SUPPORTED
 from tessera.core.people import Person
 from tessera.core.signing_keys import NoSigningKeyYet, SigningAlgorithm, SigningKeyUnavailable
@@ -153,7 +152,8 @@ class OAuthService:
                 "client_secret_post",
             ],
             "code_challenge_methods_supported": ["S256"],
-            "scopes_supported": list(SUPPORTED_SCOPES),
+            # OpenID's, session, and the groups of the endpoint tags API scopes name (ADR 0042).
+            "scopes_supported": self.context.scopes.supported(),
             "service_documentation": f"{base}/docs",
             # OpenID Connect Discovery §3, in both documents: where they overlap, they agree.
             "userinfo_endpoint": f"{base}/oauth/userinfo",

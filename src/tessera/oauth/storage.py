@@ -18,7 +18,7 @@ from tessera.core.credentials import format_credential, parse_credential
 from tessera.core.errors import TesseraError
 from tessera.core.ids import ApiTokenId, PersonId
 from tessera.core.oauth_grants import AuthorizationCode, RefreshToken
-from tessera.core.oauth_scopes import SESSION_SCOPE, granted_scope
+from tessera.core.oauth_scopes import granted_scope
 from tessera.core.people import Person
 from tessera.core.principals import TokenSource
 from tessera.oauth.context import OAuthContext
@@ -71,6 +71,7 @@ class OAuthStorage:
             client,
             check_secret,
             allow_insecure_redirects=self.context.config.allow_insecure_redirects,
+            scopes=self.context.scopes,
         )
 
     def _read_ahead(self) -> ClientWithSecret | None:
@@ -227,7 +228,8 @@ class OAuthStorage:
             self.session,
             code_digest=hasher.digest(code),
             person_id=PersonId(grant.person_id),
-            scope=SESSION_SCOPE,
+            # What this token was granted, which a refresh may have narrowed: its tag limit.
+            scope=token["scope"],
             source=TokenSource.OAUTH,
             now=now,
             expires_at=now + self.context.config.access_token_lifetime,

@@ -28,10 +28,12 @@ from tessera.core.oauth_clients import (
     ClientContext,
     GrantType,
     OAuthClient,
+    check_allowed_scopes,
     check_redirect_uris,
     new_random_id,
     parse_client_id,
 )
+from tessera.core.oauth_scopes import SESSION_SCOPE
 from tessera.core.paging import Page, PageRequest
 from tessera.store import oauth as stored_grants
 from tessera.store import oauth_clients as stored
@@ -59,6 +61,9 @@ class NewOAuthClient:
     #: A public client (mobile, single-page app) gets no secret and must use PKCE.
     is_public: bool = False
     is_enabled: bool = True
+    #: The API scopes it may be granted (ADR 0042): ``session`` (all of the person's rights,
+    #: the default) and endpoint tag patterns such as ``tickets.*`` or ``-*.delete``.
+    allowed_scopes: str = SESSION_SCOPE
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +78,8 @@ class OAuthClientChanges:
     is_enabled: bool | None = None
     #: Deskpro clients send the whole object back; the same value is fine, another is refused.
     is_public: bool | None = None
+    #: Narrowing it narrows each connection at its next refresh; tokens issued keep theirs.
+    allowed_scopes: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +119,8 @@ class OAuthClientService:
         )
         context = _check_choice(problems, "context", ClientContext, new.context)
         grant = _check_choice(problems, "allowed_grant_type", GrantType, new.allowed_grant_type)
-        if problems or uris is None or context is None or grant is None:
+        allowed_scopes = check_allowed_scopes(problems, new.allowed_scopes)
+        if problems or uris is None or context is None or grant is None or allowed_scopes is None:
             raise InvalidInput(problems)
         secret = None if new.is_public else CLIENT_SECRET_CODE.new()
         with self._database.write() as session:
@@ -127,6 +135,7 @@ class OAuthClientService:
                 is_public=new.is_public,
                 secret_digest=None if secret is None else self._hasher.digest(secret),
                 now=self._clock.now(),
+                allowed_scopes=allowed_scopes,
             )
         return IssuedOAuthClient(client, secret)
 
@@ -176,6 +185,8 @@ class OAuthClientService:
             columns["allowed_grant_type"] = None if grant is None else grant.value
         if changes.is_enabled is not None:
             columns["is_enabled"] = changes.is_enabled
+        if changes.allowed_scopes is not None:
+            columns["allowed_scopes"] = check_allowed_scopes(problems, changes.allowed_scopes)
         if problems:
             raise InvalidInput(problems)
         with self._database.write() as session:

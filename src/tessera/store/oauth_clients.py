@@ -42,6 +42,7 @@ def _client_from(column: Callable[[str], Any]) -> OAuthClient:
         has_secret=column("secret_digest") is not None,
         created_at=column("created_at"),
         updated_at=column("updated_at"),
+        allowed_scopes=column("allowed_scopes"),
     )
 
 
@@ -69,6 +70,7 @@ def add_client(
     is_public: bool,
     secret_digest: bytes | None,
     now: datetime,
+    allowed_scopes: str = "session",
 ) -> OAuthClient:
     row = OAuthClientRow(
         random_id=random_id,
@@ -81,6 +83,7 @@ def add_client(
         secret_digest=secret_digest,
         created_at=now,
         updated_at=now,
+        allowed_scopes=allowed_scopes,
     )
     session.add(row)
     session.flush()

@@ -129,8 +129,9 @@ class ApiTokenRow(Base):
     person_id: Mapped[int] = mapped_column(
         Id, ForeignKey("people.id", ondelete="CASCADE"), index=True
     )
-    #: Deskpro's scope: "client" (exchange, device setup) or "session" (OAuth).
-    scope: Mapped[str] = mapped_column(String(50))
+    #: Deskpro's scope: "client" (exchange, device setup), or an OAuth token's granted scope
+    #: ("session", "openid tickets.* -*.delete"): its tag limit (ADR 0042).
+    scope: Mapped[str] = mapped_column(String(500))
     source: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -180,6 +181,8 @@ class OAuthClientRow(Base):
     secret_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: The API scopes it may be granted: "session" and tag patterns (ADR 0042).
+    allowed_scopes: Mapped[str] = mapped_column(String(1000), server_default="session")
 
 
 class OAuthGrantRow(Base):

@@ -19,6 +19,7 @@ from tessera.core.oauth_clients import (
     GrantType,
     OAuthClient,
     authorization_endpoint,
+    check_allowed_scopes,
     check_redirect_uris,
     token_endpoint,
 )
@@ -68,6 +69,12 @@ RedirectUris = Annotated[
     Field(examples=[["https://app.example.com/oauth/callback"]]),
     checked(_check_redirect_uris),
 ]
+#: ADR 0042: ``session`` (all of the person's rights) and endpoint tag patterns.
+AllowedScopes = Annotated[
+    str,
+    Field(max_length=1000, examples=["session", "tickets.* -*.delete"]),
+    checked(check_allowed_scopes),
+]
 
 
 class NewOAuthClientIn(BaseModel):
@@ -79,6 +86,8 @@ class NewOAuthClientIn(BaseModel):
     is_enabled: bool = True
     #: A public client (mobile, single-page app) gets no secret and must use PKCE.
     is_public: bool = False
+    #: The API scopes the app may be granted; a request for more is narrowed to these.
+    allowed_scopes: AllowedScopes = "session"
 
 
 class OAuthClientChangesIn(BaseModel):
@@ -89,6 +98,7 @@ class OAuthClientChangesIn(BaseModel):
     is_enabled: bool | None = None
     #: Cannot change; accepted when it is the current value, as Deskpro clients send it back.
     is_public: bool | None = None
+    allowed_scopes: AllowedScopes | None = None
 
 
 class OAuthClientOut(BaseModel):
@@ -106,6 +116,8 @@ class OAuthClientOut(BaseModel):
     is_enabled: bool
     is_public: bool
     has_secret: bool
+    #: The API scopes it may be granted, as stored (``session``, tag patterns).
+    allowed_scopes: str
     auth_endpoint: str
     token_endpoint: str
     date_created: datetime
@@ -124,6 +136,7 @@ class OAuthClientOut(BaseModel):
             is_enabled=client.is_enabled,
             is_public=client.is_public,
             has_secret=client.has_secret,
+            allowed_scopes=client.allowed_scopes,
             auth_endpoint=authorization_endpoint(site),
             token_endpoint=token_endpoint(site),
             date_created=client.created_at,
