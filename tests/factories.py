@@ -93,6 +93,7 @@ def make_oauth_client(
     grant: GrantType = GrantType.AUTHORIZATION_CODE,
     context: ClientContext = ClientContext.AGENT,
     enabled: bool = True,
+    allowed_scopes: str = "session",
 ) -> IssuedOAuthClient:
     """A registered OAuth client; its secret (None when public) is remembered as a secret."""
     issued = services.oauth_clients.create(
@@ -103,6 +104,7 @@ def make_oauth_client(
             allowed_grant_type=grant,
             is_public=public,
             is_enabled=enabled,
+            allowed_scopes=allowed_scopes,
         )
     )
     if issued.secret is not None:
