@@ -6,6 +6,8 @@ naming the tag it lacks. A refresh narrows, never widens; a client's ``allowed_s
 what it may be granted; introspection and every token answer name what was granted.
 """
 
+import html
+import re
 from collections.abc import Callable
 
 import httpx
@@ -21,7 +23,9 @@ from tests.oauth.flows import (
     Account,
     Browser,
     bearer,
+    code_request,
     granted,
+    pkce_pair,
     post_as,
     received,
     signed_in,
@@ -205,3 +209,42 @@ def test_with_openid_only_offline_access_brings_a_refresh_token(
     assert "refresh_token" in renewed.json()
     # Without openid, Deskpro's flow: every grant has a refresh token.
     assert "refresh_token" in deskpro
+
+
+def page_text(page: httpx.Response) -> str:
+    """The page's words, markup gone and entities read, as a person sees them."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page.text)).split())
+
+
+def test_the_consent_page_says_in_words_what_each_scope_allows(
+    browser: Browser, services: Services
+) -> None:
+    app = make_oauth_client(services, redirect_uris=[WEB_CALLBACK])
+    challenge = pkce_pair()[1]
+
+    everything = page_text(browser.consent_page(code_request(app, challenge=challenge)))
+    narrowed = page_text(
+        browser.consent_page(
+            code_request(app, challenge=challenge, scope="openid me.* -*.delete -me.password.*")
+        )
+    )
+
+    assert "Everything you can do through the API session" in everything
+    assert "Know who you are" in narrowed
+    assert "read and change your profile" in narrowed
+    assert "Except deleting anything -*.delete" in narrowed
+    assert "Except: change your password -me.password.*" in narrowed
+    assert "Everything you can do" not in narrowed
+
+
+def test_the_consent_page_shows_what_will_be_granted_not_what_was_asked(
+    browser: Browser, services: Services
+) -> None:
+    app = make_oauth_client(services, redirect_uris=[WEB_CALLBACK], allowed_scopes="me.me.get")
+
+    text = page_text(
+        browser.consent_page(code_request(app, challenge=pkce_pair()[1], scope="session"))
+    )
+
+    assert "Read who you are me.me.get" in text
+    assert "Everything you can do" not in text

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass, field
 
+from tessera.core.scope_words import ScopeLine
+
 
 @dataclass(frozen=True, slots=True)
 class OAuthRequest:
@@ -31,8 +33,11 @@ class ConsentRequest:
 
     client_name: str
     client_id: str
+    #: What will be granted: the request's scope narrowed (core.oauth_scopes).
     scope: str
     redirect_uri: str
+    #: Each granted scope value and what it allows, in words, for the page (ADR 0042).
+    scope_lines: tuple[ScopeLine, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from authlib.oauth2.rfc8628 import DEVICE_CODE_GRANT_TYPE
 
 from tessera.core.openid_claims import CLAIMS_SUPPORTED
 from tessera.core.people import Person
+from tessera.core.scope_words import describe_scope
 from tessera.core.signing_keys import NoSigningKeyYet, SigningAlgorithm, SigningKeyUnavailable
 from tessera.oauth.context import OAuthContext
 from tessera.oauth.grants import may_authorize
@@ -50,11 +51,13 @@ class OAuthService:
             client = grant.request.client
             if person is not None and not may_authorize(person, client):
                 return RefusedRequest("access_denied", "Access denied.")
+            scope = grant.request.scope or ""
             return ConsentRequest(
                 client_name=client.client.name,
                 client_id=client.client.client_id,
-                scope=grant.request.scope or "",
+                scope=scope,
                 redirect_uri=grant.redirect_uri or "",
+                scope_lines=tuple(describe_scope(scope, self.context.scopes)),
             )
 
     def decide(
