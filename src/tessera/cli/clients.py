@@ -50,6 +50,10 @@ GrantOption = Annotated[
 ContextOption = Annotated[
     ClientContext, typer.Option("--context", help="Who may authorize it: agents or users.")
 ]
+SCOPES_HELP = (
+    "The API scopes it may be granted: session (all of the person's rights, the default) or "
+    "endpoint tag patterns, e.g. 'tickets.* -*.delete'; a request for more is narrowed to these."
+)
 REDIRECT_URI_HELP = (
     "A redirect URI (repeat for several): https://…, http://127.0.0.1, [::1] or localhost "
     "(any port), or the app's own scheme (myapp://cb, com.example.app:/cb)."
@@ -73,6 +77,7 @@ def client_text(client: OAuthClient, services: Wiring) -> str:
         ("type", kind),
         ("context", client.context.value),
         ("grant", client.allowed_grant_type.value),
+        ("scopes", client.allowed_scopes),
         ("status", "enabled" if client.is_enabled else "disabled"),
         *(("redirect URI", uri) for uri in client.redirect_uris),
         ("authorize at", authorization_endpoint(site)),
@@ -124,6 +129,7 @@ def create(
     ] = False,
     grant: GrantOption = GrantType.AUTHORIZATION_CODE,
     context: ContextOption = ClientContext.AGENT,
+    scopes: Annotated[str, typer.Option("--scopes", help=SCOPES_HELP)] = "session",
     as_json: JsonOption = False,
 ) -> None:
     """Register a client; print its client_id and, unless public, its secret once."""
@@ -135,6 +141,7 @@ def create(
             context=context,
             allowed_grant_type=grant,
             is_public=public,
+            allowed_scopes=scopes,
         )
     )
     emit(
@@ -197,6 +204,7 @@ def update(
         typer.Option("--grant", help="authorization_code, token (implicit), or device_code."),
     ] = None,
     context: Annotated[ClientContext | None, typer.Option("--context")] = None,
+    scopes: Annotated[str | None, typer.Option("--scopes", help=SCOPES_HELP)] = None,
     enabled: Annotated[
         bool | None, typer.Option("--enable/--disable", help="A disabled client cannot be used.")
     ] = None,
@@ -211,6 +219,7 @@ def update(
         context=context,
         allowed_grant_type=grant,
         is_enabled=enabled,
+        allowed_scopes=scopes,
     )
     with _naming(client_id):
         client = services.oauth_clients.change(client_id, changes)

@@ -17,6 +17,7 @@ from tessera.core.oauth_clients import (
     is_insecure_redirect_uri,
     token_endpoint,
 )
+from tessera.core.oauth_scopes import SESSION_SCOPE
 from tessera.services.oauth_clients import IssuedOAuthClient, NewOAuthClient, OAuthClientChanges
 from tessera.web.pages.admin_kit import (
     call,
@@ -48,7 +49,7 @@ CONTEXTS = [
     (ClientContext.AGENT.value, "Agents and admins"),
     (ClientContext.USER.value, "Helpdesk users"),
 ]
-FIELDS = ("name", "redirect_uris", "allowed_grant_type", "context", "is_public")
+FIELDS = ("name", "redirect_uris", "allowed_grant_type", "context", "is_public", "allowed_scopes")
 NOTICES = {
     "changed": "The changes were saved.",
     "enabled": "The app is enabled: people can connect it again.",
@@ -61,6 +62,7 @@ BLANK_FORM = {
     "allowed_grant_type": GrantType.AUTHORIZATION_CODE.value,
     "context": ClientContext.AGENT.value,
     "is_public": "",
+    "allowed_scopes": SESSION_SCOPE,
 }
 
 
@@ -114,6 +116,7 @@ async def create_app(request: Request, viewer: AdminViewer, form: CheckedForm) -
         allowed_grant_type=typed["allowed_grant_type"],
         context=typed["context"],
         is_public=typed["is_public"] == "on",
+        allowed_scopes=typed["allowed_scopes"],
     )
     try:
         issued = await call(services(request).oauth_clients.create, new)
@@ -168,6 +171,7 @@ async def _app_page(
         "redirect_uris": "\n".join(app.redirect_uris),
         "allowed_grant_type": app.allowed_grant_type.value,
         "context": app.context.value,
+        "allowed_scopes": app.allowed_scopes,
     }
     return render_admin(
         request,
@@ -206,6 +210,7 @@ async def change_app(
         redirect_uris=_uris(typed["redirect_uris"]),
         allowed_grant_type=typed["allowed_grant_type"],
         context=typed["context"],
+        allowed_scopes=typed["allowed_scopes"],
     )
     try:
         await call(services(request).oauth_clients.change, number, changes)
