@@ -248,3 +248,19 @@ def test_the_consent_page_shows_what_will_be_granted_not_what_was_asked(
 
     assert "Read who you are me.me.get" in text
     assert "Everything you can do" not in text
+
+
+def test_userinfo_follows_a_refresh_that_narrowed_the_claims(
+    api: httpx.Client, browser: Browser, account: Account, web_app: IssuedOAuthClient
+) -> None:
+    first = granted(browser, api, web_app, "openid profile email offline_access me.*")
+    renewed = refreshed(api, web_app, first["refresh_token"], "openid email")
+    assert renewed.status_code == 200, renewed.text
+    body = renewed.json()
+
+    claims = api.get("/oauth/userinfo", headers=bearer(body["access_token"])).json()
+    before = api.get("/oauth/userinfo", headers=bearer(first["access_token"])).json()
+
+    assert body["scope"] == "openid email me.*"
+    assert set(claims) == {"sub", "email", "email_verified"}
+    assert "name" in before

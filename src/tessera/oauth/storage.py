@@ -18,7 +18,7 @@ from tessera.core.credentials import format_credential, parse_credential
 from tessera.core.errors import TesseraError
 from tessera.core.ids import ApiTokenId, PersonId
 from tessera.core.oauth_grants import AuthorizationCode, RefreshToken
-from tessera.core.oauth_scopes import granted_scope
+from tessera.core.oauth_scopes import SESSION_SCOPE, granted_scope
 from tessera.core.people import Person
 from tessera.core.principals import TokenSource
 from tessera.oauth.context import OAuthContext
@@ -248,6 +248,8 @@ class OAuthStorage:
                 "source": TokenSource.OAUTH.value,
                 "oauth_client_id": grant.client_id,
                 "refreshed": request.refresh_token is not None,
+                # What the token may do (ADR 0042): a refresh may have narrowed it.
+                "scope": token["scope"],
             },
         )
         if "refresh_token" in token:
@@ -292,6 +294,10 @@ class OAuthStorage:
         found = self.find_token(token_string)
         if not isinstance(found, AccessTokenModel):
             return None
+        if found.token.scope != SESSION_SCOPE:
+            # Its own scope: a refresh may have narrowed the claims too (ADR 0042).
+            return UserInfoToken(found, found.token.scope)
+        # Tokens issued before tokens held their scope say "session": their grant's counts.
         scope = stored.scope_of_token_grant(self.session, found.token.id)
         return None if scope is None else UserInfoToken(found, granted_scope(scope))
 
