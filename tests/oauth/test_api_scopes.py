@@ -16,6 +16,7 @@ import pytest
 from tessera.services.container import Services
 from tessera.services.oauth_clients import IssuedOAuthClient, OAuthClientChanges
 from tests.factories import key_header, make_key, make_oauth_client, make_person, new_password
+from tests.oauth.device_flows import answer, enter_code, make_device_client, poll, start
 from tests.oauth.flows import (
     INTROSPECT,
     TOKEN,
@@ -264,3 +265,26 @@ def test_userinfo_follows_a_refresh_that_narrowed_the_claims(
     assert body["scope"] == "openid email me.*"
     assert set(claims) == {"sub", "email", "email_verified"}
     assert "name" in before
+
+
+def test_a_device_is_granted_a_narrowed_scope_and_the_person_is_told_what_it_allows(
+    api: httpx.Client, services: Services, browser: Browser
+) -> None:
+    device = make_device_client(services, allowed_scopes="me.* -me.password.*")
+    started = start(api, device, scope="session")
+
+    confirmation = enter_code(browser, started["user_code"])
+    text = page_text(confirmation)
+    assert "Except: change your password -me.password.*" in text
+    assert "Everything you can do" not in text
+    assert answer(browser, confirmation, "accept").status_code == 200
+    polled = poll(api, device, started["device_code"])
+    assert polled.status_code == 200, polled.text
+    body = polled.json()
+
+    assert body["scope"] == "me.* -me.password.*"
+    assert api.get("/api/v2/me", headers=bearer(body["access_token"])).status_code == 200
+    assert_lacks_scope(
+        api.put("/api/v2/me/password", headers=bearer(body["access_token"]), json={}),
+        "me.password.put",
+    )
