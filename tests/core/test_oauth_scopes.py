@@ -259,3 +259,29 @@ def test_with_openid_a_refresh_token_needs_offline_access() -> None:
     assert refresh_token_due("tickets.*")
     assert not refresh_token_due("openid profile session")
     assert refresh_token_due("openid offline_access session")
+
+
+def test_a_refresh_asking_for_nothing_the_client_may_have_gets_the_grant_narrowed() -> None:
+    me = ApiScope.parse("me.*")
+    assert scope_to_refresh("people.*", "session", me, CATALOGUE) == "me.*"
+    # The client is now allowed only me.*, the grant was people.*: nothing is left, and an
+    # empty scope would read as session. No token (invalid_scope), asked for or not.
+    assert scope_to_refresh("people.*", "people.*", me, CATALOGUE) is None
+    assert scope_to_refresh(None, "people.*", me, CATALOGUE) is None
+    # OpenID's values alone: a token for UserInfo that calls no endpoint.
+    assert scope_to_refresh(None, "openid people.*", me, CATALOGUE) == "openid"
+    nothing = tag_limit("openid")
+    assert nothing is not None
+    assert not nothing.allows("me.me.get")
+
+
+def test_an_unreadable_stored_scope_or_allowed_list_allows_nothing() -> None:
+    # Only Tessera writes these; a damaged one fails closed.
+    damaged = tag_limit("tickets/*")
+    assert damaged is not None
+    assert str(damaged) == ""
+    assert not damaged.allows("tickets.tickets.list")
+
+
+def test_an_openid_value_in_a_request_without_openid_is_not_a_pattern() -> None:
+    assert scope_to_grant("email offline_access", EVERYTHING, CATALOGUE) == "session"

@@ -24,6 +24,7 @@ from tests.oauth.flows import (
     Account,
     Browser,
     bearer,
+    callback_query,
     code_request,
     granted,
     pkce_pair,
@@ -288,3 +289,28 @@ def test_a_device_is_granted_a_narrowed_scope_and_the_person_is_told_what_it_all
         api.put("/api/v2/me/password", headers=bearer(body["access_token"]), json={}),
         "me.password.put",
     )
+
+
+def test_a_connection_whose_scope_the_app_may_no_longer_have_cannot_refresh(
+    api: httpx.Client, services: Services, admin_browser: Browser
+) -> None:
+    app = make_oauth_client(services, redirect_uris=[WEB_CALLBACK])
+    first = granted(admin_browser, api, app, "people.*")
+    services.oauth_clients.change(app.client.id, OAuthClientChanges(allowed_scopes="me.*"))
+
+    refused = refreshed(api, app, first["refresh_token"], None)
+
+    # Never an empty scope (which would read as session): no token at all.
+    assert (refused.status_code, refused.json()["error"]) == (400, "invalid_scope")
+
+
+def test_a_scope_too_long_to_store_is_refused_at_the_authorization(
+    admin_browser: Browser, web_app: IssuedOAuthClient
+) -> None:
+    denies = " ".join(f"-me.n{index}.*" for index in range(80))
+    params = code_request(web_app, challenge=pkce_pair()[1], scope=f"me.* {denies}")
+
+    answer = admin_browser.authorize(params)
+
+    assert answer.status_code == 302
+    assert callback_query(answer.headers["location"], WEB_CALLBACK)["error"] == "invalid_scope"

@@ -269,7 +269,8 @@ def scope_to_refresh(
     allowed: ApiScope = EVERYTHING,
     catalogue: ScopeCatalogue | None = None,
 ) -> str | None:
-    """The scope a refresh request gets; None when it asks for more than was granted.
+    """The scope a refresh request gets; None when it asks for more than was granted, or
+    when nothing of the grant is left that the client may still have.
 
     Nothing that counts asked for: the grant's scope (narrowed to what the client may have
     now). OpenID values asked for must be the grant's. API values asked for are narrowed to
@@ -282,11 +283,13 @@ def scope_to_refresh(
     if not set(asked.openid) <= set(held_openid):
         return None
     openid = asked.openid if asked.openid or asked.names_api else tuple(held_openid)
-    if not asked.names_api:
-        return _joined(openid, held_api.narrowed_to(allowed))
     api = ApiScope(asked.allow or held_api.allow, asked.deny).narrowed_to(allowed)
-    if not api.allow:  # nothing asked for may the client have: as if it asked for nothing
-        return _joined(openid, held_api.narrowed_to(allowed))
+    if not asked.names_api or not api.allow:
+        # Nothing asked for, or nothing the client may have: the grant's, as the client may
+        # have it now. Nothing at all left (the client was narrowed to other tags since): no
+        # token — never an empty scope, which would read as the default. (OpenID values alone
+        # are a token that calls no endpoint: UserInfo only.)
+        return _joined(openid, held_api.narrowed_to(allowed)) or None
     # The grant's deny patterns stay whatever is asked; past them, nothing may be wider.
     kept = ApiScope(api.allow, (*api.deny, *held_api.deny))
     if not kept.within(held_api):

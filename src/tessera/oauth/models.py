@@ -92,6 +92,8 @@ class ClientModel(ClientMixin):
         # Unknown values ignored, the default when nothing is left, narrowed to the client's
         # allowed scopes (core/oauth_scopes.py, ADR 0042).
         granted = scope_to_grant(scope, self.client.allowed_api_scope, self.scopes)
+        if not granted:  # an unreadable allowed_scopes: "" would read as session
+            raise InvalidScopeError("This app may not be granted any scope.")
         if len(granted) > MAX_SCOPE_LENGTH:
             raise InvalidScopeError(f"The scope granted would be over {MAX_SCOPE_LENGTH} long.")
         return granted
