@@ -19,16 +19,24 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from tessera.bootstrap import Runtime, build_runtime
+from tessera.core.credential_codes import API_TOKEN_CODE
+from tessera.core.credentials import format_credential
+from tessera.core.ids import PersonId
 from tessera.core.passwords import PasswordHasher
+from tessera.core.principals import TokenSource
 from tessera.services.api_keys import NewApiKey
 from tessera.services.authenticate import PresentedRequest
+from tessera.services.oauth_clients import NewOAuthClient
 from tessera.services.people import NewPerson
 from tessera.settings import Settings
+from tessera.store import api_tokens as stored_tokens
+from tessera.store import oauth as stored_grants
 from tessera.store.database import normalize_url
 
 
@@ -55,7 +63,14 @@ def database(url: str | None) -> Iterator[str]:
         admin.dispose()
 
 
-def seed(runtime: Runtime, pool: int) -> tuple[list[str], list[str]]:
+#: The scope of the narrowed OAuth tokens (ADR 0042): a tag limit on every check.
+NARROW_SCOPE = "me.* -*.delete"
+#: The endpoint whose tags each check tests, as ``GET /api/v2/me`` does.
+TAGS = ("me.me.get",)
+
+
+def seed(runtime: Runtime, pool: int) -> dict[str, list[str]]:
+    """``key``, ``token`` (device set-up), ``oauth`` (scope session), ``scoped`` (narrowed)."""
     services = runtime.services
     agent = services.people.add(NewPerson(email="bench@example.test", name="Bench", is_agent=True))
     keys = [
@@ -66,18 +81,53 @@ def seed(runtime: Runtime, pool: int) -> tuple[list[str], list[str]]:
     for _ in range(pool):
         code = services.api_tokens.create_device_setup_code(agent)
         tokens.append(services.api_tokens.redeem_device_setup_code(code, "127.0.0.1").token_string)
-    return keys, tokens
+    app = services.oauth_clients.create(
+        NewOAuthClient(name="bench", redirect_uris=["https://bench.example.test/cb"])
+    )
+    return {
+        "key": [f"key {k}" for k in keys],
+        "token": [f"token {t}" for t in tokens],
+        "oauth": oauth_tokens(runtime, app.client.id, agent.id, "session", pool),
+        "scoped": oauth_tokens(runtime, app.client.id, agent.id, NARROW_SCOPE, pool),
+    }
+
+
+def oauth_tokens(
+    runtime: Runtime, client_id: int, person_id: int, scope: str, pool: int
+) -> list[str]:
+    """OAuth access tokens of one grant, as the token endpoint stores them (no HTTP flow)."""
+    hasher, now = runtime.oauth.context.hasher, runtime.oauth.context.clock.now()
+    tokens = []
+    with runtime.database.write() as session:
+        grant = stored_grants.add_grant(
+            session, client_id=client_id, person_id=person_id, scope=scope, now=now
+        )
+        for _ in range(pool):
+            code = API_TOKEN_CODE.new()
+            token = stored_tokens.add_api_token(
+                session,
+                code_digest=hasher.digest(code),
+                person_id=PersonId(person_id),
+                scope=scope,
+                source=TokenSource.OAUTH,
+                now=now,
+                expires_at=now + timedelta(days=1),
+                grant_id=grant.id,
+            )
+            tokens.append(f"Bearer {format_credential(token.id, code)}")
+    return tokens
 
 
 def measure(runtime: Runtime, headers: list[str], rounds: int) -> list[float]:
-    """Nanoseconds per check, one figure per round over the whole pool."""
+    """Nanoseconds per check (the credential, then the tags of ``TAGS``), per round."""
     authenticate = runtime.services.authenticator.authenticate
     requests = [PresentedRequest(authorization=h, client_address="127.0.0.1") for h in headers]
     figures = []
     for _ in range(rounds):
         started = time.perf_counter_ns()
         for request in requests:
-            authenticate(request)
+            if not authenticate(request).may_call(TAGS, admin=False):
+                raise AssertionError("the benchmark's endpoint must be allowed")
         figures.append((time.perf_counter_ns() - started) / len(requests))
     return figures
 
@@ -108,17 +158,14 @@ def main() -> None:
             ),
         }
         try:
-            keys, tokens = seed(runtimes["db"], arguments.pool)
+            credentials = seed(runtimes["db"], arguments.pool)
             backend = make_url(url).get_backend_name()
             for case, runtime in runtimes.items():
-                for kind, headers in (
-                    ("key", [f"key {k}" for k in keys]),
-                    ("token", [f"token {t}" for t in tokens]),
-                ):
+                for kind, headers in credentials.items():
                     measure(runtime, headers, 1)  # warm the pool and the cache
                     figures = measure(runtime, headers, arguments.rounds)
                     print(
-                        f"{backend:10} {case:6} {kind:5} pool={arguments.pool}: median"
+                        f"{backend:10} {case:6} {kind:6} pool={arguments.pool}: median"
                         f" {statistics.median(figures):9,.0f} ns per check"
                         f" (min {min(figures):,.0f},"
                         f" max {max(figures):,.0f}; {arguments.rounds} rounds)"

@@ -96,6 +96,7 @@ def make_oauth_client(
     enabled: bool = True,
     id_token_alg: SigningAlgorithm = DEFAULT_ALGORITHM,
     post_logout_redirect_uris: Sequence[str] = (),
+    allowed_scopes: str = "session",
 ) -> IssuedOAuthClient:
     """A registered OAuth client; its secret (None when public) is remembered as a secret."""
     issued = services.oauth_clients.create(
@@ -108,6 +109,7 @@ def make_oauth_client(
             is_enabled=enabled,
             id_token_signed_response_alg=id_token_alg,
             post_logout_redirect_uris=post_logout_redirect_uris,
+            allowed_scopes=allowed_scopes,
         )
     )
     if issued.secret is not None:

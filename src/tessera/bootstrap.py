@@ -595,6 +595,7 @@ class Wiring:
     @cached_property
     def oauth(self) -> OAuthService:
         from tessera.core.client_registration import RegistrationMode
+        from tessera.core.oauth_scopes import OWN_TAGS, ScopeCatalogue
         from tessera.oauth.context import OAuthConfig, OAuthContext
         from tessera.oauth.service import OAuthService
 
@@ -617,6 +618,10 @@ class Wiring:
                 signing_keys=self.signing_keys,
                 issuer=self.site.public_url.rstrip("/"),
                 client_documents=self.client_documents,
+                # API scopes name the tags of Tessera's own API and of the guarded one.
+                scopes=ScopeCatalogue(
+                    [*OWN_TAGS, *(tag for route in self.route_table.routes for tag in route.tags)]
+                ),
             ),
         )
 

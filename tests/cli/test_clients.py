@@ -81,6 +81,7 @@ def test_create_json_carries_the_secret_and_the_deskpro_fields(
         "is_public": False,
         "has_secret": True,
         "id_token_signed_response_alg": "RS256",
+        "allowed_scopes": "session",
         "auth_endpoint": client["auth_endpoint"],
         "token_endpoint": client["token_endpoint"],
         "date_created": client["date_created"],
@@ -292,3 +293,17 @@ def test_post_logout_redirect_uris_on_create_and_update(cli: Cli, services: Serv
     assert "https://rp.example/later" in shown.stdout
     assert cleared.exit_code == 0, cleared.output
     assert services.oauth_clients.get(client["id"]).post_logout_redirect_uris == ()
+
+
+def test_the_scopes_a_client_may_be_granted_are_set_and_shown(cli: Cli, services: Services) -> None:
+    client = create(cli, "--scopes", "tickets.*, -*.delete")
+    shown = cli("clients", "show", str(client["id"]))
+    updated = cli.json("clients", "update", str(client["id"]), "--scopes", "session")
+    refused = cli.json("clients", "update", str(client["id"]), "--scopes", "tickets/*", exit_code=2)
+
+    assert client["allowed_scopes"] == "tickets.* -*.delete"
+    assert re.search(r"^\s*scopes:\s+tickets\.\* -\*\.delete$", shown.stdout, re.MULTILINE)
+    assert updated["allowed_scopes"] == "session"
+    problem = refused["errors"]["fields"]["allowed_scopes"]["errors"][0]
+    assert problem["code"] == "invalid_scope"
+    assert services.oauth_clients.get(client["id"]).allowed_scopes == "session"

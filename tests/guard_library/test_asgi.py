@@ -13,12 +13,20 @@ from fastapi import FastAPI
 from tessera.guard import Guard
 from tessera.guard.asgi import TesseraMiddleware, protected_resource_metadata
 from tessera.services.container import Services
-from tests.factories import key_header, make_key, make_person, make_token, token_header
+from tests.factories import (
+    key_header,
+    make_key,
+    make_oauth_client,
+    make_person,
+    make_token,
+    token_header,
+)
 from tests.feed.nodes import PROPAGATION_BOUND_SECONDS
 from tests.guard_library.apps import asgi_app
 from tests.guard_library.tessera_node import STREAM_TAG, TesseraNode
 from tests.guard_library.waiting import until
 from tests.live import serving
+from tests.oauth.flows import WEB_CALLBACK, Browser, bearer, granted, make_account, signed_in
 
 
 @pytest.fixture
@@ -87,6 +95,30 @@ def test_a_keys_tags_decide_route_by_route(api: httpx.Client, services: Services
 
     assert (listed.status_code, viewed.status_code) == (200, 200)
     assert (closed.status_code, closed.json()["code"]) == (403, "forbidden")
+
+
+def test_an_oauth_tokens_scope_decides_as_tags_and_the_refusal_names_the_scope_needed(
+    api: httpx.Client, node: TesseraNode, services: Services
+) -> None:
+    # The real consent flow on the Tessera the guard asks (ADR 0042).
+    app = make_oauth_client(services, redirect_uris=[WEB_CALLBACK])
+    browser = signed_in(Browser(node.url), make_account(services))
+    try:
+        with httpx.Client(base_url=node.url, timeout=60) as tessera:
+            body = granted(browser, tessera, app, "tickets.* -*.delete")
+    finally:
+        browser.close()
+    headers = bearer(body["access_token"])
+
+    listed = api.get("/tickets", headers=headers)
+    closed = api.delete("/tickets/3", headers=headers)
+
+    assert listed.status_code == 200
+    assert listed.json()["scopes"] == ["tickets.*", "-*.delete"]
+    assert (closed.status_code, closed.json()["code"]) == (403, "forbidden")
+    assert closed.headers.get_list("www-authenticate") == [
+        'Bearer realm="DeskPRO API", error="insufficient_scope", scope="tickets.tickets.delete"'
+    ]
 
 
 def test_a_path_no_route_names_is_refused(api: httpx.Client, services: Services) -> None:

@@ -326,3 +326,19 @@ def token_request(
     )
     received(answer)
     return answer
+
+
+def granted(
+    browser: Browser, api: httpx.Client, app: IssuedOAuthClient, scope: str | None
+) -> dict[str, Any]:
+    """The code flow with PKCE asking for ``scope`` (None: no scope); the token answer."""
+    verifier, challenge = pkce_pair()
+    extra = {} if scope is None else {"scope": scope}
+    location = browser.approve(code_request(app, challenge=challenge, **extra))
+    answer = exchange(api, app, callback_query(location, WEB_CALLBACK)["code"], verifier=verifier)
+    assert answer.status_code == 200, answer.text
+    return received(answer)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

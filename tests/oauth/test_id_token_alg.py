@@ -37,7 +37,7 @@ def test_a_client_registered_for_es256_gets_es256_id_tokens_at_exchange_and_refr
         services, redirect_uris=[WEB_CALLBACK], id_token_alg=SigningAlgorithm.ES256
     )
 
-    first = openid_tokens(browser, api, app, nonce="n-es256-first")
+    first = openid_tokens(browser, api, app, scope="openid offline_access", nonce="n-es256-first")
     again = received(refresh(api, app, first["refresh_token"]))
     remember(again["id_token"])
 
@@ -65,7 +65,7 @@ def test_a_changed_choice_counts_from_the_next_token(
     api: httpx.Client, browser: Browser, services: Services
 ) -> None:
     app = make_oauth_client(services, redirect_uris=[WEB_CALLBACK])
-    first = openid_tokens(browser, api, app)
+    first = openid_tokens(browser, api, app, scope="openid offline_access")
     signed_with(api, first["id_token"], "RS256")
 
     changed = services.oauth_clients.change(

@@ -138,13 +138,16 @@ def test_an_openid_code_flow_gives_a_verifiable_id_token(
     assert claims["email"] == account.email
     assert claims["name"] == account.person.name
     assert body["scope"] == "openid profile email session"
-    assert "refresh_token" in body
+    # OpenID Connect Core §11: no offline_access, no refresh token (ADR 0042).
+    assert "refresh_token" not in body
 
 
 def test_a_refresh_gives_a_new_id_token_with_the_original_auth_time(
     api: httpx.Client, browser: Browser, web_app: IssuedOAuthClient
 ) -> None:
-    first = openid_tokens(browser, api, web_app, nonce="n-0S6_WzA2Mj")
+    first = openid_tokens(
+        browser, api, web_app, scope="openid profile email offline_access", nonce="n-0S6_WzA2Mj"
+    )
     time.sleep(1.1)
     renewed = refresh(api, web_app, first["refresh_token"])
 

@@ -231,3 +231,42 @@ def test_authlib_refresh_errors_are_not_hidden_by_the_scope_rule(
         assert post_as(api, web_app, "/oauth/revoke", {"token": token["refresh_token"]}).is_success
         with pytest.raises(OAuthError, match="invalid_grant"):
             client.refresh_token(server + TOKEN)
+
+
+def test_authlib_asking_for_tag_patterns_gets_them_at_every_refresh(
+    server: str, browser: Browser, web_app: IssuedOAuthClient
+) -> None:
+    # ADR 0042: patterns are scope values as they are; the client repeats them at each refresh.
+    tokens = authlib_flow_with_scope(server, browser, web_app, "me.* -me.password.*")
+
+    assert [token["scope"] for token in tokens] == ["me.* -me.password.*"] * 3
+
+
+def test_requests_oauthlib_asking_for_tag_patterns_sees_no_scope_change(
+    server: str,
+    browser: Browser,
+    services: Services,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    monkeypatch.delenv("OAUTHLIB_RELAX_TOKEN_SCOPE", raising=False)
+    app = make_oauth_client(services, redirect_uris=[WEB_CALLBACK])
+    assert app.secret is not None
+    basic = (app.client.client_id, app.secret)
+    session = OAuth2Session(
+        app.client.client_id, redirect_uri=WEB_CALLBACK, scope=["me.*", "-*.delete"], pkce="S256"
+    )
+    with session:
+        url, _ = session.authorization_url(server + AUTHORIZE)
+        location = browser.approve(url)
+        token = remembered(
+            session.fetch_token(server + TOKEN, authorization_response=location, auth=basic)
+        )
+        answer = session.get(server + ME, timeout=60)
+        refused = session.get(server + "/api/v2/me/sessions", timeout=60)
+        ended = session.delete(server + "/api/v2/me/sessions", timeout=60)
+
+    assert token["scope"] == ["me.*", "-*.delete"]
+    assert (answer.status_code, refused.status_code) == (200, 200)
+    assert ended.status_code == 403
+    assert 'scope="me.sessions.delete"' in ended.headers["WWW-Authenticate"]

@@ -111,7 +111,7 @@ def test_prompt_none_asking_more_than_was_agreed_is_consent_required(
 def test_prompt_none_after_the_person_disconnected_the_app_is_consent_required(
     api: httpx.Client, browser: Browser, web_app: IssuedOAuthClient, services: Services
 ) -> None:
-    body = openid_tokens(browser, api, web_app, scope="openid")
+    body = openid_tokens(browser, api, web_app, scope="openid offline_access")
     revoked = api.post(
         "/oauth/revoke",
         data={"token": body["refresh_token"]},

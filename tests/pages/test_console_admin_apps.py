@@ -74,8 +74,18 @@ def test_an_admin_registers_an_app_and_rotates_its_secret(
 
     page.get_by_role("link", name="Ticket Sync").click()
     page.get_by_label("Grant type").select_option("token")
+    scopes = page.get_by_label("Scopes it may be granted")
+    expect(scopes).to_have_value("session")
+    scopes.fill("tickets/*")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_text("is neither session nor an endpoint tag pattern")).to_be_visible()
+    page.get_by_label("Scopes it may be granted").fill("me.*, -*.delete")
     page.get_by_role("button", name="Save changes").click()
     expect(page.locator(".notice")).to_have_text("The changes were saved.")
+    expect(page.get_by_label("Scopes it may be granted")).to_have_value("me.* -*.delete")
+    found = services.oauth_clients.find_by_client_id(client_id)
+    assert found is not None
+    assert found.allowed_scopes == "me.* -*.delete"
 
     page.get_by_role("link", name="All OAuth apps").click()
     row = page.get_by_role("row").filter(has_text="Ticket Sync")

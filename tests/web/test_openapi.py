@@ -2,6 +2,8 @@
 
 import httpx
 
+from tessera.core.oauth_scopes import OWN_TAGS
+
 PUBLIC = {
     ("post", "/api/v2/api_tokens"),
     ("get", "/api/v2/api_tokens/device_setup/{code}"),
@@ -70,3 +72,16 @@ def test_the_docs_page_needs_nothing_from_the_internet(api: httpx.Client) -> Non
     assert "https://" not in page.text
     for asset in ("/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css"):
         assert api.get(asset).status_code == 200
+
+
+def test_the_scope_catalogue_knows_every_endpoint_tag(api: httpx.Client) -> None:
+    # API scopes name these tags (ADR 0042): a new endpoint's tag must join OWN_TAGS.
+    paths = api.get("/openapi.json").json()["paths"]
+    documented = {
+        tag
+        for item in paths.values()
+        for operation in item.values()
+        for tag in operation.get("x-deskpro-tags", [])
+    }
+
+    assert documented == set(OWN_TAGS)

@@ -59,6 +59,10 @@ SIGNATURE_HELP = (
     "What signs its OpenID Connect ID tokens (id_token_signed_response_alg): RS256, which every "
     "library checks, or ES256 for an app that asks for it."
 )
+SCOPES_HELP = (
+    "The API scopes it may be granted: session (all of the person's rights, the default) or "
+    "endpoint tag patterns, e.g. 'tickets.* -*.delete'; a request for more is narrowed to these."
+)
 REDIRECT_URI_HELP = (
     "A redirect URI (repeat for several): https://…, http://127.0.0.1, [::1] or localhost "
     "(any port), or the app's own scheme (myapp://cb, com.example.app:/cb)."
@@ -91,6 +95,7 @@ def client_text(client: OAuthClient, services: Wiring) -> str:
         ("context", client.context.value),
         ("grant", client.allowed_grant_type.value),
         ("ID tokens signed", client.id_token_signed_response_alg.value),
+        ("scopes", client.allowed_scopes),
         ("status", "enabled" if client.is_enabled else "disabled"),
         *(("redirect URI", uri) for uri in client.redirect_uris),
         *(("after sign-out", uri) for uri in client.post_logout_redirect_uris),
@@ -163,6 +168,7 @@ def create(
         SigningAlgorithm, typer.Option("--id-token-alg", help=SIGNATURE_HELP)
     ] = DEFAULT_ALGORITHM,
     post_logout_redirect_uris: PostLogoutOption = None,
+    scopes: Annotated[str, typer.Option("--scopes", help=SCOPES_HELP)] = "session",
     as_json: JsonOption = False,
 ) -> None:
     """Register a client; print its client_id and, unless public, its secret once."""
@@ -176,6 +182,7 @@ def create(
             is_public=public,
             id_token_signed_response_alg=id_token_alg,
             post_logout_redirect_uris=post_logout_redirect_uris or (),
+            allowed_scopes=scopes,
         )
     )
     emit(
@@ -240,6 +247,7 @@ def update(
         typer.Option("--grant", help="authorization_code, token (implicit), or device_code."),
     ] = None,
     context: Annotated[ClientContext | None, typer.Option("--context")] = None,
+    scopes: Annotated[str | None, typer.Option("--scopes", help=SCOPES_HELP)] = None,
     enabled: Annotated[
         bool | None, typer.Option("--enable/--disable", help="A disabled client cannot be used.")
     ] = None,
@@ -267,6 +275,7 @@ def update(
         is_enabled=enabled,
         id_token_signed_response_alg=id_token_alg,
         post_logout_redirect_uris=post_logout_redirect_uris or logout_uris,
+        allowed_scopes=scopes,
     )
     with _naming(client_id):
         client = services.oauth_clients.change(client_id, changes)

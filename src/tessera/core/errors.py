@@ -190,6 +190,20 @@ class Forbidden(TesseraError):
     message = "You are not authorized to make this request."
 
 
+class InsufficientScope(Forbidden):
+    """``forbidden`` for an OAuth token whose scope lacks a tag the endpoint needs.
+
+    The same envelope as any refusal by tags; the answer also names the scope that would
+    allow the request (RFC 6750 §3.1 ``insufficient_scope``), so that the app can ask the
+    person for it (ADR 0042).
+    """
+
+    def __init__(self, needed: tuple[str, ...]) -> None:
+        super().__init__()
+        #: The endpoint tags the token's scope does not allow, as scope values.
+        self.needed = needed
+
+
 class NotFound(TesseraError):
     kind = ErrorKind.NOT_FOUND
     code = "not_found"

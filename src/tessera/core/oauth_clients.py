@@ -15,10 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
 from tessera.core.errors import DUPLICATE, FieldError, FieldErrors
+from tessera.core.oauth_scopes import SESSION_SCOPE, ApiScope
 from tessera.core.people import Person
 from tessera.core.signing_keys import DEFAULT_ALGORITHM, SigningAlgorithm
 from tessera.core.site import SiteInfo
@@ -89,6 +91,13 @@ class OAuthClient:
     #: Where the app may send the person after asking Tessera to sign them out (OpenID
     #: Connect RP-Initiated Logout §3): the same rules as redirect URIs, compared exactly.
     post_logout_redirect_uris: tuple[str, ...] = ()
+    #: The API scopes it may be granted (ADR 0042): ``session`` and tag patterns, as stored.
+    allowed_scopes: str = SESSION_SCOPE
+
+    @property
+    def allowed_api_scope(self) -> ApiScope:
+        """``allowed_scopes`` read; an unreadable value (never stored by Tessera) allows nothing."""
+        return _allowed(self.allowed_scopes)
 
     @property
     def client_id(self) -> str:
@@ -104,6 +113,52 @@ class OAuthClient:
             return True
         grant_types = self.metadata.get("grant_types")
         return isinstance(grant_types, list) and "refresh_token" in grant_types
+
+
+@lru_cache(maxsize=1024)
+def _allowed(text: str) -> ApiScope:
+    try:
+        return ApiScope.parse(text)
+    except ValueError:
+        return ApiScope(())
+
+
+#: ``allowed_scopes`` as stored: at most this long.
+MAX_ALLOWED_SCOPES = 1000
+ALLOWED_SCOPES_REQUIRED = FieldError(
+    "required", "Name at least one scope the app may be granted: session, or tag patterns."
+)
+
+
+def check_allowed_scopes(problems: FieldErrors, text: str) -> str | None:
+    """The client's allowed scopes written the one way they are stored, or None (a problem).
+
+    ``session`` and endpoint tag patterns (``tickets.*``, ``-*.delete``), separated by blanks
+    or commas; at least one that allows something.
+    """
+    try:
+        scope = ApiScope.parse(text)
+    except ValueError as error:
+        problems.add(
+            ("allowed_scopes",),
+            FieldError(
+                "invalid_scope",
+                f"{str(error)[:50]!r} is neither session nor an endpoint tag pattern "
+                "(letters, digits, _ . and *, with - in front to take away).",
+            ),
+        )
+        return None
+    if not scope.allow:
+        problems.add(("allowed_scopes",), ALLOWED_SCOPES_REQUIRED)
+        return None
+    stored = str(scope)
+    if len(stored) > MAX_ALLOWED_SCOPES:
+        problems.add(
+            ("allowed_scopes",),
+            FieldError("too_long", f"This value is too long ({MAX_ALLOWED_SCOPES} at most)."),
+        )
+        return None
+    return stored
 
 
 def person_may_authorize(person: Person, client: OAuthClient) -> bool:

@@ -6,7 +6,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from tessera.core.ids import ApiKeyId, ApiTokenId
-from tessera.core.oauth_scopes import CLIENT_SCOPE, SESSION_SCOPE
+from tessera.core.oauth_scopes import CLIENT_SCOPE, tag_limit
 from tessera.core.people import Person
 from tessera.core.tags import TagPolicy
 
@@ -81,6 +81,15 @@ class ApiTokenRecord:
     oauth_requires_agent: bool = False
     #: The resources (RFC 8707) an OAuth token is for; None: Tessera's own API (ADR 0043).
     audience: tuple[str, ...] | None = None
+    #: As stored: ``client`` (exchange, device setup, session tokens) or, for an OAuth token,
+    #: the scope it was granted (``session``, ``openid tickets.* -*.delete``; ADR 0042).
+    scope: str = CLIENT_SCOPE
+
+    def tag_limit(self) -> TagPolicy | None:
+        """The tags an OAuth token's scope allows, as a key's tags would; None: no limit."""
+        if self.oauth_client_id is None:
+            return None
+        return tag_limit(self.scope)
 
     def serves(self) -> bool:
         """Whether its person and app still allow it (beyond revocation and expiry)."""
@@ -111,7 +120,8 @@ class Principal(NamedTuple):
     auth_method: AuthMethod
     api_key_id: ApiKeyId | None = None
     api_token_id: ApiTokenId | None = None
-    #: Tag limits of the API key used; None for tokens and sessions (tags never apply there).
+    #: Tag limits of the API key used, or of the OAuth token's scope (ADR 0042); None for
+    #: other tokens, sessions and ``session``-scoped OAuth tokens (no tag limit there).
     key_tags: TagPolicy | None = None
     #: May this caller use admin endpoints (decision: admin person, or superuser key + flag)?
     may_admin: bool = False
@@ -124,13 +134,9 @@ class Principal(NamedTuple):
     seconds_left: float | None = None
     #: The resources an OAuth token is for (RFC 8707); None: no audience (see ``AudienceRule``).
     audience: tuple[str, ...] | None = None
-
-    @property
-    def token_scope(self) -> str | None:
-        """The scope of the token used, as stored (OAuth: ``session``); None without a token."""
-        if self.auth_method is not AuthMethod.API_TOKEN:
-            return None
-        return SESSION_SCOPE if self.oauth_client_id is not None else CLIENT_SCOPE
+    #: The scope of the token used, as stored (``client``, or an OAuth token's granted scope);
+    #: None without a token.
+    token_scope: str | None = None
 
     def may_call(self, tags: tuple[str, ...], *, admin: bool) -> bool:
         if admin and not self.may_admin:

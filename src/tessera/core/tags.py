@@ -94,3 +94,50 @@ def _matcher(pattern: str) -> Callable[[str], re.Match[str] | None]:
     # Patterns come from a bounded set (stored keys, fixed endpoint tags), so caching is safe.
     regex = ".*".join(re.escape(part) for part in pattern.split("*"))
     return re.compile(regex, re.DOTALL).fullmatch
+
+
+# -- comparing patterns (OAuth scopes narrow and are narrowed by them: core.oauth_scopes) -----
+
+#: Stands for a ``*`` of the inner pattern in ``pattern_within``: no tag holds it.
+_ANY = "\x00"
+
+
+def pattern_within(inner: str, outer: str) -> bool:
+    """Whether every tag ``inner`` matches, ``outer`` matches too, whatever tags exist.
+
+    Each ``*`` of ``inner`` is read as a character no tag has: ``outer`` can match that only
+    with a ``*`` of its own, which matches anything the ``*`` of ``inner`` could. So ``outer``
+    matching the result is both enough and needed (``tickets.*`` lies within ``*`` and within
+    ``tickets.*``, not within ``*.list``).
+    """
+    if inner == outer:
+        return True
+    return _matcher(outer)(inner.replace("*", _ANY)) is not None
+
+
+def patterns_overlap(first: str, second: str) -> bool:
+    """Whether some tag (existing or not) matches both patterns (``*.delete``, ``tickets.*``)."""
+    return _overlap(first, second)
+
+
+@lru_cache(maxsize=4096)
+def _overlap(first: str, second: str) -> bool:
+    @cache
+    def meets(i: int, j: int) -> bool:
+        # Whether first[i:] and second[j:] can match one same string.
+        if i == len(first) and j == len(second):
+            return True
+        first_star = i < len(first) and first[i] == "*"
+        if first_star and (meets(i + 1, j) or (j < len(second) and meets(i, j + 1))):
+            return True
+        second_star = j < len(second) and second[j] == "*"
+        if second_star and (meets(i, j + 1) or (i < len(first) and meets(i + 1, j))):
+            return True
+        return (
+            i < len(first)
+            and j < len(second)
+            and first[i] == second[j] != "*"
+            and meets(i + 1, j + 1)
+        )
+
+    return meets(0, 0)

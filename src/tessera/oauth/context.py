@@ -6,6 +6,7 @@ from datetime import timedelta
 from tessera.core.client_registration import RegistrationMode
 from tessera.core.clock import Clock
 from tessera.core.credentials import CodeHasher
+from tessera.core.oauth_scopes import OWN_CATALOGUE, ScopeCatalogue
 from tessera.services.client_documents import ClientDocumentService
 from tessera.services.signing_keys import SigningKeyService
 
@@ -43,3 +44,6 @@ class OAuthContext:
     def own_resource(self) -> str:
         """Tessera's own API as an RFC 8707 resource: the issuer's URL (ADR 0043)."""
         return self.issuer.rstrip("/")
+
+    #: The endpoint tags API scopes may name: Tessera's own and the guard's (ADR 0042).
+    scopes: ScopeCatalogue = OWN_CATALOGUE

@@ -13,7 +13,7 @@ from authlib.oauth2.rfc6749.errors import (
 from authlib.oauth2.rfc7636 import CodeChallenge
 
 from tessera.core.oauth_clients import person_may_authorize
-from tessera.core.oauth_scopes import is_openid, scope_to_refresh
+from tessera.core.oauth_scopes import MAX_SCOPE_LENGTH, is_openid, scope_to_refresh
 from tessera.core.people import Person
 from tessera.oauth.models import ClientModel, CodeModel, RefreshTokenModel
 from tessera.oauth.resources import authorization_resources, token_audience
@@ -109,9 +109,17 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         # unknown values included; ours ignores those as the authorization endpoint does
         # (core/oauth_scopes.py), so a client that repeats the scope it first asked for keeps
         # refreshing.
-        scope = scope_to_refresh(self.request.payload.scope, token.get_scope())
+        client = self.request.client
+        scope = scope_to_refresh(
+            self.request.payload.scope,
+            token.get_scope(),
+            client.client.allowed_api_scope,
+            client.scopes,
+        )
         if scope is None:
             raise InvalidScopeError("The scope asks for more than the person granted.")
+        if len(scope) > MAX_SCOPE_LENGTH:
+            raise InvalidScopeError(f"The scope would be over {MAX_SCOPE_LENGTH} long.")
         self.request.scope = scope
 
     def issue_token(self, user: Person, refresh_token: RefreshTokenModel) -> dict[str, Any]:

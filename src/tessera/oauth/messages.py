@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from tessera.core.people import Person
+from tessera.core.scope_words import ScopeLine
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,7 @@ class ConsentRequest:
 
     client_name: str
     client_id: str
+    #: What will be granted: the request's scope narrowed (core.oauth_scopes).
     scope: str
     redirect_uri: str
     #: A metadata-document client: the host its document came from (the page shows it).
@@ -45,6 +47,8 @@ class ConsentRequest:
     loopback_redirect: bool = False
     #: The resources (RFC 8707) the token will be bound to; empty: Tessera's own API.
     resources: tuple[str, ...] = ()
+    #: Each granted scope value and what it allows, in words, for the page (ADR 0042).
+    scope_lines: tuple[ScopeLine, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
+from authlib.oauth2.rfc6749.errors import InvalidScopeError
 from authlib.oauth2.rfc8628 import DEVICE_CODE_GRANT_TYPE
 from authlib.oidc.core import AuthorizationCodeMixin
 
@@ -17,7 +18,13 @@ from tessera.core.oauth_clients import (
     is_loopback_redirect_host,
 )
 from tessera.core.oauth_grants import AuthorizationCode, Grant, RefreshToken
-from tessera.core.oauth_scopes import DEFAULT_SCOPE, granted_scope, scope_to_grant
+from tessera.core.oauth_scopes import (
+    MAX_SCOPE_LENGTH,
+    OWN_CATALOGUE,
+    ScopeCatalogue,
+    granted_scope,
+    scope_to_grant,
+)
 from tessera.core.people import Person
 from tessera.core.principals import ApiTokenRecord
 
@@ -57,10 +64,13 @@ class ClientModel(ClientMixin):
         check_secret: Callable[[str], bool],
         *,
         allow_insecure_redirects: bool = False,
+        scopes: ScopeCatalogue = OWN_CATALOGUE,
     ) -> None:
         self.client = client
         self._check_secret = check_secret
         self._allow_insecure_redirects = allow_insecure_redirects
+        #: The endpoint tags an API scope must name to count.
+        self.scopes = scopes
 
     @property
     def redirect_uris(self) -> tuple[str, ...]:
@@ -79,8 +89,14 @@ class ClientModel(ClientMixin):
         return uris[0] if len(uris) == 1 and uris == self.redirect_uris else None
 
     def get_allowed_scope(self, scope: str | None) -> str:
-        # Unknown values ignored, the default when nothing is left (core/oauth_scopes.py).
-        return scope_to_grant(scope)
+        # Unknown values ignored, the default when nothing is left, narrowed to the client's
+        # allowed scopes (core/oauth_scopes.py, ADR 0042).
+        granted = scope_to_grant(scope, self.client.allowed_api_scope, self.scopes)
+        if not granted:  # an unreadable allowed_scopes: "" would read as session
+            raise InvalidScopeError("This app may not be granted any scope.")
+        if len(granted) > MAX_SCOPE_LENGTH:
+            raise InvalidScopeError(f"The scope granted would be over {MAX_SCOPE_LENGTH} long.")
+        return granted
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         return any(redirect_uri_matches(uri, redirect_uri) for uri in self.redirect_uris)
@@ -181,8 +197,8 @@ class AccessTokenModel(TokenMixin):
         return self.token.oauth_client_id == client.client.client_id
 
     def get_scope(self) -> str:
-        # The API token does not carry its grant's scope; every grant's is the default so far.
-        return DEFAULT_SCOPE
+        # Its own: a refresh may have narrowed it below its grant's (ADR 0042).
+        return granted_scope(self.token.scope)
 
     def get_expires_in(self) -> int:
         expires = self.token.expires_at

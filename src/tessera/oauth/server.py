@@ -14,7 +14,7 @@ from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749 import AuthorizationServer
 from sqlalchemy.orm import Session
 
-from tessera.core.oauth_scopes import DEFAULT_SCOPE
+from tessera.core.oauth_scopes import DEFAULT_SCOPE, refresh_token_due
 from tessera.core.people import Person
 from tessera.oauth.client_auth import TesseraClientAuthentication
 from tessera.oauth.context import OAuthContext
@@ -122,6 +122,10 @@ class TesseraAuthorizationServer(AuthorizationServer):
             # RFC 6749 §5.1: required when it differs from the request; always sent, never "".
             "scope": scope or DEFAULT_SCOPE,
         }
-        if include_refresh_token:
+        # OpenID Connect Core §11: with openid, only offline_access brings a refresh token; a
+        # refresh of a grant that has one keeps rotating it (Deskpro's flows: always one).
+        if include_refresh_token and (
+            grant_type == "refresh_token" or refresh_token_due(scope or DEFAULT_SCOPE)
+        ):
             token["refresh_token"] = ""
         return token

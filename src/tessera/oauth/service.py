@@ -16,9 +16,9 @@ from tessera.core.client_documents import (
     is_document_client_id,
 )
 from tessera.core.client_registration import RegistrationMode
-from tessera.core.oauth_scopes import SUPPORTED_SCOPES
 from tessera.core.openid_claims import CLAIMS_SUPPORTED
 from tessera.core.people import Person
+from tessera.core.scope_words import describe_scope
 from tessera.core.signing_keys import NoSigningKeyYet, SigningAlgorithm, SigningKeyUnavailable
 from tessera.oauth.context import OAuthContext
 from tessera.oauth.grants import may_authorize
@@ -117,6 +117,7 @@ class OAuthService:
             document_host=None if document_url is None else document_host(document_url),
             loopback_redirect=has_loopback_redirect([redirect_uri]),
             resources=getattr(grant.request, "resources", None) or (),
+            scope_lines=tuple(describe_scope(scope, self.context.scopes)),
         )
 
     def decide(
@@ -294,7 +295,8 @@ class OAuthService:
             "client_id_metadata_document_supported": self._documents_enabled,
             # RFC 9207: every authorization response names this issuer.
             "authorization_response_iss_parameter_supported": True,
-            "scopes_supported": list(SUPPORTED_SCOPES),
+            # OpenID's, session, and the groups of the endpoint tags API scopes name (ADR 0042).
+            "scopes_supported": self.context.scopes.supported(),
             "service_documentation": f"{base}/docs",
             # OpenID Connect Discovery §3, in both documents: where they overlap, they agree.
             "userinfo_endpoint": f"{base}/oauth/userinfo",

@@ -75,6 +75,7 @@ class OAuthStorage:
             client,
             check_secret,
             allow_insecure_redirects=self.context.config.allow_insecure_redirects,
+            scopes=self.context.scopes,
         )
 
     def _read_ahead(self) -> ClientWithSecret | None:
@@ -245,7 +246,8 @@ class OAuthStorage:
             self.session,
             code_digest=hasher.digest(code),
             person_id=PersonId(grant.person_id),
-            scope=SESSION_SCOPE,
+            # What this token was granted, which a refresh may have narrowed: its tag limit.
+            scope=token["scope"],
             source=TokenSource.OAUTH,
             now=now,
             expires_at=now + self.context.config.access_token_lifetime,
@@ -266,6 +268,8 @@ class OAuthStorage:
                 "oauth_client_id": grant.client_id,
                 "refreshed": request.refresh_token is not None,
                 "audience": None if audience is None else list(audience),
+                # What the token may do (ADR 0042): a refresh may have narrowed it.
+                "scope": token["scope"],
             },
         )
         if "refresh_token" in token:
@@ -313,6 +317,10 @@ class OAuthStorage:
         audience = found.token.audience
         if audience is not None and self.context.own_resource not in audience:
             return None  # a token for another resource (RFC 8707): not for Tessera's UserInfo
+        if found.token.scope != SESSION_SCOPE:
+            # Its own scope: a refresh may have narrowed the claims too (ADR 0042).
+            return UserInfoToken(found, found.token.scope)
+        # Tokens issued before tokens held their scope say "session": their grant's counts.
         scope = stored.scope_of_token_grant(self.session, found.token.id)
         return None if scope is None else UserInfoToken(found, granted_scope(scope))
 

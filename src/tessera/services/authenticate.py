@@ -400,11 +400,14 @@ class Authenticator:
             person=token.person,
             auth_method=AuthMethod.API_TOKEN,
             api_token_id=token.id,
+            # An OAuth token's scope limits it exactly as tags limit a key (ADR 0042).
+            key_tags=token.tag_limit(),
             may_admin=token.person.is_admin,
             app_id=token.oauth_client_id,
             oauth_client_id=token.oauth_client_id,
             seconds_left=left,
             audience=token.audience,
+            token_scope=token.scope,
         )
 
     def refresh_due(self) -> int:

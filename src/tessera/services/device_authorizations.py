@@ -44,6 +44,8 @@ class DeviceRequest:
     #: As people read it (``BCDF-GHJK``).
     user_code: str
     expires_at: datetime
+    #: What the device will be granted (already narrowed to the app's allowed scopes).
+    scope: str = ""
 
 
 class CodeRefusal(StrEnum):
@@ -169,4 +171,5 @@ class DeviceAuthorizationService:
             client_id=client.client_id,
             user_code=shown_user_code(code),
             expires_at=device.expires_at,
+            scope=device.scope,
         )

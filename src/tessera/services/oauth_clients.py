@@ -29,10 +29,12 @@ from tessera.core.oauth_clients import (
     ClientContext,
     GrantType,
     OAuthClient,
+    check_allowed_scopes,
     check_redirect_uris,
     new_random_id,
     parse_client_id,
 )
+from tessera.core.oauth_scopes import SESSION_SCOPE
 from tessera.core.paging import Page, PageRequest
 from tessera.core.signing_keys import DEFAULT_ALGORITHM, SigningAlgorithm
 from tessera.store import oauth as stored_grants
@@ -67,6 +69,9 @@ class NewOAuthClient:
     id_token_signed_response_alg: SigningAlgorithm | str = DEFAULT_ALGORITHM
     #: Where the app may send people after signing them out (OpenID Connect logout).
     post_logout_redirect_uris: Sequence[str] = ()
+    #: The API scopes it may be granted (ADR 0042): ``session`` (all of the person's rights,
+    #: the default) and endpoint tag patterns such as ``tickets.*`` or ``-*.delete``.
+    allowed_scopes: str = SESSION_SCOPE
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +89,8 @@ class OAuthClientChanges:
     id_token_signed_response_alg: SigningAlgorithm | str | None = None
     #: Replaces the whole list (empty: none).
     post_logout_redirect_uris: Sequence[str] | None = None
+    #: Narrowing it narrows each connection at its next refresh; tokens issued keep theirs.
+    allowed_scopes: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +134,7 @@ class OAuthClientService:
         alg = _check_choice(
             problems, SIGNATURE_FIELD, SigningAlgorithm, new.id_token_signed_response_alg
         )
+        allowed_scopes = check_allowed_scopes(problems, new.allowed_scopes)
         if (
             problems
             or uris is None
@@ -134,6 +142,7 @@ class OAuthClientService:
             or context is None
             or grant is None
             or alg is None
+            or allowed_scopes is None
         ):
             raise InvalidInput(problems)
         secret = None if new.is_public else CLIENT_SECRET_CODE.new()
@@ -151,6 +160,7 @@ class OAuthClientService:
                 now=self._clock.now(),
                 id_token_signed_response_alg=alg,
                 post_logout_redirect_uris=logout_uris,
+                allowed_scopes=allowed_scopes,
             )
         return IssuedOAuthClient(client, secret)
 
@@ -220,6 +230,8 @@ class OAuthClientService:
                 problems, SIGNATURE_FIELD, SigningAlgorithm, changes.id_token_signed_response_alg
             )
             columns[SIGNATURE_FIELD] = None if alg is None else alg.value
+        if changes.allowed_scopes is not None:
+            columns["allowed_scopes"] = check_allowed_scopes(problems, changes.allowed_scopes)
         if problems:
             raise InvalidInput(problems)
         with self._database.write() as session:

@@ -33,7 +33,7 @@ class CredentialState:
     person_id: int | None
     #: Why the per-request check refuses it, whatever the request; None if it is live.
     refused_because: str | None
-    #: A key's tag patterns (tokens have none: tags do not limit them).
+    #: A key's tag patterns, or an OAuth token's scope's (other tokens: None, no limit).
     patterns: TagPolicy | None
     is_superuser: bool = False
 
@@ -129,7 +129,8 @@ class RouteChecker:
             reason = "the token has expired"
         elif not token.serves():
             reason = "its person is disabled, or its OAuth app disabled or not for them"
-        return CredentialState(name, token.person.id, reason, None)
+        # An OAuth token's scope limits it as tags limit a key (ADR 0042); others: no limit.
+        return CredentialState(name, token.person.id, reason, token.tag_limit())
 
 
 def _tags(

@@ -47,6 +47,7 @@ _TOKEN_SELECT = select(
     _TOKEN.c.id.label("token_id"),
     _TOKEN.c.code_digest.label("token_code_digest"),
     _TOKEN.c.source.label("token_source"),
+    _TOKEN.c.scope.label("token_scope"),
     _TOKEN.c.created_at.label("token_created_at"),
     _TOKEN.c.last_used_at.label("token_last_used_at"),
     _TOKEN.c.expires_at.label("token_expires_at"),
@@ -128,6 +129,7 @@ def _token(row: Any) -> ApiTokenRecord:
         oauth_client_enabled=row.client_is_enabled is not False,
         oauth_requires_agent=row.client_context == "agent",
         audience=tuple(row.token_audience) if row.token_audience is not None else None,
+        scope=row.token_scope,
     )
 
 

@@ -51,6 +51,7 @@ def _client_from(column: Callable[[str], Any]) -> OAuthClient:
         document_url=column("document_url"),
         document_expires_at=column("document_expires_at"),
         metadata=column("client_metadata") or {},
+        allowed_scopes=column("allowed_scopes"),
     )
 
 
@@ -83,6 +84,7 @@ def add_client(
     metadata: Mapping[str, Any] | None = None,
     registration_token_digest: bytes | None = None,
     post_logout_redirect_uris: Sequence[str] = (),
+    allowed_scopes: str = "session",
 ) -> OAuthClient:
     row = OAuthClientRow(
         random_id=random_id,
@@ -100,6 +102,7 @@ def add_client(
         origin=origin.value,
         client_metadata=None if metadata is None else dict(metadata),
         registration_token_digest=registration_token_digest,
+        allowed_scopes=allowed_scopes,
     )
     session.add(row)
     session.flush()

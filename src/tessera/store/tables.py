@@ -129,8 +129,9 @@ class ApiTokenRow(Base):
     person_id: Mapped[int] = mapped_column(
         Id, ForeignKey("people.id", ondelete="CASCADE"), index=True
     )
-    #: Deskpro's scope: "client" (exchange, device setup) or "session" (OAuth).
-    scope: Mapped[str] = mapped_column(String(50))
+    #: Deskpro's scope: "client" (exchange, device setup), or an OAuth token's granted scope
+    #: ("session", "openid tickets.* -*.delete"): its tag limit (ADR 0042).
+    scope: Mapped[str] = mapped_column(String(500))
     source: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -200,6 +201,8 @@ class OAuthClientRow(Base):
     client_metadata: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: A dynamically registered client's registration access token (RFC 7592), as a keyed digest.
     registration_token_digest: Mapped[bytes | None] = mapped_column(LargeBinary(33))
+    #: The API scopes it may be granted: "session" and tag patterns (ADR 0042).
+    allowed_scopes: Mapped[str] = mapped_column(String(1000), server_default="session")
 
 
 class InitialAccessTokenRow(Base):

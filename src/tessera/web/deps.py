@@ -6,6 +6,7 @@ from fastapi import Depends, Path, Query, Request
 
 from tessera.core.errors import (
     Forbidden,
+    InsufficientScope,
     InvalidCorsAuthType,
     TesseraError,
     TokenForAnotherResource,
@@ -149,12 +150,20 @@ async def authorize(
         if b"origin" in headers and not _may_cross_origins(principal):
             raise InvalidCorsAuthType()
         if not principal.may_call(tags, admin=admin):
-            raise Forbidden()
+            raise _refusal(principal, tags, admin=admin)
     except TesseraError as error:
         count_not_allowed(error)
         raise
     count_allowed(principal.auth_method)
     return principal
+
+
+def _refusal(principal: Principal, tags: tuple[str, ...], *, admin: bool) -> Forbidden:
+    """An OAuth token refused by its scope's tags is told which it lacks (RFC 6750 §3.1)."""
+    limit = principal.key_tags
+    if principal.oauth_client_id is None or limit is None or (admin and not principal.may_admin):
+        return Forbidden()
+    return InsufficientScope(tuple(tag for tag in tags if not limit.allows(tag)))
 
 
 class Access:

@@ -23,6 +23,7 @@ from tessera.core.errors import (
     FieldError,
     FieldErrors,
     Forbidden,
+    InsufficientScope,
     InvalidCorsAuthType,
     InvalidInput,
     InvalidJsonBody,
@@ -55,6 +56,13 @@ _BY_HTTP_STATUS: dict[int, type[TesseraError]] = {
 }
 
 
+def insufficient_scope_challenge(error: InsufficientScope) -> str:
+    """RFC 6750 §3.1: the 403 of a token whose scope lacks what the endpoint needs, and the
+    scope that would do (tags are scope-token characters: no escaping needed)."""
+    needed = " ".join(error.needed)
+    return f'Bearer realm="DeskPRO API", error="insufficient_scope", scope="{needed}"'
+
+
 def error_body(error: TesseraError) -> dict[str, Any]:
     body: dict[str, Any] = {
         "status": STATUS[error.kind],
@@ -72,6 +80,8 @@ def error_response(error: TesseraError, headers: dict[str, str] | None = None) -
     if status == 401:
         cross_origin = isinstance(error, InvalidCorsAuthType)
         all_headers["WWW-Authenticate"] = CORS_CHALLENGE if cross_origin else DESKPRO_CHALLENGE
+    if isinstance(error, InsufficientScope):
+        all_headers["WWW-Authenticate"] = insufficient_scope_challenge(error)
     if isinstance(error, RateLimited | Unavailable):
         all_headers["Retry-After"] = str(error.retry_after_seconds)
     if isinstance(error, PayloadTooLarge | RequestTimeout):

@@ -133,7 +133,12 @@ _ANY_OPERATION = {
 }
 _GUARDED = {
     "401": "No credential, or one that does not work (with `WWW-Authenticate`)",
-    "403": "`forbidden`: the credential's tags or rights do not allow this endpoint",
+    "403": (
+        "`forbidden`: the credential's tags (a key's, or an OAuth token's scope's) or rights "
+        "do not allow this endpoint; a token refused by its scope also gets "
+        "`WWW-Authenticate: Bearer "
+        'error="insufficient_scope", scope="<the tags it lacks>"`'
+    ),
 }
 
 

@@ -19,6 +19,7 @@ from tessera.core.oauth_clients import (
     GrantType,
     OAuthClient,
     authorization_endpoint,
+    check_allowed_scopes,
     check_redirect_uris,
     token_endpoint,
 )
@@ -87,6 +88,13 @@ PostLogoutRedirectUris = Annotated[
     checked(_check_post_logout_redirect_uris),
 ]
 
+#: ADR 0042: ``session`` (all of the person's rights) and endpoint tag patterns.
+AllowedScopes = Annotated[
+    str,
+    Field(max_length=1000, examples=["session", "tickets.* -*.delete"]),
+    checked(check_allowed_scopes),
+]
+
 
 class NewOAuthClientIn(BaseModel):
     name: ClientName
@@ -100,6 +108,8 @@ class NewOAuthClientIn(BaseModel):
     #: What signs its ID tokens (OpenID Connect Registration): RS256, or ES256 when it asks.
     id_token_signed_response_alg: SigningAlgorithm = DEFAULT_ALGORITHM
     post_logout_redirect_uris: PostLogoutRedirectUris = Field(default_factory=list)
+    #: The API scopes the app may be granted; a request for more is narrowed to these.
+    allowed_scopes: AllowedScopes = "session"
 
 
 class OAuthClientChangesIn(BaseModel):
@@ -113,6 +123,7 @@ class OAuthClientChangesIn(BaseModel):
     id_token_signed_response_alg: SigningAlgorithm | None = None
     #: Replaces the whole list; ``[]`` removes them all.
     post_logout_redirect_uris: PostLogoutRedirectUris | None = None
+    allowed_scopes: AllowedScopes | None = None
 
 
 class OAuthClientOut(BaseModel):
@@ -133,6 +144,8 @@ class OAuthClientOut(BaseModel):
     has_secret: bool
     #: What signs its OpenID Connect ID tokens: ``RS256`` (the default) or ``ES256``.
     id_token_signed_response_alg: SigningAlgorithm
+    #: The API scopes it may be granted, as stored (``session``, tag patterns).
+    allowed_scopes: str
     auth_endpoint: str
     token_endpoint: str
     date_created: datetime
@@ -153,6 +166,7 @@ class OAuthClientOut(BaseModel):
             is_public=client.is_public,
             has_secret=client.has_secret,
             id_token_signed_response_alg=client.id_token_signed_response_alg,
+            allowed_scopes=client.allowed_scopes,
             auth_endpoint=authorization_endpoint(site),
             token_endpoint=token_endpoint(site),
             date_created=client.created_at,

@@ -17,6 +17,7 @@ from tessera.core.oauth_clients import (
     is_insecure_redirect_uri,
     token_endpoint,
 )
+from tessera.core.oauth_scopes import SESSION_SCOPE
 from tessera.core.signing_keys import DEFAULT_ALGORITHM, SigningAlgorithm
 from tessera.services.oauth_clients import (
     SIGNATURE_FIELD,
@@ -67,6 +68,7 @@ FIELDS = (
     "context",
     "is_public",
     SIGNATURE_FIELD,
+    "allowed_scopes",
 )
 NOTICES = {
     "changed": "The changes were saved.",
@@ -82,6 +84,7 @@ BLANK_FORM = {
     "context": ClientContext.AGENT.value,
     "is_public": "",
     SIGNATURE_FIELD: DEFAULT_ALGORITHM.value,
+    "allowed_scopes": SESSION_SCOPE,
 }
 
 
@@ -139,6 +142,9 @@ async def create_app(request: Request, viewer: AdminViewer, form: CheckedForm) -
         is_public=typed["is_public"] == "on",
         # Absent (a form of an older page): the default, as for a client of the API.
         id_token_signed_response_alg=typed[SIGNATURE_FIELD] or DEFAULT_ALGORITHM,
+        # Absent (a form of an older page): the default. Present but blank: refused, as blank
+        # would allow nothing.
+        allowed_scopes=typed["allowed_scopes"] if "allowed_scopes" in form else SESSION_SCOPE,
     )
     try:
         issued = await call(services(request).oauth_clients.create, new)
@@ -195,6 +201,7 @@ async def _app_page(
         "allowed_grant_type": app.allowed_grant_type.value,
         "context": app.context.value,
         SIGNATURE_FIELD: app.id_token_signed_response_alg.value,
+        "allowed_scopes": app.allowed_scopes,
     }
     return render_admin(
         request,
@@ -237,6 +244,7 @@ async def change_app(
         context=typed["context"],
         # Absent: unchanged.
         id_token_signed_response_alg=typed[SIGNATURE_FIELD] or None,
+        allowed_scopes=typed["allowed_scopes"] if "allowed_scopes" in form else None,
     )
     try:
         await call(services(request).oauth_clients.change, number, changes)

@@ -17,8 +17,10 @@ from starlette.responses import RedirectResponse, Response
 
 from tessera.core.errors import RateLimited
 from tessera.core.people import Person
+from tessera.core.scope_words import describe_scope
 from tessera.services.device_authorizations import CodeRefusal, DeviceRequest
 from tessera.web.deps import client_address
+from tessera.web.oauth_http import oauth_service
 from tessera.web.pages.csrf import CSRF_FIELD, csrf_ok, csrf_token, remember_csrf
 from tessera.web.pages.rendering import PAGE_HEADERS, render
 from tessera.web.pages.session import services_of, signed_in_person
@@ -116,6 +118,8 @@ async def enter_code(request: Request) -> Response:
     response = render(
         "device_confirm.html",
         device=found,
+        # What each granted scope allows, in words, as on the consent page (ADR 0042).
+        scope_lines=describe_scope(found.scope, oauth_service(request).context.scopes),
         person=person,
         helpdesk=services_of(request).site.helpdesk_url,
         csrf_field=CSRF_FIELD,
