@@ -234,3 +234,36 @@ def test_the_server_prunes_old_events_soon_after_it_starts(
             time.sleep(0.05)
         assert about(old.id) == []
         assert [e.kind for e in about(recent.id)] == ["person.created"]
+
+
+def test_an_admins_changes_to_an_oauth_client_are_recorded_without_its_secret(
+    api: httpx.Client, services: Services
+) -> None:
+    admin_person = make_person(services, admin=True)
+    admin = key_header(make_key(services, admin_person))
+    body = {"name": "Calendar", "redirect_uris": ["https://calendar.example.test/cb"]}
+    client = data_of(api.post("/api/v2/oauth_clients", json=body, headers=admin), 201)
+    remember(client["secret"])
+    path = f"/api/v2/oauth_clients/{client['id']}"
+    api.put(path, json={"name": "Calendar Sync", "is_enabled": False}, headers=admin)
+    rotated = data_of(api.post(f"{path}/rotate_secret", headers=admin))
+    remember(rotated["secret"])
+    api.delete(path, headers=admin)
+
+    about = [
+        event for event in reversed(events(api, admin)) if event["kind"].startswith("oauth_client.")
+    ]
+
+    assert [event["kind"] for event in about] == [
+        "oauth_client.created",
+        "oauth_client.changed",
+        "oauth_client.secret_rotated",
+        "oauth_client.deleted",
+    ]
+    assert {event["actor_person_id"] for event in about} == {admin_person.id}
+    assert {event["detail"]["oauth_client_id"] for event in about} == {client["id"]}
+    assert about[1]["detail"]["fields"] == ["is_enabled", "name"]
+    assert about[3]["detail"]["name"] == "Calendar Sync"
+    trail = json.dumps(about)
+    assert client["secret"] not in trail
+    assert rotated["secret"] not in trail

@@ -39,6 +39,12 @@ class AuditKind(StrEnum):
     OAUTH_DEVICE_APPROVED = "oauth_device.approved"
     OAUTH_DEVICE_DENIED = "oauth_device.denied"
     #: A client ID metadata document was fetched for the first time: a new public client.
+    #: An admin (or the operator at the command line) made, changed, gave a new secret to or
+    #: deleted an OAuth client.
+    OAUTH_CLIENT_CREATED = "oauth_client.created"
+    OAUTH_CLIENT_CHANGED = "oauth_client.changed"
+    OAUTH_CLIENT_SECRET_ROTATED = "oauth_client.secret_rotated"
+    OAUTH_CLIENT_DELETED = "oauth_client.deleted"
     OAUTH_CLIENT_DOCUMENT_ADDED = "oauth_client.document_added"
     #: A refetched metadata document changed its name, redirect URIs or metadata.
     OAUTH_CLIENT_DOCUMENT_CHANGED = "oauth_client.document_changed"

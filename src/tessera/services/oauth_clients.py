@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
+from tessera.core.audit import AuditKind, DetailValue
 from tessera.core.changes import ChangeKind
 from tessera.core.client_documents import is_document_client_id
 from tessera.core.clock import Clock
@@ -25,6 +26,7 @@ from tessera.core.errors import (
     InvalidInput,
     NotFound,
 )
+from tessera.core.ids import PersonId
 from tessera.core.oauth_clients import (
     ClientContext,
     GrantType,
@@ -37,6 +39,7 @@ from tessera.core.oauth_clients import (
 from tessera.core.oauth_scopes import SESSION_SCOPE
 from tessera.core.paging import Page, PageRequest
 from tessera.core.signing_keys import DEFAULT_ALGORITHM, SigningAlgorithm
+from tessera.services.audit import record
 from tessera.store import oauth as stored_grants
 from tessera.store import oauth_clients as stored
 from tessera.store.changes import record_change
@@ -122,7 +125,7 @@ class OAuthClientService:
         and used (decision 17); pages and commands warn about clients that have them."""
         return self._allow_insecure_redirects
 
-    def create(self, new: NewOAuthClient) -> IssuedOAuthClient:
+    def create(self, new: NewOAuthClient, *, actor: PersonId | None = None) -> IssuedOAuthClient:
         problems = FieldErrors()
         name = check_name(problems, new.name)
         uris = check_redirect_uris(
@@ -162,6 +165,7 @@ class OAuthClientService:
                 post_logout_redirect_uris=logout_uris,
                 allowed_scopes=allowed_scopes,
             )
+            self._record(session, AuditKind.OAUTH_CLIENT_CREATED, client, actor)
         return IssuedOAuthClient(client, secret)
 
     def _check_post_logout_uris(
@@ -202,7 +206,9 @@ class OAuthClientService:
         with self._database.read() as session:
             return stored_grants.connected_people(session)
 
-    def change(self, id: int, changes: OAuthClientChanges) -> OAuthClient:
+    def change(
+        self, id: int, changes: OAuthClientChanges, *, actor: PersonId | None = None
+    ) -> OAuthClient:
         problems = FieldErrors()
         columns: dict[str, object] = {}
         if changes.name is not None:
@@ -245,11 +251,13 @@ class OAuthClientService:
             if client is not None:
                 # Disabling (or re-contexting) an app changes what its tokens may do.
                 record_change(session, ChangeKind.OAUTH_CLIENT, id, now=self._clock.now())
+                fields: dict[str, DetailValue] = {"fields": sorted(columns)}
+                self._record(session, AuditKind.OAUTH_CLIENT_CHANGED, client, actor, fields)
         if client is None:  # gone since it was read: as if never there
             raise NotFound()
         return client
 
-    def rotate_secret(self, id: int) -> IssuedOAuthClient:
+    def rotate_secret(self, id: int, *, actor: PersonId | None = None) -> IssuedOAuthClient:
         """Give a confidential client a new secret; the old one stops working at once."""
         secret = CLIENT_SECRET_CODE.new()
         with self._database.write() as session:
@@ -263,20 +271,36 @@ class OAuthClientService:
             client = stored.update_client(
                 session, id, now=self._clock.now(), secret_digest=self._hasher.digest(secret)
             )
+            if client is not None:
+                self._record(session, AuditKind.OAUTH_CLIENT_SECRET_ROTATED, client, actor)
         if client is None:  # gone since it was read: as if never there
             raise NotFound()
         return IssuedOAuthClient(client, secret)
 
-    def delete(self, id: int) -> OAuthClient:
+    def delete(self, id: int, *, actor: PersonId | None = None) -> OAuthClient:
         """Remove the client with every grant, code and token issued through it."""
         with self._database.write() as session:
             client = stored.delete_client(session, id)
             if client is not None:
                 # Its grants and tokens go with it (cascade): forgetting the app covers them.
                 record_change(session, ChangeKind.OAUTH_CLIENT, id, now=self._clock.now())
+                self._record(session, AuditKind.OAUTH_CLIENT_DELETED, client, actor)
         if client is None:
             raise NotFound()
         return client
+
+    def _record(
+        self,
+        session: Session,
+        kind: AuditKind,
+        client: OAuthClient,
+        actor: PersonId | None,
+        detail: dict[str, DetailValue] | None = None,
+    ) -> None:
+        """An admin's change to a client, in its transaction, named as the other client events
+        name it (its row id) and by its name."""
+        about: dict[str, DetailValue] = {"oauth_client_id": client.id, "name": client.name}
+        record(session, kind, self._clock, actor=actor, detail=about | (detail or {}))
 
     def find_by_client_id(self, client_id: str) -> OAuthClient | None:
         """The client this OAuth ``client_id`` names, enabled or not (the caller checks)."""

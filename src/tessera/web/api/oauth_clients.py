@@ -246,7 +246,9 @@ def create_client(
     principal: Annotated[Principal, _admin("post")],
     services: ServicesDep,
 ) -> Envelope[IssuedOAuthClientOut]:
-    issued = services.oauth_clients.create(NewOAuthClient(**body.model_dump()))
+    issued = services.oauth_clients.create(
+        NewOAuthClient(**body.model_dump()), actor=principal.person.id
+    )
     return Envelope(data=IssuedOAuthClientOut.issued(issued, services.site))
 
 
@@ -262,7 +264,9 @@ def update_client(
     principal: Annotated[Principal, _admin("put")],
     services: ServicesDep,
 ) -> Response:
-    services.oauth_clients.change(oauth_client_id, OAuthClientChanges(**body.model_dump()))
+    services.oauth_clients.change(
+        oauth_client_id, OAuthClientChanges(**body.model_dump()), actor=principal.person.id
+    )
     return Response(status_code=204)
 
 
@@ -275,7 +279,7 @@ def rotate_secret(
     principal: Annotated[Principal, _admin("rotate_secret")],
     services: ServicesDep,
 ) -> Envelope[IssuedOAuthClientOut]:
-    issued = services.oauth_clients.rotate_secret(oauth_client_id)
+    issued = services.oauth_clients.rotate_secret(oauth_client_id, actor=principal.person.id)
     return Envelope(data=IssuedOAuthClientOut.issued(issued, services.site))
 
 
@@ -288,5 +292,5 @@ def delete_client(
     principal: Annotated[Principal, _admin("delete")],
     services: ServicesDep,
 ) -> Envelope[OAuthClientOut]:
-    client = services.oauth_clients.delete(oauth_client_id)
+    client = services.oauth_clients.delete(oauth_client_id, actor=principal.person.id)
     return Envelope(data=OAuthClientOut.of(client, services.site))

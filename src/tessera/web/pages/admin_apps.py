@@ -18,6 +18,7 @@ from tessera.core.oauth_clients import (
     token_endpoint,
 )
 from tessera.core.oauth_scopes import SESSION_SCOPE
+from tessera.core.people import Person
 from tessera.core.signing_keys import DEFAULT_ALGORITHM, SigningAlgorithm
 from tessera.services.oauth_clients import (
     SIGNATURE_FIELD,
@@ -147,7 +148,7 @@ async def create_app(request: Request, viewer: AdminViewer, form: CheckedForm) -
         allowed_scopes=typed["allowed_scopes"] if "allowed_scopes" in form else SESSION_SCOPE,
     )
     try:
-        issued = await call(services(request).oauth_clients.create, new)
+        issued = await call(services(request).oauth_clients.create, new, actor=viewer.id)
     except InvalidInput as error:
         problems = field_problems(error, FIELDS)
         return await _apps_page(request, viewer, typed=typed, problems=problems)
@@ -247,7 +248,7 @@ async def change_app(
         allowed_scopes=typed["allowed_scopes"] if "allowed_scopes" in form else None,
     )
     try:
-        await call(services(request).oauth_clients.change, number, changes)
+        await call(services(request).oauth_clients.change, number, changes, actor=viewer.id)
     except InvalidInput as error:
         app = await call(services(request).oauth_clients.get, number)
         problems = field_problems(error, FIELDS)
@@ -255,10 +256,10 @@ async def change_app(
     return back_to(f"{LIST}/{number}", done="changed")
 
 
-async def _set_enabled(request: Request, app_id: str, enabled: bool) -> Response:
+async def _set_enabled(request: Request, viewer: Person, app_id: str, enabled: bool) -> Response:
     number = resource_id(app_id)
     changes = OAuthClientChanges(is_enabled=enabled)
-    await call(services(request).oauth_clients.change, number, changes)
+    await call(services(request).oauth_clients.change, number, changes, actor=viewer.id)
     return back_to(f"{LIST}/{number}", done="enabled" if enabled else "disabled")
 
 
@@ -266,14 +267,14 @@ async def _set_enabled(request: Request, app_id: str, enabled: bool) -> Response
 async def enable_app(
     request: Request, viewer: AdminViewer, form: CheckedForm, app_id: str
 ) -> Response:
-    return await _set_enabled(request, app_id, True)
+    return await _set_enabled(request, viewer, app_id, True)
 
 
 @router.post(LIST + "/{app_id}/disable")
 async def disable_app(
     request: Request, viewer: AdminViewer, form: CheckedForm, app_id: str
 ) -> Response:
-    return await _set_enabled(request, app_id, False)
+    return await _set_enabled(request, viewer, app_id, False)
 
 
 @router.post(LIST + "/{app_id}/rotate")
@@ -282,7 +283,7 @@ async def rotate_secret(
 ) -> Response:
     number = resource_id(app_id)
     try:
-        issued = await call(services(request).oauth_clients.rotate_secret, number)
+        issued = await call(services(request).oauth_clients.rotate_secret, number, actor=viewer.id)
     except InvalidInput as error:
         app = await call(services(request).oauth_clients.get, number)
         return await _app_page(request, viewer, app, problems=field_problems(error, ()))
@@ -306,5 +307,5 @@ async def confirm_delete(request: Request, viewer: AdminViewer, app_id: str) -> 
 async def delete_app(
     request: Request, viewer: AdminViewer, form: CheckedForm, app_id: str
 ) -> Response:
-    await call(services(request).oauth_clients.delete, resource_id(app_id))
+    await call(services(request).oauth_clients.delete, resource_id(app_id), actor=viewer.id)
     return back_to(LIST, done="deleted")
