@@ -16,7 +16,6 @@ DEVICE_AUTHORIZATION = "/oauth/device_authorization"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 TOKEN = "/oauth/token"
 #: Registered, never used: a device client has no redirect (clients register one all the same).
-UNUSED_CALLBACK = "http://127.0.0.1/unused"
 
 
 def make_device_client(
@@ -25,7 +24,7 @@ def make_device_client(
     return make_oauth_client(
         services,
         name=extra.pop("name", "TV App"),
-        redirect_uris=[UNUSED_CALLBACK],
+        redirect_uris=extra.pop("redirect_uris", []),  # a device takes no redirect: none needed
         public=public,
         grant=GrantType.DEVICE_CODE,
         **extra,

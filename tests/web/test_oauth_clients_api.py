@@ -188,6 +188,31 @@ def test_a_public_client_has_no_secret(api: httpx.Client, services: Services) ->
     }
 
 
+def test_a_device_client_needs_no_redirect_uri_and_cannot_lose_its_grant_without_one(
+    api: httpx.Client, services: Services
+) -> None:
+    admin = admin_key(services)
+    body = {"name": "TV", "is_public": True, "allowed_grant_type": "device_code"}
+
+    device = data_of(
+        api.post("/api/v2/oauth_clients", json=body | {"redirect_uris": []}, headers=admin), 201
+    )
+    path = f"/api/v2/oauth_clients/{device['id']}"
+    to_code = api.put(path, json={"allowed_grant_type": "authorization_code"}, headers=admin)
+    with_uri = api.put(
+        path,
+        json={"allowed_grant_type": "authorization_code", "redirect_uris": ["https://tv.test/cb"]},
+        headers=admin,
+    )
+    emptied = api.put(path, json={"redirect_uris": []}, headers=admin)
+
+    assert device["redirect_uris"] == []
+    assert_error(to_code, invalid_input(redirect_uris=field(TOO_FEW_ONE)))
+    assert with_uri.status_code == 204, with_uri.text
+    assert_error(emptied, invalid_input(redirect_uris=field(TOO_FEW_ONE)))
+    assert services.oauth_clients.get(device["id"]).redirect_uris == ("https://tv.test/cb",)
+
+
 def test_the_implicit_grant_and_user_context_only_when_asked(
     api: httpx.Client, services: Services
 ) -> None:

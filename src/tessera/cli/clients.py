@@ -157,8 +157,13 @@ def create(
     ctx: typer.Context,
     name: Annotated[str, typer.Option("--name", help="The app's name, shown on the consent page.")],
     redirect_uris: Annotated[
-        list[str], typer.Option("--redirect-uri", metavar="URI", help=REDIRECT_URI_HELP)
-    ],
+        list[str] | None,
+        typer.Option(
+            "--redirect-uri",
+            metavar="URI",
+            help=REDIRECT_URI_HELP + " Not for --grant device_code, which takes none.",
+        ),
+    ] = None,
     public: Annotated[
         bool, typer.Option("--public", help="No secret (mobile or browser app); PKCE required.")
     ] = False,
@@ -176,7 +181,7 @@ def create(
     issued = services.oauth_clients.create(
         NewOAuthClient(
             name=name,
-            redirect_uris=redirect_uris,
+            redirect_uris=redirect_uris or [],
             context=context,
             allowed_grant_type=grant,
             is_public=public,

@@ -44,6 +44,11 @@ class GrantType(StrEnum):
     IMPLICIT = "token"
     DEVICE_CODE = "device_code"
 
+    @property
+    def redirects(self) -> bool:
+        """Whether answers go back through a redirect URI: the device grant's never do."""
+        return self is not GrantType.DEVICE_CODE
+
 
 class ClientOrigin(StrEnum):
     """How a client came to be (docs/oauth.md, ADRs 0044 and 0045)."""

@@ -28,6 +28,7 @@ from tessera.core.errors import (
 )
 from tessera.core.ids import PersonId
 from tessera.core.oauth_clients import (
+    TOO_FEW_REDIRECT_URIS,
     ClientContext,
     GrantType,
     OAuthClient,
@@ -128,12 +129,16 @@ class OAuthClientService:
     def create(self, new: NewOAuthClient, *, actor: PersonId | None = None) -> IssuedOAuthClient:
         problems = FieldErrors()
         name = check_name(problems, new.name)
+        grant = _check_choice(problems, "allowed_grant_type", GrantType, new.allowed_grant_type)
         uris = check_redirect_uris(
-            problems, new.redirect_uris, allow_insecure_http=self._allow_insecure_redirects
+            problems,
+            new.redirect_uris,
+            allow_insecure_http=self._allow_insecure_redirects,
+            # A device client never takes a redirect (RFC 8628): none needed.
+            required=grant is None or grant.redirects,
         )
         logout_uris = self._check_post_logout_uris(problems, new.post_logout_redirect_uris)
         context = _check_choice(problems, "context", ClientContext, new.context)
-        grant = _check_choice(problems, "allowed_grant_type", GrantType, new.allowed_grant_type)
         alg = _check_choice(
             problems, SIGNATURE_FIELD, SigningAlgorithm, new.id_token_signed_response_alg
         )
@@ -214,8 +219,12 @@ class OAuthClientService:
         if changes.name is not None:
             columns["name"] = check_name(problems, changes.name)
         if changes.redirect_uris is not None:
+            # Whether none is allowed depends on the grant, known below: checked there.
             columns["redirect_uris"] = check_redirect_uris(
-                problems, changes.redirect_uris, allow_insecure_http=self._allow_insecure_redirects
+                problems,
+                changes.redirect_uris,
+                allow_insecure_http=self._allow_insecure_redirects,
+                required=False,
             )
         if changes.post_logout_redirect_uris is not None:
             columns["post_logout_redirect_uris"] = self._check_post_logout_uris(
@@ -246,6 +255,11 @@ class OAuthClientService:
                 raise NotFound()
             if changes.is_public is not None and changes.is_public != current.is_public:
                 problems.add(("is_public",), IS_PUBLIC_IS_FIXED)
+                raise InvalidInput(problems)
+            grant = GrantType(str(columns.get("allowed_grant_type", current.allowed_grant_type)))
+            uris = columns.get("redirect_uris", current.redirect_uris)
+            if grant.redirects and not uris:
+                problems.add(("redirect_uris",), TOO_FEW_REDIRECT_URIS)
                 raise InvalidInput(problems)
             client = stored.update_client(session, id, now=self._clock.now(), **columns)
             if client is not None:

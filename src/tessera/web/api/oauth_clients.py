@@ -60,7 +60,10 @@ async def _redirect_uri_policy(services: ServicesDep) -> None:
 
 
 def _check_redirect_uris(problems: FieldErrors, uris: list[str]) -> None:
-    check_redirect_uris(problems, uris, allow_insecure_http=_insecure_redirects_allowed.get())
+    # None at all is the service's to judge: a device client needs none.
+    check_redirect_uris(
+        problems, uris, allow_insecure_http=_insecure_redirects_allowed.get(), required=False
+    )
 
 
 def _check_post_logout_redirect_uris(problems: FieldErrors, uris: list[str]) -> None:
