@@ -486,6 +486,9 @@ class Wiring:
             per_address=ThrottleRule.parse(
                 "device-code-address", settings.device_code_rate_per_address
             ),
+            requests_per_address=ThrottleRule.parse(
+                "device-request-address", settings.device_authorization_rate_per_address
+            ),
         )
         return DeviceAuthorizationService(
             self.database, self.hasher, self.clock, self.throttle, limits

@@ -228,6 +228,11 @@ class Settings(BaseModel):
     device_code_rate_per_address: str = Field(
         "30/minute;300/hour", description="Codes typed on /device per client address."
     )
+    device_authorization_rate_per_address: str = Field(
+        "30/minute;500/hour",
+        description="Devices' requests for codes at /oauth/device_authorization per client"
+        " address.",
+    )
     oauth_allow_insecure_redirects: bool = Field(
         False,
         description="Let OAuth clients register and use plain http redirect URIs to hosts other"

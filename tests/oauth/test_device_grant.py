@@ -48,6 +48,7 @@ from tests.oauth.flows import (
     signed_in,
     tokens_of,
 )
+from tests.secrets_seen import remember
 
 
 @pytest.fixture
@@ -328,6 +329,21 @@ def test_codes_typed_from_one_address_are_limited(database_url: str, services: S
             browser.close()
 
     assert answers == [400, 400, 400, 429]
+
+
+def test_devices_asking_for_codes_are_limited_per_address(database_url: str) -> None:
+    with served(database_url, device_authorization_rate_per_address="3/minute") as (runtime, api):
+        client = make_device_client(runtime.services)
+        answers = [post_as(api, client, DEVICE_AUTHORIZATION, {}) for _ in range(4)]
+
+    for allowed in answers[:3]:
+        assert allowed.status_code == 200, allowed.text
+        remember(allowed.json()["device_code"], allowed.json()["user_code"])
+    refused = answers[3]
+    assert refused.status_code == 429
+    assert refused.json()["error"] == "temporarily_unavailable"
+    assert int(refused.headers["retry-after"]) > 0
+    assert refused.headers["cache-control"] == "no-store"
 
 
 def test_agent_apps_cannot_be_connected_by_helpdesk_users(

@@ -33,6 +33,9 @@ LISTED_DEVICES = 50
 class GuessLimits:
     per_person: ThrottleRule
     per_address: ThrottleRule
+    #: Devices' requests for codes (``/oauth/device_authorization``) per client address: each
+    #: stores a row until it expires, so a flood must not be free.
+    requests_per_address: ThrottleRule | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +154,15 @@ class DeviceAuthorizationService:
             if grant_id is None:
                 raise NotFound()
             stored_grants.revoke_grant(session, grant_id, now=self._clock.now())
+
+    def count_request(self, client_address: str | None) -> None:
+        """One device's request for codes from ``client_address``.
+
+        Raises:
+            RateLimited: this address asked for codes too often.
+        """
+        if self._limits.requests_per_address is not None:
+            self._throttle.hit(self._limits.requests_per_address, client_address or "unknown")
 
     def _count_guess(self, person: Person, client_address: str | None) -> None:
         self._throttle.hit(self._limits.per_address, client_address or "unknown")

@@ -35,6 +35,18 @@ async def token(request: Request) -> Response:
     openapi_extra=DEVICE_AUTHORIZATION_OPENAPI,
 )
 async def device_authorization(request: Request) -> Response:
+    services: Services = request.app.state.services
+    try:
+        await run_in_threadpool(
+            services.device_authorizations.count_request, client_address(request)
+        )
+    except RateLimited as limited:
+        return _oauth_error(
+            429,
+            "temporarily_unavailable",
+            "Too many device requests from this address; try again later.",
+            {"Retry-After": str(limited.retry_after_seconds)},
+        )
     request_snapshot = snapshot(request, await request.form())
     answer = await run_in_threadpool(oauth_service(request).authorize_device, request_snapshot)
     return to_response(answer)
@@ -85,7 +97,7 @@ async def _registration_json(request: Request) -> dict[str, Any] | Response:
     try:
         await run_in_threadpool(services.client_registration.count_attempt, client_address(request))
     except RateLimited as limited:
-        return _registration_error(
+        return _oauth_error(
             429,
             "temporarily_unavailable",
             "Too many registrations from this address; try again later.",
@@ -98,15 +110,16 @@ async def _registration_json(request: Request) -> dict[str, Any] | Response:
     except (ValueError, UnicodeDecodeError):
         body = None
     if not isinstance(body, dict):
-        return _registration_error(
+        return _oauth_error(
             400, "invalid_client_metadata", "The body must be a JSON object (RFC 7591)."
         )
     return body
 
 
-def _registration_error(
+def _oauth_error(
     status: int, error: str, description: str, headers: dict[str, str] | None = None
 ) -> Response:
+    """An OAuth-shaped refusal (RFC 6749 §5.2's fields), never stored by a cache."""
     return JSONResponse(
         {"error": error, "error_description": description},
         status_code=status,
