@@ -1,6 +1,7 @@
 """The example MCP server's route table (examples/mcp_routes.toml), as docs/mcp.md uses it."""
 
 from examples.mcp_server import build_server
+
 from tessera.core.routes import parse_route_table
 from tests.external_tools import ROOT
 
