@@ -19,6 +19,8 @@ _PREFIXES = (
     "/api/v2/",
     "/.well-known/oauth-authorization-server/",
     "/.well-known/oauth-protected-resource/",
+    # RFC 7592: a registration's own address, read and changed with its registration token.
+    "/oauth/register/",
 )
 _PATHS = {
     "/.well-known/oauth-protected-resource",
@@ -26,6 +28,13 @@ _PATHS = {
     "/oauth/revoke",
     "/oauth/introspect",
     "/.well-known/oauth-authorization-server",
+    # What a client in a page needs besides (MCP Inspector, oidc-client-ts): discovery, the
+    # keys of its ID tokens, UserInfo, and dynamic registration (RFC 7591), none of which
+    # reads a cookie.
+    "/.well-known/openid-configuration",
+    "/oauth/jwks",
+    "/oauth/userinfo",
+    "/oauth/register",
 }
 # scheme://host[:port], e.g. https://app.example, chrome-extension://abc, or "null".
 _ORIGIN = re.compile(r"null|[a-z][a-z0-9+.-]{0,30}://[A-Za-z0-9.\-\[\]:]{1,255}")
