@@ -238,7 +238,9 @@ def test_anything_else_is_a_false_positive_and_changes_nothing(
         f"{key.key.id}:{forged(key.code)}",  # a wrong checksum: never issued
         f"{key.key.id}:{API_KEY_CODE.new()}",  # a right checksum, not this key's code
         f"{token.token.id}:{API_TOKEN_CODE.new()}",
-        f"{key.key.id}:{token.code}",  # a token's code under a key's id
+        # A token's code under another id (not the key's: keys and tokens number apart, and a
+        # key's id may be the token's own, which would make this the token itself).
+        f"{token.token.id + 1}:{token.code}",
         revoked.key_string,  # already revoked
         REFRESH_TOKEN_CODE.new(),  # no such refresh token
         forged(REFRESH_TOKEN_CODE.new()),
