@@ -309,3 +309,12 @@ def test_a_mail_server_that_is_down_leaves_the_answer_at_204_and_is_reported(
     assert any("attempt 1 of 2: ConnectionRefusedError" in line for line in lines), lines
     assert any("not sent after 2 attempts" in line for line in lines), lines
     assert all(person.primary_email not in line for line in lines)
+
+
+def test_the_endpoint_is_described_as_open_in_the_openapi_document(api: httpx.Client) -> None:
+    operation = api.get("/openapi.json").json()["paths"][ENDPOINT]["post"]
+
+    assert "security" not in operation
+    assert set(operation["responses"]) >= {"204", "400", "403", "429"}
+    body = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert body.endswith("/MagicLinkIn")
