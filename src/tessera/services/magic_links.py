@@ -22,7 +22,7 @@ from tessera.core.credential_codes import MAGIC_LINK_CODE
 from tessera.core.credentials import CodeHasher
 from tessera.core.errors import Forbidden, NotFound
 from tessera.core.ids import PersonId
-from tessera.core.magic_links import link_url, message, refusal_for, safe_target, test_message
+from tessera.core.magic_links import link_url, message, refusal_for, safe_target
 from tessera.core.people import Person, normalize_email
 from tessera.services.audit import count_repeat, record
 from tessera.services.mail import Mailer, Outbox, describe_failure
@@ -255,23 +255,3 @@ class MagicLinkService:
     def wait_for_mail(self) -> None:
         """Block until every link asked for so far has been mailed or given up on."""
         self._outbox.wait_until_idle()
-
-    # -- the operator's test -------------------------------------------------------------
-
-    def send_test(self, recipient: str) -> None:
-        """Send a short mail now, to check the SMTP settings (``tessera mail test``).
-
-        Raises:
-            Forbidden: no mail server is configured.
-            OSError, smtplib.SMTPException: as ``Mailer.send``.
-        """
-        mailer = self._mailer
-        if mailer is None:
-            raise Forbidden()
-        mailer.send(
-            test_message(
-                sender=mailer.config.sender,
-                recipient=recipient,
-                helpdesk_name=self.policy.helpdesk_name,
-            )
-        )
