@@ -3,8 +3,10 @@ with the mail delivered to a real SMTP server (aiosmtpd) on loopback."""
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import httpx
@@ -210,6 +212,29 @@ def test_a_person_disabled_after_the_mail_cannot_use_the_link(
     site.runtime.services.people.set_disabled(person.id, disabled=True)
 
     assert press_sign_in(browser, "/magic-link/" + code, page).status_code == 404
+
+
+def test_of_two_racing_uses_of_one_link_exactly_one_signs_in(
+    site: MailSite, browser: httpx.Client
+) -> None:
+    person = person_of(site)
+    ask(browser, person.primary_email)
+    link, code = link_in(site.inbox.wait_for(1)[0])
+    found = _CSRF.search(open_link(browser, link, site).text)
+    assert found is not None
+    form, cookies = {"csrf_token": found[1]}, dict(browser.cookies)
+    start = threading.Barrier(4)
+
+    def press() -> int:
+        with httpx.Client(base_url=site.url, timeout=60, cookies=cookies) as tab:
+            start.wait()
+            return tab.post("/magic-link/" + code, data=form).status_code
+
+    with ThreadPoolExecutor(4) as tabs:
+        statuses = sorted(tabs.map(lambda _: press(), range(4)))
+
+    assert statuses == [303, 404, 404, 404]
+    assert len(events(site.runtime.services, AuditKind.MAGIC_LINK_USED)) == 1
 
 
 @pytest.mark.parametrize(
