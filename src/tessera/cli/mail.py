@@ -8,7 +8,7 @@ from tessera.cli.commands import summary
 from tessera.cli.output import CliFailure, Failure, JsonOption, emit, reports_errors
 from tessera.cli.state import state
 from tessera.core.errors import INVALID_EMAIL, FieldError, FieldErrors, InvalidInput
-from tessera.core.magic_links import test_message
+from tessera.core.magic_links import trial_message
 from tessera.core.people import is_valid_email, normalize_email
 
 app = typer.Typer(no_args_is_help=True, help=summary("mail"))
@@ -43,7 +43,7 @@ def send_test_mail(
             )
         )
     config = mailer.config
-    mail = test_message(
+    mail = trial_message(
         sender=config.sender, recipient=recipient, helpdesk_name=cli.settings.helpdesk_name
     )
     try:

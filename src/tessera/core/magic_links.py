@@ -96,7 +96,7 @@ def message(
     return mail
 
 
-def test_message(*, sender: str, recipient: str, helpdesk_name: str) -> EmailMessage:
+def trial_message(*, sender: str, recipient: str, helpdesk_name: str) -> EmailMessage:
     """A mail that only proves the SMTP settings work (``tessera mail test``)."""
     mail = EmailMessage()
     mail["From"] = sender
