@@ -343,3 +343,36 @@ def test_the_endpoint_is_described_as_open_in_the_openapi_document(api: httpx.Cl
     assert set(operation["responses"]) >= {"204", "400", "403", "429"}
     body = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     assert body.endswith("/MagicLinkIn")
+
+
+def test_the_sign_in_pages_form_asks_for_a_link_and_answers_the_same_for_anybody(
+    site: MailSite, browser: httpx.Client
+) -> None:
+    person = person_of(site)
+    unknown = "nobody-" + person.primary_email
+    form = browser.get("/login/link", params={"next": "/login?from=form"})
+    found = _CSRF.search(form.text)
+    assert found is not None
+
+    answers = [
+        browser.post(
+            "/login/link",
+            data={"csrf_token": found[1], "email": email, "next": "/login?from=form"},
+        )
+        for email in (unknown, person.primary_email)
+    ]
+    forged = browser.post("/login/link", data={"csrf_token": "forged", "email": unknown})
+    malformed = browser.post("/login/link", data={"csrf_token": found[1], "email": "nope"})
+
+    assert [answer.status_code for answer in answers] == [200, 200]
+    unknown_page = answers[0].text.replace(unknown, "ADDRESS")
+    known_page = answers[1].text.replace(person.primary_email, "ADDRESS")
+    assert unknown_page == known_page
+    assert "Check your mail" in answers[0].text
+    assert (forged.status_code, malformed.status_code) == (403, 400)
+    [mail] = site.inbox.wait_for(1)
+    link, code = link_in(mail)
+    signed_in = press_sign_in(browser, "/magic-link/" + code, open_link(browser, link, site))
+    assert signed_in.headers["location"] == "/login?from=form"
+    site.settle()
+    assert len(site.inbox.mails) == 1
