@@ -284,6 +284,7 @@ class Wiring:
             throttle=self.throttle,
             database=self.database,
             threads=(self.credential_threads, self.sign_in_threads),
+            mail=self.magic_links,
         )
 
     @cached_property

@@ -20,6 +20,7 @@ from tests.clock import ManualClock
 from tests.conftest import served
 from tests.factories import make_person
 from tests.mail_server import MailSite, closed_port, link_in, mail_settings, mail_site
+from tests.metrics.scrape import value
 
 ENDPOINT = "/api/v2/api_tokens/magic_link/email"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -316,6 +317,7 @@ def test_a_mail_server_that_is_down_leaves_the_answer_at_204_and_is_reported(
     with served(database_url, **settings) as (runtime, api):
         person = make_person(runtime.services, agent=False)
 
+        failed_before = value(api, "tessera_mails_total", outcome="failed")
         with caplog.at_level(logging.INFO, logger="tessera"):
             started = time.monotonic()
             answer = ask(api, person.primary_email)
@@ -325,11 +327,13 @@ def test_a_mail_server_that_is_down_leaves_the_answer_at_204_and_is_reported(
             runtime.services.magic_links.wait_for_mail()
 
         failed = events(runtime.services, AuditKind.MAGIC_LINK_MAIL_FAILED)
+        failed_mails = value(api, "tessera_mails_total", outcome="failed")
 
     assert answer.status_code == 204
     assert answered_after < 2
     assert not_yet == []
     assert [event.subject_person_id for event in failed] == [person.id]
+    assert failed_mails == failed_before + 1
     lines = [r.getMessage() for r in caplog.records if r.name == "tessera.services.magic_links"]
     assert any("attempt 1 of 2: ConnectionRefusedError" in line for line in lines), lines
     assert any("not sent after 2 attempts" in line for line in lines), lines
@@ -376,3 +380,14 @@ def test_the_sign_in_pages_form_asks_for_a_link_and_answers_the_same_for_anybody
     assert signed_in.headers["location"] == "/login?from=form"
     site.settle()
     assert len(site.inbox.mails) == 1
+
+
+def test_mails_are_counted_in_the_metrics(site: MailSite, browser: httpx.Client) -> None:
+    person = person_of(site)
+    before = value(browser, "tessera_mails_total", outcome="sent")
+
+    ask(browser, person.primary_email)
+    site.settle()
+
+    assert value(browser, "tessera_mails_total", outcome="sent") == before + 1
+    assert value(browser, "tessera_mail_queue_depth") == 0

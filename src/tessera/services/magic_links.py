@@ -82,6 +82,9 @@ class MagicLinkService:
         self._web_sessions = web_sessions
         self._mailer = mailer
         self._outbox = outbox
+        #: Mails handed to the server, and mails given up on (only the outbox's thread counts).
+        self._sent = 0
+        self._failed = 0
 
     @property
     def enabled(self) -> bool:
@@ -122,7 +125,10 @@ class MagicLinkService:
         )
         sent = self._send(mailer, mail, link_id)
         if sent:
+            self._sent += 1
             log.info("magic link mailed", extra={"magic_link_id": link_id})
+        else:
+            self._failed += 1
         kind = AuditKind.MAGIC_LINK_SENT if sent else AuditKind.MAGIC_LINK_MAIL_FAILED
         self._record(kind, person.id, client_address, {"magic_link_id": link_id})
 
@@ -251,6 +257,16 @@ class MagicLinkService:
         signed_in = self._web_sessions.open_session(person, client_address, user_agent)
         log.info("signed in by magic link", extra={"magic_link_id": taken.id})
         return UsedLink(signed_in, safe_target(taken.target))
+
+    def mail_outcomes(self) -> dict[str, int]:
+        """Counts for the metrics: mails ``sent``, ``failed``, ``dropped``, and ``waiting``."""
+        outbox = self._outbox
+        return {
+            "sent": self._sent,
+            "failed": self._failed,
+            "dropped": outbox.dropped,
+            "waiting": outbox.waiting,
+        }
 
     def wait_for_mail(self) -> None:
         """Block until every link asked for so far has been mailed or given up on."""

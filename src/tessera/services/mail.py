@@ -102,6 +102,11 @@ class Outbox:
             return False
         return True
 
+    @property
+    def waiting(self) -> int:
+        """Jobs queued and not yet finished (the one running included)."""
+        return self._jobs.unfinished_tasks
+
     def wait_until_idle(self) -> None:
         """Block until every queued job has run (the command line, and tests)."""
         self._jobs.join()
