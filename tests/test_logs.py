@@ -48,6 +48,19 @@ from tessera.logs import _SECRETS, RedactingFilter, redact
         ),
         ("secret TSRS7AA9Z4SCS4WJQ8YJ332GKJ75K3WP98R6CA6HH5XXAZXA96M", "secret TSRS[redacted]"),
         ("key 12:TSRKKCX8YHBNX5JCPRCTY24KZ78TQ9D4SSGJ", "key 12:[redacted]"),
+        (
+            '"POST /magic-link/TSRMQSG2XCC2C45BB57KMP474SR9KJTXQTA875S9SAB86DMBNWT HTTP/1.1" 303',
+            '"POST /magic-link/[redacted] HTTP/1.1" 303',
+        ),
+        # A mangled code in the path is masked too: only the path says what it is.
+        (
+            '"GET /magic-link/tsrm-not-a-code HTTP/1.1" 404',
+            '"GET /magic-link/[redacted] HTTP/1.1" 404',
+        ),
+        (
+            "link https://helpdesk.test/x?c=TSRM2345678923456789ABCDGH",
+            "link https://helpdesk.test/x?c=TSRM[redacted]",
+        ),
     ],
 )
 def test_redaction(line: str, expected: str) -> None:
@@ -82,6 +95,8 @@ _PIECES = st.sampled_from(
         "TSRT",
         "device_setup/",
         "/setup/",
+        "/magic-link/",
+        "TSRM",
         "ABC",
         "?api-key=",
         "API-TOKEN=",

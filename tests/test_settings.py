@@ -1,5 +1,6 @@
 """Settings that need more than a type: the apps of agent-client info, the helpdesk UUID."""
 
+import secrets
 from pathlib import Path
 
 import pytest
@@ -43,4 +44,21 @@ def test_a_pinned_helpdesk_uuid_must_be_a_uuid(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("TESSERA_HELPDESK_UUID", "not-a-uuid")
 
     with pytest.raises(ValidationError, match="helpdesk_uuid"):
+        Settings()
+
+
+def test_a_mail_server_needs_a_sender(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TESSERA_SMTP_HOST", "smtp.example.test")
+
+    with pytest.raises(ValidationError, match="smtp_from"):
+        Settings()
+
+
+def test_the_smtp_password_comes_from_one_place(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TESSERA_SMTP_PASSWORD", "pw-" + secrets.token_urlsafe(12))
+    monkeypatch.setenv("TESSERA_SMTP_PASSWORD_FILE", str(tmp_path / "smtp_password"))
+
+    with pytest.raises(ValidationError, match="not both"):
         Settings()

@@ -46,6 +46,8 @@ if TYPE_CHECKING:
     from tessera.services.health import ReadinessProbe
     from tessera.services.housekeeping import Housekeeping
     from tessera.services.leak_reports import LeakReportService
+    from tessera.services.magic_links import MagicLinkService
+    from tessera.services.mail import Mailer
     from tessera.services.oauth_clients import OAuthClientService
     from tessera.services.partner_keys import PartnerKeyring
     from tessera.services.password_hashing import HashingPool
@@ -282,6 +284,7 @@ class Wiring:
             throttle=self.throttle,
             database=self.database,
             threads=(self.credential_threads, self.sign_in_threads),
+            mail=self.magic_links,
         )
 
     @cached_property
@@ -465,6 +468,64 @@ class Wiring:
         )
 
     @cached_property
+    def mailer(self) -> Mailer | None:
+        """The SMTP server of ``smtp_*``; None when none is configured."""
+        from tessera.services.mail import Mailer, SmtpConfig
+
+        settings = self.settings
+        if settings.smtp_host is None or settings.smtp_from is None:
+            return None
+        if settings.smtp_password_file is not None:
+            password: str | None = settings.smtp_password_file.read_text().strip()
+        elif settings.smtp_password is not None:
+            password = settings.smtp_password.get_secret_value()
+        else:
+            password = None
+        ca_file = settings.smtp_ca_file
+        return Mailer(
+            SmtpConfig(
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                security=settings.smtp_security,
+                sender=settings.smtp_from,
+                timeout_seconds=settings.smtp_timeout_seconds,
+                user=settings.smtp_user,
+                password=password,
+                ca_file=None if ca_file is None else str(ca_file),
+            )
+        )
+
+    @cached_property
+    def magic_links(self) -> MagicLinkService:
+        from tessera.services.magic_links import MagicLinkPolicy, MagicLinkService
+        from tessera.services.mail import Outbox
+        from tessera.services.throttle import ThrottleRule
+
+        settings = self.settings
+        policy = MagicLinkPolicy(
+            lifetime=timedelta(minutes=settings.magic_link_minutes),
+            allow_agents=settings.magic_link_agents,
+            per_email=ThrottleRule.parse("magic-link-email", settings.magic_link_rate_per_email),
+            per_address=ThrottleRule.parse(
+                "magic-link-address", settings.magic_link_rate_per_address
+            ),
+            public_url=self.site.public_url,
+            helpdesk_name=settings.helpdesk_name,
+            attempts=settings.mail_attempts,
+            retry_seconds=settings.mail_retry_seconds,
+        )
+        return MagicLinkService(
+            self.database,
+            self.hasher,
+            self.clock,
+            self.throttle,
+            policy,
+            self.web_sessions,
+            mailer=self.mailer,
+            outbox=Outbox(),
+        )
+
+    @cached_property
     def connected_apps(self) -> ConnectedAppsService:
         from tessera.services.connected_apps import ConnectedAppsService
 
@@ -542,6 +603,7 @@ class Wiring:
             readiness=self.readiness,
             leak_reports=self.leak_reports,
             resources=self.resources,
+            magic_links=self.magic_links,
         )
 
     @cached_property

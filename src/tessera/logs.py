@@ -12,10 +12,11 @@ request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", d
 _SECRETS = [
     # ID:CODE credentials in any text (paths, messages, exceptions).
     (re.compile(r"\b(\d+):[23456789ABCDGHJKMNPQRSTWXYZ]{16,}\b"), r"\1:[redacted]"),
-    # Codes that travel alone (refresh tokens, client secrets), known by their kind prefix.
-    (re.compile(r"\b(TSR[KTRS])[23456789ABCDGHJKMNPQRSTWXYZ]{16,}\b"), r"\1[redacted]"),
-    # The one-time code in a device-setup or first-run setup URL is the credential.
-    (re.compile(r"(device_setup/|/setup/)[^\s/?\"']+"), r"\1[redacted]"),
+    # Codes that travel alone (refresh tokens, client secrets, magic links), known by their
+    # kind prefix.
+    (re.compile(r"\b(TSR[KTRSM])[23456789ABCDGHJKMNPQRSTWXYZ]{16,}\b"), r"\1[redacted]"),
+    # The one-time code in a device-setup, first-run setup or magic link URL is the credential.
+    (re.compile(r"(device_setup/|/setup/|/magic-link/)[^\s/?\"']+"), r"\1[redacted]"),
     # Query-string credentials, when an operator allowed them.
     (re.compile(r"((?:API-KEY|API-TOKEN)=)[^&\s\"]+", re.IGNORECASE), r"\1[redacted]"),
     # A device's user code in verification_uri_complete (/device?user_code=…, RFC 8628), also
@@ -30,7 +31,7 @@ _SECRETS = [
 #: Whatever any of ``_SECRETS`` could match starts with one of these: one search over a line
 #: that holds none (nearly every access line) instead of four substitutions.
 _MIGHT_HOLD_A_SECRET = re.compile(
-    r"\d:[23456789ABCDGHJKMNPQRSTWXYZ]{16}|TSR[KTRS]|device_setup/|/setup/"
+    r"\d:[23456789ABCDGHJKMNPQRSTWXYZ]{16}|TSR[KTRSM]|device_setup/|/setup/|/magic-link/"
     r"|(?i:API-KEY=|API-TOKEN=)|(?i:user_code=|user_code%3D)"
     r"|(?i:id_token_hint=|id_token_hint%3D)"
 )

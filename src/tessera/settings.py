@@ -93,6 +93,52 @@ class Settings(BaseModel):
     exchange_rate_per_email: str = Field("5/minute;30/hour")
     exchange_rate_per_address: str = Field("20/minute;300/hour")
     device_setup_rate_per_address: str = Field("20/minute;300/hour")
+    smtp_host: str | None = Field(
+        None,
+        description="The SMTP server that sends Tessera's mail (magic links); none: no mail, and"
+        " POST /api/v2/api_tokens/magic_link/email answers 403.",
+    )
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        "starttls",
+        description="starttls (port 587), tls from the first byte (port 465), or none (a relay"
+        " on the same host only).",
+    )
+    smtp_user: str | None = Field(None, description="Log in with this user name, when set.")
+    smtp_password: SecretStr | None = Field(None, description="The SMTP user's password.")
+    smtp_password_file: Path | None = Field(
+        None, description="A file that holds the SMTP password (instead of smtp_password)."
+    )
+    smtp_from: str | None = Field(
+        None, description="The sender of Tessera's mail; needed with smtp_host."
+    )
+    smtp_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="How long the SMTP server may take to connect or answer."
+    )
+    smtp_ca_file: Path | None = Field(
+        None, description="CA bundle (PEM) to check the SMTP server's certificate."
+    )
+    mail_attempts: int = Field(
+        3, ge=1, le=10, description="Tries per mail before it is reported as not sent."
+    )
+    mail_retry_seconds: float = Field(
+        10.0,
+        ge=0,
+        le=3600,
+        description="The wait before a mail's second try; doubled before each later one.",
+    )
+    magic_link_minutes: int = Field(
+        15, ge=1, le=300, description="How long a magic link works (Deskpro: 5 hours at most)."
+    )
+    magic_link_agents: bool = Field(
+        False, description="Let agents sign in by magic link too (users always may)."
+    )
+    magic_link_rate_per_email: str = Field(
+        "3/10minutes;10/day", description="Magic links asked for one e-mail address."
+    )
+    magic_link_rate_per_address: str = Field(
+        "10/minute;100/hour", description="Magic links asked for, or opened, per client address."
+    )
     secret_scanning_keys_file: Path | None = Field(
         None,
         description="GitHub's secret-scanning public keys (a saved copy of"
@@ -410,6 +456,14 @@ class Settings(BaseModel):
                 "authz_max_age_seconds cannot exceed credential_cache_seconds: a proxy would"
                 " reuse an answer after every process has forgotten it"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _mail_needs_a_sender(self) -> "Settings":
+        if self.smtp_host is not None and not self.smtp_from:
+            raise ValueError("smtp_from is needed with smtp_host: the sender of Tessera's mail")
+        if self.smtp_password is not None and self.smtp_password_file is not None:
+            raise ValueError("set smtp_password or smtp_password_file, not both")
         return self
 
     @field_validator("secret_key")

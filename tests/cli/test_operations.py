@@ -124,6 +124,22 @@ def test_a_safe_configuration_has_no_warnings(fresh_cli: Cli) -> None:
         ({"TESSERA_TRUSTED_PROXIES": "*"}, "trusted_proxies is *: any client can choose"),
         ({"TESSERA_REDIS_URL": "redis://127.0.0.1:1/0"}, "redis_url does not answer now"),
         ({"TESSERA_FORWARDED_ALLOW_IPS": "*"}, "trusted_proxies is *: any client can choose"),
+        (
+            {
+                "TESSERA_SMTP_HOST": "smtp.example.test",
+                "TESSERA_SMTP_FROM": "helpdesk@example.test",
+                "TESSERA_SMTP_SECURITY": "none",
+            },
+            "smtp_security is none for smtp.example.test",
+        ),
+        (
+            {
+                "TESSERA_SMTP_HOST": "127.0.0.1",
+                "TESSERA_SMTP_FROM": "helpdesk@example.test",
+                "TESSERA_MAGIC_LINK_AGENTS": "true",
+            },
+            "magic_link_agents is on",
+        ),
     ],
 )
 def test_config_check_warns_about_unsafe_choices(

@@ -22,6 +22,7 @@ from tessera.store.tables import (
     Base,
     CredentialChangeRow,
     DeviceSetupCodeRow,
+    MagicLinkRow,
     OAuthCodeRow,
     OAuthGrantRow,
     OAuthRefreshTokenRow,
@@ -155,6 +156,18 @@ class Rows:
             )
         )
 
+    def magic_link(self, *, expires: timedelta, used: timedelta | None = None) -> int:
+        return self.add(
+            MagicLinkRow(
+                code_digest=self.digest(),
+                person_id=self.person.id,
+                target="/login",
+                created_at=self.now + expires - timedelta(minutes=15),
+                expires_at=self.now + expires,
+                used_at=None if used is None else self.now + used,
+            )
+        )
+
     def change(self, *, created: timedelta) -> int:
         return self.add(
             CredentialChangeRow(kind="api_key", subject_id=1, created_at=self.now + created)
@@ -203,6 +216,12 @@ def test_rows_ended_past_the_grace_period_go_and_the_rest_stay(
     sessions = rows.web_session(expires=-8 * DAY), rows.web_session(expires=DAY)
     setup = rows.setup_code(expires=-8 * DAY), rows.setup_code(expires=-6 * DAY)
     device = rows.device_code(expires=-8 * DAY), rows.device_code(expires=DAY)
+    # A used link stays until it would have expired, like a device-setup code.
+    links = (
+        rows.magic_link(expires=-8 * DAY, used=-8 * DAY),
+        rows.magic_link(expires=-6 * DAY),
+        rows.magic_link(expires=DAY, used=-DAY),
+    )
     changes = rows.change(created=-timedelta(hours=2)), rows.change(created=-timedelta(minutes=9))
 
     deleted = runtime.housekeeping.run_round()
@@ -217,6 +236,7 @@ def test_rows_ended_past_the_grace_period_go_and_the_rest_stay(
     assert rows.ids(WebSessionRow) == {sessions[1]}
     assert rows.ids(SetupCodeRow) == {setup[1]}
     assert rows.ids(DeviceSetupCodeRow) == {device[1]}
+    assert rows.ids(MagicLinkRow) == {links[1], links[2]}
     assert rows.ids(CredentialChangeRow) == {changes[1]}
     assert deleted["api_tokens"] == len(tokens_gone)
     assert deleted["oauth_grants"] == 2

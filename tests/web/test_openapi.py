@@ -7,6 +7,8 @@ from tessera.core.oauth_scopes import OWN_TAGS
 PUBLIC = {
     ("post", "/api/v2/api_tokens"),
     ("get", "/api/v2/api_tokens/device_setup/{code}"),
+    # E10: anyone may ask for a link; only the address's owner receives it.
+    ("post", "/api/v2/api_tokens/magic_link/email"),
     ("get", "/api/v2/helpdesk/discover"),
     # Needs no credential of its own: each of its requests is checked as if it came alone.
     ("post", "/api/v2/batch"),

@@ -25,6 +25,7 @@ COMMANDS: dict[str, CommandEntry] = {
     ),
     "config": CommandEntry("tessera.cli.config", "Inspect the configuration."),
     "keys": CommandEntry("tessera.cli.keys", "Manage API keys."),
+    "mail": CommandEntry("tessera.cli.mail", "Check the mail settings (magic links)."),
     "migrate": CommandEntry(
         "tessera.cli.migrate", "Bring the database schema to the current revision.", is_group=False
     ),

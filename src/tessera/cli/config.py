@@ -142,6 +142,20 @@ def warnings_for(settings: Settings) -> Iterator[str]:
             "at /authz/*, the request that is checked; list the proxies' addresses instead, "
             "unless nothing but the proxy can reach this server"
         )
+    if (
+        settings.smtp_host is not None
+        and settings.smtp_security == "none"
+        and not is_loopback_host(settings.smtp_host)
+    ):
+        yield (
+            f"smtp_security is none for {settings.smtp_host}: sign-in links by e-mail (and any "
+            "SMTP password) travel unencrypted to the mail server; use starttls or tls"
+        )
+    if settings.magic_link_agents and settings.smtp_host is not None:
+        yield (
+            "magic_link_agents is on: an agent's access rests on their mailbox alone (a link "
+            "mailed to it signs them in)"
+        )
 
     if settings.otel_enabled and not otel_installed():
         yield (

@@ -36,6 +36,8 @@ class SignInOutcome(StrEnum):
 #: The audit kinds that are sign-in attempts naming the person, and what each one means.
 SIGN_IN_KINDS = {
     AuditKind.LOGIN_SUCCEEDED.value: SignInOutcome.SUCCEEDED,
+    # A magic link opened: a sign-in the person should see among theirs (ADR 0048).
+    AuditKind.MAGIC_LINK_USED.value: SignInOutcome.SUCCEEDED,
     AuditKind.LOGIN_FAILED.value: SignInOutcome.FAILED,
     AuditKind.LOGIN_THROTTLED.value: SignInOutcome.THROTTLED,
 }

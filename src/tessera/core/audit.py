@@ -29,6 +29,12 @@ class AuditKind(StrEnum):
     LOGIN_SUCCEEDED = "login.succeeded"
     LOGIN_FAILED = "login.failed"
     LOGIN_THROTTLED = "login.throttled"
+    #: Magic links by e-mail (ADR 0048): a link mailed; opened and signed in; refused (a person
+    #: who may not use links, or a code that is unknown, used or expired); not mailed at all.
+    MAGIC_LINK_SENT = "magic_link.sent"
+    MAGIC_LINK_USED = "magic_link.used"
+    MAGIC_LINK_REFUSED = "magic_link.refused"
+    MAGIC_LINK_MAIL_FAILED = "magic_link.mail_failed"
     #: A person changed their own password (an admin's reset is a ``person.changed``).
     PASSWORD_CHANGED = "person.password_changed"
     #: A person ended every one of their signed-in browsers at once.

@@ -62,6 +62,9 @@ CLIENT_SECRET_CODE = CodeFormat("tessera_oauth_client_secret", "TSRS", 40, with_
 #: below (no scanning partner knows them yet); their prefixes are reserved all the same.
 INITIAL_ACCESS_TOKEN_CODE = CodeFormat("tessera_initial_access_token", "TSRQ", 40, with_id=False)
 REGISTRATION_TOKEN_CODE = CodeFormat("tessera_registration_token", "TSRG", 40, with_id=False)
+#: The code in a magic sign-in link sent by e-mail (shared/spec §8.3, ADR 0048): lives minutes,
+#: used once, so not among the scanned formats either; "M" for mail.
+MAGIC_LINK_CODE = CodeFormat("tessera_magic_link", "TSRM", 40, with_id=False)
 CODE_FORMATS = (API_KEY_CODE, API_TOKEN_CODE, REFRESH_TOKEN_CODE, CLIENT_SECRET_CODE)
 _BY_PREFIX = {code_format.prefix: code_format for code_format in CODE_FORMATS}
 _PREFIX_LENGTH = 4

@@ -76,6 +76,17 @@ RATE_LIMIT_REFUSALS = Counter(
     " password-hash-queue).",
     ["rule"],
 )
+MAILS = Counter(
+    "tessera_mails",
+    "Mails (magic links) by outcome: sent, failed (every try failed), dropped (the queue was"
+    " full).",
+    ["outcome"],
+)
+MAIL_QUEUE = Gauge(
+    "tessera_mail_queue_depth",
+    "Mails waiting to be sent (or waiting to be tried again).",
+    multiprocess_mode="livesum",
+)
 RATE_LIMIT_STORE_OUTAGES = Counter(
     "tessera_rate_limit_store_outages",
     "Times the shared rate-limit store (Redis) stopped answering and a process began counting"

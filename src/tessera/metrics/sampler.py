@@ -15,6 +15,7 @@ from prometheus_client import Counter
 from tessera.metrics import catalogue as m
 from tessera.services.change_feed import ChangeFeed
 from tessera.services.credential_cache import CredentialCache
+from tessera.services.magic_links import MagicLinkService
 from tessera.services.password_hashing import HashingPool
 from tessera.services.refusal_cache import RefusalCache
 from tessera.services.thread_capacity import ThreadCapacity
@@ -36,6 +37,7 @@ class MetricsSampler:
         throttle: Throttle,
         database: Database,
         threads: Sequence[ThreadCapacity] = (),
+        mail: MagicLinkService | None = None,
     ) -> None:
         self._credentials = credentials
         self._refusals = refusals
@@ -44,6 +46,7 @@ class MetricsSampler:
         self._throttle = throttle
         self._database = database
         self._threads = tuple(threads)
+        self._mail = mail
         #: What each count was at the last sample, by the counter child it feeds.
         self._seen: dict[object, int] = {}
         self._lock = threading.Lock()
@@ -60,6 +63,8 @@ class MetricsSampler:
                 self._count(m.RATE_LIMIT_REFUSALS.labels(rule), refused)
             self._count(m.RATE_LIMIT_STORE_OUTAGES, throttle.outages)
             m.RATE_LIMIT_STORE_FALLBACK.set(1 if throttle.falling_back else 0)
+            if self._mail is not None:
+                self._mails(self._mail)
             for capacity in self._threads:
                 m.THREADS_IN_USE.labels(capacity.purpose).set(capacity.in_use())
                 m.THREADS_MAX.labels(capacity.purpose).set(capacity.threads)
@@ -72,6 +77,12 @@ class MetricsSampler:
             m.CACHE_ENTRIES.labels(name).set(len(cache))
             self._count(m.CACHE_LOOKUPS.labels(name, "hit"), cache.hits)
             self._count(m.CACHE_LOOKUPS.labels(name, "miss"), cache.misses)
+
+    def _mails(self, mail: MagicLinkService) -> None:
+        outcomes = mail.mail_outcomes()
+        for outcome in ("sent", "failed", "dropped"):
+            self._count(m.MAILS.labels(outcome), outcomes[outcome])
+        m.MAIL_QUEUE.set(outcomes["waiting"])
 
     def _count(self, counter: Counter, total: int) -> None:
         """Add to ``counter`` what ``total`` grew by since the last sample."""

@@ -16,6 +16,7 @@ from tessera.services.device_authorizations import DeviceAuthorizationService
 from tessera.services.first_run import FirstRunService
 from tessera.services.health import ReadinessProbe
 from tessera.services.leak_reports import LeakReportService
+from tessera.services.magic_links import MagicLinkService
 from tessera.services.oauth_clients import OAuthClientService
 from tessera.services.people import PeopleService
 from tessera.services.protected_resources import ProtectedResourceService
@@ -57,3 +58,5 @@ class Services:
     leak_reports: LeakReportService
     #: The registry of protected resources (RFC 8707 audiences, RFC 9728 metadata).
     resources: ProtectedResourceService
+    #: Sign-in links by e-mail (E10, ADR 0048); switched off without an SMTP server.
+    magic_links: MagicLinkService

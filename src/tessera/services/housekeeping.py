@@ -2,10 +2,11 @@
 
 Revoked and expired rows are kept for a grace period (the admin views show when a token was
 revoked or last used), then deleted: tokens, OAuth codes, refresh tokens and grants, web
-sessions, device-setup and first-run codes. Revoked API keys are kept as long as the audit
-trail (they are few, and their history is what admins look for); change-feed rows for an hour;
-audit events by their own retention. Every server process runs ``run_round`` every few minutes;
-several at once is safe (see ``tessera.store.housekeeping``). ``tessera prune`` runs it by hand.
+sessions, device-setup and first-run codes, magic links. Revoked API keys are kept as long as the
+audit trail (they are few, and their history is what admins look for); change-feed rows for an
+hour; audit events by their own retention. Every server process runs ``run_round`` every few
+minutes; several at once is safe (see ``tessera.store.housekeeping``). ``tessera prune`` runs it
+by hand.
 """
 
 import logging
@@ -35,6 +36,7 @@ PRUNERS: tuple[tuple[str, Pruner], ...] = (
     ("oauth_grants", stored.prune_oauth_grants),
     ("oauth_device_authorizations", stored.prune_oauth_device_authorizations),
     ("device_setup_codes", stored.prune_device_setup_codes),
+    ("magic_links", stored.prune_magic_links),
     ("shown_once", stored.prune_shown_once),
     ("web_sessions", stored.prune_web_sessions),
     ("setup_codes", stored.prune_setup_codes),

@@ -18,6 +18,7 @@ from tessera.store.tables import (
     Base,
     CredentialChangeRow,
     DeviceSetupCodeRow,
+    MagicLinkRow,
     OAuthCodeRow,
     OAuthDeviceAuthorizationRow,
     OAuthGrantRow,
@@ -84,6 +85,11 @@ def prune_api_tokens(session: Session, cutoffs: Cutoffs, limit: int) -> int:
 def prune_device_setup_codes(session: Session, cutoffs: Cutoffs, limit: int) -> int:
     condition = DeviceSetupCodeRow.expires_at < cutoffs.ended_before
     return _delete_batch(session, DeviceSetupCodeRow, condition, limit)
+
+
+def prune_magic_links(session: Session, cutoffs: Cutoffs, limit: int) -> int:
+    condition = MagicLinkRow.expires_at < cutoffs.ended_before
+    return _delete_batch(session, MagicLinkRow, condition, limit)
 
 
 def prune_oauth_codes(session: Session, cutoffs: Cutoffs, limit: int) -> int:

@@ -163,6 +163,25 @@ class DeviceSetupCodeRow(Base):
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
+class MagicLinkRow(Base):
+    """A sign-in link sent by e-mail (shared/spec §8.3, ADR 0048): used once, within minutes."""
+
+    __tablename__ = "magic_links"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    # Looked up by keyed digest (one byte of key version, then 32): never the code itself.
+    code_digest: Mapped[bytes] = mapped_column(LargeBinary(33), unique=True)
+    person_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("people.id", ondelete="CASCADE"), index=True
+    )
+    #: Where the browser goes once signed in: a path on this server, checked when stored.
+    target: Mapped[str] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
 class OAuthClientRow(Base):
     """An app registered for OAuth (shared/spec §7.2). Its client_id is ``<id>_<random_id>``."""
 

@@ -54,6 +54,8 @@ def _login_page(
         error=error,
         email=(email or "")[:_MAX_EMAIL] or None,
         again=again,
+        # Offered only where mail can be sent (docs/magic-links.md).
+        magic_links=services_of(request).magic_links.enabled,
     )
     remember_csrf(request, response)
     return response
