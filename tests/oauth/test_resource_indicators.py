@@ -43,6 +43,7 @@ from tests.oauth.flows import (
     token_request,
     tokens_of,
 )
+from tests.secrets_seen import remember
 from tests.web.envelopes import CHALLENGE, INVALID_API_TOKEN, assert_error, data_of
 
 #: Tessera's own API as a resource: the tests' public URL.
@@ -295,3 +296,29 @@ def test_exchange_of_the_plain_flow_is_unchanged(
     body = received(exchange(api, web_app, code, verifier=verifier))
 
     assert set(body) == {"token_type", "access_token", "expires_in", "scope", "refresh_token"}
+
+
+def test_a_silent_request_is_answered_only_for_the_apis_agreed_to(
+    api: httpx.Client,
+    browser: Browser,
+    web_app: IssuedOAuthClient,
+    mcp: ProtectedResource,
+    tickets: ProtectedResource,
+) -> None:
+    code, verifier = code_for(browser, web_app, MCP)  # the person agrees: MCP only
+    received(token_request(api, web_app, code, verifier, MCP))
+    _, challenge = pkce_pair()
+
+    def silent(*resources: str) -> dict[str, str]:
+        url = authorization_url(web_app, challenge, *resources) + "&prompt=none"
+        answer = browser.authorize(url)
+        assert answer.status_code == 302, answer.text
+        return callback_query(answer.headers["location"], WEB_CALLBACK)
+
+    same = silent(MCP)
+    remember(same.get("code", ""))
+    # The same scope, but another API, or Tessera's own (no resource): never without asking.
+    assert "code" in same, same
+    assert silent(TICKETS)["error"] == "consent_required"
+    assert silent(MCP, TICKETS)["error"] == "consent_required"
+    assert silent()["error"] == "consent_required"

@@ -95,8 +95,9 @@ class OAuthService:
                     return again
                 scope = grant.request.scope or ""
                 silent = checks.demands.silent
+                resources = getattr(grant.request, "resources", None) or ()
                 if silent and not server.storage.consent_remembered(
-                    signed_in.person, client, scope
+                    signed_in.person, client, scope, resources
                 ):
                     raise ConsentRequiredError(redirect_uri=grant.redirect_uri)
             except OAuth2Error as error:
@@ -116,7 +117,7 @@ class OAuthService:
             redirect_uri=redirect_uri,
             document_host=None if document_url is None else document_host(document_url),
             loopback_redirect=has_loopback_redirect([redirect_uri]),
-            resources=getattr(grant.request, "resources", None) or (),
+            resources=resources,
             scope_lines=tuple(describe_scope(scope, self.context.scopes)),
         )
 

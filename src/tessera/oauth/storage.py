@@ -6,6 +6,7 @@ module here imports the server (import-linter forbids cycles inside a layer).
 """
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -143,13 +144,21 @@ class OAuthStorage:
             nonce=nonce,
         )
 
-    def consent_remembered(self, person: Person, client: ClientModel, scope: str) -> bool:
-        """Does a live grant of the person to this app already hold every value of ``scope``?"""
+    def consent_remembered(
+        self, person: Person, client: ClientModel, scope: str, resources: Sequence[str] = ()
+    ) -> bool:
+        """Does a live grant of the person to this app already hold every value of ``scope``,
+        for the same APIs? A grant for some resources says nothing of others, nor of Tessera's
+        own API (none named), so a silent answer never widens where a token works."""
         wanted = set(scope_values(granted_scope(scope)))
-        held = stored.live_grant_scopes(
+        held = stored.live_grant_consents(
             self.session, person_id=person.id, client_row_id=client.client.id
         )
-        return any(wanted <= set(scope_values(granted_scope(one))) for one in held)
+        return any(
+            wanted <= set(scope_values(granted_scope(one)))
+            and (set(resources) <= set(agreed) if resources else not agreed)
+            for one, agreed in held
+        )
 
     def nonce_used(self, nonce: str, client: ClientModel) -> bool:
         return stored.nonce_used(self.session, client_id=client.client.id, nonce=nonce)

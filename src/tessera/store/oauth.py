@@ -422,12 +422,14 @@ def disconnect_app(session: Session, person_id: int, client_row_id: int, *, now:
     return len(grant_ids)
 
 
-def live_grant_scopes(session: Session, *, person_id: int, client_row_id: int) -> list[str]:
-    """The scopes of the person's live grants to this app (what they agreed to and kept)."""
-    return list(
-        session.scalars(
-            select(OAuthGrantRow.scope).where(
-                _live_grants(person_id), OAuthGrantRow.client_id == client_row_id
-            )
+def live_grant_consents(
+    session: Session, *, person_id: int, client_row_id: int
+) -> list[tuple[str, tuple[str, ...]]]:
+    """Scope and resources of the person's live grants to this app (what they agreed to and
+    kept); no resources: Tessera's own API."""
+    rows = session.execute(
+        select(OAuthGrantRow.scope, OAuthGrantRow.resources).where(
+            _live_grants(person_id), OAuthGrantRow.client_id == client_row_id
         )
     )
+    return [(scope, tuple(resources or ())) for scope, resources in rows]
