@@ -15,6 +15,8 @@ from tessera.store.tables import (
     ApiKeyRow,
     ApiTokenRow,
     DeviceSetupCodeRow,
+    InitialAccessTokenRow,
+    MagicLinkRow,
     OAuthClientRow,
     OAuthCodeRow,
     OAuthRefreshTokenRow,
@@ -45,6 +47,19 @@ def count_by_key_version(session: Session, *, now: datetime) -> dict[str, Counte
         ("web sessions", WebSessionRow.token_digest, _live(WebSessionRow, now)),
         ("device setup codes", DeviceSetupCodeRow.code_digest, _unused(DeviceSetupCodeRow, now)),
         ("setup codes", SetupCodeRow.code_digest, _unused(SetupCodeRow, now)),
+        ("sign-in links", MagicLinkRow.code_digest, _unused(MagicLinkRow, now)),
+        (
+            "initial access tokens",
+            InitialAccessTokenRow.token_digest,
+            and_(
+                InitialAccessTokenRow.revoked_at.is_(None), InitialAccessTokenRow.expires_at > now
+            ),
+        ),
+        (
+            "registration access tokens",
+            OAuthClientRow.registration_token_digest,
+            OAuthClientRow.registration_token_digest.is_not(None),
+        ),
     ]
     counts: dict[str, Counter[int]] = {}
     for kind, column, live in kinds:
@@ -78,6 +93,6 @@ def _live(
 
 
 def _unused(
-    row: type[OAuthCodeRow | DeviceSetupCodeRow | SetupCodeRow], now: datetime
+    row: type[OAuthCodeRow | DeviceSetupCodeRow | SetupCodeRow | MagicLinkRow], now: datetime
 ) -> ColumnElement[bool]:
     return and_(row.used_at.is_(None), row.expires_at > now)

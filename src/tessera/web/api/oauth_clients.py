@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Annotated, Self
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, ValidationInfo
 
 from tessera.core.errors import FieldErrors
 from tessera.core.oauth_clients import (
@@ -34,7 +34,7 @@ from tessera.services.oauth_clients import (
 )
 from tessera.web.deps import Access, ResourceId, ServicesDep
 from tessera.web.envelope import Envelope
-from tessera.web.field_rules import checked
+from tessera.web.field_rules import checked, problems_error
 
 router = APIRouter(prefix="/api/v2", tags=["oauth_clients"])
 
@@ -59,11 +59,24 @@ async def _redirect_uri_policy(services: ServicesDep) -> None:
     _insecure_redirects_allowed.set(services.oauth_clients.allows_insecure_redirects)
 
 
-def _check_redirect_uris(problems: FieldErrors, uris: list[str]) -> None:
-    # None at all is the service's to judge: a device client needs none.
+def _checked_redirect_uris(uris: list[str] | None, info: ValidationInfo) -> list[str] | None:
+    """The redirect URI rules; none at all only beside ``allowed_grant_type`` ``device_code``
+    in the same body (a device takes no redirect). Checked while the body is read, so that an
+    empty list is reported with every other invalid field; the service checks it again against
+    the client's stored grant."""
+    if uris is None:
+        return uris
+    grant = info.data.get("allowed_grant_type")
+    problems = FieldErrors()
     check_redirect_uris(
-        problems, uris, allow_insecure_http=_insecure_redirects_allowed.get(), required=False
+        problems,
+        uris,
+        allow_insecure_http=_insecure_redirects_allowed.get(),
+        required=grant is not GrantType.DEVICE_CODE,
     )
+    if problems:
+        raise problems_error(problems)
+    return uris
 
 
 def _check_post_logout_redirect_uris(problems: FieldErrors, uris: list[str]) -> None:
@@ -81,7 +94,7 @@ ClientName = Annotated[str, Field(max_length=200), checked(check_name)]
 RedirectUris = Annotated[
     list[str],
     Field(examples=[["https://app.example.com/oauth/callback"]]),
-    checked(_check_redirect_uris),
+    AfterValidator(_checked_redirect_uris),
 ]
 #: Where the app may send people after asking Tessera to sign them out (OpenID Connect
 #: RP-Initiated Logout): the rules of redirect URIs; may be empty.
@@ -101,10 +114,11 @@ AllowedScopes = Annotated[
 
 class NewOAuthClientIn(BaseModel):
     name: ClientName
+    #: Decision 11.11: the implicit grant (``token``) only when asked for. Before
+    #: ``redirect_uris``, whose rule reads it.
+    allowed_grant_type: GrantType = GrantType.AUTHORIZATION_CODE
     redirect_uris: RedirectUris
     context: ClientContext = ClientContext.AGENT
-    #: Decision 11.11: the implicit grant (``token``) only when asked for.
-    allowed_grant_type: GrantType = GrantType.AUTHORIZATION_CODE
     is_enabled: bool = True
     #: A public client (mobile, single-page app) gets no secret and must use PKCE.
     is_public: bool = False
@@ -117,9 +131,10 @@ class NewOAuthClientIn(BaseModel):
 
 class OAuthClientChangesIn(BaseModel):
     name: ClientName | None = None
+    #: Before ``redirect_uris``, whose rule reads it.
+    allowed_grant_type: GrantType | None = None
     redirect_uris: RedirectUris | None = None
     context: ClientContext | None = None
-    allowed_grant_type: GrantType | None = None
     is_enabled: bool | None = None
     #: Cannot change; accepted when it is the current value, as Deskpro clients send it back.
     is_public: bool | None = None
