@@ -22,6 +22,7 @@ from tessera.services.protected_resources import ProtectedResourceService
 from tessera.services.refusal_cache import RefusalCache
 from tessera.services.shown_once import ShownOnceService
 from tessera.services.usage import UsageRecorder
+from tessera.services.user_sources import UserSourceService
 from tessera.services.web_sessions import WebSessionService
 
 
@@ -57,3 +58,5 @@ class Services:
     leak_reports: LeakReportService
     #: The registry of protected resources (RFC 8707 audiences, RFC 9728 metadata).
     resources: ProtectedResourceService
+    #: External identity providers people sign in through (spec §8.2, ADR 0047).
+    user_sources: UserSourceService
