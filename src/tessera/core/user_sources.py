@@ -11,7 +11,9 @@ bound to the source's client_id. A person who signed in through a source is link
 provider's subject (``sub``), never by e-mail alone (ADR 0047).
 """
 
+import base64
 import ipaddress
+import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -215,3 +217,42 @@ def open_client_secret(ring: SecretKeyRing, source: UserSource) -> str | None:
             f"{source.secret_key_version}"
         ) from None
     return plain.decode()
+
+
+_PENDING_PURPOSE = b"tessera user source sign-in v1"
+
+
+def _pending_cipher(secret: bytes, salt: bytes) -> AESGCM:
+    key = HKDF(algorithm=SHA256(), length=32, salt=salt, info=_PENDING_PURPOSE).derive(secret)
+    return AESGCM(key)
+
+
+def seal_pending(ring: SecretKeyRing, values: dict[str, str]) -> str:
+    """A sign-in under way (state, nonce, PKCE verifier, where to go next), sealed for the
+    browser to carry back: encrypted and authenticated under the active secret key."""
+    active = ring.active
+    salt, nonce = os.urandom(_SALT_BYTES), os.urandom(_NONCE_BYTES)
+    body = _pending_cipher(active.value, salt).encrypt(nonce, json.dumps(values).encode(), None)
+    raw = active.version.to_bytes(4, "big") + salt + nonce + body
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def open_pending(ring: SecretKeyRing, sealed: str) -> dict[str, str] | None:
+    """What ``seal_pending`` sealed; None for anything else (forged, cut, another key)."""
+    try:
+        raw = base64.urlsafe_b64decode(sealed + "=" * (-len(sealed) % 4))
+    except ValueError:
+        return None
+    head = 4 + _SALT_BYTES + _NONCE_BYTES
+    if len(raw) <= head or len(sealed) > 4096:
+        return None
+    secret = ring.get(int.from_bytes(raw[:4], "big"))
+    if secret is None:
+        return None
+    salt, nonce = raw[4 : 4 + _SALT_BYTES], raw[4 + _SALT_BYTES : head]
+    try:
+        plain = _pending_cipher(secret.value, salt).decrypt(nonce, raw[head:], None)
+    except InvalidTag:
+        return None
+    values = json.loads(plain)
+    return {str(k): str(v) for k, v in values.items()} if isinstance(values, dict) else None

@@ -36,8 +36,10 @@ from tessera.core.user_sources import (
     clean_groups,
     issuer_problem,
     open_client_secret,
+    open_pending,
     roles_from_groups,
     seal_client_secret,
+    seal_pending,
 )
 from tessera.services.audit import record
 from tessera.store import people as stored_people
@@ -130,6 +132,13 @@ class UserSourceService:
         if source is None:
             raise NotFound()
         return source
+
+    def seal_pending(self, values: dict[str, str]) -> str:
+        """A sign-in under way, sealed for the browser to carry (core.user_sources)."""
+        return seal_pending(self._ring, values)
+
+    def open_pending(self, sealed: str) -> dict[str, str] | None:
+        return open_pending(self._ring, sealed)
 
     def client_secret(self, source: UserSource) -> str | None:
         """The source's client secret in clear (for the token request only; never log it)."""
@@ -321,11 +330,16 @@ class UserSourceService:
         record_change(session, ChangeKind.PERSON, person.id, now=now)
         return changed
 
+    def refused(self, source: UserSource, reason: str, client_address: str | None) -> None:
+        """Audit a provider answer that signed nobody in (a forged or stale token, an error)."""
+        with self._database.write() as session:
+            self._refused(session, source, None, reason, client_address)
+
     def _refused(
         self,
         session: Session,
         source: UserSource,
-        identity: ProviderIdentity,
+        identity: ProviderIdentity | None,
         reason: str,
         client_address: str | None,
     ) -> None:
@@ -337,8 +351,8 @@ class UserSourceService:
             detail={
                 "source_id": source.id,
                 "source": source.title,
-                "subject": identity.subject[:MAX_SUBJECT_LENGTH],
-                "reason": reason,
+                "subject": identity.subject[:MAX_SUBJECT_LENGTH] if identity else None,
+                "reason": reason[:200],
             },
         )
 

@@ -78,6 +78,11 @@ class WebSessionService:
         cookie = await anyio.to_thread.run_sync(self._open, person, client_address, user_agent)
         return SignedIn(person, cookie, self._login.device_token(email))
 
+    def open_for(self, person: Person, client_address: str | None, user_agent: str | None) -> str:
+        """A session for someone an identity provider vouched for (no password here); the
+        cookie value. Blocking: call it off the event loop."""
+        return self._open(person, client_address, user_agent)
+
     def _open(self, person: Person, client_address: str | None, user_agent: str | None) -> str:
         cookie = new_code(SESSION_CODE_LENGTH)
         now = self._clock.now()

@@ -55,6 +55,7 @@ from tessera.web.pages import (
     logout,
     overview,
     setup,
+    user_sources,
 )
 from tessera.web.pages.console import install_console
 from tessera.web.pages.rendering import STATIC
@@ -188,6 +189,7 @@ def build_web_app(
     for page_router in (
         overview.router,
         login.router,
+        user_sources.router,
         authorize.router,
         logout.router,
         setup.router,

@@ -1,0 +1,302 @@
+"""Signing in through an external OpenID provider, in Chromium, against a real provider.
+
+The provider is panva's certified ``oidc-provider`` (tests/identity_providers/provider.mjs) on
+its own loopback port; Tessera runs with its public URL equal to its own loopback address, so
+the provider's redirects come back to it. The person signs in on the provider's own login form.
+"""
+
+import re
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tessera.app import create_app
+from tessera.core.audit import AuditFilters
+from tessera.core.errors import NotFound
+from tessera.core.paging import PageRequest
+from tessera.core.user_sources import OfferedTo, UserSource
+from tessera.services.container import Services
+from tessera.services.user_sources import SourceSettings
+from tests.conftest import extra_runtime
+from tests.factories import make_oauth_client
+from tests.identity_providers.provider import ProviderClient, running_provider
+from tests.live import loopback_socket, serving
+from tests.pages.conftest import Callback
+from tests.pages.test_browser_flow import arrived_at, expect_consent, start_authorization
+from tests.secrets_seen import remember
+
+pytestmark = pytest.mark.browser
+
+TITLE = "Staff login"
+CLIENT_ID = "tessera"
+
+
+@dataclass(frozen=True, slots=True)
+class Tessera:
+    url: str
+    services: Services
+
+
+@pytest.fixture
+def tessera(database_url: str) -> Iterator[Tessera]:
+    bound, url = loopback_socket()
+    with (
+        extra_runtime(database_url, public_url=url) as runtime,
+        serving(create_app(runtime=runtime), bound=bound) as served,
+    ):
+        assert served == url
+        yield Tessera(url, runtime.services)
+
+
+def accounts() -> dict[str, dict[str, Any]]:
+    """The provider's people, by the login typed on its form."""
+    return {
+        "ada": {
+            "email": f"ada-{secrets.token_hex(4)}@example.test",
+            "email_verified": True,
+            "name": "Ada Lovelace",
+            "groups": ["it-admins"],
+        },
+        "bob": {
+            "email": f"bob-{secrets.token_hex(4)}@example.test",
+            "email_verified": True,
+            "name": "Bob Support",
+            "groups": ["support"],
+        },
+        "cy": {
+            "email": f"cy-{secrets.token_hex(4)}@example.test",
+            "email_verified": True,
+            "name": "Cy Customer",
+            "groups": [],
+        },
+    }
+
+
+@dataclass
+class Connected:
+    source: UserSource
+    issuer: str
+    accounts: dict[str, dict[str, Any]]
+
+
+@pytest.fixture
+def connect(tessera: Tessera) -> Iterator[Any]:
+    """Connect a source to a freshly started provider: ``connect(misbehave=…, **settings)``."""
+    stack: list[Any] = []
+
+    def connect(misbehave: str = "", **overrides: Any) -> Connected:
+        secret = secrets.token_urlsafe(32)
+        remember(secret)
+        values: dict[str, Any] = {
+            "title": TITLE,
+            "issuer": "http://127.0.0.1:9",  # the provider's, once it runs
+            "client_id": CLIENT_ID,
+            "client_secret": secret,
+            "create_unknown": True,
+            "groups_claim": "groups",
+            "agent_groups": ["support"],
+            "admin_groups": ["it-admins"],
+            "offered_to": OfferedTo.BOTH,
+        }
+        values.update(overrides)
+        source = tessera.services.user_sources.create(SourceSettings(**values))
+        redirect = f"{tessera.url}/login/sources/{source.id}/callback"
+        people = accounts()
+        running = running_provider(
+            [ProviderClient(CLIENT_ID, secret, [redirect])], people, misbehave=misbehave
+        )
+        issuer = running.__enter__()
+        stack.append(running)
+        source = tessera.services.user_sources.update(source.id, SourceSettings(issuer=issuer))
+        return Connected(source, issuer, people)
+
+    yield connect
+    for running in reversed(stack):
+        running.__exit__(None, None, None)
+
+
+def sign_in_at_provider(page: Page, login: str) -> None:
+    """The provider's own development login form, then its consent prompt."""
+    page.locator("input[name=login]").fill(login)
+    page.locator("input[name=password]").fill(secrets.token_urlsafe(12))
+    page.get_by_role("button", name="Sign-in").click()
+    page.get_by_role("button", name="Continue").click()
+
+
+def audit_kinds(services: Services) -> list[str]:
+    return [e.kind for e in services.audit.list(AuditFilters(), PageRequest(1, 100)).items]
+
+
+def test_an_unknown_admin_is_created_just_in_time_and_lands_in_the_console(
+    tessera: Tessera, connect: Any, page: Page, context: BrowserContext
+) -> None:
+    connected = connect()
+
+    page.goto(f"{tessera.url}/login?next=/console")
+    page.get_by_role("link", name=f"Sign in with {TITLE}").click()
+    sign_in_at_provider(page, "ada")
+
+    expect(page).to_have_url(f"{tessera.url}/console")
+    remember(*(cookie.get("value", "") for cookie in context.cookies()))
+    person = tessera.services.people.find(connected.accounts["ada"]["email"])
+    assert person.name == "Ada Lovelace"
+    assert person.is_admin
+    assert not person.has_password
+    events = tessera.services.audit.list(AuditFilters(), PageRequest(1, 100)).items
+    signed_in = [e for e in events if e.kind == "login.user_source"]
+    assert len(signed_in) == 1
+    assert signed_in[0].detail["source"] == TITLE
+    assert signed_in[0].detail["subject"] == "ada"
+    assert signed_in[0].subject_person_id == person.id
+
+
+def test_groups_decide_agent_or_user(tessera: Tessera, connect: Any, page: Page) -> None:
+    connected = connect()
+
+    page.goto(f"{tessera.url}/login")
+    page.get_by_role("link", name=f"Sign in with {TITLE}").click()
+    sign_in_at_provider(page, "bob")
+    expect(page).to_have_url(f"{tessera.url}/console")
+    bob = tessera.services.people.find(connected.accounts["bob"]["email"])
+
+    page.context.clear_cookies()
+    page.goto(f"{tessera.url}/login")
+    page.get_by_role("link", name=f"Sign in with {TITLE}").click()
+    sign_in_at_provider(page, "cy")
+    cy = tessera.services.people.find(connected.accounts["cy"]["email"])
+
+    assert (bob.is_agent, bob.is_admin) == (True, False)
+    assert (cy.is_agent, cy.is_admin) == (False, False)
+
+
+def test_an_unknown_person_is_refused_when_just_in_time_creation_is_off(
+    tessera: Tessera, connect: Any, page: Page
+) -> None:
+    connected = connect(create_unknown=False)
+
+    page.goto(f"{tessera.url}/login")
+    page.get_by_role("link", name=f"Sign in with {TITLE}").click()
+    with page.expect_response(re.compile(r"/callback\?")) as answer:
+        sign_in_at_provider(page, "ada")
+
+    assert answer.value.status == 403
+    expect(page.get_by_text("You have no account here yet")).to_be_visible()
+    with pytest.raises(NotFound):
+        tessera.services.people.find(connected.accounts["ada"]["email"])
+    assert "login.user_source_refused" in audit_kinds(tessera.services)
+
+
+@pytest.mark.parametrize("misbehave", ["audience", "nonce"])
+def test_an_id_token_for_another_audience_or_nonce_is_refused(
+    tessera: Tessera, connect: Any, page: Page, misbehave: str
+) -> None:
+    connected = connect(misbehave=misbehave)
+
+    page.goto(f"{tessera.url}/login")
+    page.get_by_role("link", name=f"Sign in with {TITLE}").click()
+    with page.expect_response(re.compile(r"/callback\?")) as answer:
+        sign_in_at_provider(page, "ada")
+
+    assert answer.value.status == 401
+    expect(page.get_by_text(f"Signing in with {TITLE} did not succeed")).to_be_visible()
+    with pytest.raises(NotFound):
+        tessera.services.people.find(connected.accounts["ada"]["email"])
+    refusals = [
+        e
+        for e in tessera.services.audit.list(AuditFilters(), PageRequest(1, 100)).items
+        if e.kind == "login.user_source_refused"
+    ]
+    assert len(refusals) == 1
+    assert ("aud" if misbehave == "audience" else "nonce") in str(refusals[0].detail["reason"])
+
+
+def test_a_provider_that_is_down_gives_a_clear_page(tessera: Tessera, page: Page) -> None:
+    closed, url = loopback_socket()
+    closed.close()  # nothing listens there now
+    tessera.services.user_sources.create(
+        SourceSettings(title=TITLE, issuer=url, client_id=CLIENT_ID)
+    )
+
+    page.goto(f"{tessera.url}/login")
+    with page.expect_response(re.compile(r"/login/sources/\d+")) as answer:
+        page.get_by_role("link", name=f"Sign in with {TITLE}").click()
+
+    assert answer.value.status == 502
+    expect(page.get_by_text(f"{TITLE} cannot be reached right now")).to_be_visible()
+
+
+def test_a_sources_person_gets_no_token_from_the_password_exchange(
+    tessera: Tessera, connect: Any, page: Page
+) -> None:
+    connected = connect()
+    page.goto(f"{tessera.url}/login")
+    page.get_by_role("link", name=f"Sign in with {TITLE}").click()
+    sign_in_at_provider(page, "bob")
+    expect(page).to_have_url(f"{tessera.url}/console")
+
+    with httpx.Client(base_url=tessera.url, timeout=30) as http:
+        password = secrets.token_urlsafe(16)
+        remember(password)
+        answer = http.post(
+            "/api/v2/api_tokens",
+            json={"email": connected.accounts["bob"]["email"], "password": password},
+        )
+
+    assert answer.status_code == 401
+    assert answer.json()["code"] == "bad_credentials"
+
+
+def test_disabling_the_source_ends_the_session_at_once(
+    tessera: Tessera, connect: Any, page: Page, context: BrowserContext
+) -> None:
+    connected = connect()
+    page.goto(f"{tessera.url}/login")
+    page.get_by_role("link", name=f"Sign in with {TITLE}").click()
+    sign_in_at_provider(page, "bob")
+    expect(page).to_have_url(f"{tessera.url}/console")
+    remember(*(cookie.get("value", "") for cookie in context.cookies()))
+
+    tessera.services.user_sources.update(connected.source.id, SourceSettings(is_enabled=False))
+    page.goto(f"{tessera.url}/console")
+
+    expect(page).to_have_url(re.compile(re.escape(f"{tessera.url}/login")))
+    expect(page.get_by_role("link", name=f"Sign in with {TITLE}")).to_have_count(0)
+
+
+def test_an_app_gets_a_token_for_a_person_who_signed_in_at_the_provider(
+    tessera: Tessera, connect: Any, page: Page, callback: Callback
+) -> None:
+    connected = connect()
+    app = make_oauth_client(tessera.services, name="Example App", redirect_uris=[callback.url])
+    assert app.secret is not None
+    flow = start_authorization(tessera.url, app, callback.url)
+
+    page.goto(flow.url)
+    page.get_by_role("link", name=f"Sign in with {TITLE}").click()
+    sign_in_at_provider(page, "bob")
+    expect_consent(page)
+    page.get_by_role("button", name="Access").click()
+    arrived_at(page, callback)
+
+    answer = callback.only_query()
+    remember(answer.get("code", ""))
+    with httpx.Client(base_url=tessera.url, timeout=30) as http:
+        tokens = http.post(
+            "/oauth/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": answer["code"],
+                "redirect_uri": callback.url,
+                "code_verifier": flow.verifier,
+            },
+            auth=(app.client.client_id, app.secret),
+        ).json()
+        remember(tokens.get("access_token", ""), tokens.get("refresh_token", ""))
+        me = http.get("/api/v2/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert me.status_code == 200, me.text
+    assert me.json()["data"]["person"]["primary_email"] == connected.accounts["bob"]["email"]
