@@ -105,10 +105,14 @@ def connect(tessera: Tessera) -> Iterator[Any]:
         }
         values.update(overrides)
         source = tessera.services.user_sources.create(SourceSettings(**values))
-        redirect = f"{tessera.url}/login/sources/{source.id}/callback"
+        # The console's callback, and E9's for each hand-over format.
+        api = f"{tessera.url}/api/v2/api_tokens/user_sources/{source.id}/callback"
+        redirects = [f"{tessera.url}/login/sources/{source.id}/callback"] + [
+            f"{api}/{hand_over}" for hand_over in ("default", "ios", "deskpro_scheme")
+        ]
         people = accounts()
         running = running_provider(
-            [ProviderClient(CLIENT_ID, secret, [redirect])], people, misbehave=misbehave
+            [ProviderClient(CLIENT_ID, secret, redirects)], people, misbehave=misbehave
         )
         issuer = running.__enter__()
         stack.append(running)
@@ -300,3 +304,126 @@ def test_an_app_gets_a_token_for_a_person_who_signed_in_at_the_provider(
         me = http.get("/api/v2/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
     assert me.status_code == 200, me.text
     assert me.json()["data"]["person"]["primary_email"] == connected.accounts["bob"]["email"]
+
+
+# -- Deskpro's endpoints: an app's web view gets a token through the provider (E7–E9) -------
+
+
+def test_the_sources_are_listed_for_their_context_as_json_and_as_a_page(
+    tessera: Tessera, connect: Any
+) -> None:
+    connected = connect(offered_to=OfferedTo.AGENTS)
+    base = f"{tessera.url}/api/v2/api_tokens/user_sources"
+
+    with httpx.Client(timeout=30) as http:
+        agent = http.get(f"{base}/agent")
+        agent_json = http.get(f"{base}/agent.json")
+        user = http.get(f"{base}/user")
+        page = http.get(f"{base}/agent.html")
+        other = http.get(f"{base}/admin")
+
+    assert agent.status_code == 200
+    assert agent.json() == agent_json.json()
+    (item,) = agent.json()["data"]
+    assert item == {
+        "id": connected.source.id,
+        "title": TITLE,
+        "type": "agent",
+        "source_type": "oidc",
+        "display_type": "button",
+        "display_order": 0,
+        "display_options": {"login_url": f"{base}/{connected.source.id}/login?format=default"},
+        "is_enabled": True,
+    }
+    assert user.json()["data"] == []
+    assert page.headers["content-type"].startswith("text/html")
+    assert f"Sign in with {TITLE}" in page.text
+    assert other.status_code == 404
+    assert other.json()["code"] == "not_found"
+
+
+def start_in_web_view(page: Page, tessera: Tessera, source_id: int, hand_over: str) -> Any:
+    """The app opens E8 in its web view; the person signs in at the provider; E9 answers."""
+    login = f"{tessera.url}/api/v2/api_tokens/user_sources/{source_id}/login?format={hand_over}"
+    page.goto(login)
+    with page.expect_response(re.compile(r"/callback/")) as answer:
+        sign_in_at_provider(page, "bob")
+    return answer.value
+
+
+def test_the_default_hand_over_calls_send_payload_with_a_working_token(
+    tessera: Tessera, connect: Any, page: Page, context: BrowserContext
+) -> None:
+    connected = connect()
+    # The app's web view defines sendPayload; the page may run nothing else (its CSP).
+    context.add_init_script("window.sendPayload = (payload) => { window.received = payload; };")
+
+    answer = start_in_web_view(page, tessera, connected.source.id, "default")
+
+    assert answer.status == 200
+    csp = answer.headers["content-security-policy"]
+    assert "default-src 'none'" in csp
+    assert "script-src 'sha256-" in csp
+    assert answer.headers["cache-control"] == "no-store"
+    page.wait_for_function("() => window.received !== undefined")
+    payload = page.evaluate("() => window.received")
+    remember(payload["token"])
+    person = tessera.services.people.find(connected.accounts["bob"]["email"])
+    assert payload["person_id"] == person.id
+    with httpx.Client(base_url=tessera.url, timeout=30) as http:
+        me = http.get("/api/v2/me", headers={"Authorization": f"token {payload['token']}"})
+    assert me.status_code == 200, me.text
+    assert me.json()["data"]["person_id"] == person.id
+
+
+@pytest.mark.parametrize(
+    ("hand_over", "scheme"),
+    [("ios", "iOSDeskPro://?token="), ("deskpro_scheme", "deskpro://login_api_token?token=")],
+)
+def test_the_app_scheme_hand_overs_link_to_the_app_with_the_token(
+    tessera: Tessera, connect: Any, page: Page, hand_over: str, scheme: str
+) -> None:
+    connected = connect()
+
+    answer = start_in_web_view(page, tessera, connected.source.id, hand_over)
+
+    assert answer.status == 200
+    body = answer.text()
+    match = re.search(re.escape(scheme) + r"([^&\"]+)&amp;person_id=(\d+)", body)
+    assert match is not None, body
+    token = match.group(1)
+    remember(token)
+    assert ">Continue</a>" in body
+    tokens = tessera.services.api_tokens.list(PageRequest(1, 10)).items
+    (issued,) = tokens
+    # iOS takes the bare code; the deskpro:// scheme the whole ID:CODE.
+    assert (":" in token) is (hand_over == "deskpro_scheme")
+    if hand_over == "deskpro_scheme":
+        assert token.startswith(f"{issued.id}:")
+    person = tessera.services.people.find(connected.accounts["bob"]["email"])
+    assert match.group(2) == str(person.id)
+    assert issued.person_id == person.id
+
+
+def test_a_forged_answer_at_the_callback_is_401_bad_credentials(
+    tessera: Tessera, connect: Any, page: Page
+) -> None:
+    connected = connect(misbehave="audience")
+
+    answer = start_in_web_view(page, tessera, connected.source.id, "default")
+
+    assert answer.status == 401
+    assert answer.json()["code"] == "bad_credentials"
+    assert "WWW-Authenticate" in answer.headers or "www-authenticate" in answer.headers
+    assert tessera.services.api_tokens.list(PageRequest(1, 10)).items == []
+
+
+def test_an_unknown_source_cannot_start(tessera: Tessera) -> None:
+    with httpx.Client(base_url=tessera.url, timeout=30) as http:
+        answer = http.get("/api/v2/api_tokens/user_sources/4242/login?format=default")
+        bad_format = http.get("/api/v2/api_tokens/user_sources/4242/login?format=android")
+
+    assert answer.status_code == 400
+    assert answer.json()["message"] == "Not supported usersource."
+    assert bad_format.status_code == 400
+    assert bad_format.json()["code"] == "invalid_input"

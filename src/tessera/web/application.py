@@ -30,6 +30,7 @@ from tessera.web.api import (
     protected_resources,
     secret_scanning,
 )
+from tessera.web.api import user_sources as user_sources_api
 from tessera.web.authz import PREFIX, AuthzOptions, Door, ForwardAuth, door_for
 from tessera.web.body_limits import BodyLimits, BodyLimitSettings
 from tessera.web.errors import install_error_handlers
@@ -163,6 +164,7 @@ def build_web_app(
         for module in (
             me,
             me_account,
+            user_sources_api,
             api_tokens,
             api_keys,
             people,

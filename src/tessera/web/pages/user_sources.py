@@ -11,35 +11,27 @@ Whatever goes wrong is a page that says so (the provider down, its answer refuse
 sign in), never a 500; nothing is written until the person is resolved.
 """
 
-import time
-
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from tessera.core.errors import NotFound
 from tessera.core.user_sources import ClientSecretUnavailable, UserSource
-from tessera.oauth.user_sources import ProviderRefused, ProviderUnavailable, Started
+from tessera.oauth.user_sources import ProviderRefused, ProviderUnavailable
 from tessera.services.user_sources import SignInRefused
-from tessera.web.cookies import cookie_name, read_cookie
-from tessera.web.oauth_http import oauth_service
 from tessera.web.pages.csrf import remember_csrf, rotate_csrf
 from tessera.web.pages.login import safe_next
 from tessera.web.pages.rendering import PAGE_HEADERS, render
-from tessera.web.pages.session import (
-    secure_cookies,
-    services_of,
-    session_cookie,
-    set_session_cookie,
+from tessera.web.pages.session import services_of, session_cookie, set_session_cookie
+from tessera.web.user_source_flow import (
+    PendingMissing,
+    begin,
+    complete,
+    enabled_source,
+    forget_pending,
+    pending_of,
 )
 
 router = APIRouter(include_in_schema=False)
-
-#: The sign-in under way, sealed (HttpOnly, SameSite=Lax: it must come back with the
-#: provider's top-level redirect).
-PENDING_COOKIE = "tessera_source_sign_in"
-#: How long a person may take at the provider.
-PENDING_SECONDS = 600
 
 
 def callback_url(request: Request, source_id: int) -> str:
@@ -61,85 +53,46 @@ def _unavailable(source: UserSource) -> Response:
     )
 
 
-async def _enabled_source(request: Request, source_id: int) -> UserSource | None:
-    try:
-        source = await run_in_threadpool(services_of(request).user_sources.get, source_id)
-    except NotFound:
-        return None
-    return source if source.is_enabled else None
+def _not_available() -> Response:
+    return _problem(404, "not_found", "This sign-in method is not available.")
 
 
 @router.get("/login/sources/{source_id}")
 async def start_sign_in(request: Request, source_id: int, next: str | None = None) -> Response:
-    source = await _enabled_source(request, source_id)
+    source = await enabled_source(request, source_id)
     if source is None:
-        return _problem(404, "not_found", "This sign-in method is not available.")
+        return _not_available()
     try:
-        started = await run_in_threadpool(
-            oauth_service(request).user_sources.start, source, callback_url(request, source.id)
+        response = await begin(
+            request, source, callback_url(request, source.id), {"next": safe_next(next)}
         )
     except ProviderUnavailable:
         return _unavailable(source)
-    pending = services_of(request).user_sources.seal_pending(
-        {
-            "source": str(source.id),
-            "state": started.state,
-            "nonce": started.nonce,
-            "verifier": started.code_verifier,
-            "next": safe_next(next),
-            "expires": str(int(time.time()) + PENDING_SECONDS),
-        }
-    )
-    response = RedirectResponse(started.url, status_code=303, headers=PAGE_HEADERS)
-    secure = secure_cookies(request)
-    response.set_cookie(
-        cookie_name(PENDING_COOKIE, secure=secure),
-        pending,
-        max_age=PENDING_SECONDS,
-        httponly=True,
-        samesite="lax",
-        secure=secure,
-        path="/",
-    )
+    response.headers.update(PAGE_HEADERS)
     return response
 
 
 @router.get("/login/sources/{source_id}/callback")
 async def finish_sign_in(request: Request, source_id: int) -> Response:
     services = services_of(request)
-    sealed = read_cookie(request, PENDING_COOKIE)
-    pending = services.user_sources.open_pending(sealed) if sealed else None
-    if (
-        pending is None
-        or pending.get("source") != str(source_id)
-        or int(pending.get("expires", "0")) < time.time()
-    ):
+    try:
+        pending = pending_of(request, source_id)
+    except PendingMissing:
         return _problem(
             400,
             "invalid_request",
             "This sign-in expired or was started in another browser. Start again from the"
             " sign-in page.",
         )
-    source = await _enabled_source(request, source_id)
+    source = await enabled_source(request, source_id)
     if source is None:
-        return _problem(404, "not_found", "This sign-in method is not available.")
-    started = Started("", pending["state"], pending["nonce"], pending["verifier"])
-    redirect_uri = callback_url(request, source.id)
+        return _not_available()
     client = request.client.host if request.client else None
     try:
-        secret = services.user_sources.client_secret(source)
-        identity = await run_in_threadpool(
-            oauth_service(request).user_sources.finish,
-            source,
-            secret,
-            started,
-            redirect_uri,
-            f"{redirect_uri}?{request.url.query}",
-        )
+        identity = await complete(request, source, pending, callback_url(request, source.id))
     except (ProviderUnavailable, ClientSecretUnavailable):
         return _unavailable(source)
-    except ProviderRefused as refused:
-        await run_in_threadpool(services.user_sources.refused, source, str(refused), client)
+    except ProviderRefused:
         return _problem(
             401,
             "access_denied",
@@ -157,14 +110,11 @@ async def finish_sign_in(request: Request, source_id: int) -> Response:
         services.web_sessions.open_for, person, client, request.headers.get("user-agent")
     )
     next_url = safe_next(pending.get("next"))
-    if next_url == "/login":
-        next_url = "/console" if person.is_agent else "/login"
+    if next_url == "/login" and person.is_agent:
+        next_url = "/console"
     response = RedirectResponse(next_url, status_code=303, headers=PAGE_HEADERS)
     set_session_cookie(request, response, cookie)
-    secure = secure_cookies(request)
-    response.delete_cookie(
-        cookie_name(PENDING_COOKIE, secure=secure), path="/", secure=secure, httponly=True
-    )
+    forget_pending(request, response)
     rotate_csrf(request)
     remember_csrf(request, response)
     return response
