@@ -427,3 +427,21 @@ def test_an_unknown_source_cannot_start(tessera: Tessera) -> None:
     assert answer.json()["message"] == "Not supported usersource."
     assert bad_format.status_code == 400
     assert bad_format.json()["code"] == "invalid_input"
+
+
+def test_a_provider_answering_for_another_issuer_gives_a_clear_page(
+    tessera: Tessera, connect: Any
+) -> None:
+    connected = connect()
+    # The same provider by another name: its discovery document names 127.0.0.1, not this.
+    elsewhere = connected.issuer.replace("127.0.0.1", "localhost")
+    tessera.services.user_sources.update(connected.source.id, SourceSettings(issuer=elsewhere))
+
+    with httpx.Client(base_url=tessera.url, timeout=30) as http:
+        page = http.get(f"/login/sources/{connected.source.id}")
+        e8 = http.get(f"/api/v2/api_tokens/user_sources/{connected.source.id}/login")
+
+    assert page.status_code == 502
+    assert f"{TITLE} cannot be reached right now" in page.text
+    assert e8.status_code == 400
+    assert e8.json()["message"] == "Unable to redirect."
