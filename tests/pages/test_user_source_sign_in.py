@@ -372,8 +372,13 @@ def test_the_default_hand_over_calls_send_payload_with_a_working_token(
     assert payload["person_id"] == person.id
     with httpx.Client(base_url=tessera.url, timeout=30) as http:
         me = http.get("/api/v2/me", headers={"Authorization": f"token {payload['token']}"})
+        own = http.get(
+            "/api/v2/me/api_tokens", headers={"Authorization": f"token {payload['token']}"}
+        )
     assert me.status_code == 200, me.text
     assert me.json()["data"]["person_id"] == person.id
+    assert own.status_code == 200, own.text
+    assert [token["app"]["kind"] for token in own.json()["data"]] == ["user_source"]
 
 
 @pytest.mark.parametrize(
