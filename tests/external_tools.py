@@ -62,6 +62,12 @@ STRICT_CLIENTS = ExternalTool(
     "install Node.js and npm, then run ./scripts/test-tools (it runs `npm ci` in"
     " tests/strict_client)",
 )
+IDENTITY_PROVIDER = ExternalTool(
+    "tests/identity_providers/node_modules",
+    ROOT / "tests" / "identity_providers" / "node_modules" / "oidc-provider" / "package.json",
+    "install Node.js and npm, then run ./scripts/test-tools (it runs `npm ci` in"
+    " tests/identity_providers)",
+)
 
 #: Why each missing tool's tests were skipped this run, in the order first met.
 _skipped_because: dict[str, str] = {}

@@ -43,6 +43,14 @@ from tessera.logs import _SECRETS, RedactingFilter, redact
             '"GET /login?next=%2Foauth%2Fauthorize%3Fid_token_hint%3D[redacted] HTTP/1.1" 200',
         ),
         (
+            '"GET /login/sources/3/callback?code=Hw0J7Wvoekm_rlab&state=imc&iss=x HTTP/1.1" 303',
+            '"GET /login/sources/3/callback?code=[redacted]&state=imc&iss=x HTTP/1.1" 303',
+        ),
+        (
+            '"GET /api/v2/api_tokens/user_sources/3/callback/ios?state=a&code=Hw0J7Wvo HTTP/1.1"',
+            '"GET /api/v2/api_tokens/user_sources/3/callback/ios?state=a&code=[redacted] HTTP/1.1"',
+        ),
+        (
             "refresh_token=TSRR5HDGC6G742XNCAM36HJJZB7NKJ43J46CKY86CR8WMX6YBZB489R6A4B&x=1",
             "refresh_token=TSRR[redacted]&x=1",
         ),

@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from tessera.services.thread_capacity import ThreadCapacity
     from tessera.services.throttle import Throttle
     from tessera.services.usage import UsageRecorder
+    from tessera.services.user_sources import UserSourceService
     from tessera.services.web_sessions import WebSessionService
     from tessera.settings import Settings
     from tessera.store.database import Database
@@ -460,6 +461,12 @@ class Wiring:
         )
 
     @cached_property
+    def user_sources(self) -> UserSourceService:
+        from tessera.services.user_sources import UserSourceService
+
+        return UserSourceService(self.database, self.clock, self.secret_keys)
+
+    @cached_property
     def web_sessions(self) -> WebSessionService:
         from tessera.services.web_sessions import WebSessionService
 
@@ -604,6 +611,7 @@ class Wiring:
             leak_reports=self.leak_reports,
             resources=self.resources,
             magic_links=self.magic_links,
+            user_sources=self.user_sources,
         )
 
     @cached_property

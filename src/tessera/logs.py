@@ -25,6 +25,8 @@ _SECRETS = [
     # An ID token sent back as a hint (/oauth/authorize, /oauth/logout; the sign-in page's
     # ``next``): it names the person and their address, and proves a sign-in.
     (re.compile(r"(id_token_hint(?:=|%3D))[^&%\s\"]+", re.IGNORECASE), r"\1[redacted]"),
+    # An identity provider's authorization code, come back to a user source's callback.
+    (re.compile(r"(/callback(?:/\w+)?\?(?:[^\s\"]*?&)?code=)[^&\s\"]+"), r"\1[redacted]"),
 ]
 
 
@@ -33,7 +35,7 @@ _SECRETS = [
 _MIGHT_HOLD_A_SECRET = re.compile(
     r"\d:[23456789ABCDGHJKMNPQRSTWXYZ]{16}|TSR[KTRSM]|device_setup/|/setup/|/magic-link/"
     r"|(?i:API-KEY=|API-TOKEN=)|(?i:user_code=|user_code%3D)"
-    r"|(?i:id_token_hint=|id_token_hint%3D)"
+    r"|(?i:id_token_hint=|id_token_hint%3D)|/callback"
 )
 
 

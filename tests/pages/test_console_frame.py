@@ -15,6 +15,7 @@ ADMIN_SECTIONS = [
     "API keys",
     "OAuth apps",
     "Resources",
+    "Sign-in methods",
     "Tokens",
     "Audit log",
     "My account",

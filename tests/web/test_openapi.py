@@ -10,6 +10,11 @@ PUBLIC = {
     # E10: anyone may ask for a link; only the address's owner receives it.
     ("post", "/api/v2/api_tokens/magic_link/email"),
     ("get", "/api/v2/helpdesk/discover"),
+    # Apps sign people in through an identity provider (spec §8.2, E7–E9).
+    ("get", "/api/v2/api_tokens/user_sources/{context}"),
+    ("get", "/api/v2/api_tokens/user_sources/{source_id}/login"),
+    ("get", "/api/v2/api_tokens/user_sources/{source_id}/callback/{hand_over}"),
+    ("post", "/api/v2/api_tokens/user_sources/{source_id}/callback/{hand_over}"),
     # Needs no credential of its own: each of its requests is checked as if it came alone.
     ("post", "/api/v2/batch"),
     # OAuth's own endpoints authenticate clients the OAuth way, not with keys or tokens.

@@ -45,6 +45,10 @@ COMMANDS: dict[str, CommandEntry] = {
     ),
     "serve": CommandEntry("tessera.cli.serve", "Run the API server (uvicorn).", is_group=False),
     "tokens": CommandEntry("tessera.cli.tokens", "List and revoke API tokens."),
+    "user-sources": CommandEntry(
+        "tessera.cli.user_sources",
+        "Manage the external identity providers people sign in through.",
+    ),
 }
 
 

@@ -65,6 +65,14 @@ class AuditKind(StrEnum):
     PROTECTED_RESOURCE_CREATED = "protected_resource.created"
     PROTECTED_RESOURCE_CHANGED = "protected_resource.changed"
     PROTECTED_RESOURCE_DELETED = "protected_resource.deleted"
+    #: An operator connected, changed or removed an external identity provider (ADR 0047).
+    USER_SOURCE_CREATED = "user_source.created"
+    USER_SOURCE_CHANGED = "user_source.changed"
+    USER_SOURCE_DELETED = "user_source.deleted"
+    #: A person signed in through a user source (detail: the source and the subject).
+    USER_SOURCE_SIGNED_IN = "login.user_source"
+    #: A user source's answer named nobody Tessera may sign in (detail: source, reason).
+    USER_SOURCE_REFUSED = "login.user_source_refused"
 
 
 #: Refused (throttled) sign-ins are counted, not listed one by one: one event per account,

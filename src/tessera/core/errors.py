@@ -184,6 +184,18 @@ class BadRequest(TesseraError):
     message = "Request is invalid."
 
 
+class UnsupportedUserSource(BadRequest):
+    """E8/E9 for a source that is unknown, switched off or cannot call back (spec §8.2)."""
+
+    message = "Not supported usersource."
+
+
+class UnableToRedirect(BadRequest):
+    """E8 when the identity provider cannot be asked (spec §8.2): down, or answering nonsense."""
+
+    message = "Unable to redirect."
+
+
 class Forbidden(TesseraError):
     kind = ErrorKind.FORBIDDEN
     code = "forbidden"

@@ -23,6 +23,9 @@ class TokenSource(StrEnum):
     OAUTH = "oauth"
     #: ``GET /api_tokens/session``: asked for by a page of a browser signed in to the console.
     SESSION = "session"
+    #: ``/api_tokens/user_sources/{id}/callback``: handed to an app after an identity provider
+    #: vouched for the person (spec §8.2).
+    USER_SOURCE = "user_source"
 
 
 @dataclass(frozen=True, slots=True)

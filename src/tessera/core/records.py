@@ -39,6 +39,7 @@ HOLDER_NAMES = {
     TokenSource.DEVICE_SETUP: "Device setup",
     TokenSource.OAUTH: "OAuth app",
     TokenSource.SESSION: "Signed-in browser",
+    TokenSource.USER_SOURCE: "Identity provider",
 }
 #: The same, as a word for machines (``app.kind`` in the API's and the CLI's JSON).
 HOLDER_KINDS = {
@@ -46,6 +47,7 @@ HOLDER_KINDS = {
     TokenSource.DEVICE_SETUP: "device_setup",
     TokenSource.OAUTH: "oauth_client",
     TokenSource.SESSION: "session",
+    TokenSource.USER_SOURCE: "user_source",
 }
 
 

@@ -45,6 +45,7 @@ from tessera.oauth.response_modes import (
 )
 from tessera.oauth.server import TesseraAuthorizationServer
 from tessera.oauth.sign_in_checks import HintReader, SignInChecks
+from tessera.oauth.user_sources import OpenIdSignIn
 from tessera.store.database import Database
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,8 @@ class OAuthService:
     def __init__(self, database: Database, context: OAuthContext) -> None:
         self._database = database
         self.context = context
+        #: Tessera as the relying party of the OpenID providers people sign in through.
+        self.user_sources = OpenIdSignIn()
 
     def check_authorization(
         self, request: OAuthRequest, signed_in: SignedInPerson | None

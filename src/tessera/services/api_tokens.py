@@ -19,7 +19,7 @@ from tessera.core.changes import ChangeKind
 from tessera.core.clock import Clock
 from tessera.core.credential_codes import API_TOKEN_CODE
 from tessera.core.credentials import CodeHasher, format_credential, new_code
-from tessera.core.errors import Forbidden, NotFound
+from tessera.core.errors import BadCredentials, Forbidden, NotFound
 from tessera.core.ids import ApiTokenId, PersonId
 from tessera.core.oauth_scopes import CLIENT_SCOPE
 from tessera.core.paging import Page, PageRequest
@@ -153,6 +153,25 @@ class ApiTokenService:
         with self._database.write() as session:
             issued = self._issue(session, person.id, TokenSource.SESSION, client_address)
         log.info("token issued to a signed-in browser", extra={"token_id": issued.token.id})
+        return issued
+
+    # -- an identity provider vouched for the person (E9, §8.2) ----------------------------
+
+    def issue_for_user_source(
+        self, person: Person, client_address: str | None, *, users_allowed: bool
+    ) -> IssuedToken:
+        """A client-scope token for an app, after a user source signed the person in.
+
+        ``users_allowed``: the source is offered to users, so a non-agent may hold one.
+
+        Raises:
+            BadCredentials: the person may not hold tokens (disabled; a user when not allowed).
+        """
+        if person.is_disabled or not (person.is_agent or users_allowed or self.policy.allow_users):
+            raise BadCredentials()
+        with self._database.write() as session:
+            issued = self._issue(session, person.id, TokenSource.USER_SOURCE, client_address)
+        log.info("token issued through a user source", extra={"token_id": issued.token.id})
         return issued
 
     # -- device setup (§8.1) ------------------------------------------------------------

@@ -23,6 +23,7 @@ from tessera.services.protected_resources import ProtectedResourceService
 from tessera.services.refusal_cache import RefusalCache
 from tessera.services.shown_once import ShownOnceService
 from tessera.services.usage import UsageRecorder
+from tessera.services.user_sources import UserSourceService
 from tessera.services.web_sessions import WebSessionService
 
 
@@ -60,3 +61,5 @@ class Services:
     resources: ProtectedResourceService
     #: Sign-in links by e-mail (E10, ADR 0048); switched off without an SMTP server.
     magic_links: MagicLinkService
+    #: External identity providers people sign in through (spec §8.2, ADR 0047).
+    user_sources: UserSourceService

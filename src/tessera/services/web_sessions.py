@@ -81,8 +81,9 @@ class WebSessionService:
     def open_session(
         self, person: Person, client_address: str | None, user_agent: str | None = None
     ) -> SignedIn:
-        """A session for a person who proved who they are another way (a magic link): the
-        same session, cookie and device token as a password sign-in gives."""
+        """A session for a person who proved who they are another way (a magic link, an
+        identity provider): the same session, cookie and device token as a password sign-in
+        gives. Blocking: call it off the event loop."""
         cookie = self._open(person, client_address, user_agent)
         return SignedIn(person, cookie, self._login.device_token(person.primary_email))
 

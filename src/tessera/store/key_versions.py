@@ -22,6 +22,7 @@ from tessera.store.tables import (
     OAuthRefreshTokenRow,
     SetupCodeRow,
     SigningKeyRow,
+    UserSourceRow,
     WebSessionRow,
 )
 
@@ -83,6 +84,19 @@ def count_by_key_version(session: Session, *, now: datetime) -> dict[str, Counte
     signing: Counter[int] = Counter({int(version): int(n) for version, n in sealed})
     if signing:
         counts["id token signing keys"] = signing
+    # Identity providers' client secrets are sealed the same way (ADR 0047): without the key,
+    # nobody could sign in through that provider.
+    sources = session.execute(
+        select(UserSourceRow.secret_key_version, func.count())
+        .where(
+            UserSourceRow.client_secret_sealed.is_not(None),
+            UserSourceRow.secret_key_version.is_not(None),
+        )
+        .group_by(UserSourceRow.secret_key_version)
+    )
+    secrets: Counter[int] = Counter({int(version or 0): int(n) for version, n in sources})
+    if secrets:
+        counts["identity provider secrets"] = secrets
     return counts
 
 

@@ -487,3 +487,50 @@ class ProtectedResourceRow(Base):
     client_ids: Mapped[list[int] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class UserSourceRow(Base):
+    """An external identity provider people sign in through (spec §8.2, ADR 0047)."""
+
+    __tablename__ = "user_sources"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    #: ``oidc`` today; a ``saml`` source adds its own columns, all nullable.
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(100))
+    issuer: Mapped[str] = mapped_column(String(2000))
+    client_id: Mapped[str] = mapped_column(String(500))
+    #: The client secret sealed under ``secret_key_version`` (core.user_sources); None: public.
+    client_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    secret_key_version: Mapped[int | None] = mapped_column(Integer)
+    email_claim: Mapped[str] = mapped_column(String(100))
+    name_claim: Mapped[str] = mapped_column(String(100))
+    groups_claim: Mapped[str | None] = mapped_column(String(100))
+    agent_groups: Mapped[list[str]] = mapped_column(JSON)
+    admin_groups: Mapped[list[str]] = mapped_column(JSON)
+    create_unknown: Mapped[bool] = mapped_column(Boolean)
+    link_by_email: Mapped[bool] = mapped_column(Boolean)
+    offered_to: Mapped[str] = mapped_column(String(10))
+    is_enabled: Mapped[bool] = mapped_column(Boolean)
+    display_order: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class UserSourceLinkRow(Base):
+    """Who a provider's subject is here: (source, subject) → person."""
+
+    __tablename__ = "user_source_links"
+    __table_args__ = (UniqueConstraint("source_id", "subject"), NEVER_REUSE_IDS)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("user_sources.id", ondelete="CASCADE"), index=True
+    )
+    subject: Mapped[str] = mapped_column(String(255))
+    person_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("people.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_sign_in_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -31,6 +31,7 @@ from tessera.web.api import (
     protected_resources,
     secret_scanning,
 )
+from tessera.web.api import user_sources as user_sources_api
 from tessera.web.authz import PREFIX, AuthzOptions, Door, ForwardAuth, door_for
 from tessera.web.body_limits import BodyLimits, BodyLimitSettings
 from tessera.web.errors import install_error_handlers
@@ -50,6 +51,7 @@ from tessera.web.pages import (
     admin_people,
     admin_resources,
     admin_tokens,
+    admin_user_sources,
     authorize,
     device,
     login,
@@ -57,6 +59,7 @@ from tessera.web.pages import (
     magic_link,
     overview,
     setup,
+    user_sources,
 )
 from tessera.web.pages.console import install_console
 from tessera.web.pages.rendering import STATIC
@@ -164,6 +167,7 @@ def build_web_app(
         for module in (
             me,
             me_account,
+            user_sources_api,
             api_tokens,
             magic_links,
             api_keys,
@@ -191,6 +195,7 @@ def build_web_app(
     for page_router in (
         overview.router,
         login.router,
+        user_sources.router,
         authorize.router,
         logout.router,
         magic_link.router,
@@ -199,6 +204,7 @@ def build_web_app(
         admin_keys.router,
         admin_apps.router,
         admin_resources.router,
+        admin_user_sources.router,
         admin_tokens.router,
         admin_audit.router,
         account.router,

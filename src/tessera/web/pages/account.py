@@ -27,6 +27,7 @@ TOKEN_SOURCES = {
     "device_setup": "Device setup (QR code)",
     "oauth": "OAuth app",
     "session": "Signed-in browser",
+    "user_source": "Identity provider",
 }
 
 

@@ -34,6 +34,7 @@ SOURCES = {
     TokenSource.DEVICE_SETUP: "Device setup (QR code)",
     TokenSource.OAUTH: "OAuth",
     TokenSource.SESSION: "Signed-in browser",
+    TokenSource.USER_SOURCE: "Identity provider",
 }
 
 

@@ -29,6 +29,7 @@ SECTIONS = (
     ("/console/api-keys", "API keys", True),
     ("/console/apps", "OAuth apps", True),
     ("/console/resources", "Resources", True),
+    ("/console/sign-in", "Sign-in methods", True),
     ("/console/tokens", "Tokens", True),
     ("/console/audit", "Audit log", True),
     ("/console/account", "My account", False),

@@ -36,7 +36,7 @@ def safe_next(value: str | None) -> str:
 _MAX_EMAIL = 254
 
 
-def _login_page(
+async def _login_page(
     request: Request,
     next_url: str,
     *,
@@ -45,9 +45,12 @@ def _login_page(
     email: str | None = None,
     again: bool = False,
 ) -> Response:
+    # "Sign in with …" buttons: the identity providers people may use instead (ADR 0047).
+    sources = await run_in_threadpool(services_of(request).user_sources.list, enabled_only=True)
     response = render(
         "login.html",
         status=status,
+        sources=sources,
         csrf_field=CSRF_FIELD,
         csrf_token=csrf_token(request),
         next_url=next_url,
@@ -72,7 +75,7 @@ async def login_page(
     in the e-mail address; ``again``: an app asks for a fresh sign-in (``prompt=login``,
     ``max_age``), so the form shows even to someone signed in."""
     if again:
-        return _login_page(request, safe_next(next), email=login_hint, again=True)
+        return await _login_page(request, safe_next(next), email=login_hint, again=True)
     person = await run_in_threadpool(signed_in_person, request)
     if person is not None:
         if next:
@@ -87,7 +90,7 @@ async def login_page(
         )
         remember_csrf(request, response)
         return response
-    return _login_page(request, safe_next(next), email=login_hint)
+    return await _login_page(request, safe_next(next), email=login_hint)
 
 
 @router.post("/login")
@@ -95,7 +98,9 @@ async def sign_in(request: Request) -> Response:
     form = await request.form()
     next_url = safe_next(str(form.get("next") or ""))
     if not csrf_ok(request, str(form.get(CSRF_FIELD) or "")):
-        return _login_page(request, next_url, status=403, error="Your session expired; try again.")
+        return await _login_page(
+            request, next_url, status=403, error="Your session expired; try again."
+        )
     client = request.client.host if request.client else None
     try:
         signed_in = await services_of(request).web_sessions.sign_in(
@@ -106,12 +111,12 @@ async def sign_in(request: Request) -> Response:
             device=read_cookie(request, DEVICE_COOKIE),
         )
     except BadCredentials:
-        return _login_page(
+        return await _login_page(
             request, next_url, status=401, error="That e-mail address and password do not match."
         )
     except RateLimited as limited:
         minutes = max(1, round(limited.retry_after_seconds / 60))
-        page = _login_page(
+        page = await _login_page(
             request, next_url, status=429, error=f"Too many attempts: try again in {minutes} min."
         )
         page.headers["Retry-After"] = str(limited.retry_after_seconds)

@@ -1,0 +1,436 @@
+"""User sources: connect external identity providers, and resolve who signed in through one.
+
+An operator adds, changes and removes sources (each change audited). ``resolve`` turns the
+identity a provider vouched for into a person here: by the link of (source, subject) first; else
+by verified e-mail address when the source allows linking; else a new person when the source
+creates unknown people; else a refusal (ADR 0047). Disabling or removing a source ends at once
+every session and token of its people (the change feed carries it to every process).
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+
+from sqlalchemy.orm import Session
+
+from tessera.core.audit import AuditKind, DetailValue
+from tessera.core.changes import ChangeKind
+from tessera.core.clock import Clock
+from tessera.core.errors import (
+    REQUIRED,
+    FieldError,
+    FieldErrors,
+    InvalidInput,
+    NotFound,
+)
+from tessera.core.ids import PersonId
+from tessera.core.people import Person, is_valid_email, normalize_email, split_name
+from tessera.core.secret_keys import SecretKeyRing
+from tessera.core.user_sources import (
+    MAX_SUBJECT_LENGTH,
+    MAX_TITLE_LENGTH,
+    OfferedTo,
+    ProviderIdentity,
+    SourceKind,
+    UserSource,
+    claim_problem,
+    clean_groups,
+    issuer_problem,
+    open_client_secret,
+    open_pending,
+    roles_from_groups,
+    seal_client_secret,
+    seal_pending,
+)
+from tessera.services.audit import record
+from tessera.store import people as stored_people
+from tessera.store import user_sources as stored
+from tessera.store.changes import record_change
+from tessera.store.database import Database
+
+TOO_LONG = FieldError("too_long", f"This value is too long ({MAX_TITLE_LENGTH} at most).")
+
+
+class SignInRefused(Exception):
+    """The provider's answer names nobody who may sign in here; ``reason`` says why (a fixed
+    sentence, safe to show)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSettings:
+    """A source's settings; in ``update``, None leaves a value as it is."""
+
+    title: str | None = None
+    issuer: str | None = None
+    client_id: str | None = None
+    #: A new client secret; ``""`` removes it (a public client).
+    client_secret: str | None = None
+    email_claim: str | None = None
+    name_claim: str | None = None
+    #: ``""`` turns group mapping off.
+    groups_claim: str | None = None
+    agent_groups: Sequence[str] | None = None
+    admin_groups: Sequence[str] | None = None
+    create_unknown: bool | None = None
+    link_by_email: bool | None = None
+    offered_to: OfferedTo | None = None
+    is_enabled: bool | None = None
+    display_order: int | None = None
+
+
+#: What a new source has unless the operator says otherwise.
+DEFAULTS = SourceSettings(
+    email_claim="email",
+    name_claim="name",
+    groups_claim="",
+    agent_groups=(),
+    admin_groups=(),
+    create_unknown=False,
+    link_by_email=False,
+    offered_to=OfferedTo.AGENTS,
+    is_enabled=True,
+    display_order=0,
+)
+
+
+class UserSourceService:
+    def __init__(self, database: Database, clock: Clock, ring: SecretKeyRing) -> None:
+        self._database = database
+        self._clock = clock
+        self._ring = ring
+
+    def create(
+        self,
+        settings: SourceSettings,
+        *,
+        kind: SourceKind = SourceKind.OIDC,
+        actor: PersonId | None = None,
+    ) -> UserSource:
+        merged = _merged(DEFAULTS, settings)
+        problems = FieldErrors()
+        for name in ("title", "issuer", "client_id"):
+            if not (getattr(merged, name) or "").strip():
+                problems.add((name,), REQUIRED)
+        columns = self._columns(problems, merged)
+        if problems:
+            raise InvalidInput(problems)
+        with self._database.write() as session:
+            source = stored.add_source(session, kind=kind.value, now=self._clock.now(), **columns)
+            self._record(session, AuditKind.USER_SOURCE_CREATED, source, actor)
+        return source
+
+    def list(self, *, enabled_only: bool = False) -> list[UserSource]:
+        with self._database.read() as session:
+            return stored.list_sources(session, enabled_only=enabled_only)
+
+    def get(self, source_id: int) -> UserSource:
+        with self._database.read() as session:
+            source = stored.get_source(session, source_id)
+        if source is None:
+            raise NotFound()
+        return source
+
+    def seal_pending(self, values: dict[str, str]) -> str:
+        """A sign-in under way, sealed for the browser to carry (core.user_sources)."""
+        return seal_pending(self._ring, values)
+
+    def open_pending(self, sealed: str) -> dict[str, str] | None:
+        return open_pending(self._ring, sealed)
+
+    def client_secret(self, source: UserSource) -> str | None:
+        """The source's client secret in clear (for the token request only; never log it)."""
+        return open_client_secret(self._ring, source)
+
+    def update(
+        self, source_id: int, changes: SourceSettings, *, actor: PersonId | None = None
+    ) -> UserSource:
+        problems = FieldErrors()
+        with self._database.write() as session:
+            current = stored.get_source(session, source_id)
+            if current is None:
+                raise NotFound()
+            if changes.client_id is not None and changes.client_secret is None:
+                # The secret is bound to the client_id: a new client_id needs its secret anew.
+                secret = open_client_secret(self._ring, current)
+                changes = _merged(changes, SourceSettings(client_secret=secret or ""))
+            columns = self._columns(problems, changes, current.client_id)
+            if problems:
+                raise InvalidInput(problems)
+            source = stored.update_source(session, source_id, now=self._clock.now(), **columns)
+            if source is None:  # pragma: no cover - read under the same lock just above
+                raise NotFound()
+            self._record(session, AuditKind.USER_SOURCE_CHANGED, source, actor)
+            if current.is_enabled and not source.is_enabled:
+                stored.end_access_of(
+                    session, stored.linked_people(session, source.id), now=self._clock.now()
+                )
+        return source
+
+    def delete(self, source_id: int, *, actor: PersonId | None = None) -> UserSource:
+        """Remove a source: its people keep their records but cannot sign in until another
+        source or an admin gives them a way; everything they held ends now."""
+        with self._database.write() as session:
+            people = stored.linked_people(session, source_id)
+            source = stored.delete_source(session, source_id)
+            if source is None:
+                raise NotFound()
+            stored.end_access_of(session, people, now=self._clock.now())
+            self._record(session, AuditKind.USER_SOURCE_DELETED, source, actor)
+        return source
+
+    def resolve(
+        self,
+        source: UserSource,
+        identity: ProviderIdentity,
+        *,
+        client_address: str | None = None,
+    ) -> Person:
+        """The person the provider vouched for, found, linked or created; the sign-in audited.
+
+        Raises:
+            SignInRefused: the answer names nobody who may sign in (the refusal is audited).
+        """
+        now = self._clock.now()
+        try:
+            with self._database.write() as session:
+                fresh = stored.get_source(session, source.id)
+                if fresh is None or not fresh.is_enabled:
+                    raise SignInRefused("This sign-in method is switched off.")
+                source = fresh
+                person = self._find_or_create(session, source, identity)
+                if person.is_disabled:
+                    raise SignInRefused("Your account here is disabled.")
+                person = self._apply_roles(session, source, identity, person)
+                stored.note_sign_in(session, source.id, identity.subject, now=now)
+                record(
+                    session,
+                    AuditKind.USER_SOURCE_SIGNED_IN,
+                    self._clock,
+                    actor=person.id,
+                    subject=person.id,
+                    client_address=client_address,
+                    detail={
+                        "source_id": source.id,
+                        "source": source.title,
+                        "subject": identity.subject,
+                    },
+                )
+        except SignInRefused as refused:
+            # Nothing of the refused sign-in was kept; the refusal itself is, on its own.
+            with self._database.write() as session:
+                self._refused(session, source, identity, refused.reason, client_address)
+            raise
+        return person
+
+    def _find_or_create(
+        self, session: Session, source: UserSource, identity: ProviderIdentity
+    ) -> Person:
+        if not identity.subject or len(identity.subject) > MAX_SUBJECT_LENGTH:
+            raise SignInRefused("The identity provider named no usable subject.")
+        linked = stored.linked_person(session, source.id, identity.subject)
+        if linked is not None:
+            person = stored_people.get_person(session, linked)
+            if person is not None:
+                return person
+        email = normalize_email(identity.email or "")
+        if not email or not is_valid_email(email):
+            # Deskpro: an identity without an e-mail address signs nobody in (spec §8.2).
+            raise SignInRefused("The identity provider sent no e-mail address.")
+        existing = stored_people.find_person_by_email(session, email)
+        now = self._clock.now()
+        if existing is not None:
+            if not (source.link_by_email and identity.email_verified):
+                raise SignInRefused(
+                    "An account with this e-mail address exists but is not linked to this"
+                    " sign-in method; ask an admin."
+                )
+            stored.link(
+                session,
+                source_id=source.id,
+                subject=identity.subject,
+                person_id=existing.id,
+                now=now,
+            )
+            if existing.identity_provider is None:
+                # From now on the person signs in at the provider, never with a password here.
+                existing = (
+                    stored_people.update_person(
+                        session, existing.id, now=now, identity_provider=source.identity_provider
+                    )
+                    or existing
+                )
+            return existing
+        if not source.create_unknown:
+            raise SignInRefused("You have no account here yet; ask an admin to add you.")
+        roles = roles_from_groups(source, identity.groups)
+        is_admin = roles.is_admin if roles else False
+        is_agent = roles.is_agent if roles else source.offered_to is not OfferedTo.USERS
+        name = " ".join((identity.name or "").split())[:200] or email.split("@")[0]
+        first, last = split_name(name)
+        person = stored_people.add_person(
+            session,
+            emails=[email],
+            name=name,
+            first_name=first,
+            last_name=last,
+            display_name=name,
+            is_agent=is_agent,
+            is_admin=is_admin,
+            password_hash=None,
+            identity_provider=source.identity_provider,
+            timezone="UTC",
+            language_id=1,
+            phone=None,
+            now=now,
+        )
+        stored.link(
+            session, source_id=source.id, subject=identity.subject, person_id=person.id, now=now
+        )
+        record(
+            session,
+            AuditKind.PERSON_CREATED,
+            self._clock,
+            subject=person.id,
+            detail={
+                "is_agent": person.is_agent,
+                "is_admin": person.is_admin,
+                "source_id": source.id,
+            },
+        )
+        return person
+
+    def _apply_roles(
+        self, session: Session, source: UserSource, identity: ProviderIdentity, person: Person
+    ) -> Person:
+        """With group mapping on, the provider's groups decide agent and admin at each sign-in."""
+        roles = roles_from_groups(source, identity.groups)
+        if roles is None or (roles.is_agent, roles.is_admin) == (person.is_agent, person.is_admin):
+            return person
+        now = self._clock.now()
+        changed = stored_people.update_person(
+            session, person.id, now=now, is_agent=roles.is_agent, is_admin=roles.is_admin
+        )
+        if changed is None:  # pragma: no cover - read in this transaction
+            return person
+        record(
+            session,
+            AuditKind.PERSON_CHANGED,
+            self._clock,
+            subject=person.id,
+            detail={
+                "changed": ["is_agent", "is_admin"],
+                "is_agent": changed.is_agent,
+                "is_admin": changed.is_admin,
+                "source_id": source.id,
+            },
+        )
+        record_change(session, ChangeKind.PERSON, person.id, now=now)
+        return changed
+
+    def refused(self, source: UserSource, reason: str, client_address: str | None) -> None:
+        """Audit a provider answer that signed nobody in (a forged or stale token, an error)."""
+        with self._database.write() as session:
+            self._refused(session, source, None, reason, client_address)
+
+    def _refused(
+        self,
+        session: Session,
+        source: UserSource,
+        identity: ProviderIdentity | None,
+        reason: str,
+        client_address: str | None,
+    ) -> None:
+        record(
+            session,
+            AuditKind.USER_SOURCE_REFUSED,
+            self._clock,
+            client_address=client_address,
+            detail={
+                "source_id": source.id,
+                "source": source.title,
+                "subject": identity.subject[:MAX_SUBJECT_LENGTH] if identity else None,
+                "reason": reason[:200],
+            },
+        )
+
+    def _columns(
+        self, problems: FieldErrors, settings: SourceSettings, current_client_id: str = ""
+    ) -> dict[str, object]:
+        """The row's columns for the settings given (None: left out), checked into ``problems``."""
+        columns: dict[str, object] = {}
+        if settings.title is not None:
+            title = " ".join(settings.title.split())
+            if not title:
+                problems.add(("title",), REQUIRED)
+            elif len(title) > MAX_TITLE_LENGTH:
+                problems.add(("title",), TOO_LONG)
+            columns["title"] = title
+        if settings.issuer is not None:
+            issuer = settings.issuer.strip().rstrip("/")
+            problem = issuer_problem(issuer) if issuer else REQUIRED
+            if problem is not None:
+                problems.add(("issuer",), problem)
+            columns["issuer"] = issuer
+        if settings.client_id is not None:
+            client_id = settings.client_id.strip()
+            if not client_id:
+                problems.add(("client_id",), REQUIRED)
+            columns["client_id"] = client_id
+        for name in ("email_claim", "name_claim"):
+            value = getattr(settings, name)
+            if value is not None:
+                problem = claim_problem(value.strip())
+                if problem is not None:
+                    problems.add((name,), problem)
+                columns[name] = value.strip()
+        if settings.groups_claim is not None:
+            claim = settings.groups_claim.strip()
+            problem = claim_problem(claim) if claim else None
+            if problem is not None:
+                problems.add(("groups_claim",), problem)
+            columns["groups_claim"] = claim or None
+        for name in ("agent_groups", "admin_groups"):
+            groups = getattr(settings, name)
+            if groups is not None:
+                columns[name] = list(clean_groups(groups))
+        for name in ("create_unknown", "link_by_email", "is_enabled", "display_order"):
+            value = getattr(settings, name)
+            if value is not None:
+                columns[name] = value
+        if settings.offered_to is not None:
+            columns["offered_to"] = settings.offered_to.value
+        if settings.client_secret is not None:
+            client_id = str(columns.get("client_id") or current_client_id)
+            if settings.client_secret == "":
+                columns.update(client_secret_sealed=None, secret_key_version=None)
+            else:
+                version, sealed = seal_client_secret(self._ring, client_id, settings.client_secret)
+                columns.update(client_secret_sealed=sealed, secret_key_version=version)
+        return columns
+
+    def _record(
+        self, session: Session, kind: AuditKind, source: UserSource, actor: PersonId | None
+    ) -> None:
+        detail: dict[str, DetailValue] = {
+            "source_id": source.id,
+            "kind": source.kind.value,
+            "title": source.title,
+            "issuer": source.issuer,
+            "is_enabled": source.is_enabled,
+            "offered_to": source.offered_to.value,
+        }
+        record(session, kind, self._clock, actor=actor, detail=detail)
+
+
+def _merged(base: SourceSettings, over: SourceSettings) -> SourceSettings:
+    """``base`` with every value ``over`` sets."""
+    values = {
+        field.name: getattr(over, field.name)
+        if getattr(over, field.name) is not None
+        else getattr(base, field.name)
+        for field in fields(SourceSettings)
+    }
+    return SourceSettings(**values)

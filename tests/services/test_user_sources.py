@@ -1,0 +1,170 @@
+"""User sources on a real database: settings checked and sealed, people resolved by subject,
+created just in time or refused, roles from groups, and a disabled source ending access."""
+
+import secrets
+
+import pytest
+from sqlalchemy import select
+
+from tessera.core.audit import AuditFilters
+from tessera.core.errors import InvalidInput
+from tessera.core.paging import PageRequest
+from tessera.core.user_sources import OfferedTo, ProviderIdentity
+from tessera.services.container import Services
+from tessera.services.user_sources import SignInRefused, SourceSettings
+from tessera.store.tables import UserSourceRow
+from tests.factories import make_person, make_token, unique_email
+
+ISSUER = "https://login.example.test/realms/staff"
+
+
+def settings(**overrides: object) -> SourceSettings:
+    values: dict[str, object] = {
+        "title": "Staff login",
+        "issuer": ISSUER,
+        "client_id": "tessera-" + secrets.token_hex(4),
+    }
+    values.update(overrides)
+    return SourceSettings(**values)  # type: ignore[arg-type]  # test helper: keyword values
+
+
+def identity(
+    email: str | None = None, *, groups: tuple[str, ...] = (), **over: object
+) -> ProviderIdentity:
+    values: dict[str, object] = {
+        "subject": secrets.token_hex(8),
+        "email": email if email is not None else unique_email("sso"),
+        "email_verified": True,
+        "name": "Ada Lovelace",
+        "groups": groups,
+    }
+    values.update(over)
+    return ProviderIdentity(**values)  # type: ignore[arg-type]  # test helper: keyword values
+
+
+def test_the_client_secret_is_sealed_at_rest_and_opens_again(services: Services) -> None:
+    secret = secrets.token_urlsafe(24)
+
+    source = services.user_sources.create(settings(client_secret=secret))
+
+    with services.user_sources._database.read() as session:
+        stored = session.scalars(select(UserSourceRow)).one().client_secret_sealed
+    assert stored is not None
+    assert secret.encode() not in stored
+    assert services.user_sources.client_secret(source) == secret
+    assert secret not in repr(source)
+
+
+def test_a_new_client_id_keeps_the_secret_resealed_for_it(services: Services) -> None:
+    secret = secrets.token_urlsafe(24)
+    source = services.user_sources.create(settings(client_secret=secret))
+
+    changed = services.user_sources.update(source.id, SourceSettings(client_id="other-client"))
+
+    assert changed.client_id == "other-client"
+    assert services.user_sources.client_secret(changed) == secret
+
+
+def test_bad_settings_are_refused_per_field(services: Services) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        services.user_sources.create(
+            settings(title=" ", issuer="http://idp.example.test", email_claim="e mail")
+        )
+
+    fields = set(refused.value.problems.fields)
+    assert {"title", "issuer", "email_claim"} <= fields
+
+
+def test_an_unknown_person_is_created_just_in_time_and_found_again_by_subject(
+    services: Services,
+) -> None:
+    source = services.user_sources.create(settings(create_unknown=True))
+    first = identity()
+
+    created = services.user_sources.resolve(source, first)
+    # The provider's address changed: the subject still names the same person.
+    again = services.user_sources.resolve(source, identity(subject=first.subject))
+
+    assert again.id == created.id
+    assert created.is_agent
+    assert not created.is_admin
+    assert created.identity_provider == source.identity_provider
+    assert not created.has_password
+    events = services.audit.list(AuditFilters(), PageRequest(1, 50)).items
+    sign_ins = [e for e in events if e.kind == "login.user_source"]
+    assert len(sign_ins) == 2
+    assert sign_ins[0].detail["subject"] == first.subject
+    assert sign_ins[0].detail["source"] == "Staff login"
+
+
+def test_an_unknown_person_is_refused_when_just_in_time_creation_is_off(
+    services: Services,
+) -> None:
+    source = services.user_sources.create(settings(create_unknown=False))
+
+    with pytest.raises(SignInRefused):
+        services.user_sources.resolve(source, identity())
+
+    events = services.audit.list(AuditFilters(), PageRequest(1, 50)).items
+    assert [e.kind for e in events] == ["login.user_source_refused", "user_source.created"]
+
+
+def test_an_existing_address_links_only_when_the_source_allows_and_it_is_verified(
+    services: Services,
+) -> None:
+    person = make_person(services)
+    strict = services.user_sources.create(settings(create_unknown=True))
+    linking = services.user_sources.create(settings(link_by_email=True))
+
+    with pytest.raises(SignInRefused):
+        services.user_sources.resolve(strict, identity(person.primary_email))
+    with pytest.raises(SignInRefused):
+        services.user_sources.resolve(linking, identity(person.primary_email, email_verified=False))
+    linked = services.user_sources.resolve(linking, identity(person.primary_email))
+
+    assert linked.id == person.id
+    assert linked.identity_provider == linking.identity_provider
+
+
+def test_groups_make_agents_and_admins_at_every_sign_in(services: Services) -> None:
+    source = services.user_sources.create(
+        settings(
+            create_unknown=True,
+            groups_claim="groups",
+            agent_groups=["support"],
+            admin_groups=["it-admins"],
+            offered_to=OfferedTo.BOTH,
+        )
+    )
+    admin = identity(groups=("it-admins",))
+    plain = identity(groups=("sales",))
+
+    made_admin = services.user_sources.resolve(source, admin)
+    made_user = services.user_sources.resolve(source, plain)
+    demoted = services.user_sources.resolve(
+        source, identity(admin.email, subject=admin.subject, groups=("support",))
+    )
+
+    assert (made_admin.is_agent, made_admin.is_admin) == (True, True)
+    assert (made_user.is_agent, made_user.is_admin) == (False, False)
+    assert (demoted.is_agent, demoted.is_admin) == (True, False)
+
+
+def test_disabling_a_source_ends_its_peoples_tokens_and_sign_ins(services: Services) -> None:
+    source = services.user_sources.create(settings(create_unknown=True))
+    person = services.user_sources.resolve(source, identity())
+    token = make_token(services, person)
+    bystander = make_person(services)
+    other_token = make_token(services, bystander)
+
+    services.user_sources.update(source.id, SourceSettings(is_enabled=False))
+
+    tokens = {
+        t.id: t for t in services.api_tokens.list(PageRequest(1, 50), include_revoked=True).items
+    }
+    assert tokens[token.token.id].revoked_at is not None
+    assert tokens[other_token.token.id].revoked_at is None
+    with pytest.raises(SignInRefused):
+        services.user_sources.resolve(source, identity())
+    kinds = [e.kind for e in services.audit.list(AuditFilters(), PageRequest(1, 50)).items]
+    assert "user_source.changed" in kinds
