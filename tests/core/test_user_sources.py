@@ -1,7 +1,9 @@
 """The pure rules of user sources: which issuers, who is offered what, the sealed values."""
 
 import secrets
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -21,30 +23,29 @@ from tessera.core.user_sources import (
 RING = SecretKeyRing.single(secrets.token_urlsafe(32).encode())
 
 
-def source(**overrides: object) -> UserSource:
-    values: dict[str, object] = {
-        "id": 1,
-        "kind": SourceKind.OIDC,
-        "title": "Staff",
-        "issuer": "https://idp.example.test",
-        "client_id": "tessera",
-        "sealed_secret": None,
-        "secret_key_version": None,
-        "email_claim": "email",
-        "name_claim": "name",
-        "groups_claim": "groups",
-        "agent_groups": ("support",),
-        "admin_groups": ("it",),
-        "create_unknown": False,
-        "link_by_email": False,
-        "offered_to": OfferedTo.AGENTS,
-        "is_enabled": True,
-        "display_order": 0,
-        "created_at": datetime.now(UTC),
-        "updated_at": datetime.now(UTC),
-    }
-    values.update(overrides)
-    return UserSource(**values)  # type: ignore[arg-type]  # test helper: keyword values
+def source(**overrides: Any) -> UserSource:
+    made = UserSource(
+        id=1,
+        kind=SourceKind.OIDC,
+        title="Staff",
+        issuer="https://idp.example.test",
+        client_id="tessera",
+        sealed_secret=None,
+        secret_key_version=None,
+        email_claim="email",
+        name_claim="name",
+        groups_claim="groups",
+        agent_groups=("support",),
+        admin_groups=("it",),
+        create_unknown=False,
+        link_by_email=False,
+        offered_to=OfferedTo.AGENTS,
+        is_enabled=True,
+        display_order=0,
+        created_at=datetime.now(UTC),
+        updated_at=datetime.now(UTC),
+    )
+    return replace(made, **overrides)
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 created just in time or refused, roles from groups, and a disabled source ending access."""
 
 import secrets
+from dataclasses import replace
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -18,28 +20,26 @@ from tests.factories import make_person, make_token, unique_email
 ISSUER = "https://login.example.test/realms/staff"
 
 
-def settings(**overrides: object) -> SourceSettings:
-    values: dict[str, object] = {
-        "title": "Staff login",
-        "issuer": ISSUER,
-        "client_id": "tessera-" + secrets.token_hex(4),
-    }
-    values.update(overrides)
-    return SourceSettings(**values)  # type: ignore[arg-type]  # test helper: keyword values
+def settings(**overrides: Any) -> SourceSettings:
+    made = SourceSettings(
+        title="Staff login",
+        issuer=ISSUER,
+        client_id="tessera-" + secrets.token_hex(4),
+    )
+    return replace(made, **overrides)
 
 
 def identity(
-    email: str | None = None, *, groups: tuple[str, ...] = (), **over: object
+    email: str | None = None, *, groups: tuple[str, ...] = (), **over: Any
 ) -> ProviderIdentity:
-    values: dict[str, object] = {
-        "subject": secrets.token_hex(8),
-        "email": email if email is not None else unique_email("sso"),
-        "email_verified": True,
-        "name": "Ada Lovelace",
-        "groups": groups,
-    }
-    values.update(over)
-    return ProviderIdentity(**values)  # type: ignore[arg-type]  # test helper: keyword values
+    made = ProviderIdentity(
+        subject=secrets.token_hex(8),
+        email=email if email is not None else unique_email("sso"),
+        email_verified=True,
+        name="Ada Lovelace",
+        groups=groups,
+    )
+    return replace(made, **over)
 
 
 def test_the_client_secret_is_sealed_at_rest_and_opens_again(services: Services) -> None:
