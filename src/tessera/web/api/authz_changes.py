@@ -67,7 +67,9 @@ async def _events(stream: ChangeStream, principal: Principal) -> AsyncIterator[b
                 yield b": keep-alive\n\n"
                 continue
             if batch:
-                yield b"".join(map(_event, batch))
+                # The same change may be queued twice (noticed here, and then read from the
+                # feed): once is all a subscriber needs to forget what it cached.
+                yield b"".join(map(_event, dict.fromkeys(batch)))
             if ending or any(touches(change, principal) for change in batch):
                 return
     finally:
