@@ -23,7 +23,7 @@ from tessera.core.user_sources import OfferedTo, UserSource
 from tessera.services.container import Services
 from tessera.services.user_sources import SourceSettings
 from tests.conftest import extra_runtime
-from tests.factories import make_oauth_client
+from tests.factories import key_header, make_key, make_oauth_client, make_person
 from tests.identity_providers.provider import ProviderClient, running_provider
 from tests.live import loopback_socket, serving
 from tests.pages.conftest import Callback
@@ -379,6 +379,33 @@ def test_the_default_hand_over_calls_send_payload_with_a_working_token(
     assert me.json()["data"]["person_id"] == person.id
     assert own.status_code == 200, own.text
     assert [token["app"]["kind"] for token in own.json()["data"]] == ["user_source"]
+
+
+def test_switching_the_source_off_through_the_api_refuses_its_token_at_the_next_request(
+    tessera: Tessera, connect: Any, page: Page, context: BrowserContext
+) -> None:
+    """A token an app got through the provider (E8/E9) dies with the admin API's PUT."""
+    connected = connect()
+    context.add_init_script("window.sendPayload = (payload) => { window.received = payload; };")
+    start_in_web_view(page, tessera, connected.source.id, "default")
+    page.wait_for_function("() => window.received !== undefined")
+    token = page.evaluate("() => window.received.token")
+    remember(token)
+    admin = key_header(make_key(tessera.services, make_person(tessera.services, admin=True)))
+    theirs = {"Authorization": f"token {token}"}
+    path = f"/api/v2/user_sources/{connected.source.id}"
+    with httpx.Client(base_url=tessera.url, timeout=30) as http:
+        assert http.get("/api/v2/me", headers=theirs).status_code == 200
+
+        off = http.put(path, json={"is_enabled": False}, headers=admin)
+
+        assert off.status_code == 204, off.text
+        refused = http.get("/api/v2/me", headers=theirs)
+        assert refused.status_code == 401
+        assert refused.json()["code"] == "invalid_api_token"
+        listed = http.get("/api/v2/api_tokens/user_sources/agent.json")
+    assert connected.source.id not in [source["id"] for source in listed.json()["data"]]
+    assert "user_source.changed" in audit_kinds(tessera.services)
 
 
 @pytest.mark.parametrize(
