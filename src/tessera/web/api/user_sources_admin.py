@@ -83,7 +83,9 @@ Issuer = Annotated[
 ]
 ClientId = Annotated[str, Field(max_length=500, pattern=_PLAIN), checked(_check_client_id)]
 #: Write-only; ``""`` in a change removes it (a public client, PKCE only).
-ClientSecret = Annotated[str, Field(max_length=2000, pattern=_PLAIN)]
+ClientSecret = Annotated[
+    str, Field(max_length=2000, pattern=_PLAIN, json_schema_extra={"writeOnly": True})
+]
 EmailClaim = Annotated[str, Field(max_length=100, pattern=_PLAIN), _claim_rule("email_claim")]
 NameClaim = Annotated[str, Field(max_length=100, pattern=_PLAIN), _claim_rule("name_claim")]
 #: ``""`` (or null at creation) turns group mapping off.
