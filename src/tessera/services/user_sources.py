@@ -48,6 +48,11 @@ from tessera.store.changes import record_change
 from tessera.store.database import Database
 
 TOO_LONG = FieldError("too_long", f"This value is too long ({MAX_TITLE_LENGTH} at most).")
+#: The column's width.
+MAX_CLIENT_ID_LENGTH = 500
+CLIENT_ID_TOO_LONG = FieldError(
+    "too_long", f"This value is too long ({MAX_CLIENT_ID_LENGTH} at most)."
+)
 
 
 class SignInRefused(Exception):
@@ -122,6 +127,18 @@ class UserSourceService:
             self._record(session, AuditKind.USER_SOURCE_CREATED, source, actor)
         return source
 
+    def check(self, settings: SourceSettings) -> None:
+        """Check the settings given, storing nothing (a form with a problem of its own shows
+        every other field's at once).
+
+        Raises:
+            InvalidInput: per field.
+        """
+        problems = FieldErrors()
+        self._columns(problems, settings)
+        if problems:
+            raise InvalidInput(problems)
+
     def list(self, *, enabled_only: bool = False) -> list[UserSource]:
         with self._database.read() as session:
             return stored.list_sources(session, enabled_only=enabled_only)
@@ -132,6 +149,11 @@ class UserSourceService:
         if source is None:
             raise NotFound()
         return source
+
+    def linked_people(self, source_id: int) -> int:
+        """How many people signed in through the source (whose access ends if it goes off)."""
+        with self._database.read() as session:
+            return len(stored.linked_people(session, source_id))
 
     def seal_pending(self, values: dict[str, str]) -> str:
         """A sign-in under way, sealed for the browser to carry (core.user_sources)."""
@@ -378,6 +400,8 @@ class UserSourceService:
             client_id = settings.client_id.strip()
             if not client_id:
                 problems.add(("client_id",), REQUIRED)
+            elif len(client_id) > MAX_CLIENT_ID_LENGTH:
+                problems.add(("client_id",), CLIENT_ID_TOO_LONG)
             columns["client_id"] = client_id
         for name in ("email_claim", "name_claim"):
             value = getattr(settings, name)
