@@ -247,3 +247,18 @@ def registration_token_digest(session: Session, client_id: int) -> bytes | None:
     """The digest of a registered client's registration access token (None: it has none)."""
     row = row_by_id(session, OAuthClientRow, client_id)
     return None if row is None else row.registration_token_digest
+
+
+def drop_registration_token(session: Session, digests: Sequence[bytes]) -> OAuthClient | None:
+    """Forget the registration access token with one of these digests (reported leaked): the
+    client it belonged to, or None when no client has it."""
+    row = session.scalars(
+        select(OAuthClientRow)
+        .where(OAuthClientRow.registration_token_digest.in_(list(digests)))
+        .with_for_update()
+    ).first()
+    if row is None:
+        return None
+    row.registration_token_digest = None
+    session.flush()
+    return _client(row)
