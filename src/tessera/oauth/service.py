@@ -15,11 +15,13 @@ from tessera.core.client_documents import (
     has_loopback_redirect,
     is_document_client_id,
 )
+from tessera.core.client_keys import ASSERTION_ALGORITHMS, KeysRefused
 from tessera.core.client_registration import RegistrationMode
 from tessera.core.openid_claims import CLAIMS_SUPPORTED
 from tessera.core.people import Person
 from tessera.core.scope_words import describe_scope
 from tessera.core.signing_keys import NoSigningKeyYet, SigningAlgorithm, SigningKeyUnavailable
+from tessera.oauth.client_assertions import unverified_names
 from tessera.oauth.context import OAuthContext
 from tessera.oauth.grants import may_authorize
 from tessera.oauth.id_token_hints import IdTokenHint, read_id_token_hint
@@ -45,6 +47,7 @@ from tessera.oauth.response_modes import (
 )
 from tessera.oauth.server import TesseraAuthorizationServer
 from tessera.oauth.sign_in_checks import HintReader, SignInChecks
+from tessera.oauth.storage import OAuthStorage
 from tessera.oauth.user_sources import OpenIdSignIn
 from tessera.store.database import Database
 
@@ -176,7 +179,7 @@ class OAuthService:
         return read
 
     def token(self, request: OAuthRequest) -> OAuthResponse:
-        refused = self._document_refusal(request)
+        refused = self._document_refusal(request) or self._key_refusal(request)
         if refused is not None:
             return _invalid_client(refused)
         try:
@@ -213,7 +216,7 @@ class OAuthService:
         )
 
     def revoke(self, request: OAuthRequest) -> OAuthResponse:
-        refused = self._document_refusal(request)
+        refused = self._document_refusal(request) or self._key_refusal(request)
         if refused is not None:
             return _invalid_client(refused)
         return self._run(lambda server: server.create_endpoint_response("revocation", request))
@@ -253,7 +256,35 @@ class OAuthService:
             return refused.reason
         return None
 
+    def _key_refusal(self, request: OAuthRequest) -> str | None:
+        """For a client assertion of a client whose keys are at a ``jwks_uri``: have the key
+        set (with the assertion's ``kid``) fetched now if it is not kept, before the step's
+        transaction, as metadata documents are (ADR 0052); why it cannot be, or None.
+
+        Only an optimisation of where the wait happens: the step itself asks for the same key
+        set, which is then kept, and refuses the assertion if it still cannot be had.
+        """
+        key_sets = self.context.client_keys
+        assertion = _form_value(request, "client_assertion")
+        names = None if assertion is None else unverified_names(assertion)
+        if key_sets is None or names is None:
+            return None
+        client_id, kid = names
+        with self._database.read() as session:
+            found = OAuthStorage(session, self.context).query_client(client_id)
+        uri = None if found is None else found.client.jwks_uri
+        if found is None or not found.client.private_key_jwt or uri is None:
+            return None
+        try:
+            key_sets.keys_at(uri, kid)
+        except KeysRefused as problem:
+            return f"The client's JWK Set could not be used: {problem.reason}"
+        return None
+
     def introspect(self, request: OAuthRequest) -> OAuthResponse:
+        refused = self._document_refusal(request) or self._key_refusal(request)
+        if refused is not None:
+            return _invalid_client(refused)
         return self._run(lambda server: server.create_endpoint_response("introspection", request))
 
     def _registration_metadata(self, base: str) -> dict[str, str]:
@@ -284,16 +315,22 @@ class OAuthService:
                 "client_secret_basic",
                 "client_secret_post",
                 "none",
+                "private_key_jwt",
             ],
+            "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
             "revocation_endpoint_auth_methods_supported": [
                 "client_secret_basic",
                 "client_secret_post",
                 "none",
+                "private_key_jwt",
             ],
+            "revocation_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
             "introspection_endpoint_auth_methods_supported": [
                 "client_secret_basic",
                 "client_secret_post",
+                "private_key_jwt",
             ],
+            "introspection_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
             "code_challenge_methods_supported": ["S256"],
             # draft-ietf-oauth-client-id-metadata-document: an https URL may be a client_id.
             "client_id_metadata_document_supported": self._documents_enabled,
@@ -323,11 +360,19 @@ class OAuthService:
 
 
 def _client_id_of(request: OAuthRequest) -> str | None:
-    """The ``client_id`` a request names, in its query or form (the first, if repeated)."""
+    """The ``client_id`` a request names, in its query or form (the first, if repeated), or
+    else the client its client assertion names (``client_id`` is optional beside one)."""
     for values in (request.form.get("client_id"), request.query.get("client_id")):
         if values:
             return values[0]
-    return None
+    assertion = _form_value(request, "client_assertion")
+    names = None if assertion is None else unverified_names(assertion)
+    return None if names is None else names[0]
+
+
+def _form_value(request: OAuthRequest, name: str) -> str | None:
+    values = request.form.get(name)
+    return values[0] if values else None
 
 
 def _registration_off() -> OAuthResponse:
