@@ -9,6 +9,7 @@ import base64
 import json
 import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -334,3 +335,24 @@ def test_a_jwks_uri_on_a_private_address_is_not_fetched(
     answer = introspect_as(api, assertion(key, client_id, issuer))
 
     assert_invalid_client(answer, "loopback")
+
+
+def test_an_assertion_is_spent_for_every_process_and_only_one_racing_use_wins(
+    fetching: tuple[Runtime, httpx.Client],
+    api: httpx.Client,
+    app: IssuedOAuthClient,
+    key: ClientKey,
+    issuer: str,
+) -> None:
+    # Two servers on one database (two processes' worth of state): the jti is the database's.
+    _, other = fetching
+    spent = assertion(key, app.client.client_id, issuer)
+    racing = assertion(key, app.client.client_id, issuer)
+    assert introspect_as(api, spent).status_code == 200
+
+    replayed = introspect_as(other, spent)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda client: introspect_as(client, racing), [api, other] * 3))
+
+    assert_invalid_client(replayed, "JWT ID is used before")
+    assert sorted(answer.status_code for answer in answers) == [200, 400, 400, 400, 400, 400]
