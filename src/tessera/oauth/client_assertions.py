@@ -5,8 +5,9 @@ client by ``sub``, verifies the signature with the key we give it, and checks ``
 ``aud`` among ours, ``exp`` (and ``nbf``/``iat`` when present) and that a ``jti`` is there.
 Ours, because Authlib leaves them to the server:
 
-- the key: the client's inline ``jwks`` or the set at its ``jwks_uri`` (``ClientKeySets``,
-  fetched once more for a ``kid`` it did not hold), picked by ``kid``;
+- the key: the client's inline ``jwks`` or the set at its ``jwks_uri`` as kept by
+  ``ClientKeySets`` (when it must be fetched first, ``KeysNeeded`` ends the step), picked by
+  ``kid``;
 - the algorithms: only ``ASSERTION_ALGORITHMS`` (Authlib would accept joserfc's defaults, HS256
   among them);
 - the lifetime: ``exp`` at most ``MAX_ASSERTION_LIFETIME`` ahead, so a ``jti`` is remembered
@@ -118,7 +119,9 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
             key_sets = self._context.client_keys
             if uri is None or key_sets is None:
                 raise refused("The client has no public keys to check its assertion with.")
-            return KeySet.import_key_set(key_sets.keys_at(uri, kid))  # type: ignore[arg-type]
+            # Kept only: a fetch would hold the transaction; KeysNeeded ends it, and the
+            # service fetches the set and runs the step again.
+            return KeySet.import_key_set(key_sets.kept(uri, kid))  # type: ignore[arg-type]
         except KeysRefused as problem:
             raise refused(f"The client's JWK Set could not be used: {problem.reason}") from None
         except (JoseError, ValueError):

@@ -47,8 +47,8 @@ from tessera.oauth.response_modes import (
 )
 from tessera.oauth.server import TesseraAuthorizationServer
 from tessera.oauth.sign_in_checks import HintReader, SignInChecks
-from tessera.oauth.storage import OAuthStorage
 from tessera.oauth.user_sources import OpenIdSignIn
+from tessera.services.client_keys import KeysNeeded
 from tessera.store.database import Database
 
 log = logging.getLogger(__name__)
@@ -179,16 +179,16 @@ class OAuthService:
         return read
 
     def token(self, request: OAuthRequest) -> OAuthResponse:
-        refused = self._document_refusal(request) or self._key_refusal(request)
+        refused = self._document_refusal(request)
         if refused is not None:
             return _invalid_client(refused)
         try:
             try:
-                return self._run(lambda server: server.create_token_response(request))
+                return self._run_with_keys(lambda server: server.create_token_response(request))
             except NoSigningKeyYet:
                 # Rolled back (the code is not spent); made in a transaction of its own.
                 self.context.signing_keys.ensure()
-                return self._run(lambda server: server.create_token_response(request))
+                return self._run_with_keys(lambda server: server.create_token_response(request))
         except SigningKeyUnavailable as problem:
             # Rolled back: the code is not spent, nothing was issued; the operator must act.
             log.error("cannot sign an ID token: %s", problem)
@@ -216,10 +216,12 @@ class OAuthService:
         )
 
     def revoke(self, request: OAuthRequest) -> OAuthResponse:
-        refused = self._document_refusal(request) or self._key_refusal(request)
+        refused = self._document_refusal(request)
         if refused is not None:
             return _invalid_client(refused)
-        return self._run(lambda server: server.create_endpoint_response("revocation", request))
+        return self._run_with_keys(
+            lambda server: server.create_endpoint_response("revocation", request)
+        )
 
     def register(self, request: OAuthRequest) -> OAuthResponse:
         """RFC 7591: a client registers itself (the operator's switch decides who may)."""
@@ -256,36 +258,33 @@ class OAuthService:
             return refused.reason
         return None
 
-    def _key_refusal(self, request: OAuthRequest) -> str | None:
-        """For a client assertion of a client whose keys are at a ``jwks_uri``: have the key
-        set (with the assertion's ``kid``) fetched now if it is not kept, before the step's
-        transaction, as metadata documents are (ADR 0052); why it cannot be, or None.
-
-        Only an optimisation of where the wait happens: the step itself asks for the same key
-        set, which is then kept, and refuses the assertion if it still cannot be had.
-        """
-        key_sets = self.context.client_keys
-        assertion = _form_value(request, "client_assertion")
-        names = None if assertion is None else unverified_names(assertion)
-        if key_sets is None or names is None:
-            return None
-        client_id, kid = names
-        with self._database.read() as session:
-            found = OAuthStorage(session, self.context).query_client(client_id)
-        uri = None if found is None else found.client.jwks_uri
-        if found is None or not found.client.private_key_jwt or uri is None:
-            return None
+    def _run_with_keys(self, step: Any) -> OAuthResponse:
+        """A step that may authenticate a client by assertion: when the client's key set at
+        its ``jwks_uri`` must be fetched first, the step ends (rolled back, nothing spent), the
+        set is fetched outside any transaction, as metadata documents are, and the step runs
+        once more (ADR 0052)."""
         try:
-            key_sets.keys_at(uri, kid)
-        except KeysRefused as problem:
-            return f"The client's JWK Set could not be used: {problem.reason}"
-        return None
+            return self._run(step)
+        except KeysNeeded as needed:
+            key_sets = self.context.client_keys
+            if key_sets is None:  # never: only a context with key sets raises it
+                return _invalid_client("This server does not fetch client key sets.")
+            try:
+                key_sets.keys_at(needed.url, needed.kid)
+            except KeysRefused as problem:
+                return _invalid_client(f"The client's JWK Set could not be used: {problem.reason}")
+        try:
+            return self._run(step)
+        except KeysNeeded:  # fetched just now, yet not kept: its cache lifetime is that short
+            return _invalid_client("The client's JWK Set could not be kept; try again.")
 
     def introspect(self, request: OAuthRequest) -> OAuthResponse:
-        refused = self._document_refusal(request) or self._key_refusal(request)
+        refused = self._document_refusal(request)
         if refused is not None:
             return _invalid_client(refused)
-        return self._run(lambda server: server.create_endpoint_response("introspection", request))
+        return self._run_with_keys(
+            lambda server: server.create_endpoint_response("introspection", request)
+        )
 
     def _registration_metadata(self, base: str) -> dict[str, str]:
         if self.context.config.registration is RegistrationMode.OFF:

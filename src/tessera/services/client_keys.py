@@ -54,6 +54,17 @@ def _jwks_host(url: str) -> str:
 JWKS_FETCH = FetchPurpose("JWK Set", "jwks_uri", MAX_JWKS_BYTES, _jwks_host, allow_list=False)
 
 
+class KeysNeeded(Exception):
+    """The key set at ``url`` must be fetched before an assertion signed with ``kid`` can be
+    checked: raised inside a step's transaction, which then ends, so that the fetch happens
+    outside it (``OAuthService`` fetches and runs the step again)."""
+
+    def __init__(self, url: str, kid: str | None) -> None:
+        super().__init__(url)
+        self.url = url
+        self.kid = kid
+
+
 @dataclass(frozen=True, slots=True)
 class _Kept:
     jwks: dict[str, Any]
@@ -72,6 +83,25 @@ class ClientKeySets:
         self._clock = clock
         self._lock = threading.Lock()
         self._kept: OrderedDict[str, _Kept] = OrderedDict()
+
+    def kept(self, url: str, kid: str | None = None) -> dict[str, Any]:
+        """The key set kept for ``url``, without I/O.
+
+        Raises:
+            KeysNeeded: none is kept (or it expired), or it lacks ``kid`` and may be fetched
+                again for it: ``keys_at`` fetches it, outside any transaction.
+        """
+        now = self._clock.now()
+        with self._lock:
+            kept = self._kept.get(url)
+        if kept is None or kept.expires_at <= now:
+            raise KeysNeeded(url, kid)
+        if kid is None or holds_kid(kept.jwks, kid):
+            return kept.jwks
+        last = kept.kid_refetched_at
+        if last is not None and now - last < KID_REFETCH_INTERVAL:
+            return kept.jwks  # the unknown key is the assertion's problem
+        raise KeysNeeded(url, kid)
 
     def keys_at(self, url: str, kid: str | None = None) -> dict[str, Any]:
         """The key set at ``url``: kept, or fetched now; fetched again once for a ``kid`` the
