@@ -356,3 +356,37 @@ def test_an_assertion_is_spent_for_every_process_and_only_one_racing_use_wins(
 
     assert_invalid_client(replayed, "JWT ID is used before")
     assert sorted(answer.status_code for answer in answers) == [200, 400, 400, 400, 400, 400]
+
+
+def test_a_refused_assertion_at_the_token_endpoint_spends_no_code(
+    api: httpx.Client,
+    browser: Browser,
+    app: IssuedOAuthClient,
+    key: ClientKey,
+    issuer: str,
+) -> None:
+    verifier, challenge = pkce_pair()
+    code = issue_code(browser, app, challenge=challenge)
+    grant = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": WEB_CALLBACK,
+        "code_verifier": verifier,
+    }
+    client_id, audience = app.client.client_id, f"{issuer}/oauth/token"
+
+    forged = api.post(
+        TOKEN, data={**grant, **assertion_form(assertion(ec_key(key.kid), client_id, audience))}
+    )
+    expired = api.post(
+        REVOKE,
+        data={"token": "x", **assertion_form(assertion(key, client_id, audience, lifetime=-300))},
+    )
+    granted = api.post(TOKEN, data={**grant, **assertion_form(assertion(key, client_id, audience))})
+
+    assert_invalid_client(forged, "did not verify")
+    assert_invalid_client(expired, "expired")
+    assert granted.status_code == 200, granted.text
+    body = granted.json()
+    remember(body["access_token"], body["refresh_token"])
+    assert me(api, body["access_token"]).status_code == 200
