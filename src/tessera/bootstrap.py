@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from tessera.services.change_feed import ChangeFeed
     from tessera.services.change_stream import ChangeStream
     from tessera.services.client_documents import ClientDocumentService
+    from tessera.services.client_keys import ClientKeySets
     from tessera.services.client_registration import ClientRegistrationService
     from tessera.services.connected_apps import ConnectedAppsService
     from tessera.services.container import Services
@@ -691,6 +692,7 @@ class Wiring:
                 signing_keys=self.signing_keys,
                 issuer=self.site.public_url.rstrip("/"),
                 client_documents=self.client_documents,
+                client_keys=self.client_keys,
                 # API scopes name the tags of Tessera's own API and of the guarded one.
                 scopes=ScopeCatalogue(
                     [*OWN_TAGS, *(tag for route in self.route_table.routes for tag in route.tags)]
@@ -734,6 +736,15 @@ class Wiring:
             allow_insecure_redirects=settings.oauth_allow_insecure_redirects,
         )
         return ClientDocumentService(self.database, self.clock, policy)
+
+    @cached_property
+    def client_keys(self) -> ClientKeySets:
+        """The key sets of private_key_jwt clients, fetched under the documents' rules
+        (networks, CA bundle, timeouts; whether documents are accepted does not matter)."""
+        from tessera.services.client_documents import DocumentFetcher
+        from tessera.services.client_keys import ClientKeySets
+
+        return ClientKeySets(DocumentFetcher(self.client_documents.policy), self.clock)
 
     @cached_property
     def signing_keys(self) -> SigningKeyService:

@@ -2,6 +2,7 @@
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from tessera.services.container import Services
 from tests.cli.conftest import Cli
 from tests.factories import make_oauth_client
+from tests.oauth.keys import ec_key, jwks
 from tests.secrets_seen import remember
 
 SECRET_LINE = re.compile(r"^Client secret: (TSRS[23456789ABCDGHJKMNPQRSTWXYZ]{47})$", re.MULTILINE)
@@ -82,6 +84,9 @@ def test_create_json_carries_the_secret_and_the_deskpro_fields(
         "has_secret": True,
         "id_token_signed_response_alg": "RS256",
         "allowed_scopes": "session",
+        "token_endpoint_auth_method": "client_secret_basic",
+        "jwks_uri": None,
+        "jwks": None,
         "auth_endpoint": client["auth_endpoint"],
         "token_endpoint": client["token_endpoint"],
         "date_created": client["date_created"],
@@ -307,3 +312,38 @@ def test_the_scopes_a_client_may_be_granted_are_set_and_shown(cli: Cli, services
     problem = refused["errors"]["fields"]["allowed_scopes"]["errors"][0]
     assert problem["code"] == "invalid_scope"
     assert services.oauth_clients.get(client["id"]).allowed_scopes == "session"
+
+
+def test_a_client_that_signs_with_its_key_gets_no_secret(
+    cli: Cli, services: Services, tmp_path: Path
+) -> None:
+    # ADR 0052: --auth-method private_key_jwt with --jwks-file or --jwks-uri.
+    key = ec_key()
+    keys_file = tmp_path / "jwks.json"
+    keys_file.write_text(json.dumps(jwks(key)), encoding="utf-8")
+    private_file = tmp_path / "private.json"
+    private_file.write_text(json.dumps({"keys": [key.private_jwk]}), encoding="utf-8")
+    args = ("--auth-method", "private_key_jwt")
+
+    text = cli(
+        "clients", "create", "--name", "signed", "--redirect-uri", CALLBACK, *args,
+        "--jwks-file", str(keys_file),
+    )  # fmt: skip
+    client = create(cli, *args, "--jwks-uri", "https://keys.example.test/jwks.json")
+    leaky = cli.json("clients", "create", "--name", "x", "--redirect-uri", CALLBACK, *args,
+                     "--jwks-file", str(private_file), exit_code=2)  # fmt: skip
+    moved = cli.json("clients", "update", str(client["id"]), "--auth-method",
+                     "client_secret_basic")  # fmt: skip
+    rotated = cli.json("clients", "rotate-secret", str(client["id"]))
+    remember(rotated["secret"])
+
+    assert text.exit_code == 0, text.output
+    assert "No secret: the app signs a JWT with its key (private_key_jwt)." in text.stdout
+    assert "1 inline (JWK Set)" in text.stdout
+    assert SECRET_LINE.search(text.stdout) is None
+    assert (client["secret"], client["token_endpoint_auth_method"]) == (None, "private_key_jwt")
+    assert client["jwks_uri"] == "https://keys.example.test/jwks.json"
+    assert leaky["errors"]["fields"]["jwks"]["errors"][0]["code"] == "invalid_jwks"
+    assert (moved["token_endpoint_auth_method"], moved["jwks_uri"]) == ("client_secret_basic", None)
+    assert moved["has_secret"] is False  # until a secret is rotated in
+    assert rotated["has_secret"] is True

@@ -186,7 +186,27 @@ def test_grant_types_are_intersected_with_what_tessera_allows() -> None:
         (document(client_secret_expires_at=0), "secret"),
         (document(token_endpoint_auth_method="client_secret_basic"), "none"),
         (document(token_endpoint_auth_method="client_secret_post"), "none"),
-        (document(token_endpoint_auth_method="private_key_jwt"), "none"),
+        # private_key_jwt needs its keys (ADR 0052), one way only, public ones only.
+        (document(token_endpoint_auth_method="private_key_jwt"), "exactly one of jwks_uri"),
+        (
+            document(
+                token_endpoint_auth_method="private_key_jwt",
+                jwks_uri="https://app.example.com/jwks.json",
+                jwks={"keys": [{"kty": "EC"}]},
+            ),
+            "exactly one of jwks_uri",
+        ),
+        (
+            document(token_endpoint_auth_method="private_key_jwt", jwks_uri="http://a.test/k"),
+            "https",
+        ),
+        (
+            document(
+                token_endpoint_auth_method="private_key_jwt",
+                jwks={"keys": [{"kty": "EC", "crv": "P-256", "x": "a", "y": "b", "d": "c"}]},
+            ),
+            "private key",
+        ),
         (document(grant_types=["refresh_token"]), "authorization_code"),
         (document(grant_types="authorization_code"), "grant_types"),
         (document(response_types=["token"]), "response_type"),

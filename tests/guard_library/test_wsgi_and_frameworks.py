@@ -14,10 +14,18 @@ from tessera.guard import Guard
 from tessera.guard.fastapi import route_table
 from tessera.guard.flask import TesseraFlask
 from tessera.services.container import Services
-from tests.factories import key_header, make_key, make_person, make_token, token_header
+from tests.factories import (
+    key_header,
+    make_key,
+    make_oauth_client,
+    make_person,
+    make_token,
+    token_header,
+)
 from tests.guard_library.apps import fastapi_app, serving_wsgi, wsgi_app
 from tests.guard_library.tessera_node import TesseraNode
 from tests.live import serving
+from tests.oauth.flows import WEB_CALLBACK, Browser, bearer, granted, make_account, signed_in
 
 
 def flask_app(guard: Guard) -> Any:
@@ -153,6 +161,52 @@ def test_a_missing_scope_is_rfc_6750s_insufficient_scope(
 
     assert (refused.status_code, refused.json()["code"]) == (403, "insufficient_scope")
     assert refused.headers["www-authenticate"] == 'Bearer error="insufficient_scope", scope="admin"'
+
+
+def test_scopes_a_dependency_asks_for_are_read_as_tag_patterns(
+    node: TesseraNode, services: Services
+) -> None:
+    # ADR 0042: a token granted tickets.* holds tickets.tickets.list; -*.delete takes away.
+    from typing import Annotated
+
+    from fastapi import FastAPI, Security
+
+    from tessera.guard import Identity
+    from tessera.guard.fastapi import caller, install
+
+    client = make_oauth_client(services, redirect_uris=[WEB_CALLBACK])
+    browser = signed_in(Browser(node.url), make_account(services))
+    try:
+        with httpx.Client(base_url=node.url, timeout=60) as tessera:
+            body = granted(browser, tessera, client, "tickets.* -*.delete")
+    finally:
+        browser.close()
+    app = FastAPI()
+    with Guard(node.url) as guard:
+        install(app, guard)
+
+        @app.get("/tickets")
+        async def tickets(
+            who: Annotated[Identity, Security(caller, scopes=["tickets.tickets.list"])],
+        ) -> int:
+            return who.person_id
+
+        @app.get("/tickets/{ticket_id}")
+        async def ticket(
+            ticket_id: int,
+            who: Annotated[Identity, Security(caller, scopes=["tickets.tickets.delete"])],
+        ) -> int:
+            return who.person_id
+
+        with serving(app) as url:
+            listed = httpx.get(f"{url}/tickets", headers=bearer(body["access_token"]))
+            refused = httpx.get(f"{url}/tickets/1", headers=bearer(body["access_token"]))
+
+    assert listed.status_code == 200, listed.text
+    assert (refused.status_code, refused.json()["code"]) == (403, "insufficient_scope")
+    assert refused.headers["www-authenticate"] == (
+        'Bearer error="insufficient_scope", scope="tickets.tickets.delete"'
+    )
 
 
 def test_the_route_table_is_written_from_the_code(node: TesseraNode) -> None:

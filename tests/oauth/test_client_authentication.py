@@ -198,14 +198,16 @@ def test_basic_and_the_same_client_id_in_the_form_is_fine(
             None,
             401,
             "The client could not be authenticated: send the client secret with HTTP Basic, "
-            "client_id and client_secret in the form, or only client_id (public clients).",
+            "client_id and client_secret in the form, only client_id (public clients), "
+            "or a client assertion signed with its key (private_key_jwt).",
         ),
         (
             INTROSPECT,
             None,
             401,
             "The client could not be authenticated: send the client secret with HTTP Basic, "
-            "or client_id and client_secret in the form.",
+            "client_id and client_secret in the form, "
+            "or a client assertion signed with its key (private_key_jwt).",
         ),
     ],
     ids=["unknown", "token-no-auth", "introspect-no-auth"],

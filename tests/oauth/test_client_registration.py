@@ -206,7 +206,9 @@ def test_an_expired_token_registers_nothing(services: Services, clock: ManualClo
         ({"grant_types": ["implicit"]}, "invalid_client_metadata"),
         ({"grant_types": ["client_credentials"]}, "invalid_client_metadata"),
         ({"response_types": ["token"]}, "invalid_client_metadata"),
+        # private_key_jwt needs its keys (ADR 0052); client_secret_jwt is not offered.
         ({"token_endpoint_auth_method": "private_key_jwt"}, "invalid_client_metadata"),
+        ({"token_endpoint_auth_method": "client_secret_jwt"}, "invalid_client_metadata"),
         ({"client_name": "x" * 201}, "invalid_client_metadata"),
         ({"software_statement": "eyJhbGciOiJub25lIn0.e30."}, "unapproved_software_statement"),
     ],

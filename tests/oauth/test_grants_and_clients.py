@@ -158,7 +158,9 @@ def test_the_metadata_lists_exactly_what_is_supported(api: httpx.Client, server:
 
     assert answer.status_code == 200
     issuer = "http://helpdesk.test"
-    methods = ["client_secret_basic", "client_secret_post", "none"]
+    methods = ["client_secret_basic", "client_secret_post", "none", "private_key_jwt"]
+    # ADR 0052: what a client assertion may be signed with, never none or HS*.
+    algs = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
     assert answer.json() == {
         "issuer": issuer,
         "authorization_endpoint": f"{issuer}/oauth/authorize",
@@ -175,8 +177,11 @@ def test_the_metadata_lists_exactly_what_is_supported(api: httpx.Client, server:
             "urn:ietf:params:oauth:grant-type:device_code",
         ],
         "token_endpoint_auth_methods_supported": methods,
+        "token_endpoint_auth_signing_alg_values_supported": algs,
         "revocation_endpoint_auth_methods_supported": methods,
-        "introspection_endpoint_auth_methods_supported": methods[:2],
+        "revocation_endpoint_auth_signing_alg_values_supported": algs,
+        "introspection_endpoint_auth_methods_supported": [*methods[:2], "private_key_jwt"],
+        "introspection_endpoint_auth_signing_alg_values_supported": algs,
         "code_challenge_methods_supported": ["S256"],
         "client_id_metadata_document_supported": True,
         "authorization_response_iss_parameter_supported": True,

@@ -1,6 +1,8 @@
 """OAuth apps and live tokens in a browser: register an app, see its secret once, rotate, delete;
 revoke a person's token and see the next request refused."""
 
+import json
+
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
@@ -10,6 +12,7 @@ from tessera.services.container import Services
 from tests.conftest import extra_runtime
 from tests.factories import make_oauth_client, make_person, make_token, new_password, token_header
 from tests.live import serving
+from tests.oauth.keys import ec_key, jwks
 from tests.pages.console_kit import assert_accessible, open_console, save_screenshot
 from tests.secrets_seen import remember
 
@@ -199,3 +202,44 @@ def test_an_admin_sets_where_an_app_may_send_people_after_signing_them_out(
     assert services.oauth_clients.get(app.id).post_logout_redirect_uris == (
         "https://rp.example.test/bye",
     )
+
+
+def test_an_admin_registers_an_app_that_signs_with_its_key(
+    page: Page, server: str, services: Services
+) -> None:
+    # ADR 0052: "JWKS URI" or inline JWKS on the app's form; no secret is ever shown.
+    key = ec_key()
+    password = new_password()
+    admin = make_person(services, admin=True, password=password)
+    open_console(page, server, admin.primary_email, password, "/console/apps")
+
+    page.get_by_label("Name", exact=True).fill("Signed Sync")
+    page.get_by_label("Redirect URIs").fill("https://signed.example.test/callback")
+    page.get_by_label("How a confidential app proves itself").select_option("private_key_jwt")
+    page.get_by_label("Inline JWKS (JSON)").fill('{"keys": [')
+    page.get_by_role("button", name="Register app").click()
+    expect(page.get_by_text("This is not JSON")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("Inline JWKS (JSON)").fill(json.dumps({"keys": [key.private_jwk]}))
+    page.get_by_role("button", name="Register app").click()
+    expect(page.get_by_text("The JWK Set holds a private key")).to_be_visible()
+    page.get_by_label("Inline JWKS (JSON)").fill(json.dumps(jwks(key)))
+    page.get_by_role("button", name="Register app").click()
+
+    expect(page.get_by_role("heading", name="This app has no secret")).to_be_visible()
+    client_id = page.locator("dd.mono").first.inner_text().strip()
+    page.get_by_role("link", name="Signed Sync").click()
+    expect(page.locator("#app-kind")).to_contain_text("private_key_jwt")
+    expect(page.locator("#app-jwks")).to_contain_text(key.kid)
+    expect(page.get_by_role("button", name="Rotate secret")).to_have_count(0)
+    assert_accessible(page)
+    found = services.oauth_clients.find_by_client_id(client_id)
+    assert found is not None
+    assert (found.private_key_jwt, found.has_secret) == (True, False)
+
+    page.get_by_label("JWKS URI").fill("https://keys.signed.example.test/jwks.json")
+    page.get_by_label("Inline JWKS (JSON)").fill("")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator(".notice")).to_have_text("The changes were saved.")
+    expect(page.locator("#app-jwks-uri")).to_have_text("https://keys.signed.example.test/jwks.json")
+    save_screenshot(page, "admin-app-private-key-jwt")

@@ -17,8 +17,15 @@ const client = {
   // Tessera keeps when the person signed in: demand it in every ID token.
   require_auth_time: true,
 }
-const clientAuth =
-  settings.secret === undefined ? oauth.None() : oauth.ClientSecretBasic(settings.secret)
+// private_key_jwt: the library signs each assertion (aud: the issuer, 60 seconds, a new jti).
+async function authentication() {
+  const jwk = settings.privateJwk
+  if (jwk !== undefined) {
+    return oauth.PrivateKeyJwt({ key: await jose.importJWK(jwk, jwk.alg), kid: jwk.kid })
+  }
+  return settings.secret === undefined ? oauth.None() : oauth.ClientSecretBasic(settings.secret)
+}
+const clientAuth = await authentication()
 // The test server listens on http://127.0.0.1 (loopback, inside this machine): the library
 // refuses plain http unless told, which is right everywhere else.
 const insecure = { [oauth.allowInsecureRequests]: true }

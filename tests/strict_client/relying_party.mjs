@@ -8,7 +8,8 @@
 //
 // Settings come from the environment (a secret is never put on a command line):
 //   TESSERA_ISSUER, TESSERA_CLIENT_ID, TESSERA_CLIENT_SECRET (absent: a public client, auth
-//   "none"), TESSERA_REDIRECT_URI, TESSERA_SCOPE, TESSERA_ID_TOKEN_ALG (RS256 when absent).
+//   "none"), TESSERA_CLIENT_PRIVATE_JWK (a private JWK with its alg: private_key_jwt instead of
+//   a secret), TESSERA_REDIRECT_URI, TESSERA_SCOPE, TESSERA_ID_TOKEN_ALG (RS256 when absent).
 
 import { createHash } from 'node:crypto'
 import { createInterface } from 'node:readline'
@@ -23,6 +24,9 @@ export const settings = {
   issuer: new URL(setting('TESSERA_ISSUER')),
   clientId: setting('TESSERA_CLIENT_ID'),
   secret: process.env.TESSERA_CLIENT_SECRET,
+  privateJwk: process.env.TESSERA_CLIENT_PRIVATE_JWK
+    ? JSON.parse(process.env.TESSERA_CLIENT_PRIVATE_JWK)
+    : undefined,
   redirectUri: setting('TESSERA_REDIRECT_URI'),
   scope: setting('TESSERA_SCOPE', 'openid profile email offline_access'),
   alg: setting('TESSERA_ID_TOKEN_ALG', 'RS256'),

@@ -8,6 +8,7 @@ signatures checked by the library). Whatever they reject is a server bug. The pe
 (sign-in, consent) is the httpx browser of tests/oauth/flows.py.
 """
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from tessera.core.signing_keys import SigningAlgorithm
 from tessera.services.oauth_clients import IssuedOAuthClient
 from tests.factories import make_oauth_client
 from tests.oauth.flows import LOOPBACK_CALLBACK, WEB_CALLBACK, Account, Browser
+from tests.oauth.keys import ec_key, jwks, key_client
 from tests.strict_client.conftest import Issuer
 from tests.strict_client.node_flow import FlowResult, run_flow
 
@@ -116,6 +118,26 @@ def test_a_client_registered_for_es256_gets_es256_id_tokens(
     published = httpx.get(issuer.url + "/oauth/jwks").json()["keys"]
     signer = next(key for key in published if key["kid"] == result["kid"])
     assert (signer["alg"], signer["kty"], signer["crv"]) == ("ES256", "EC", "P-256")
+
+
+def test_a_client_signing_its_assertions_with_private_key_jwt(
+    issuer: Issuer, account: Account, browser: Browser, tmp_path: Path
+) -> None:
+    # oauth4webapi's PrivateKeyJwt (ADR 0052): no secret anywhere, every token request signed.
+    key = ec_key()
+    app = key_client(issuer.services, keys=jwks(key), name="Strict Signed App")
+    settings = {
+        "TESSERA_ISSUER": issuer.url,
+        "TESSERA_CLIENT_ID": app.client.client_id,
+        "TESSERA_REDIRECT_URI": WEB_CALLBACK,
+        "TESSERA_SCOPE": SCOPE,
+        "TESSERA_ID_TOKEN_ALG": "RS256",
+        "TESSERA_CLIENT_PRIVATE_JWK": json.dumps(key.private_jwk),
+    }
+
+    flow = run_flow("oauth4webapi_flow.mjs", settings, browser.approve, log=tmp_path / "stderr")
+
+    assert_whole_flow(flow, issuer, app, account, "RS256")
 
 
 @pytest.mark.parametrize("public", [False, True], ids=["confidential", "public"])

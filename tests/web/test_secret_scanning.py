@@ -10,8 +10,10 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -26,12 +28,20 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from tessera.bootstrap import Runtime, Wiring
 from tessera.core.audit import AuditEvent, AuditFilters
-from tessera.core.credential_codes import API_KEY_CODE, API_TOKEN_CODE, REFRESH_TOKEN_CODE
+from tessera.core.credential_codes import (
+    API_KEY_CODE,
+    API_TOKEN_CODE,
+    INITIAL_ACCESS_TOKEN_CODE,
+    MAGIC_LINK_CODE,
+    REFRESH_TOKEN_CODE,
+    REGISTRATION_TOKEN_CODE,
+)
 from tessera.core.credentials import CODE_ALPHABET
 from tessera.core.errors import InvalidInput
 from tessera.core.leak_reports import MAX_REPORTED
 from tessera.core.paging import PageRequest
 from tessera.services.container import Services
+from tessera.store import magic_links as stored_links
 from tessera.store.tables import ApiKeyRow
 from tests.conftest import served, settings_for_tests
 from tests.factories import key_header, make_key, make_oauth_client, make_person, make_token
@@ -45,6 +55,7 @@ from tests.oauth.flows import (
     signed_in,
 )
 from tests.old_codes import with_old_code
+from tests.secrets_seen import remember
 from tests.web.envelopes import assert_refused, envelope
 
 REPORTS = "/api/v2/secret_scanning/reports"
@@ -380,3 +391,88 @@ def test_a_keys_file_that_holds_no_keys_stops_the_start_with_its_name(
         _ = wiring.partner_keyring
 
     assert "secret_scanning_keys_file" in raised.value.problems.fields
+
+
+def test_registration_tokens_and_magic_links_reported_are_revoked_and_audited(
+    database_url: str, github: GitHub
+) -> None:
+    # Every kind with a prefix is answered; those that can be revoked are (secret-scanning.md).
+    with served(
+        database_url,
+        secret_scanning_keys_file=str(github.keys_file),
+        oauth_registration="initial_token",
+    ) as (runtime, partner_api):
+        services = runtime.services
+        registration = services.client_registration
+        invitation = registration.create_initial_token(
+            note="leaked", lifetime=timedelta(days=1), single_use=False, created_by=None
+        ).value
+        remember(invitation)
+        registered = partner_api.post(
+            "/oauth/register",
+            json={"client_name": "Leaky", "redirect_uris": [WEB_CALLBACK]},
+            headers={"Authorization": f"Bearer {invitation}"},
+        ).json()
+        remember(registered["registration_access_token"])
+        remember(str(registered.get("client_secret", "")))
+        person = make_person(services)
+        link = MAGIC_LINK_CODE.new()
+        remember(link)
+        now = datetime.now(UTC)
+        with runtime.database.write() as session:
+            stored_links.add_magic_link(
+                session,
+                code_digest=registration._hasher.digest(link),
+                person_id=person.id,
+                target="/",
+                now=now,
+                expires_at=now + timedelta(minutes=10),
+            )
+        reported = [
+            item(invitation, "tessera_initial_access_token"),
+            item(registered["registration_access_token"], "tessera_registration_token"),
+            item(link, "tessera_magic_link"),
+            item(INITIAL_ACCESS_TOKEN_CODE.new(), "tessera_initial_access_token"),
+            item(forged(REGISTRATION_TOKEN_CODE.new()), "tessera_registration_token"),
+        ]
+
+        answer = github.report(partner_api, reported)
+        again = github.report(partner_api, reported[:3])
+
+        assert answer.status_code == 200, answer.text
+        assert [verdict["label"] for verdict in answer.json()] == [
+            "true_positive",
+            "true_positive",
+            "true_positive",
+            "false_positive",
+            "false_positive",
+        ]
+        # Revoked once: a second report finds nothing live.
+        assert [verdict["label"] for verdict in again.json()] == ["false_positive"] * 3
+        refused = partner_api.post(
+            "/oauth/register",
+            json={"client_name": "Another", "redirect_uris": [WEB_CALLBACK]},
+            headers={"Authorization": f"Bearer {invitation}"},
+        )
+        assert refused.status_code == 401
+        read = partner_api.get(
+            urlsplit(registered["registration_client_uri"]).path,
+            headers={"Authorization": f"Bearer {registered['registration_access_token']}"},
+        )
+        assert read.status_code == 401
+        with runtime.database.read() as session:
+            assert not stored_links.is_live(
+                session, registration._hasher.digests(link), now=datetime.now(UTC)
+            )
+        kinds = (
+            "oauth_initial_access_token.revoked",
+            "oauth_client.registration_token_revoked",
+            "magic_link.revoked",
+        )
+        for kind in kinds:
+            [event] = events(services, kind)
+            assert event.detail["reason"] == "leaked"
+            assert event.detail["reported_by"] == "github_secret_scanning"
+            for secret in (invitation, registered["registration_access_token"], link):
+                assert secret not in repr(event)
+        assert events(services, "magic_link.revoked")[0].subject_person_id == person.id

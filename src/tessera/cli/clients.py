@@ -1,9 +1,11 @@
 """``tessera clients``: register, list, change, rotate the secret of and remove OAuth clients."""
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -24,8 +26,9 @@ from tessera.cli.output import (
 )
 from tessera.cli.serialize import issued_oauth_client_json, oauth_client_json, page_json
 from tessera.cli.state import state
+from tessera.core.client_keys import ClientAuthMethod
 from tessera.core.client_registration import InitialAccessToken, RegistrationMode
-from tessera.core.errors import NotFound
+from tessera.core.errors import FieldError, FieldErrors, InvalidInput, NotFound
 from tessera.core.oauth_clients import (
     ClientContext,
     ClientOrigin,
@@ -63,6 +66,27 @@ SCOPES_HELP = (
     "The API scopes it may be granted: session (all of the person's rights, the default) or "
     "endpoint tag patterns, e.g. 'tickets.* -*.delete'; a request for more is narrowed to these."
 )
+AUTH_METHOD_HELP = (
+    "How the app authenticates: client_secret_basic (a secret, the default for confidential "
+    "clients; the form works too) or private_key_jwt (no secret: a JWT signed with its key, "
+    "whose public half is at --jwks-uri or in --jwks-file). Public clients use none."
+)
+JwksUriOption = Annotated[
+    str | None,
+    typer.Option(
+        "--jwks-uri",
+        metavar="URL",
+        help="private_key_jwt: the https address where the app publishes its public keys.",
+    ),
+]
+JwksFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--jwks-file",
+        metavar="FILE",
+        help="private_key_jwt: a JSON file holding the app's public keys (a JWK Set).",
+    ),
+]
 REDIRECT_URI_HELP = (
     "A redirect URI (repeat for several): https://…, http://127.0.0.1, [::1] or localhost "
     "(any port), or the app's own scheme (myapp://cb, com.example.app:/cb)."
@@ -86,9 +110,31 @@ def _naming(client_id: int) -> Iterator[None]:
         raise CliFailure(Failure.of(error, f"no OAuth client has id {client_id}")) from None
 
 
+def _read_jwks(path: Path | None) -> dict[str, Any] | None:
+    """The JWK Set in a JSON file; a file that is not JSON is reported as the field's problem."""
+    if path is None:
+        return None
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        problems = FieldErrors()
+        reason = f"{path} could not be read as JSON ({type(error).__name__})."
+        problems.add(("jwks",), FieldError("invalid_jwks", reason))
+        raise InvalidInput(problems) from None
+    return value if isinstance(value, dict) else {"keys": None}
+
+
+def _kind(client: OAuthClient) -> str:
+    if client.is_public:
+        return "public (no secret; must use PKCE)"
+    if client.private_key_jwt:
+        return "confidential (private_key_jwt: signs with its key)"
+    return "confidential (secret)"
+
+
 def client_text(client: OAuthClient, services: Wiring) -> str:
     site = services.site
-    kind = "public (no secret; must use PKCE)" if client.is_public else "confidential (secret)"
+    kind = _kind(client)
     rows = [
         ("client_id", client.client_id),
         ("type", kind),
@@ -96,6 +142,12 @@ def client_text(client: OAuthClient, services: Wiring) -> str:
         ("grant", client.allowed_grant_type.value),
         ("ID tokens signed", client.id_token_signed_response_alg.value),
         ("scopes", client.allowed_scopes),
+        *((("keys at", client.jwks_uri),) if client.jwks_uri else ()),
+        *(
+            (("keys", f"{len(client.jwks.get('keys') or ())} inline (JWK Set)"),)
+            if client.jwks
+            else ()
+        ),
         ("status", "enabled" if client.is_enabled else "disabled"),
         *(("redirect URI", uri) for uri in client.redirect_uris),
         *(("after sign-out", uri) for uri in client.post_logout_redirect_uris),
@@ -129,7 +181,9 @@ def _issued_text(issued: IssuedOAuthClient, what: str, services: Wiring) -> str:
         "",
         f"Client ID: {issued.client.client_id}",
     ]
-    if issued.secret is None:
+    if issued.secret is None and issued.client.private_key_jwt:
+        lines.append("No secret: the app signs a JWT with its key (private_key_jwt).")
+    elif issued.secret is None:
         lines.append("No secret: a public client proves itself with PKCE (S256).")
     else:
         lines += [
@@ -174,9 +228,15 @@ def create(
     ] = DEFAULT_ALGORITHM,
     post_logout_redirect_uris: PostLogoutOption = None,
     scopes: Annotated[str, typer.Option("--scopes", help=SCOPES_HELP)] = "session",
+    auth_method: Annotated[
+        ClientAuthMethod | None, typer.Option("--auth-method", help=AUTH_METHOD_HELP)
+    ] = None,
+    jwks_uri: JwksUriOption = None,
+    jwks_file: JwksFileOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Register a client; print its client_id and, unless public, its secret once."""
+    """Register a client; print its client_id and, unless public or private_key_jwt, its
+    secret once."""
     services = state(ctx).services
     issued = services.oauth_clients.create(
         NewOAuthClient(
@@ -188,6 +248,9 @@ def create(
             id_token_signed_response_alg=id_token_alg,
             post_logout_redirect_uris=post_logout_redirect_uris or (),
             allowed_scopes=scopes,
+            token_endpoint_auth_method=auth_method,
+            jwks_uri=jwks_uri,
+            jwks=_read_jwks(jwks_file),
         )
     )
     emit(
@@ -212,6 +275,8 @@ def list_clients(
     def row(client: OAuthClient) -> list[str]:
         status = "enabled" if client.is_enabled else "disabled"
         kind = "public" if client.is_public else "confidential"
+        if client.private_key_jwt:
+            kind += " (private_key_jwt)"
         if client.origin is not ClientOrigin.CONSOLE:
             kind += f" ({ORIGIN_WORDS[client.origin]})"
         grant = client.allowed_grant_type.value
@@ -266,6 +331,16 @@ def update(
             "--no-post-logout-redirect-uris", help="Remove every post-logout redirect URI."
         ),
     ] = False,
+    auth_method: Annotated[
+        ClientAuthMethod | None,
+        typer.Option(
+            "--auth-method",
+            help=AUTH_METHOD_HELP + " To private_key_jwt: the secret is dropped; back to a "
+            "secret: run rotate-secret.",
+        ),
+    ] = None,
+    jwks_uri: JwksUriOption = None,
+    jwks_file: JwksFileOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Change a client; options not given stay as they are."""
@@ -281,6 +356,9 @@ def update(
         id_token_signed_response_alg=id_token_alg,
         post_logout_redirect_uris=post_logout_redirect_uris or logout_uris,
         allowed_scopes=scopes,
+        token_endpoint_auth_method=auth_method,
+        jwks_uri=jwks_uri,
+        jwks=_read_jwks(jwks_file),
     )
     with _naming(client_id):
         client = services.oauth_clients.change(client_id, changes)

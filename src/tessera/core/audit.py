@@ -61,6 +61,11 @@ class AuditKind(StrEnum):
     #: An admin made or revoked an initial access token for dynamic registration.
     INITIAL_ACCESS_TOKEN_CREATED = "oauth_initial_access_token.created"
     INITIAL_ACCESS_TOKEN_REVOKED = "oauth_initial_access_token.revoked"
+    #: A registered client's registration access token was reported leaked and no longer works
+    #: (the client keeps working; its registration can no longer be read or changed with it).
+    REGISTRATION_TOKEN_REVOKED = "oauth_client.registration_token_revoked"
+    #: A magic link was reported leaked before it was used: it can no longer sign anyone in.
+    MAGIC_LINK_REVOKED = "magic_link.revoked"
     #: The registry of protected resources (RFC 8707 audiences) changed (ADR 0043).
     PROTECTED_RESOURCE_CREATED = "protected_resource.created"
     PROTECTED_RESOURCE_CHANGED = "protected_resource.changed"

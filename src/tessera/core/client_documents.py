@@ -8,9 +8,11 @@ document (``services.client_documents``, which does the I/O) and judges it here,
   ``.``/``..`` segments (draft §3);
 - the document: a JSON object at most ``MAX_DOCUMENT_BYTES`` long whose ``client_id`` is the URL
   string exactly, with ``client_name`` and ``redirect_uris`` (the same redirect-URI rule as
-  clients an admin registers); no secret, and ``token_endpoint_auth_method`` ``none`` (a
-  document is public, so nothing in it can be a shared secret, draft §4.1); unknown fields are
-  ignored; grant types are intersected with what such clients may use;
+  clients an admin registers); no secret (a document is public, so nothing in it can be a
+  shared secret, draft §4.1): ``token_endpoint_auth_method`` ``none``, or ``private_key_jwt``
+  with exactly one of ``jwks_uri`` and ``jwks`` (the MCP specification's way for a client to
+  prove itself without a shared secret, ADR 0052); unknown fields are ignored; grant types are
+  intersected with what such clients may use;
 - which addresses the fetch may reach (``address_refusal``): never loopback, private,
   link-local, multicast, reserved or other special-use addresses, in IPv4 or IPv6 (IPv4 inside
   IPv6 included), unless the operator allowed a network for it;
@@ -28,6 +30,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from tessera.core.client_keys import KeysRefused, jwks_uri_problem, parse_jwks
 from tessera.core.errors import FieldErrors
 from tessera.core.oauth_clients import (
     LOOPBACK_HOSTS,
@@ -75,6 +78,10 @@ class ClientDocument:
     grant_types: tuple[str, ...]
     #: Other RFC 7591 fields Tessera shows (client_uri, logo_uri, …), strings only.
     extra: Mapping[str, str] = field(default_factory=dict)
+    #: ``private_key_jwt``: its public keys at ``jwks_uri`` or in ``jwks`` (ADR 0052).
+    private_key_jwt: bool = False
+    jwks_uri: str | None = None
+    jwks: Mapping[str, Any] | None = None
 
     @property
     def host(self) -> str:
@@ -233,10 +240,12 @@ def parse_document(
     if any(name in document for name in _SECRET_FIELDS):
         raise DocumentRefused("A client metadata document must not contain a client secret.")
     method = document.get("token_endpoint_auth_method", "none")
-    if method != "none":
+    if method not in ("none", "private_key_jwt"):
         raise DocumentRefused(
-            "A client metadata document client must use token_endpoint_auth_method none."
+            "A client metadata document client must use token_endpoint_auth_method none "
+            "or private_key_jwt."
         )
+    jwks_uri, jwks = _keys(document) if method == "private_key_jwt" else (None, None)
     name = document.get("client_name")
     if not isinstance(name, str) or not name.strip():
         raise DocumentRefused("The client metadata document has no client_name.")
@@ -258,7 +267,33 @@ def parse_document(
         for key in ("client_uri", "logo_uri", "tos_uri", "policy_uri", "software_id")
         if isinstance(value := document.get(key), str) and len(value) <= MAX_REDIRECT_URI_LENGTH
     }
-    return ClientDocument(url, name.strip(), tuple(checked), grant_types, extra)
+    return ClientDocument(
+        url,
+        name.strip(),
+        tuple(checked),
+        grant_types,
+        extra,
+        private_key_jwt=method == "private_key_jwt",
+        jwks_uri=jwks_uri,
+        jwks=jwks,
+    )
+
+
+def _keys(document: Mapping[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
+    uri, keys = document.get("jwks_uri"), document.get("jwks")
+    if bool(uri) == bool(keys):
+        raise DocumentRefused(
+            "A private_key_jwt client metadata document has exactly one of jwks_uri and jwks."
+        )
+    if uri:
+        problem = jwks_uri_problem(uri) if isinstance(uri, str) else "jwks_uri is not a string."
+        if problem is not None:
+            raise DocumentRefused(f"The client metadata document's jwks_uri: {problem}")
+        return str(uri), None
+    try:
+        return None, parse_jwks(keys)
+    except KeysRefused as refused:
+        raise DocumentRefused(f"The client metadata document's jwks: {refused.reason}") from None
 
 
 def _grant_types(document: Mapping[str, Any]) -> tuple[str, ...]:

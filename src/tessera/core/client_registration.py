@@ -4,9 +4,11 @@ Authlib's endpoints read the JSON and check each field's type (``oauth.registrat
 without I/O, Tessera's own rules turn the metadata into what a client row holds, the same
 rules an admin's client meets (ADR 0045):
 
-- ``token_endpoint_auth_method``: ``none`` (a public client: no secret, PKCE), or
-  ``client_secret_basic`` / ``client_secret_post`` (a secret is issued); RFC 7591 §2's default
-  is ``client_secret_basic``;
+- ``token_endpoint_auth_method``: ``none`` (a public client: no secret, PKCE),
+  ``client_secret_basic`` / ``client_secret_post`` (a secret is issued; RFC 7591 §2's default
+  is ``client_secret_basic``), or ``private_key_jwt`` (no secret: exactly one of ``jwks_uri``
+  and ``jwks`` holds the public keys its assertions are checked with, ADR 0052; without that
+  method, keys are not kept: Tessera uses them for nothing else);
 - ``grant_types``: ``authorization_code`` (default), or the device grant, each with
   ``refresh_token`` if asked; implicit, password and client credentials are refused;
 - ``response_types``: ``code`` for the code grant, nothing for the device grant;
@@ -20,6 +22,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from tessera.core.client_keys import KeysRefused, jwks_uri_problem, parse_jwks
 from tessera.core.errors import FieldErrors
 from tessera.core.oauth_clients import GrantType, check_redirect_uris
 
@@ -27,7 +30,7 @@ DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 #: What a registered client may name, by grant.
 _CODE_GRANTS = frozenset({"authorization_code", "refresh_token"})
 _DEVICE_GRANTS = frozenset({DEVICE_CODE_GRANT, "refresh_token"})
-AUTH_METHODS = ("none", "client_secret_basic", "client_secret_post")
+AUTH_METHODS = ("none", "client_secret_basic", "client_secret_post", "private_key_jwt")
 DEFAULT_CLIENT_NAME = "Registered app"
 MAX_CLIENT_NAME = 200
 #: RFC 7591 §2 fields kept as they were sent (besides the columns), for reading back.
@@ -72,6 +75,10 @@ class Registration:
     is_public: bool
     #: ``token_endpoint_auth_method``, ``grant_types``, ``response_types`` and ``KEPT_FIELDS``.
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    #: ``private_key_jwt``: no secret; its public keys at ``jwks_uri`` or in ``jwks``.
+    private_key_jwt: bool = False
+    jwks_uri: str | None = None
+    jwks: Mapping[str, Any] | None = None
 
 
 def judge_registration(
@@ -82,8 +89,11 @@ def judge_registration(
     if method not in AUTH_METHODS:
         raise RegistrationRefused(
             "invalid_client_metadata",
-            "token_endpoint_auth_method must be none, client_secret_basic or client_secret_post.",
+            "token_endpoint_auth_method must be none, client_secret_basic, client_secret_post "
+            "or private_key_jwt.",
         )
+    key_jwt = method == "private_key_jwt"
+    jwks_uri, jwks = judge_keys(claims) if key_jwt else (None, None)
     grant_types = list(claims.get("grant_types") or ["authorization_code"])
     device = DEVICE_CODE_GRANT in grant_types
     allowed = _DEVICE_GRANTS if device else _CODE_GRANTS
@@ -134,7 +144,30 @@ def judge_registration(
         grant_type=GrantType.DEVICE_CODE if device else GrantType.AUTHORIZATION_CODE,
         is_public=method == "none",
         metadata=metadata,
+        private_key_jwt=key_jwt,
+        jwks_uri=jwks_uri,
+        jwks=jwks,
     )
+
+
+def judge_keys(claims: Mapping[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
+    """A private_key_jwt client's keys: exactly one of ``jwks_uri`` and ``jwks`` (RFC 7591
+    §2: never both)."""
+    uri, keys = claims.get("jwks_uri"), claims.get("jwks")
+    if bool(uri) == bool(keys):
+        raise RegistrationRefused(
+            "invalid_client_metadata",
+            "A private_key_jwt client registers exactly one of jwks_uri and jwks.",
+        )
+    if uri:
+        problem = jwks_uri_problem(str(uri))
+        if problem is not None:
+            raise RegistrationRefused("invalid_client_metadata", problem)
+        return str(uri), None
+    try:
+        return None, parse_jwks(keys)
+    except KeysRefused as refused:
+        raise RegistrationRefused("invalid_client_metadata", refused.reason) from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,14 +58,23 @@ REFRESH_TOKEN_CODE = CodeFormat("tessera_oauth_refresh_token", "TSRR", 48, with_
 #: 40 random symbols, about 190 bits, for a secret that may live in a server's config for years.
 CLIENT_SECRET_CODE = CodeFormat("tessera_oauth_client_secret", "TSRS", 40, with_id=False)
 #: Dynamic client registration (RFC 7591/7592): what lets a client register, and what lets a
-#: registered client read, change or delete its registration. Not among the scanned formats
-#: below (no scanning partner knows them yet); their prefixes are reserved all the same.
+#: registered client read, change or delete its registration.
 INITIAL_ACCESS_TOKEN_CODE = CodeFormat("tessera_initial_access_token", "TSRQ", 40, with_id=False)
 REGISTRATION_TOKEN_CODE = CodeFormat("tessera_registration_token", "TSRG", 40, with_id=False)
 #: The code in a magic sign-in link sent by e-mail (shared/spec §8.3, ADR 0048): lives minutes,
-#: used once, so not among the scanned formats either; "M" for mail.
+#: used once; "M" for mail.
 MAGIC_LINK_CODE = CodeFormat("tessera_magic_link", "TSRM", 40, with_id=False)
-CODE_FORMATS = (API_KEY_CODE, API_TOKEN_CODE, REFRESH_TOKEN_CODE, CLIENT_SECRET_CODE)
+#: Every kind Tessera issues: each is recognised by its prefix and checksum, listed for
+#: scanners (docs/secret-scanning.md) and answered by the partner endpoint.
+CODE_FORMATS = (
+    API_KEY_CODE,
+    API_TOKEN_CODE,
+    REFRESH_TOKEN_CODE,
+    CLIENT_SECRET_CODE,
+    INITIAL_ACCESS_TOKEN_CODE,
+    REGISTRATION_TOKEN_CODE,
+    MAGIC_LINK_CODE,
+)
 _BY_PREFIX = {code_format.prefix: code_format for code_format in CODE_FORMATS}
 _PREFIX_LENGTH = 4
 

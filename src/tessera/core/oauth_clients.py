@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from tessera.core.client_keys import ClientAuthMethod
 from tessera.core.errors import DUPLICATE, FieldError, FieldErrors
 from tessera.core.oauth_scopes import SESSION_SCOPE, ApiScope
 from tessera.core.people import Person
@@ -98,6 +99,21 @@ class OAuthClient:
     post_logout_redirect_uris: tuple[str, ...] = ()
     #: The API scopes it may be granted (ADR 0042): ``session`` and tag patterns, as stored.
     allowed_scopes: str = SESSION_SCOPE
+    #: A confidential client that proves itself with a JWT signed by its key (ADR 0052)
+    #: instead of a secret; its public keys are at ``jwks_uri`` or in ``jwks``.
+    private_key_jwt: bool = False
+    jwks_uri: str | None = None
+    jwks: Mapping[str, Any] | None = None
+
+    @property
+    def token_endpoint_auth_method(self) -> ClientAuthMethod:
+        """RFC 7591's name for how it authenticates: a secret client accepts HTTP Basic and the
+        form alike, and is named by RFC 7591's default, ``client_secret_basic``."""
+        if self.is_public:
+            return ClientAuthMethod.NONE
+        if self.private_key_jwt:
+            return ClientAuthMethod.PRIVATE_KEY_JWT
+        return ClientAuthMethod.CLIENT_SECRET_BASIC
 
     @property
     def allowed_api_scope(self) -> ApiScope:

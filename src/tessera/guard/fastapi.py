@@ -18,7 +18,9 @@ installed, else itself) and hands the endpoint the ``Identity``. Tessera decides
 route table: the tags named here are what ``route_table(app)`` writes into that table
 (``tessera serve --routes``), so the code is the one place where an endpoint's tags are
 written. ``Security(caller, scopes=[...])``: OAuth scopes, checked here against the token's
-(``X-Tessera-Scopes``); a missing one is RFC 6750's 403 ``insufficient_scope``. API keys carry
+(``X-Tessera-Scopes``) as Tessera reads scopes, tag patterns (``tessera.guard.scopes``: a token
+granted ``tickets.*`` holds ``tickets.tickets.list``); a missing one is RFC 6750's 403
+``insufficient_scope``. API keys carry
 no scopes; their endpoint tags limit them instead (Tessera's rule: tags limit keys, scopes
 limit tokens), so a scope requirement does not refuse a key that the route's tags allowed.
 
@@ -36,6 +38,7 @@ from starlette.responses import Response
 from tessera.guard.answers import Identity, Refusal, envelope
 from tessera.guard.asgi import GuardLifespan, attach, identity_of
 from tessera.guard.client import Guard
+from tessera.guard.scopes import missing
 
 #: Shown in the OpenAPI description: how a caller presents its credential.
 credential_scheme = APIKeyHeader(
@@ -117,8 +120,7 @@ async def caller(
     identity = await _identity(request)
     if identity.auth_method == "api_key":
         return identity
-    missing = [scope for scope in security_scopes.scopes if scope not in identity.scopes]
-    if missing:
+    if missing(identity.scopes, security_scopes.scopes):
         message = "The access token does not have the scope this request needs."
         challenge = f'Bearer error="insufficient_scope", scope="{security_scopes.scope_str}"'
         raise Refused(

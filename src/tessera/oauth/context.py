@@ -8,6 +8,7 @@ from tessera.core.clock import Clock
 from tessera.core.credentials import CodeHasher
 from tessera.core.oauth_scopes import OWN_CATALOGUE, ScopeCatalogue
 from tessera.services.client_documents import ClientDocumentService
+from tessera.services.client_keys import ClientKeySets
 from tessera.services.signing_keys import SigningKeyService
 
 
@@ -39,6 +40,8 @@ class OAuthContext:
     issuer: str
     #: Client ID metadata documents (ADR 0044); None: not accepted.
     client_documents: ClientDocumentService | None = None
+    #: The key sets of private_key_jwt clients at their jwks_uri (ADR 0052); None: not fetched.
+    client_keys: ClientKeySets | None = None
 
     @property
     def own_resource(self) -> str:

@@ -21,7 +21,12 @@ class _HintIgnored:
 
 class RevocationEndpoint(_HintIgnored, _RevocationEndpoint):
     # Public clients may revoke their own tokens too (RFC 7009 §2.1).
-    CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
+    CLIENT_AUTH_METHODS: ClassVar[list[str]] = [
+        "client_secret_basic",
+        "client_secret_post",
+        "none",
+        "private_key_jwt",
+    ]
     server: StorageHost
 
     def authenticate_endpoint_client(self, request: Any) -> ClientModel:
@@ -38,7 +43,11 @@ class RevocationEndpoint(_HintIgnored, _RevocationEndpoint):
 
 class IntrospectionEndpoint(_HintIgnored, _IntrospectionEndpoint):
     # Only confidential clients: introspection says things about tokens (RFC 7662 §4).
-    CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post"]
+    CLIENT_AUTH_METHODS: ClassVar[list[str]] = [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+    ]
     server: StorageHost
 
     def authenticate_endpoint_client(self, request: Any) -> ClientModel:

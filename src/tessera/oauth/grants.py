@@ -20,7 +20,7 @@ from tessera.oauth.resources import authorization_resources, token_audience
 from tessera.oauth.storage import StorageHost
 
 #: Confidential clients prove their secret; public ones (PKCE) send only their client_id.
-TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none", "private_key_jwt"]
 
 
 def may_authorize(person: Person | None, client: ClientModel) -> bool:

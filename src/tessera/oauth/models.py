@@ -107,6 +107,8 @@ class ClientModel(ClientMixin):
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         if self.client.is_public:
             return method == "none"
+        if self.client.private_key_jwt:
+            return method == "private_key_jwt"  # it has no secret (ADR 0052)
         return method in ("client_secret_basic", "client_secret_post")
 
     def check_response_type(self, response_type: str) -> bool:

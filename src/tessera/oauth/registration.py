@@ -83,7 +83,14 @@ def _judged(claims: dict[str, Any], request: Any, server: StorageHost) -> dict[s
         raise InvalidClientMetadataError(refused.description) from None
     request.registration = judged
     named = {"client_name": judged.name, "redirect_uris": list(judged.redirect_uris)}
-    return named | dict(judged.metadata)
+    return named | dict(judged.metadata) | _keys(judged.jwks_uri, judged.jwks)
+
+
+def _keys(jwks_uri: str | None, jwks: Any) -> dict[str, Any]:
+    """A private_key_jwt client's keys, as RFC 7591 names them (absent when it has none)."""
+    if jwks_uri is not None:
+        return {"jwks_uri": jwks_uri}
+    return {} if jwks is None else {"jwks": dict(jwks)}
 
 
 def client_description(client: OAuthClient, issuer: str) -> dict[str, Any]:
@@ -94,9 +101,10 @@ def client_description(client: OAuthClient, issuer: str) -> dict[str, Any]:
         "client_name": client.name,
         "redirect_uris": list(client.redirect_uris),
         **dict(client.metadata),
+        **_keys(client.jwks_uri, client.jwks),
         "registration_client_uri": f"{issuer}{REGISTRATION_PATH}/{client.client_id}",
     }
-    if not client.is_public:
+    if not client.is_public and not client.private_key_jwt:
         body["client_secret_expires_at"] = 0
     return body
 
@@ -236,10 +244,13 @@ class ConfigurationEndpoint(_ConfigurationEndpoint):
     ) -> ClientModel:
         storage = self.server.storage
         registration: Registration = request.registration
-        if registration.is_public != client.client.is_public:
+        if (
+            registration.is_public != client.client.is_public
+            or registration.private_key_jwt != client.client.private_key_jwt
+        ):
             raise InvalidClientMetadataError(
-                "token_endpoint_auth_method cannot change between none and a secret; "
-                "register a new client instead."
+                "token_endpoint_auth_method cannot change between none, a secret and "
+                "private_key_jwt; register a new client instead."
             )
         updated = replace_registration(
             storage.session, storage.context.clock, client.client, registration

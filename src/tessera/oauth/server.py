@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from tessera.core.oauth_scopes import DEFAULT_SCOPE, refresh_token_due
 from tessera.core.people import Person
+from tessera.oauth.client_assertions import PrivateKeyJWT
 from tessera.oauth.client_auth import TesseraClientAuthentication
 from tessera.oauth.context import OAuthContext
 from tessera.oauth.device import DeviceAuthorizationEndpoint, DeviceCodeGrant
@@ -41,7 +42,9 @@ class TesseraAuthorizationServer(AuthorizationServer):
         super().__init__(scopes_supported=None)
         self.context = context
         self.storage = OAuthStorage(session, context)
-        self._clients = TesseraClientAuthentication(self.query_client)
+        self._clients = TesseraClientAuthentication(
+            self.query_client, PrivateKeyJWT(context, self.storage.use_assertion_once)
+        )
         self.register_token_generator("default", self._token_shape)
         self.register_grant(
             AuthorizationCodeGrant,

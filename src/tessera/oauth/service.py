@@ -15,11 +15,13 @@ from tessera.core.client_documents import (
     has_loopback_redirect,
     is_document_client_id,
 )
+from tessera.core.client_keys import ASSERTION_ALGORITHMS, KeysRefused
 from tessera.core.client_registration import RegistrationMode
 from tessera.core.openid_claims import CLAIMS_SUPPORTED
 from tessera.core.people import Person
 from tessera.core.scope_words import describe_scope
 from tessera.core.signing_keys import NoSigningKeyYet, SigningAlgorithm, SigningKeyUnavailable
+from tessera.oauth.client_assertions import unverified_names
 from tessera.oauth.context import OAuthContext
 from tessera.oauth.grants import may_authorize
 from tessera.oauth.id_token_hints import IdTokenHint, read_id_token_hint
@@ -46,6 +48,7 @@ from tessera.oauth.response_modes import (
 from tessera.oauth.server import TesseraAuthorizationServer
 from tessera.oauth.sign_in_checks import HintReader, SignInChecks
 from tessera.oauth.user_sources import OpenIdSignIn
+from tessera.services.client_keys import KeysNeeded
 from tessera.store.database import Database
 
 log = logging.getLogger(__name__)
@@ -181,11 +184,11 @@ class OAuthService:
             return _invalid_client(refused)
         try:
             try:
-                return self._run(lambda server: server.create_token_response(request))
+                return self._run_with_keys(lambda server: server.create_token_response(request))
             except NoSigningKeyYet:
                 # Rolled back (the code is not spent); made in a transaction of its own.
                 self.context.signing_keys.ensure()
-                return self._run(lambda server: server.create_token_response(request))
+                return self._run_with_keys(lambda server: server.create_token_response(request))
         except SigningKeyUnavailable as problem:
             # Rolled back: the code is not spent, nothing was issued; the operator must act.
             log.error("cannot sign an ID token: %s", problem)
@@ -216,7 +219,9 @@ class OAuthService:
         refused = self._document_refusal(request)
         if refused is not None:
             return _invalid_client(refused)
-        return self._run(lambda server: server.create_endpoint_response("revocation", request))
+        return self._run_with_keys(
+            lambda server: server.create_endpoint_response("revocation", request)
+        )
 
     def register(self, request: OAuthRequest) -> OAuthResponse:
         """RFC 7591: a client registers itself (the operator's switch decides who may)."""
@@ -253,8 +258,33 @@ class OAuthService:
             return refused.reason
         return None
 
+    def _run_with_keys(self, step: Any) -> OAuthResponse:
+        """A step that may authenticate a client by assertion: when the client's key set at
+        its ``jwks_uri`` must be fetched first, the step ends (rolled back, nothing spent), the
+        set is fetched outside any transaction, as metadata documents are, and the step runs
+        once more (ADR 0052)."""
+        try:
+            return self._run(step)
+        except KeysNeeded as needed:
+            key_sets = self.context.client_keys
+            if key_sets is None:  # never: only a context with key sets raises it
+                return _invalid_client("This server does not fetch client key sets.")
+            try:
+                key_sets.keys_at(needed.url, needed.kid)
+            except KeysRefused as problem:
+                return _invalid_client(f"The client's JWK Set could not be used: {problem.reason}")
+        try:
+            return self._run(step)
+        except KeysNeeded:  # fetched just now, yet not kept: its cache lifetime is that short
+            return _invalid_client("The client's JWK Set could not be kept; try again.")
+
     def introspect(self, request: OAuthRequest) -> OAuthResponse:
-        return self._run(lambda server: server.create_endpoint_response("introspection", request))
+        refused = self._document_refusal(request)
+        if refused is not None:
+            return _invalid_client(refused)
+        return self._run_with_keys(
+            lambda server: server.create_endpoint_response("introspection", request)
+        )
 
     def _registration_metadata(self, base: str) -> dict[str, str]:
         if self.context.config.registration is RegistrationMode.OFF:
@@ -284,16 +314,22 @@ class OAuthService:
                 "client_secret_basic",
                 "client_secret_post",
                 "none",
+                "private_key_jwt",
             ],
+            "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
             "revocation_endpoint_auth_methods_supported": [
                 "client_secret_basic",
                 "client_secret_post",
                 "none",
+                "private_key_jwt",
             ],
+            "revocation_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
             "introspection_endpoint_auth_methods_supported": [
                 "client_secret_basic",
                 "client_secret_post",
+                "private_key_jwt",
             ],
+            "introspection_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
             "code_challenge_methods_supported": ["S256"],
             # draft-ietf-oauth-client-id-metadata-document: an https URL may be a client_id.
             "client_id_metadata_document_supported": self._documents_enabled,
@@ -323,11 +359,19 @@ class OAuthService:
 
 
 def _client_id_of(request: OAuthRequest) -> str | None:
-    """The ``client_id`` a request names, in its query or form (the first, if repeated)."""
+    """The ``client_id`` a request names, in its query or form (the first, if repeated), or
+    else the client its client assertion names (``client_id`` is optional beside one)."""
     for values in (request.form.get("client_id"), request.query.get("client_id")):
         if values:
             return values[0]
-    return None
+    assertion = _form_value(request, "client_assertion")
+    names = None if assertion is None else unverified_names(assertion)
+    return None if names is None else names[0]
+
+
+def _form_value(request: OAuthRequest, name: str) -> str | None:
+    values = request.form.get(name)
+    return values[0] if values else None
 
 
 def _registration_off() -> OAuthResponse:

@@ -34,6 +34,7 @@ from tessera.oauth.requests import SnapshotRequest
 from tessera.services.audit import record
 from tessera.services.oauth_clients import client_by_client_id, secret_matches
 from tessera.store import api_tokens as stored_tokens
+from tessera.store import client_assertions as stored_assertions
 from tessera.store import credentials as stored_credentials
 from tessera.store import oauth as stored
 from tessera.store.oauth_clients import ClientWithSecret
@@ -106,6 +107,10 @@ class OAuthStorage:
             self._refresh_token_read = (token, found_token)
             return None if found_token is None else found_token.client
         return None
+
+    def use_assertion_once(self, client_id: int, jti_digest: bytes, until: datetime) -> bool:
+        """A client assertion's ``jti``, remembered until ``until``; False: used before."""
+        return stored_assertions.use_once(self.session, client_id, jti_digest, expires_at=until)
 
     # -- codes ----------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Client ID metadata documents: fetched with care, kept as public clients (ADR 0044).
+"""Client ID metadata documents: fetched with care, kept as clients without secrets (ADR 0044).
 
 The fetch is the one place where Tessera makes a request to an address a stranger chose, so
 it is guarded against server-side request forgery:
@@ -13,9 +13,9 @@ it is guarded against server-side request forgery:
   ``MAX_DOCUMENT_BYTES`` read, short connect and read timeouts, and a total deadline after
   which the socket is shut whatever the server is doing.
 
-What the document says is judged by ``core.client_documents``; a good one is kept as a public
-client (``store.oauth_clients.save_document_client``) until its cache lifetime ends. A failure
-is never kept: the next request fetches again.
+What the document says is judged by ``core.client_documents``; a good one is kept as a client
+without a secret, public or ``private_key_jwt`` (``store.oauth_clients.save_document_client``)
+until its cache lifetime ends. A failure is never kept: the next request fetches again.
 """
 
 import contextlib
@@ -86,6 +86,27 @@ class DocumentPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class FetchPurpose:
+    """What is fetched: named in refusals, bounded in size, its URL judged by ``check_url``
+    (which returns the host in lower case, or raises ``DocumentRefused``)."""
+
+    #: As refusals name it: "client metadata document", "JWK Set".
+    what: str
+    #: As refusals name the URL: "client_id URL", "jwks_uri".
+    url_name: str
+    max_bytes: int
+    check_url: Callable[[str], str]
+    #: Whether the operator's host allow-list applies (it says who may name clients).
+    allow_list: bool = True
+
+
+#: Client ID metadata documents (ADR 0044).
+DOCUMENT_FETCH = FetchPurpose(
+    "client metadata document", "client_id URL", MAX_DOCUMENT_BYTES, check_document_url
+)
+
+
+@dataclass(frozen=True, slots=True)
 class FetchedDocument:
     body: bytes
     #: Response headers, names in lower case.
@@ -120,15 +141,17 @@ class DocumentFetcher:
         self._monotonic = monotonic
         self._tls = ssl.create_default_context(cafile=policy.ca_file)
 
-    def checked_addresses(self, url: str) -> tuple[str, int, list[IPAddress]]:
+    def checked_addresses(
+        self, url: str, purpose: FetchPurpose = DOCUMENT_FETCH
+    ) -> tuple[str, int, list[IPAddress]]:
         """The URL's host, port and the addresses it resolves to, all of them allowed.
 
         Raises:
             DocumentRefused: a bad URL, a host not on the allow-list, a name that does not
                 resolve, or an address the fetch may not reach.
         """
-        host = check_document_url(url)
-        if not host_allowed(host, self._policy.allowed_hosts):
+        host = purpose.check_url(url)
+        if purpose.allow_list and not host_allowed(host, self._policy.allowed_hosts):
             raise DocumentRefused(
                 f"This server does not accept client metadata documents from {host}."
             )
@@ -140,28 +163,29 @@ class DocumentFetcher:
                 addresses = self._resolve(host, port)
             except (OSError, UnicodeError):
                 raise DocumentRefused(
-                    f"The client_id URL's host {host} does not resolve."
+                    f"The {purpose.url_name}'s host {host} does not resolve."
                 ) from None
         if not addresses:
-            raise DocumentRefused(f"The client_id URL's host {host} does not resolve.")
+            raise DocumentRefused(f"The {purpose.url_name}'s host {host} does not resolve.")
         for address in addresses:
             refusal = address_refusal(address, self._policy.allowed_networks)
             if refusal is not None:
                 raise DocumentRefused(
-                    f"The client_id URL's host {host} resolves to {refusal}, "
+                    f"The {purpose.url_name}'s host {host} resolves to {refusal}, "
                     "which this server does not fetch from."
                 )
         return host, port, list(addresses)
 
-    def fetch(self, url: str) -> FetchedDocument:
-        """GET the document at ``url``: 200 only, no redirects, at most 5 KB, within the deadline.
+    def fetch(self, url: str, purpose: FetchPurpose = DOCUMENT_FETCH) -> FetchedDocument:
+        """GET the document at ``url``: 200 only, no redirects, at most ``purpose.max_bytes``
+        (5 KB for metadata documents), within the deadline.
 
         Raises:
             DocumentRefused: the URL, the address, the connection, the TLS certificate, the
                 status, the size or the time was wrong; the reason says which.
         """
         started = self._monotonic()
-        host, port, addresses = self.checked_addresses(url)
+        host, port, addresses = self.checked_addresses(url, purpose)
         address = addresses[0]
         remaining = self._policy.deadline - (self._monotonic() - started)
         try:
@@ -170,9 +194,7 @@ class DocumentFetcher:
                 timeout=max(0.001, min(self._policy.connect_timeout, remaining)),
             )
         except OSError:
-            raise DocumentRefused(
-                f"Could not connect to {host} for its client metadata document."
-            ) from None
+            raise DocumentRefused(f"Could not connect to {host} for its {purpose.what}.") from None
         # The total deadline: shut the socket whatever it is waiting for (a server dripping
         # bytes slower than the read timeout would otherwise hold the request for ever).
         # The socket in use: the TLS one replaces (detaches) the plain one once wrapped.
@@ -182,7 +204,7 @@ class DocumentFetcher:
         watchdog.daemon = True
         watchdog.start()
         try:
-            return self._exchange(open_socket, url, host, port, address, started)
+            return self._exchange(open_socket, url, host, port, address, started, purpose)
         finally:
             watchdog.cancel()
             open_socket[-1].close()
@@ -195,8 +217,9 @@ class DocumentFetcher:
         port: int,
         address: IPAddress,
         started: float,
+        purpose: FetchPurpose,
     ) -> FetchedDocument:
-        policy = self._policy
+        policy, what, limit = self._policy, purpose.what, purpose.max_bytes
         try:
             open_socket[0].settimeout(policy.read_timeout)
             tls = self._tls.wrap_socket(open_socket[0], server_hostname=host)
@@ -211,51 +234,39 @@ class DocumentFetcher:
             )
             response = connection.getresponse()
             if response.status != 200:
-                raise DocumentRefused(
-                    f"The client metadata document at {host} answered {response.status}, not 200."
-                )
+                raise DocumentRefused(f"The {what} at {host} answered {response.status}, not 200.")
             headers = {name.lower(): value for name, value in response.getheaders()}
             if headers.get("content-encoding", "identity").lower() != "identity":
-                raise DocumentRefused("The client metadata document came compressed.")
+                raise DocumentRefused(f"The {what} came compressed.")
             length = headers.get("content-length", "").strip()
-            if length.isdigit() and int(length) > MAX_DOCUMENT_BYTES:
-                raise DocumentRefused(
-                    f"The client metadata document is over {MAX_DOCUMENT_BYTES} bytes."
-                )
+            if length.isdigit() and int(length) > limit:
+                raise DocumentRefused(f"The {what} is over {limit} bytes.")
             body = b""
             while True:
                 if self._monotonic() - started > policy.deadline:
-                    raise DocumentRefused(f"The client metadata document at {host} took too long.")
-                chunk = response.read1(MAX_DOCUMENT_BYTES + 1 - len(body))
+                    raise DocumentRefused(f"The {what} at {host} took too long.")
+                chunk = response.read1(limit + 1 - len(body))
                 if not chunk:
                     break
                 body += chunk
-                if len(body) > MAX_DOCUMENT_BYTES:
-                    raise DocumentRefused(
-                        f"The client metadata document is over {MAX_DOCUMENT_BYTES} bytes."
-                    )
+                if len(body) > limit:
+                    raise DocumentRefused(f"The {what} is over {limit} bytes.")
             # The watchdog's shutdown reads as the end of the body: a cut document is no document.
             if self._monotonic() - started >= policy.deadline:
-                raise DocumentRefused(f"The client metadata document at {host} took too long.")
+                raise DocumentRefused(f"The {what} at {host} took too long.")
             if response.length:  # fewer bytes than Content-Length said
-                raise DocumentRefused(f"The client metadata document at {host} was cut short.")
+                raise DocumentRefused(f"The {what} at {host} was cut short.")
             connection.close()
         except ssl.SSLCertVerificationError:
             raise DocumentRefused(
-                f"The certificate of {host} could not be verified for its client metadata document."
+                f"The certificate of {host} could not be verified for its {what}."
             ) from None
         except TimeoutError:
-            raise DocumentRefused(
-                f"The client metadata document at {host} took too long."
-            ) from None
+            raise DocumentRefused(f"The {what} at {host} took too long.") from None
         except (OSError, http.client.HTTPException):
             if self._monotonic() - started >= policy.deadline:
-                raise DocumentRefused(
-                    f"The client metadata document at {host} took too long."
-                ) from None
-            raise DocumentRefused(
-                f"The client metadata document at {host} could not be read."
-            ) from None
+                raise DocumentRefused(f"The {what} at {host} took too long.") from None
+            raise DocumentRefused(f"The {what} at {host} could not be read.") from None
         return FetchedDocument(body, headers, address)
 
 
@@ -326,6 +337,9 @@ class ClientDocumentService:
                 metadata=metadata,
                 expires_at=now + cache_lifetime(fetched.headers, now),
                 now=now,
+                private_key_jwt=document.private_key_jwt,
+                jwks_uri=document.jwks_uri,
+                jwks=document.jwks,
             )
             if saved.created or saved.changed:
                 kind = (

@@ -81,7 +81,8 @@ def register_client(
         session, initial_token.id, now=now, single_use=initial_token.single_use
     ):
         return None
-    secret = None if registration.is_public else CLIENT_SECRET_CODE.new()
+    no_secret = registration.is_public or registration.private_key_jwt
+    secret = None if no_secret else CLIENT_SECRET_CODE.new()
     registration_token = REGISTRATION_TOKEN_CODE.new()
     client = stored.add_client(
         session,
@@ -97,6 +98,9 @@ def register_client(
         origin=ClientOrigin.REGISTERED,
         metadata=registration.metadata,
         registration_token_digest=hasher.digest(registration_token),
+        private_key_jwt=registration.private_key_jwt,
+        jwks_uri=registration.jwks_uri,
+        jwks=registration.jwks,
     )
     record(
         session,
@@ -135,6 +139,8 @@ def replace_registration(
         redirect_uris=list(registration.redirect_uris),
         allowed_grant_type=registration.grant_type.value,
         client_metadata=dict(registration.metadata),
+        jwks_uri=registration.jwks_uri,
+        jwks=None if registration.jwks is None else dict(registration.jwks),
     )
     if updated is not None:
         record(

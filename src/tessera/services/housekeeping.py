@@ -35,6 +35,7 @@ PRUNERS: tuple[tuple[str, Pruner], ...] = (
     ("oauth_codes", stored.prune_oauth_codes),
     ("oauth_grants", stored.prune_oauth_grants),
     ("oauth_device_authorizations", stored.prune_oauth_device_authorizations),
+    ("oauth_client_assertions", stored.prune_oauth_client_assertions),
     ("device_setup_codes", stored.prune_device_setup_codes),
     ("magic_links", stored.prune_magic_links),
     ("shown_once", stored.prune_shown_once),

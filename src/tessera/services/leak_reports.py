@@ -1,11 +1,11 @@
 """Leaked credentials reported by a secret-scanning partner: verified, revoked, answered.
 
-Each reported string that is a live API key, API token or OAuth refresh token of ours is
-revoked through the same path as an admin's revocation (the change feed carries it to every
-cache at once, ADR 0010/0011), with an audit event that names the credential, its owner and
-where the partner found it, never the code. A string that is not ours, or no longer works, is
-a false positive and changes nothing. A code that claims our format but fails its checksum is
-answered without a read (ADR 0037).
+Each reported string that is a live API key, API token, OAuth refresh token, initial access
+token, registration access token or magic link of ours is revoked through the same path as an
+admin's revocation (the change feed carries it to every cache at once, ADR 0010/0011), with an
+audit event that names the credential, its owner and where the partner found it, never the
+code. A string that is not ours, or no longer works, is a false positive and changes nothing. A
+code that claims our format but fails its checksum is answered without a read (ADR 0037).
 """
 
 import logging
@@ -16,7 +16,10 @@ from tessera.core.clock import Clock
 from tessera.core.credential_codes import (
     API_KEY_CODE,
     API_TOKEN_CODE,
+    INITIAL_ACCESS_TOKEN_CODE,
+    MAGIC_LINK_CODE,
     REFRESH_TOKEN_CODE,
+    REGISTRATION_TOKEN_CODE,
     format_of,
     is_forged,
 )
@@ -42,7 +45,10 @@ from tessera.services.audit import record
 from tessera.services.partner_keys import PartnerKeyring
 from tessera.services.throttle import Throttle, ThrottleRule
 from tessera.store import credentials as stored_credentials
+from tessera.store import initial_access_tokens as stored_initial_tokens
+from tessera.store import magic_links as stored_links
 from tessera.store import oauth as stored_oauth
+from tessera.store import oauth_clients as stored_clients
 from tessera.store.database import Database
 
 log = logging.getLogger(__name__)
@@ -123,7 +129,7 @@ class LeakReportService:
         if len(token) > MAX_TOKEN_LENGTH:
             return False
         if ":" not in token:
-            return self._revoke_refresh_token(token, reported)
+            return self._revoke_unnumbered(token, reported)
         try:
             presented = parse_credential(CredentialKind.EITHER, token)
         except TesseraError:
@@ -161,11 +167,68 @@ class LeakReportService:
         self._revokers.api_tokens.revoke(token.id, detail=_leak_detail(reported))
         return True
 
+    def _revoke_unnumbered(self, code: str, reported: ReportedSecret) -> bool:
+        """A code without ``ID:``: its prefix says which kind; an older one (no prefix) can
+        only be a refresh token. A client secret is never revoked here (an admin decides)."""
+        if is_forged(code):
+            return False
+        claimed = format_of(code)
+        if claimed is None or claimed is REFRESH_TOKEN_CODE:
+            return self._revoke_refresh_token(code, reported)
+        if claimed is INITIAL_ACCESS_TOKEN_CODE:
+            return self._revoke_initial_token(code, reported)
+        if claimed is REGISTRATION_TOKEN_CODE:
+            return self._revoke_registration_token(code, reported)
+        if claimed is MAGIC_LINK_CODE:
+            return self._revoke_magic_link(code, reported)
+        return False
+
+    def _revoke_initial_token(self, code: str, reported: ReportedSecret) -> bool:
+        """A live initial access token stops letting anyone register clients."""
+        now = self._clock.now()
+        with self._database.write() as session:
+            found = stored_initial_tokens.find_token(session, self._hasher.digests(code))
+            if found is None or not found.is_usable(now):
+                return False  # revoked, expired or spent: it registers nothing any more
+            stored_initial_tokens.revoke_token(session, found.id, now=now)
+            detail = _leak_detail(reported)
+            detail["initial_access_token_id"] = found.id
+            record(session, AuditKind.INITIAL_ACCESS_TOKEN_REVOKED, self._clock, detail=detail)
+        return True
+
+    def _revoke_registration_token(self, code: str, reported: ReportedSecret) -> bool:
+        """The registration can no longer be read, changed or deleted with it (RFC 7592); the
+        client itself keeps working, as its own credentials were not reported."""
+        with self._database.write() as session:
+            client = stored_clients.drop_registration_token(session, self._hasher.digests(code))
+            if client is None:
+                return False
+            detail = _leak_detail(reported)
+            detail["oauth_client_id"] = client.id
+            record(session, AuditKind.REGISTRATION_TOKEN_REVOKED, self._clock, detail=detail)
+        return True
+
+    def _revoke_magic_link(self, code: str, reported: ReportedSecret) -> bool:
+        """An unused, unexpired link is spent, so that it signs nobody in."""
+        with self._database.write() as session:
+            taken = stored_links.take_magic_link(
+                session, self._hasher.digests(code), now=self._clock.now()
+            )
+            if taken is None:
+                return False
+            detail = _leak_detail(reported)
+            detail["magic_link_id"] = taken.id
+            record(
+                session,
+                AuditKind.MAGIC_LINK_REVOKED,
+                self._clock,
+                subject=taken.person_id,
+                detail=detail,
+            )
+        return True
+
     def _revoke_refresh_token(self, code: str, reported: ReportedSecret) -> bool:
         """A refresh token stands for its whole connection: all of it ends (as RFC 7009's)."""
-        claimed = format_of(code)
-        if is_forged(code) or (claimed is not None and claimed is not REFRESH_TOKEN_CODE):
-            return False
         now = self._clock.now()
         with self._database.write() as session:
             found = stored_oauth.find_refresh_token(session, self._hasher.digests(code))

@@ -6,15 +6,16 @@ only in the ``IssuedOAuthClient`` that creation or rotation returns, and as a ke
 
 import builtins
 import hmac
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
 from tessera.core.audit import AuditKind, DetailValue
 from tessera.core.changes import ChangeKind
 from tessera.core.client_documents import is_document_client_id
+from tessera.core.client_keys import ClientAuthMethod, check_client_keys
 from tessera.core.clock import Clock
 from tessera.core.credential_codes import CLIENT_SECRET_CODE
 from tessera.core.credentials import CodeHasher
@@ -49,8 +50,22 @@ from tessera.store.database import Database
 _MAX_NAME = 200
 #: The field (and column) of the algorithm that signs a client's ID tokens.
 SIGNATURE_FIELD = "id_token_signed_response_alg"
+AUTH_METHOD_FIELD = "token_endpoint_auth_method"
 PUBLIC_CLIENT_HAS_NO_SECRET = FieldError(
     "public_client", "A public client has no secret: it proves itself with PKCE."
+)
+KEY_CLIENT_HAS_NO_SECRET = FieldError(
+    "private_key_jwt",
+    "A private_key_jwt client has no secret: it signs with its key. Change its "
+    "token_endpoint_auth_method to client_secret_basic first.",
+)
+PUBLIC_CLIENT_METHOD = FieldError(
+    "invalid", "A public client authenticates with none: it has no secret and no key."
+)
+CONFIDENTIAL_CLIENT_METHOD = FieldError(
+    "invalid",
+    "A confidential client authenticates with client_secret_basic, client_secret_post or "
+    "private_key_jwt; a client without either is public (is_public).",
 )
 IS_PUBLIC_IS_FIXED = FieldError(
     "immutable", "This value cannot be changed; register a new client instead."
@@ -76,6 +91,11 @@ class NewOAuthClient:
     #: The API scopes it may be granted (ADR 0042): ``session`` (all of the person's rights,
     #: the default) and endpoint tag patterns such as ``tickets.*`` or ``-*.delete``.
     allowed_scopes: str = SESSION_SCOPE
+    #: How it authenticates (RFC 7591): None follows ``is_public`` (``none``, or a secret);
+    #: ``private_key_jwt`` gets no secret and needs ``jwks_uri`` or ``jwks`` (ADR 0052).
+    token_endpoint_auth_method: ClientAuthMethod | str | None = None
+    jwks_uri: str | None = None
+    jwks: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +115,12 @@ class OAuthClientChanges:
     post_logout_redirect_uris: Sequence[str] | None = None
     #: Narrowing it narrows each connection at its next refresh; tokens issued keep theirs.
     allowed_scopes: str | None = None
+    #: ``private_key_jwt`` drops the client's secret; back to a secret method, the client has
+    #: none until an admin rotates one (confidential clients only; public ones stay ``none``).
+    token_endpoint_auth_method: ClientAuthMethod | str | None = None
+    #: Either replaces the client's keys (the other is cleared); ``""``/``{}`` are not keys.
+    jwks_uri: str | None = None
+    jwks: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +169,12 @@ class OAuthClientService:
             problems, SIGNATURE_FIELD, SigningAlgorithm, new.id_token_signed_response_alg
         )
         allowed_scopes = check_allowed_scopes(problems, new.allowed_scopes)
+        method = check_auth_method(problems, new.token_endpoint_auth_method, new.is_public)
+        jwks_uri, jwks = (
+            (None, None)
+            if method is None  # already a problem: the keys cannot be judged without it
+            else check_client_keys(problems, method, new.jwks_uri, new.jwks)
+        )
         if (
             problems
             or uris is None
@@ -151,9 +183,11 @@ class OAuthClientService:
             or grant is None
             or alg is None
             or allowed_scopes is None
+            or method is None
         ):
             raise InvalidInput(problems)
-        secret = None if new.is_public else CLIENT_SECRET_CODE.new()
+        key_jwt = method is ClientAuthMethod.PRIVATE_KEY_JWT
+        secret = None if new.is_public or key_jwt else CLIENT_SECRET_CODE.new()
         with self._database.write() as session:
             client = stored.add_client(
                 session,
@@ -169,6 +203,9 @@ class OAuthClientService:
                 id_token_signed_response_alg=alg,
                 post_logout_redirect_uris=logout_uris,
                 allowed_scopes=allowed_scopes,
+                private_key_jwt=key_jwt,
+                jwks_uri=jwks_uri,
+                jwks=jwks,
             )
             self._record(session, AuditKind.OAUTH_CLIENT_CREATED, client, actor)
         return IssuedOAuthClient(client, secret)
@@ -261,11 +298,17 @@ class OAuthClientService:
             if grant.redirects and not uris:
                 problems.add(("redirect_uris",), TOO_FEW_REDIRECT_URIS)
                 raise InvalidInput(problems)
+            columns.update(_key_columns(problems, current, changes))
+            if problems:
+                raise InvalidInput(problems)
+            changed = sorted(columns)
+            if columns.get("token_endpoint_auth_method") == ClientAuthMethod.PRIVATE_KEY_JWT:
+                columns["secret_digest"] = None  # a key now proves the client: no secret
             client = stored.update_client(session, id, now=self._clock.now(), **columns)
             if client is not None:
                 # Disabling (or re-contexting) an app changes what its tokens may do.
                 record_change(session, ChangeKind.OAUTH_CLIENT, id, now=self._clock.now())
-                fields: dict[str, DetailValue] = {"fields": sorted(columns)}
+                fields: dict[str, DetailValue] = {"fields": changed}
                 self._record(session, AuditKind.OAUTH_CLIENT_CHANGED, client, actor, fields)
         if client is None:  # gone since it was read: as if never there
             raise NotFound()
@@ -278,9 +321,12 @@ class OAuthClientService:
             current = stored.get_client(session, id)
             if current is None:
                 raise NotFound()
-            if current.is_public:
+            if current.is_public or current.private_key_jwt:
                 problems = FieldErrors()
-                problems.add((), PUBLIC_CLIENT_HAS_NO_SECRET)
+                problems.add(
+                    (),
+                    PUBLIC_CLIENT_HAS_NO_SECRET if current.is_public else KEY_CLIENT_HAS_NO_SECRET,
+                )
                 raise InvalidInput(problems)
             client = stored.update_client(
                 session, id, now=self._clock.now(), secret_digest=self._hasher.digest(secret)
@@ -369,6 +415,64 @@ def secret_matches(hasher: CodeHasher, digest: bytes | None, secret: str) -> boo
     return hasher.matches(secret, digest)
 
 
+def check_auth_method(
+    problems: FieldErrors, value: ClientAuthMethod | str | None, is_public: bool
+) -> ClientAuthMethod | None:
+    """The method a client of this kind may have (``client_secret_post`` is kept as
+    ``client_secret_basic``: a secret client may use either); None with a problem."""
+    if value is None:
+        return ClientAuthMethod.NONE if is_public else ClientAuthMethod.CLIENT_SECRET_BASIC
+    method = _check_choice(problems, AUTH_METHOD_FIELD, ClientAuthMethod, value)
+    if method is None:
+        return None
+    if is_public != (method is ClientAuthMethod.NONE):
+        problems.add(
+            (AUTH_METHOD_FIELD,),
+            PUBLIC_CLIENT_METHOD if is_public else CONFIDENTIAL_CLIENT_METHOD,
+        )
+        return None
+    if method is ClientAuthMethod.CLIENT_SECRET_POST:
+        return ClientAuthMethod.CLIENT_SECRET_BASIC
+    return method
+
+
+def _key_columns(
+    problems: FieldErrors, current: OAuthClient, changes: OAuthClientChanges
+) -> dict[str, object]:
+    """The columns a change of method or keys sets: none when neither changes."""
+    given_keys = changes.jwks_uri is not None or changes.jwks is not None
+    if changes.token_endpoint_auth_method is None and not given_keys:
+        return {}
+    method = check_auth_method(
+        problems,
+        changes.token_endpoint_auth_method or current.token_endpoint_auth_method,
+        current.is_public,
+    )
+    if method is None:
+        return {}
+    if given_keys:
+        jwks_uri, jwks = changes.jwks_uri, changes.jwks
+    elif method is ClientAuthMethod.PRIVATE_KEY_JWT:
+        jwks_uri, jwks = current.jwks_uri, current.jwks
+    else:
+        jwks_uri, jwks = None, None
+    checked_uri, checked_jwks = check_client_keys(problems, method, jwks_uri, jwks)
+    if problems:
+        return {}
+    key_jwt = method is ClientAuthMethod.PRIVATE_KEY_JWT
+    columns: dict[str, object] = {}
+    # Only what differs: a form that sends the method and keys unchanged changes nothing.
+    if checked_uri != current.jwks_uri:
+        columns["jwks_uri"] = checked_uri
+    if checked_jwks != (None if current.jwks is None else dict(current.jwks)):
+        columns["jwks"] = checked_jwks
+    if key_jwt != current.private_key_jwt:
+        columns["token_endpoint_auth_method"] = (
+            ClientAuthMethod.PRIVATE_KEY_JWT.value if key_jwt else None
+        )
+    return columns
+
+
 def check_name(problems: FieldErrors, name: str) -> str:
     name = name.strip()
     if not name:
@@ -380,7 +484,7 @@ def check_name(problems: FieldErrors, name: str) -> str:
     return name
 
 
-Choice = TypeVar("Choice", ClientContext, GrantType, SigningAlgorithm)
+Choice = TypeVar("Choice", ClientContext, GrantType, SigningAlgorithm, ClientAuthMethod)
 
 
 def _check_choice(

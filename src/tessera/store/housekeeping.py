@@ -19,6 +19,7 @@ from tessera.store.tables import (
     CredentialChangeRow,
     DeviceSetupCodeRow,
     MagicLinkRow,
+    OAuthClientAssertionRow,
     OAuthCodeRow,
     OAuthDeviceAuthorizationRow,
     OAuthGrantRow,
@@ -90,6 +91,12 @@ def prune_device_setup_codes(session: Session, cutoffs: Cutoffs, limit: int) -> 
 def prune_magic_links(session: Session, cutoffs: Cutoffs, limit: int) -> int:
     condition = MagicLinkRow.expires_at < cutoffs.ended_before
     return _delete_batch(session, MagicLinkRow, condition, limit)
+
+
+def prune_oauth_client_assertions(session: Session, cutoffs: Cutoffs, limit: int) -> int:
+    """A remembered ``jti`` whose assertion expired: it would be refused for its ``exp``."""
+    condition = OAuthClientAssertionRow.expires_at < cutoffs.now
+    return _delete_batch(session, OAuthClientAssertionRow, condition, limit)
 
 
 def prune_oauth_codes(session: Session, cutoffs: Cutoffs, limit: int) -> int:

@@ -52,6 +52,9 @@ def _client_from(column: Callable[[str], Any]) -> OAuthClient:
         document_expires_at=column("document_expires_at"),
         metadata=column("client_metadata") or {},
         allowed_scopes=column("allowed_scopes"),
+        private_key_jwt=column("token_endpoint_auth_method") == "private_key_jwt",
+        jwks_uri=column("jwks_uri"),
+        jwks=column("jwks"),
     )
 
 
@@ -85,6 +88,9 @@ def add_client(
     registration_token_digest: bytes | None = None,
     post_logout_redirect_uris: Sequence[str] = (),
     allowed_scopes: str = "session",
+    private_key_jwt: bool = False,
+    jwks_uri: str | None = None,
+    jwks: Mapping[str, Any] | None = None,
 ) -> OAuthClient:
     row = OAuthClientRow(
         random_id=random_id,
@@ -103,6 +109,9 @@ def add_client(
         client_metadata=None if metadata is None else dict(metadata),
         registration_token_digest=registration_token_digest,
         allowed_scopes=allowed_scopes,
+        token_endpoint_auth_method="private_key_jwt" if private_key_jwt else None,
+        jwks_uri=jwks_uri,
+        jwks=None if jwks is None else dict(jwks),
     )
     session.add(row)
     session.flush()
@@ -192,13 +201,19 @@ def save_document_client(
     metadata: Mapping[str, Any],
     expires_at: datetime,
     now: datetime,
+    private_key_jwt: bool = False,
+    jwks_uri: str | None = None,
+    jwks: Mapping[str, Any] | None = None,
 ) -> SavedDocumentClient:
-    """Keep what a fetched document says, under its URL: a new public client the first time.
+    """Keep what a fetched document says, under its URL: a new client the first time, public
+    or (``private_key_jwt``) confidential without a secret.
 
     Whether an admin disabled the client is the admin's, not the document's: left as it is.
     Two processes fetching the same new document at once: the second one's insert fails on the
     unique URL and it updates the row the first made instead.
     """
+    method = "private_key_jwt" if private_key_jwt else None
+    keys = None if jwks is None else dict(jwks)
     select_row = select(OAuthClientRow).where(OAuthClientRow.document_url == url)
     row = session.scalars(select_row.with_for_update()).first()
     if row is None:
@@ -211,8 +226,11 @@ def save_document_client(
                     redirect_uris=list(redirect_uris),
                     allowed_grant_type=GrantType.AUTHORIZATION_CODE.value,
                     is_enabled=True,
-                    is_public=True,
+                    is_public=not private_key_jwt,
                     secret_digest=None,
+                    token_endpoint_auth_method=method,
+                    jwks_uri=jwks_uri,
+                    jwks=keys,
                     created_at=now,
                     updated_at=now,
                     origin=ClientOrigin.DOCUMENT.value,
@@ -229,11 +247,18 @@ def save_document_client(
         row.name != name
         or list(row.redirect_uris) != list(redirect_uris)
         or (row.client_metadata or {}) != dict(metadata)
+        or row.token_endpoint_auth_method != method
+        or row.jwks_uri != jwks_uri
+        or row.jwks != keys
     )
     if changed:
         row.name = name
         row.redirect_uris = list(redirect_uris)
         row.client_metadata = dict(metadata)
+        row.is_public = not private_key_jwt
+        row.token_endpoint_auth_method = method
+        row.jwks_uri = jwks_uri
+        row.jwks = keys
         row.updated_at = now
     row.document_expires_at = expires_at
     session.flush()
@@ -247,3 +272,18 @@ def registration_token_digest(session: Session, client_id: int) -> bytes | None:
     """The digest of a registered client's registration access token (None: it has none)."""
     row = row_by_id(session, OAuthClientRow, client_id)
     return None if row is None else row.registration_token_digest
+
+
+def drop_registration_token(session: Session, digests: Sequence[bytes]) -> OAuthClient | None:
+    """Forget the registration access token with one of these digests (reported leaked): the
+    client it belonged to, or None when no client has it."""
+    row = session.scalars(
+        select(OAuthClientRow)
+        .where(OAuthClientRow.registration_token_digest.in_(list(digests)))
+        .with_for_update()
+    ).first()
+    if row is None:
+        return None
+    row.registration_token_digest = None
+    session.flush()
+    return _client(row)

@@ -222,6 +222,26 @@ class OAuthClientRow(Base):
     registration_token_digest: Mapped[bytes | None] = mapped_column(LargeBinary(33))
     #: The API scopes it may be granted: "session" and tag patterns (ADR 0042).
     allowed_scopes: Mapped[str] = mapped_column(String(1000), server_default="session")
+    #: "private_key_jwt" for a client that signs assertions with its key (ADR 0052); None: a
+    #: secret (confidential) or nothing (public), as ``is_public`` says.
+    token_endpoint_auth_method: Mapped[str | None] = mapped_column(String(32))
+    #: Where a private_key_jwt client publishes its public keys (https), or the keys themselves.
+    jwks_uri: Mapped[str | None] = mapped_column(String(2000))
+    jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class OAuthClientAssertionRow(Base):
+    """A client assertion's ``jti``, kept until the assertion expires so that it is used once
+    (RFC 7523 §3 item 7): every process sees the same rows."""
+
+    __tablename__ = "oauth_client_assertions"
+    __table_args__ = (UniqueConstraint("client_id", "jti_digest"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    client_id: Mapped[int] = mapped_column(Id, ForeignKey("oauth_clients.id", ondelete="CASCADE"))
+    #: SHA-256 of the ``jti`` (any length in, a fixed-length column out).
+    jti_digest: Mapped[bytes] = mapped_column(LargeBinary(32))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
 class InitialAccessTokenRow(Base):

@@ -21,8 +21,50 @@ OPENID_CONFIGURATION_PATH = "/.well-known/openid-configuration"
 
 router = APIRouter(tags=["oauth"])
 
+#: How a client authenticates at the token, revocation and introspection endpoints, besides
+#: HTTP Basic: ``client_secret_post`` or ``private_key_jwt`` (RFC 7523 §2.2, ADR 0052).
+CLIENT_AUTHENTICATION_FORM: dict[str, Any] = {
+    "client_id": {"type": "string"},
+    "client_secret": {"type": "string", "description": "client_secret_post"},
+    "client_assertion_type": {
+        "type": "string",
+        "enum": ["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"],
+        "description": "private_key_jwt",
+    },
+    "client_assertion": {
+        "type": "string",
+        "description": "private_key_jwt: a JWT the client signed with its key (RS256, ES256, "
+        "PS256 …): iss and sub its client_id, aud the token endpoint or the issuer, exp at "
+        "most an hour ahead, a jti used once.",
+    },
+}
 
-@router.post("/oauth/token", summary="Exchange a code or refresh token (RFC 6749 §4.1.3, §6)")
+
+def _form(**fields: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAPI form body: these fields and the client's authentication."""
+    properties = fields | CLIENT_AUTHENTICATION_FORM
+    content = {
+        "application/x-www-form-urlencoded": {
+            "schema": {"type": "object", "properties": properties}
+        }
+    }
+    return {"requestBody": {"required": True, "content": content}}
+
+
+@router.post(
+    "/oauth/token",
+    summary="Exchange a code or refresh token (RFC 6749 §4.1.3, §6)",
+    openapi_extra=_form(
+        grant_type={"type": "string"},
+        code={"type": "string"},
+        redirect_uri={"type": "string"},
+        code_verifier={"type": "string"},
+        refresh_token={"type": "string"},
+        device_code={"type": "string"},
+        scope={"type": "string"},
+        resource={"type": "string"},
+    ),
+)
 async def token(request: Request) -> Response:
     request_snapshot = snapshot(request, await request.form())
     answer = await run_in_threadpool(oauth_service(request).token, request_snapshot)
@@ -52,14 +94,22 @@ async def device_authorization(request: Request) -> Response:
     return to_response(answer)
 
 
-@router.post("/oauth/revoke", summary="Revoke an access or refresh token (RFC 7009)")
+@router.post(
+    "/oauth/revoke",
+    summary="Revoke an access or refresh token (RFC 7009)",
+    openapi_extra=_form(token={"type": "string"}, token_type_hint={"type": "string"}),
+)
 async def revoke(request: Request) -> Response:
     request_snapshot = snapshot(request, await request.form())
     answer = await run_in_threadpool(oauth_service(request).revoke, request_snapshot)
     return to_response(answer)
 
 
-@router.post("/oauth/introspect", summary="Describe a token to its client (RFC 7662)")
+@router.post(
+    "/oauth/introspect",
+    summary="Describe a token to its client (RFC 7662)",
+    openapi_extra=_form(token={"type": "string"}, token_type_hint={"type": "string"}),
+)
 async def introspect(request: Request) -> Response:
     request_snapshot = snapshot(request, await request.form())
     answer = await run_in_threadpool(oauth_service(request).introspect, request_snapshot)
@@ -81,7 +131,18 @@ REGISTRATION_BODY: dict[str, Any] = {
                         "response_types": {"type": "array", "items": {"type": "string"}},
                         "token_endpoint_auth_method": {
                             "type": "string",
-                            "enum": ["none", "client_secret_basic", "client_secret_post"],
+                            "enum": [
+                                "none",
+                                "client_secret_basic",
+                                "client_secret_post",
+                                "private_key_jwt",
+                            ],
+                        },
+                        # private_key_jwt (ADR 0052): exactly one of these.
+                        "jwks_uri": {"type": "string", "format": "uri"},
+                        "jwks": {
+                            "type": "object",
+                            "properties": {"keys": {"type": "array", "items": {"type": "object"}}},
                         },
                     },
                 }

@@ -8,11 +8,12 @@ creation and to ``rotate_secret`` only.
 from collections.abc import Sequence
 from contextvars import ContextVar
 from datetime import datetime
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from fastapi import APIRouter, Depends, Response
 from pydantic import AfterValidator, BaseModel, Field, ValidationInfo
 
+from tessera.core.client_keys import ClientAuthMethod, check_jwks, check_jwks_uri
 from tessera.core.errors import FieldErrors
 from tessera.core.oauth_clients import (
     ClientContext,
@@ -112,6 +113,19 @@ AllowedScopes = Annotated[
 ]
 
 
+#: ADR 0052: an https address of the app's public keys (RFC 7517 JWK Set), or the set itself.
+JwksUri = Annotated[
+    str,
+    Field(max_length=2000, examples=["https://app.example.com/.well-known/jwks.json"]),
+    checked(check_jwks_uri),
+]
+Jwks = Annotated[
+    dict[str, Any],
+    Field(examples=[{"keys": [{"kty": "EC", "crv": "P-256", "x": "…", "y": "…", "kid": "1"}]}]),
+    checked(check_jwks),
+]
+
+
 class NewOAuthClientIn(BaseModel):
     name: ClientName
     #: Decision 11.11: the implicit grant (``token``) only when asked for. Before
@@ -127,6 +141,12 @@ class NewOAuthClientIn(BaseModel):
     post_logout_redirect_uris: PostLogoutRedirectUris = Field(default_factory=list)
     #: The API scopes the app may be granted; a request for more is narrowed to these.
     allowed_scopes: AllowedScopes = "session"
+    #: None: ``none`` for a public client, a secret otherwise. ``private_key_jwt``: no secret;
+    #: the app signs a JWT with its key (ADR 0052), whose public half is at ``jwks_uri`` or in
+    #: ``jwks`` (exactly one).
+    token_endpoint_auth_method: ClientAuthMethod | None = None
+    jwks_uri: JwksUri | None = None
+    jwks: Jwks | None = None
 
 
 class OAuthClientChangesIn(BaseModel):
@@ -142,6 +162,12 @@ class OAuthClientChangesIn(BaseModel):
     #: Replaces the whole list; ``[]`` removes them all.
     post_logout_redirect_uris: PostLogoutRedirectUris | None = None
     allowed_scopes: AllowedScopes | None = None
+    #: To ``private_key_jwt`` (the secret is dropped) or back to ``client_secret_basic`` (the
+    #: client then needs ``rotate_secret``); ``none`` only for public clients.
+    token_endpoint_auth_method: ClientAuthMethod | None = None
+    #: Either replaces the client's keys (the other is cleared).
+    jwks_uri: JwksUri | None = None
+    jwks: Jwks | None = None
 
 
 class OAuthClientOut(BaseModel):
@@ -164,6 +190,12 @@ class OAuthClientOut(BaseModel):
     id_token_signed_response_alg: SigningAlgorithm
     #: The API scopes it may be granted, as stored (``session``, tag patterns).
     allowed_scopes: str
+    #: ``none`` (public), ``client_secret_basic`` (a secret, by HTTP Basic or the form) or
+    #: ``private_key_jwt`` (a JWT signed with the key at ``jwks_uri`` or in ``jwks``).
+    token_endpoint_auth_method: ClientAuthMethod
+    jwks_uri: str | None
+    #: The public keys, as kept.
+    jwks: dict[str, Any] | None
     auth_endpoint: str
     token_endpoint: str
     date_created: datetime
@@ -185,6 +217,9 @@ class OAuthClientOut(BaseModel):
             has_secret=client.has_secret,
             id_token_signed_response_alg=client.id_token_signed_response_alg,
             allowed_scopes=client.allowed_scopes,
+            token_endpoint_auth_method=client.token_endpoint_auth_method,
+            jwks_uri=client.jwks_uri,
+            jwks=None if client.jwks is None else dict(client.jwks),
             auth_endpoint=authorization_endpoint(site),
             token_endpoint=token_endpoint(site),
             date_created=client.created_at,

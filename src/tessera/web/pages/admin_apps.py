@@ -4,11 +4,15 @@ A confidential app's secret is shown once, by the page its creation or rotation 
 (``…/{id}/issued``, post-redirect-get through ``shown_once``); a reload says it was shown.
 """
 
+import json
+from typing import Any
+
 from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from tessera.core.errors import InvalidInput
+from tessera.core.client_keys import ClientAuthMethod
+from tessera.core.errors import FieldError, FieldErrors, InvalidInput
 from tessera.core.oauth_clients import (
     ClientContext,
     GrantType,
@@ -21,6 +25,7 @@ from tessera.core.oauth_scopes import SESSION_SCOPE
 from tessera.core.people import Person
 from tessera.core.signing_keys import DEFAULT_ALGORITHM, SigningAlgorithm
 from tessera.services.oauth_clients import (
+    AUTH_METHOD_FIELD,
     SIGNATURE_FIELD,
     IssuedOAuthClient,
     NewOAuthClient,
@@ -61,6 +66,14 @@ SIGNATURE_CHOICES = [
     (SigningAlgorithm.RS256.value, "RS256 (RSA; every OpenID Connect library checks it)"),
     (SigningAlgorithm.ES256.value, "ES256 (P-256; only for an app that asks for it)"),
 ]
+#: How a confidential app proves itself (ADR 0052); a public app uses none.
+AUTH_METHODS = [
+    (ClientAuthMethod.CLIENT_SECRET_BASIC.value, "A client secret (HTTP Basic or the form)"),
+    (
+        ClientAuthMethod.PRIVATE_KEY_JWT.value,
+        "A JWT signed with its own key (private_key_jwt): no secret",
+    ),
+]
 FIELDS = (
     "name",
     "redirect_uris",
@@ -70,6 +83,9 @@ FIELDS = (
     "is_public",
     SIGNATURE_FIELD,
     "allowed_scopes",
+    AUTH_METHOD_FIELD,
+    "jwks_uri",
+    "jwks",
 )
 NOTICES = {
     "changed": "The changes were saved.",
@@ -86,7 +102,11 @@ BLANK_FORM = {
     "is_public": "",
     SIGNATURE_FIELD: DEFAULT_ALGORITHM.value,
     "allowed_scopes": SESSION_SCOPE,
+    AUTH_METHOD_FIELD: ClientAuthMethod.CLIENT_SECRET_BASIC.value,
+    "jwks_uri": "",
+    "jwks": "",
 }
+NOT_JSON = FieldError("invalid_jwks", 'This is not JSON: paste the JWK Set, {"keys": [...]}.')
 
 
 def _typed(form: FormData) -> dict[str, str]:
@@ -95,6 +115,33 @@ def _typed(form: FormData) -> dict[str, str]:
 
 def _uris(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _jwks(text: str) -> dict[str, Any] | None:
+    """The inline JWK Set typed in the form; blank: none. Not JSON: the field's problem (the
+    service judges the rest, with the other fields)."""
+    if not text.strip():
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        problems = FieldErrors()
+        problems.add(("jwks",), NOT_JSON)
+        raise InvalidInput(problems) from None
+    # Anything but an object is the service's problem to name ("a JSON object with keys").
+    return value if isinstance(value, dict) else {"keys": None}
+
+
+def _keys_typed(typed: dict[str, str], *, public: bool) -> dict[str, Any]:
+    """The method and keys as the service takes them: none of them for a public app; for a
+    confidential one, blank fields are not keys (on a change: the kept ones stay)."""
+    if public:
+        return {}
+    return {
+        "token_endpoint_auth_method": typed[AUTH_METHOD_FIELD] or None,
+        "jwks_uri": typed["jwks_uri"].strip() or None,
+        "jwks": _jwks(typed["jwks"]),
+    }
 
 
 async def _apps_page(
@@ -122,6 +169,7 @@ async def _apps_page(
         grants=GRANTS,
         contexts=CONTEXTS,
         id_token_algs=SIGNATURE_CHOICES,
+        auth_methods=AUTH_METHODS,
     )
 
 
@@ -133,6 +181,12 @@ async def apps_page(request: Request, viewer: AdminViewer) -> Response:
 @router.post(LIST)
 async def create_app(request: Request, viewer: AdminViewer, form: CheckedForm) -> Response:
     typed = _typed(form)
+    public = typed["is_public"] == "on"
+    try:
+        keys = _keys_typed(typed, public=public)
+    except InvalidInput as error:
+        problems = field_problems(error, FIELDS)
+        return await _apps_page(request, viewer, typed=typed, problems=problems)
     new = NewOAuthClient(
         name=typed["name"],
         redirect_uris=_uris(typed["redirect_uris"]),
@@ -140,12 +194,13 @@ async def create_app(request: Request, viewer: AdminViewer, form: CheckedForm) -
         # Plain text: the service checks it is one of the choices.
         allowed_grant_type=typed["allowed_grant_type"],
         context=typed["context"],
-        is_public=typed["is_public"] == "on",
+        is_public=public,
         # Absent (a form of an older page): the default, as for a client of the API.
         id_token_signed_response_alg=typed[SIGNATURE_FIELD] or DEFAULT_ALGORITHM,
         # Absent (a form of an older page): the default. Present but blank: refused, as blank
         # would allow nothing.
         allowed_scopes=typed["allowed_scopes"] if "allowed_scopes" in form else SESSION_SCOPE,
+        **keys,
     )
     try:
         issued = await call(services(request).oauth_clients.create, new, actor=viewer.id)
@@ -203,6 +258,9 @@ async def _app_page(
         "context": app.context.value,
         SIGNATURE_FIELD: app.id_token_signed_response_alg.value,
         "allowed_scopes": app.allowed_scopes,
+        AUTH_METHOD_FIELD: app.token_endpoint_auth_method.value,
+        "jwks_uri": app.jwks_uri or "",
+        "jwks": "" if app.jwks is None else json.dumps(dict(app.jwks), indent=2),
     }
     return render_admin(
         request,
@@ -220,9 +278,17 @@ async def _app_page(
         grants=GRANTS,
         contexts=CONTEXTS,
         id_token_algs=SIGNATURE_CHOICES,
+        auth_methods=AUTH_METHODS,
+        key_ids=_key_ids(app),
         authorize_url=authorization_endpoint(site),
         token_url=token_endpoint(site),
     )
+
+
+def _key_ids(app: OAuthClient) -> list[str]:
+    """The ``kid`` of each inline key, as the page lists them (``(no kid)`` for a key without)."""
+    keys = (app.jwks or {}).get("keys") or []
+    return [str(key.get("kid") or "(no kid)") for key in keys if isinstance(key, dict)]
 
 
 @router.get(LIST + "/{app_id}")
@@ -237,6 +303,13 @@ async def change_app(
 ) -> Response:
     number = resource_id(app_id)
     typed = _typed(form)
+    # Only a confidential app's page has the method and keys: a public one sends none.
+    try:
+        keys = _keys_typed(typed, public=AUTH_METHOD_FIELD not in form)
+    except InvalidInput as error:
+        app = await call(services(request).oauth_clients.get, number)
+        problems = field_problems(error, FIELDS)
+        return await _app_page(request, viewer, app, typed=typed, problems=problems)
     changes = OAuthClientChanges(
         name=typed["name"],
         redirect_uris=_uris(typed["redirect_uris"]),
@@ -246,6 +319,7 @@ async def change_app(
         # Absent: unchanged.
         id_token_signed_response_alg=typed[SIGNATURE_FIELD] or None,
         allowed_scopes=typed["allowed_scopes"] if "allowed_scopes" in form else None,
+        **keys,
     )
     try:
         await call(services(request).oauth_clients.change, number, changes, actor=viewer.id)
