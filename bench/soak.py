@@ -172,13 +172,28 @@ async def soak(
     async def reporter() -> None:
         for index, minute in enumerate(minutes):
             await asyncio.sleep(max(0.0, start + (index + 1) * 60 - time.monotonic()))
-            report.append(_summary(index + 1, minute, rss_mib(pid)))
+            report.append(_summary(index + 1, minute, rss_mib(pid)) | await _caches(api))
             print(_line(report[-1], minute), flush=True)
 
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as api:
         clients = [client(api, n / WORKERS) for n in range(WORKERS)]
         await asyncio.gather(reporter(), *clients)
     return report
+
+
+async def _caches(api: httpx.AsyncClient) -> dict[str, float]:
+    """The server's bounded caches' entries (its metrics, open on loopback): RSS grows while
+    they fill, so a flat RSS is only expected once they are full."""
+    try:
+        answer = await api.get("/metrics")
+    except httpx.HTTPError:
+        return {}
+    found: dict[str, float] = {}
+    for line in answer.text.splitlines():
+        if line.startswith("tessera_cache_entries{"):
+            name = line.split('cache="', 1)[1].split('"', 1)[0]
+            found[f"{name}_cached"] = float(line.rsplit(" ", 1)[1])
+    return found
 
 
 def _summary(number: int, minute: Minute, rss: float) -> dict[str, float]:
@@ -199,8 +214,18 @@ def _line(summary: dict[str, float], minute: Minute) -> str:
     return (
         f"minute {summary['minute']:>3.0f}: {summary['requests']:>6.0f} requests,"
         f" {summary['errors']:.0f} errors, p50 {summary['p50_ms']:6.2f} ms,"
-        f" p99 {summary['p99_ms']:7.2f} ms, RSS {summary['rss_mib']:6.1f} MiB{first_error}"
+        f" p99 {summary['p99_ms']:7.2f} ms, RSS {summary['rss_mib']:6.1f} MiB"
+        f"{_cached(summary)}{first_error}"
     )
+
+
+def _cached(summary: dict[str, float]) -> str:
+    held = [
+        f"{name[: -len('_cached')]} {n:,.0f}"
+        for name, n in summary.items()
+        if name.endswith("_cached")
+    ]
+    return f", cached: {', '.join(held)}" if held else ""
 
 
 def main() -> None:
