@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from tessera.services.first_run import FirstRunService
     from tessera.services.health import ReadinessProbe
     from tessera.services.housekeeping import Housekeeping
+    from tessera.services.jwt_access_tokens import JwtAccessTokens
     from tessera.services.leak_reports import LeakReportService
     from tessera.services.magic_links import MagicLinkService
     from tessera.services.mail import Mailer
@@ -375,7 +376,15 @@ class Wiring:
             refusals=self.refusal_cache,
             allow_query_credentials=self.settings.allow_query_credentials,
             threads=self.credential_threads,
+            jwt_access_tokens=self.jwt_access_tokens,
         )
+
+    @cached_property
+    def jwt_access_tokens(self) -> JwtAccessTokens:
+        from tessera.services.jwt_access_tokens import JwtAccessTokens
+
+        # Checked against the issuer of the metadata, which signs them (ADR 0051).
+        return JwtAccessTokens(self.signing_keys, self.clock, self.site.public_url.rstrip("/"))
 
     @cached_property
     def refusal_cache(self) -> RefusalCache:
@@ -691,6 +700,7 @@ class Wiring:
                 signing_keys=self.signing_keys,
                 issuer=self.site.public_url.rstrip("/"),
                 client_documents=self.client_documents,
+                jwt_access_tokens=self.jwt_access_tokens,
                 # API scopes name the tags of Tessera's own API and of the guarded one.
                 scopes=ScopeCatalogue(
                     [*OWN_TAGS, *(tag for route in self.route_table.routes for tag in route.tags)]

@@ -27,6 +27,7 @@ from tessera.cli.state import state
 from tessera.core.client_registration import InitialAccessToken, RegistrationMode
 from tessera.core.errors import NotFound
 from tessera.core.oauth_clients import (
+    AccessTokenFormat,
     ClientContext,
     ClientOrigin,
     GrantType,
@@ -58,6 +59,10 @@ ContextOption = Annotated[
 SIGNATURE_HELP = (
     "What signs its OpenID Connect ID tokens (id_token_signed_response_alg): RS256, which every "
     "library checks, or ES256 for an app that asks for it."
+)
+ACCESS_FORMAT_HELP = (
+    "What its access tokens look like: opaque (Deskpro's ID:CODE, the default) or jwt "
+    "(RFC 9068 JWTs signed with the keys at /oauth/jwks, still revocable at once)."
 )
 SCOPES_HELP = (
     "The API scopes it may be granted: session (all of the person's rights, the default) or "
@@ -96,6 +101,7 @@ def client_text(client: OAuthClient, services: Wiring) -> str:
         ("grant", client.allowed_grant_type.value),
         ("ID tokens signed", client.id_token_signed_response_alg.value),
         ("scopes", client.allowed_scopes),
+        ("access tokens", client.access_token_format.value),
         ("status", "enabled" if client.is_enabled else "disabled"),
         *(("redirect URI", uri) for uri in client.redirect_uris),
         *(("after sign-out", uri) for uri in client.post_logout_redirect_uris),
@@ -174,6 +180,9 @@ def create(
     ] = DEFAULT_ALGORITHM,
     post_logout_redirect_uris: PostLogoutOption = None,
     scopes: Annotated[str, typer.Option("--scopes", help=SCOPES_HELP)] = "session",
+    access_tokens: Annotated[
+        AccessTokenFormat, typer.Option("--access-tokens", help=ACCESS_FORMAT_HELP)
+    ] = AccessTokenFormat.OPAQUE,
     as_json: JsonOption = False,
 ) -> None:
     """Register a client; print its client_id and, unless public, its secret once."""
@@ -188,6 +197,7 @@ def create(
             id_token_signed_response_alg=id_token_alg,
             post_logout_redirect_uris=post_logout_redirect_uris or (),
             allowed_scopes=scopes,
+            access_token_format=access_tokens,
         )
     )
     emit(
@@ -259,6 +269,9 @@ def update(
     id_token_alg: Annotated[
         SigningAlgorithm | None, typer.Option("--id-token-alg", help=SIGNATURE_HELP)
     ] = None,
+    access_tokens: Annotated[
+        AccessTokenFormat | None, typer.Option("--access-tokens", help=ACCESS_FORMAT_HELP)
+    ] = None,
     post_logout_redirect_uris: PostLogoutOption = None,
     no_post_logout_redirect_uris: Annotated[
         bool,
@@ -281,6 +294,7 @@ def update(
         id_token_signed_response_alg=id_token_alg,
         post_logout_redirect_uris=post_logout_redirect_uris or logout_uris,
         allowed_scopes=scopes,
+        access_token_format=access_tokens,
     )
     with _naming(client_id):
         client = services.oauth_clients.change(client_id, changes)

@@ -93,6 +93,7 @@ def oauth_client_json(client: OAuthClient, site: SiteInfo) -> dict[str, Any]:
         "has_secret": client.has_secret,
         "id_token_signed_response_alg": client.id_token_signed_response_alg.value,
         "allowed_scopes": client.allowed_scopes,
+        "access_token_format": client.access_token_format.value,
         "auth_endpoint": authorization_endpoint(site),
         "token_endpoint": token_endpoint(site),
         "date_created": iso(client.created_at),

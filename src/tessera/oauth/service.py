@@ -188,10 +188,10 @@ class OAuthService:
                 return self._run(lambda server: server.create_token_response(request))
         except SigningKeyUnavailable as problem:
             # Rolled back: the code is not spent, nothing was issued; the operator must act.
-            log.error("cannot sign an ID token: %s", problem)
+            log.error("cannot sign an ID token or a JWT access token: %s", problem)
             body = {
                 "error": "server_error",
-                "error_description": "The server cannot sign ID tokens now; its log says why.",
+                "error_description": "The server cannot sign tokens now; its log says why.",
             }
             return OAuthResponse(500, NO_STORE_JSON, json.dumps(body))
 

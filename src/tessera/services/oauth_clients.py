@@ -29,6 +29,7 @@ from tessera.core.errors import (
 from tessera.core.ids import PersonId
 from tessera.core.oauth_clients import (
     TOO_FEW_REDIRECT_URIS,
+    AccessTokenFormat,
     ClientContext,
     GrantType,
     OAuthClient,
@@ -49,6 +50,8 @@ from tessera.store.database import Database
 _MAX_NAME = 200
 #: The field (and column) of the algorithm that signs a client's ID tokens.
 SIGNATURE_FIELD = "id_token_signed_response_alg"
+#: The field (and column) of the form of a client's access tokens (ADR 0051).
+TOKEN_FORMAT_FIELD = "access_token_format"  # noqa: S105 (a field name)
 PUBLIC_CLIENT_HAS_NO_SECRET = FieldError(
     "public_client", "A public client has no secret: it proves itself with PKCE."
 )
@@ -76,6 +79,8 @@ class NewOAuthClient:
     #: The API scopes it may be granted (ADR 0042): ``session`` (all of the person's rights,
     #: the default) and endpoint tag patterns such as ``tickets.*`` or ``-*.delete``.
     allowed_scopes: str = SESSION_SCOPE
+    #: Deskpro's ``ID:CODE`` unless the operator opts the app into RFC 9068 JWTs (ADR 0051).
+    access_token_format: AccessTokenFormat | str = AccessTokenFormat.OPAQUE
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +100,8 @@ class OAuthClientChanges:
     post_logout_redirect_uris: Sequence[str] | None = None
     #: Narrowing it narrows each connection at its next refresh; tokens issued keep theirs.
     allowed_scopes: str | None = None
+    #: Counts from the next token issued; tokens already issued keep their form and work on.
+    access_token_format: AccessTokenFormat | str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +150,9 @@ class OAuthClientService:
             problems, SIGNATURE_FIELD, SigningAlgorithm, new.id_token_signed_response_alg
         )
         allowed_scopes = check_allowed_scopes(problems, new.allowed_scopes)
+        token_format = _check_choice(
+            problems, TOKEN_FORMAT_FIELD, AccessTokenFormat, new.access_token_format
+        )
         if (
             problems
             or uris is None
@@ -151,6 +161,7 @@ class OAuthClientService:
             or grant is None
             or alg is None
             or allowed_scopes is None
+            or token_format is None
         ):
             raise InvalidInput(problems)
         secret = None if new.is_public else CLIENT_SECRET_CODE.new()
@@ -169,6 +180,7 @@ class OAuthClientService:
                 id_token_signed_response_alg=alg,
                 post_logout_redirect_uris=logout_uris,
                 allowed_scopes=allowed_scopes,
+                access_token_format=token_format,
             )
             self._record(session, AuditKind.OAUTH_CLIENT_CREATED, client, actor)
         return IssuedOAuthClient(client, secret)
@@ -247,6 +259,11 @@ class OAuthClientService:
             columns[SIGNATURE_FIELD] = None if alg is None else alg.value
         if changes.allowed_scopes is not None:
             columns["allowed_scopes"] = check_allowed_scopes(problems, changes.allowed_scopes)
+        if changes.access_token_format is not None:
+            token_format = _check_choice(
+                problems, TOKEN_FORMAT_FIELD, AccessTokenFormat, changes.access_token_format
+            )
+            columns[TOKEN_FORMAT_FIELD] = None if token_format is None else token_format.value
         if problems:
             raise InvalidInput(problems)
         with self._database.write() as session:
@@ -380,7 +397,7 @@ def check_name(problems: FieldErrors, name: str) -> str:
     return name
 
 
-Choice = TypeVar("Choice", ClientContext, GrantType, SigningAlgorithm)
+Choice = TypeVar("Choice", ClientContext, GrantType, SigningAlgorithm, AccessTokenFormat)
 
 
 def _check_choice(

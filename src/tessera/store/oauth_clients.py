@@ -9,7 +9,13 @@ from sqlalchemy import Label, Row, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tessera.core.oauth_clients import ClientContext, ClientOrigin, GrantType, OAuthClient
+from tessera.core.oauth_clients import (
+    AccessTokenFormat,
+    ClientContext,
+    ClientOrigin,
+    GrantType,
+    OAuthClient,
+)
 from tessera.core.signing_keys import DEFAULT_ALGORITHM, SigningAlgorithm
 from tessera.store.rows import MAX_ID, row_by_id
 from tessera.store.tables import Base, OAuthClientRow
@@ -52,6 +58,7 @@ def _client_from(column: Callable[[str], Any]) -> OAuthClient:
         document_expires_at=column("document_expires_at"),
         metadata=column("client_metadata") or {},
         allowed_scopes=column("allowed_scopes"),
+        access_token_format=AccessTokenFormat(column("access_token_format")),
     )
 
 
@@ -85,6 +92,7 @@ def add_client(
     registration_token_digest: bytes | None = None,
     post_logout_redirect_uris: Sequence[str] = (),
     allowed_scopes: str = "session",
+    access_token_format: AccessTokenFormat = AccessTokenFormat.OPAQUE,
 ) -> OAuthClient:
     row = OAuthClientRow(
         random_id=random_id,
@@ -103,6 +111,7 @@ def add_client(
         client_metadata=None if metadata is None else dict(metadata),
         registration_token_digest=registration_token_digest,
         allowed_scopes=allowed_scopes,
+        access_token_format=access_token_format.value,
     )
     session.add(row)
     session.flush()

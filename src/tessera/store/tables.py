@@ -222,6 +222,8 @@ class OAuthClientRow(Base):
     registration_token_digest: Mapped[bytes | None] = mapped_column(LargeBinary(33))
     #: The API scopes it may be granted: "session" and tag patterns (ADR 0042).
     allowed_scopes: Mapped[str] = mapped_column(String(1000), server_default="session")
+    #: "opaque" (Deskpro's ID:CODE) or "jwt" (RFC 9068): what its access tokens look like.
+    access_token_format: Mapped[str] = mapped_column(String(16), server_default="opaque")
 
 
 class InitialAccessTokenRow(Base):

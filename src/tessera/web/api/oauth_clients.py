@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, Field, ValidationInfo
 
 from tessera.core.errors import FieldErrors
 from tessera.core.oauth_clients import (
+    AccessTokenFormat,
     ClientContext,
     GrantType,
     OAuthClient,
@@ -127,6 +128,8 @@ class NewOAuthClientIn(BaseModel):
     post_logout_redirect_uris: PostLogoutRedirectUris = Field(default_factory=list)
     #: The API scopes the app may be granted; a request for more is narrowed to these.
     allowed_scopes: AllowedScopes = "session"
+    #: ``opaque`` (Deskpro's ``ID:CODE``, the default) or ``jwt`` (RFC 9068 JWT access tokens).
+    access_token_format: AccessTokenFormat = AccessTokenFormat.OPAQUE
 
 
 class OAuthClientChangesIn(BaseModel):
@@ -142,6 +145,8 @@ class OAuthClientChangesIn(BaseModel):
     #: Replaces the whole list; ``[]`` removes them all.
     post_logout_redirect_uris: PostLogoutRedirectUris | None = None
     allowed_scopes: AllowedScopes | None = None
+    #: Counts from the next token issued; tokens already issued keep their form.
+    access_token_format: AccessTokenFormat | None = None
 
 
 class OAuthClientOut(BaseModel):
@@ -164,6 +169,8 @@ class OAuthClientOut(BaseModel):
     id_token_signed_response_alg: SigningAlgorithm
     #: The API scopes it may be granted, as stored (``session``, tag patterns).
     allowed_scopes: str
+    #: What its access tokens look like: ``opaque`` (``ID:CODE``) or ``jwt`` (RFC 9068).
+    access_token_format: AccessTokenFormat
     auth_endpoint: str
     token_endpoint: str
     date_created: datetime
@@ -185,6 +192,7 @@ class OAuthClientOut(BaseModel):
             has_secret=client.has_secret,
             id_token_signed_response_alg=client.id_token_signed_response_alg,
             allowed_scopes=client.allowed_scopes,
+            access_token_format=client.access_token_format,
             auth_endpoint=authorization_endpoint(site),
             token_endpoint=token_endpoint(site),
             date_created=client.created_at,

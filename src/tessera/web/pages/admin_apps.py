@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from tessera.core.errors import InvalidInput
 from tessera.core.oauth_clients import (
+    AccessTokenFormat,
     ClientContext,
     GrantType,
     OAuthClient,
@@ -22,6 +23,7 @@ from tessera.core.people import Person
 from tessera.core.signing_keys import DEFAULT_ALGORITHM, SigningAlgorithm
 from tessera.services.oauth_clients import (
     SIGNATURE_FIELD,
+    TOKEN_FORMAT_FIELD,
     IssuedOAuthClient,
     NewOAuthClient,
     OAuthClientChanges,
@@ -61,6 +63,11 @@ SIGNATURE_CHOICES = [
     (SigningAlgorithm.RS256.value, "RS256 (RSA; every OpenID Connect library checks it)"),
     (SigningAlgorithm.ES256.value, "ES256 (P-256; only for an app that asks for it)"),
 ]
+#: The form of the app's access tokens (ADR 0051), in words.
+TOKEN_FORMAT_CHOICES = [
+    (AccessTokenFormat.OPAQUE.value, "Opaque ID:CODE (Deskpro's; the default)"),
+    (AccessTokenFormat.JWT.value, "JWT (RFC 9068; for APIs that read the token themselves)"),
+]
 FIELDS = (
     "name",
     "redirect_uris",
@@ -70,6 +77,7 @@ FIELDS = (
     "is_public",
     SIGNATURE_FIELD,
     "allowed_scopes",
+    TOKEN_FORMAT_FIELD,
 )
 NOTICES = {
     "changed": "The changes were saved.",
@@ -86,6 +94,7 @@ BLANK_FORM = {
     "is_public": "",
     SIGNATURE_FIELD: DEFAULT_ALGORITHM.value,
     "allowed_scopes": SESSION_SCOPE,
+    TOKEN_FORMAT_FIELD: AccessTokenFormat.OPAQUE.value,
 }
 
 
@@ -122,6 +131,7 @@ async def _apps_page(
         grants=GRANTS,
         contexts=CONTEXTS,
         id_token_algs=SIGNATURE_CHOICES,
+        token_formats=TOKEN_FORMAT_CHOICES,
     )
 
 
@@ -146,6 +156,8 @@ async def create_app(request: Request, viewer: AdminViewer, form: CheckedForm) -
         # Absent (a form of an older page): the default. Present but blank: refused, as blank
         # would allow nothing.
         allowed_scopes=typed["allowed_scopes"] if "allowed_scopes" in form else SESSION_SCOPE,
+        # Absent (a form of an older page): the default.
+        access_token_format=typed[TOKEN_FORMAT_FIELD] or AccessTokenFormat.OPAQUE,
     )
     try:
         issued = await call(services(request).oauth_clients.create, new, actor=viewer.id)
@@ -203,6 +215,7 @@ async def _app_page(
         "context": app.context.value,
         SIGNATURE_FIELD: app.id_token_signed_response_alg.value,
         "allowed_scopes": app.allowed_scopes,
+        TOKEN_FORMAT_FIELD: app.access_token_format.value,
     }
     return render_admin(
         request,
@@ -220,6 +233,7 @@ async def _app_page(
         grants=GRANTS,
         contexts=CONTEXTS,
         id_token_algs=SIGNATURE_CHOICES,
+        token_formats=TOKEN_FORMAT_CHOICES,
         authorize_url=authorization_endpoint(site),
         token_url=token_endpoint(site),
     )
@@ -246,6 +260,8 @@ async def change_app(
         # Absent: unchanged.
         id_token_signed_response_alg=typed[SIGNATURE_FIELD] or None,
         allowed_scopes=typed["allowed_scopes"] if "allowed_scopes" in form else None,
+        # Absent: unchanged.
+        access_token_format=typed[TOKEN_FORMAT_FIELD] or None,
     )
     try:
         await call(services(request).oauth_clients.change, number, changes, actor=viewer.id)

@@ -1,0 +1,35 @@
+"""RFC 9068 JWT access tokens: each client's access token format
+
+Revision ID: 0019
+Revises: 0016
+Create Date: 2026-12-06 17:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0019"
+down_revision: str | None = "0016"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # Every client registered so far keeps what it has had: Deskpro's opaque ID:CODE tokens.
+    with op.batch_alter_table("oauth_clients", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "access_token_format",
+                sa.String(length=16),
+                server_default="opaque",
+                nullable=False,
+            )
+        )
+
+
+def downgrade() -> None:
+    # The JWT access tokens already issued stay valid rows; their clients get opaque ones next.
+    with op.batch_alter_table("oauth_clients", schema=None) as batch_op:
+        batch_op.drop_column("access_token_format")
