@@ -28,6 +28,7 @@ from tessera.core.oauth_grants import AuthorizationCode, RefreshToken
 from tessera.core.oauth_scopes import SESSION_SCOPE, granted_scope, scope_values
 from tessera.core.people import Person
 from tessera.core.principals import TokenSource
+from tessera.core.sign_in_methods import SignInMethod
 from tessera.oauth.context import OAuthContext
 from tessera.oauth.models import (
     AccessTokenModel,
@@ -60,6 +61,8 @@ class OAuthStorage:
         self._refresh_token_read: tuple[str, stored.WithParties[RefreshToken] | None] | None = None
         #: When the person consenting now signed in (set by the service for the consent step).
         self.auth_time: datetime | None = None
+        #: …and how (the ``acr`` and ``amr`` of the grant's tokens).
+        self.signed_in_by: SignInMethod | None = None
 
     # -- clients --------------------------------------------------------------------------
 
@@ -138,6 +141,7 @@ class OAuthStorage:
             now=now,
             auth_time=self.auth_time,
             resources=resources,
+            signed_in_by=self.signed_in_by,
         )
         stored.add_code(
             self.session,
@@ -256,6 +260,8 @@ class OAuthStorage:
                 scope=request.scope,
                 now=now,
                 resources=audience,
+                auth_time=self.auth_time,
+                signed_in_by=self.signed_in_by,
             )
         code = API_TOKEN_CODE.new()
         expires_at = now + self.context.config.access_token_lifetime
@@ -273,6 +279,7 @@ class OAuthStorage:
         )
         client: ClientModel = request.client
         if client.client.access_token_format is AccessTokenFormat.JWT:
+            method = grant.sign_in_method
             # RFC 9068: the JWT names this row; its signature replaces the code, whose digest
             # the row keeps instead (the random code above was never shown to anyone).
             claims = access_token_claims(
@@ -285,6 +292,8 @@ class OAuthStorage:
                 issued_at=now,
                 expires_at=expires_at,
                 auth_time=grant.auth_time,
+                acr=None if method is None else method.acr,
+                amr=None if method is None else method.amr,
             )
             signed, signature = self.context.access_tokens.sign(claims)
             stored_tokens.set_code_digest(self.session, access.id, hasher.digest(signature))

@@ -272,6 +272,9 @@ class OAuthGrantRow(Base):
     auth_time: Mapped[datetime | None] = mapped_column(UtcDateTime)
     #: The resources (RFC 8707) the person approved; None: none named (Tessera's own API).
     resources: Mapped[list[str] | None] = mapped_column(JSON)
+    #: How the person had signed in (``SignInMethod``): the ``acr`` and ``amr`` of its tokens.
+    #: None for older grants and those of the device grant.
+    sign_in_method: Mapped[str | None] = mapped_column(String(32))
 
 
 class OAuthCodeRow(Base):
@@ -358,6 +361,8 @@ class WebSessionRow(Base):
     #: The last request seen, written at most once per few minutes (the idle timeout's clock);
     #: None until the first such write, when ``created_at`` stands for it.
     last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: How the person signed in (``SignInMethod``); None for sessions from before it was kept.
+    sign_in_method: Mapped[str | None] = mapped_column(String(32))
 
 
 class ShownOnceRow(Base):

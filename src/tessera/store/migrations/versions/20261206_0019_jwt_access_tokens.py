@@ -1,4 +1,4 @@
-"""RFC 9068 JWT access tokens: each client's access token format
+"""RFC 9068 JWT access tokens: each client's access token format; how people signed in (acr)
 
 Revision ID: 0019
 Revises: 0016
@@ -27,9 +27,16 @@ def upgrade() -> None:
                 nullable=False,
             )
         )
+    # Unknown for what exists: such sessions and grants give no acr or amr.
+    for table in ("web_sessions", "oauth_grants"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column("sign_in_method", sa.String(length=32), nullable=True))
 
 
 def downgrade() -> None:
+    for table in ("oauth_grants", "web_sessions"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column("sign_in_method")
     # The JWT access tokens already issued stay valid rows; their clients get opaque ones next.
     with op.batch_alter_table("oauth_clients", schema=None) as batch_op:
         batch_op.drop_column("access_token_format")
