@@ -10,6 +10,7 @@ the token store and every request is checked against that row.
 import base64
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -25,6 +26,7 @@ from tessera.core.oauth_clients import AccessTokenFormat
 from tessera.services.authenticate import PresentedRequest
 from tessera.services.container import Services
 from tessera.services.oauth_clients import IssuedOAuthClient, OAuthClientChanges
+from tests.clock import ManualClock
 from tests.conftest import extra_runtime
 from tests.factories import make_oauth_client
 from tests.oauth.flows import (
@@ -321,3 +323,15 @@ def test_another_process_refuses_a_revoked_jwt_after_its_next_poll(
 
     with pytest.raises(InvalidApiToken):
         authenticator.authenticate(presented)
+
+
+def test_a_jwt_used_before_is_still_refused_once_it_expires(
+    api: httpx.Client, browser: Browser, jwt_app: IssuedOAuthClient, clock: ManualClock
+) -> None:
+    access = issue_tokens(browser, api, jwt_app).access
+    data_of(me(api, access))  # verified once: the same text again skips the signature
+
+    clock.advance(timedelta(seconds=3601))
+
+    assert_error(me(api, access), INVALID_API_TOKEN)
+    assert introspected(api, jwt_app, access) == {"active": False}
