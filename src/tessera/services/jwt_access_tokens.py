@@ -19,6 +19,7 @@ import json
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from joserfc import jws, jwt
@@ -132,8 +133,11 @@ class JwtAccessTokens:
             return
         with self._lock:
             verified = self._verified
-            while len(verified) >= self._verified_size:
-                del verified[next(iter(verified))]
+            if len(verified) >= self._verified_size:
+                # An eighth at a time: a dictionary finds its first live entry only by scanning
+                # past the deleted ones (as the credential cache's generations, ADR 0028).
+                for oldest in list(islice(verified, max(1, self._verified_size // 8))):
+                    del verified[oldest]
             verified[seen] = (token_id, expires)
 
     def _judge(self, claims: Any) -> tuple[int, int]:
