@@ -17,6 +17,7 @@ from tessera.services.oauth_clients import IssuedOAuthClient
 from tests.clock import ManualClock
 from tests.factories import make_oauth_client, make_person
 from tests.mail_server import MailSite, link_in, mail_site
+from tests.oauth.device_flows import approve, make_device_client, poll, start
 from tests.oauth.flows import WEB_CALLBACK, Browser
 from tests.oauth.test_conformance_basic_op import RelyingParty, code_flow, consent
 from tests.oauth.test_jwt_access_tokens import validated
@@ -129,3 +130,18 @@ def test_oidcc_acr_and_amr_say_a_magic_link_was_used(site: MailSite, clock: Manu
 
     assert claims["acr"] == MAGIC_LINK
     assert claims["amr"] == ["otp"]
+
+
+def test_the_device_grant_carries_the_sign_in_of_the_browser_that_approved(
+    api: httpx.Client, browser: Browser, services: Services
+) -> None:
+    # The device grant gives no ID token: its JWT access token shows what the grant recorded.
+    device = make_device_client(services, access_token_format=AccessTokenFormat.JWT)
+    started = start(api, device)
+    approve(browser, started["user_code"])
+
+    token = poll(api, device, started["device_code"]).json()
+
+    claims = validated(api, token["access_token"])
+    assert (claims["acr"], claims["amr"]) == (PASSWORD, ["pwd"])
+    assert isinstance(claims["auth_time"], int)

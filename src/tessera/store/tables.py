@@ -273,7 +273,7 @@ class OAuthGrantRow(Base):
     #: The resources (RFC 8707) the person approved; None: none named (Tessera's own API).
     resources: Mapped[list[str] | None] = mapped_column(JSON)
     #: How the person had signed in (``SignInMethod``): the ``acr`` and ``amr`` of its tokens.
-    #: None for older grants and those of the device grant.
+    #: None for grants from before it was kept.
     sign_in_method: Mapped[str | None] = mapped_column(String(32))
 
 
