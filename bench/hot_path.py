@@ -32,6 +32,7 @@ from tessera.core.passwords import PasswordHasher
 from tessera.core.principals import TokenSource
 from tessera.services.api_keys import NewApiKey
 from tessera.services.authenticate import PresentedRequest
+from tessera.services.jwt_access_tokens import access_token_claims
 from tessera.services.oauth_clients import NewOAuthClient
 from tessera.services.people import NewPerson
 from tessera.settings import Settings
@@ -89,14 +90,18 @@ def seed(runtime: Runtime, pool: int) -> dict[str, list[str]]:
         "token": [f"token {t}" for t in tokens],
         "oauth": oauth_tokens(runtime, app.client.id, agent.id, "session", pool),
         "scoped": oauth_tokens(runtime, app.client.id, agent.id, NARROW_SCOPE, pool),
+        # RFC 9068 (ADR 0051): the signature checked, then the same row as "oauth".
+        "jwt": oauth_tokens(runtime, app.client.id, agent.id, "session", pool, jwt=True),
     }
 
 
 def oauth_tokens(
-    runtime: Runtime, client_id: int, person_id: int, scope: str, pool: int
+    runtime: Runtime, client_id: int, person_id: int, scope: str, pool: int, *, jwt: bool = False
 ) -> list[str]:
     """OAuth access tokens of one grant, as the token endpoint stores them (no HTTP flow)."""
-    hasher, now = runtime.oauth.context.hasher, runtime.oauth.context.clock.now()
+    context = runtime.oauth.context
+    hasher, now = context.hasher, context.clock.now()
+    expires_at = now + timedelta(days=1)
     tokens = []
     with runtime.database.write() as session:
         grant = stored_grants.add_grant(
@@ -111,10 +116,25 @@ def oauth_tokens(
                 scope=scope,
                 source=TokenSource.OAUTH,
                 now=now,
-                expires_at=now + timedelta(days=1),
+                expires_at=expires_at,
                 grant_id=grant.id,
             )
-            tokens.append(f"Bearer {format_credential(token.id, code)}")
+            if not jwt:
+                tokens.append(f"Bearer {format_credential(token.id, code)}")
+                continue
+            claims = access_token_claims(
+                issuer=context.issuer,
+                token_id=token.id,
+                subject=str(person_id),
+                client_id=f"{client_id}_bench",
+                audience=(context.own_resource,),
+                scope=scope,
+                issued_at=now,
+                expires_at=expires_at,
+            )
+            signed, signature = context.access_tokens.sign(claims)
+            stored_tokens.set_code_digest(session, token.id, hasher.digest(signature))
+            tokens.append(f"Bearer {signed}")
     return tokens
 
 

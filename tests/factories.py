@@ -3,7 +3,7 @@
 import secrets
 from collections.abc import Sequence
 
-from tessera.core.oauth_clients import ClientContext, GrantType
+from tessera.core.oauth_clients import AccessTokenFormat, ClientContext, GrantType
 from tessera.core.people import Person
 from tessera.core.signing_keys import DEFAULT_ALGORITHM, SigningAlgorithm
 from tessera.services.api_keys import IssuedApiKey, NewApiKey
@@ -97,6 +97,7 @@ def make_oauth_client(
     id_token_alg: SigningAlgorithm = DEFAULT_ALGORITHM,
     post_logout_redirect_uris: Sequence[str] = (),
     allowed_scopes: str = "session",
+    access_token_format: AccessTokenFormat = AccessTokenFormat.OPAQUE,
 ) -> IssuedOAuthClient:
     """A registered OAuth client; its secret (None when public) is remembered as a secret."""
     issued = services.oauth_clients.create(
@@ -110,6 +111,7 @@ def make_oauth_client(
             id_token_signed_response_alg=id_token_alg,
             post_logout_redirect_uris=post_logout_redirect_uris,
             allowed_scopes=allowed_scopes,
+            access_token_format=access_token_format,
         )
     )
     if issued.secret is not None:

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from tessera.services.first_run import FirstRunService
     from tessera.services.health import ReadinessProbe
     from tessera.services.housekeeping import Housekeeping
+    from tessera.services.jwt_access_tokens import JwtAccessTokens
     from tessera.services.leak_reports import LeakReportService
     from tessera.services.magic_links import MagicLinkService
     from tessera.services.mail import Mailer
@@ -376,7 +377,15 @@ class Wiring:
             refusals=self.refusal_cache,
             allow_query_credentials=self.settings.allow_query_credentials,
             threads=self.credential_threads,
+            jwt_access_tokens=self.jwt_access_tokens,
         )
+
+    @cached_property
+    def jwt_access_tokens(self) -> JwtAccessTokens:
+        from tessera.services.jwt_access_tokens import JwtAccessTokens
+
+        # Checked against the issuer of the metadata, which signs them (ADR 0051).
+        return JwtAccessTokens(self.signing_keys, self.clock, self.site.public_url.rstrip("/"))
 
     @cached_property
     def refusal_cache(self) -> RefusalCache:
@@ -693,6 +702,7 @@ class Wiring:
                 issuer=self.site.public_url.rstrip("/"),
                 client_documents=self.client_documents,
                 client_keys=self.client_keys,
+                jwt_access_tokens=self.jwt_access_tokens,
                 # API scopes name the tags of Tessera's own API and of the guarded one.
                 scopes=ScopeCatalogue(
                     [*OWN_TAGS, *(tag for route in self.route_table.routes for tag in route.tags)]

@@ -87,6 +87,7 @@ def test_create_json_carries_the_secret_and_the_deskpro_fields(
         "token_endpoint_auth_method": "client_secret_basic",
         "jwks_uri": None,
         "jwks": None,
+        "access_token_format": "opaque",
         "auth_endpoint": client["auth_endpoint"],
         "token_endpoint": client["token_endpoint"],
         "date_created": client["date_created"],
@@ -223,6 +224,20 @@ def test_the_id_token_algorithm_is_chosen_and_changed(cli: Cli, services: Servic
     assert changed["id_token_signed_response_alg"] == "RS256"
     assert refused.exit_code == 2
     assert services.oauth_clients.get(client["id"]).id_token_signed_response_alg.value == "RS256"
+
+
+def test_the_access_token_format_is_chosen_and_changed(cli: Cli, services: Services) -> None:
+    client = create(cli, "--access-tokens", "jwt")
+    shown = cli("clients", "show", str(client["id"]))
+    changed = cli.json("clients", "update", str(client["id"]), "--access-tokens", "opaque")
+    refused = cli("clients", "update", str(client["id"]), "--access-tokens", "jwe")
+
+    assert client["access_token_format"] == "jwt"
+    (line,) = [line for line in shown.stdout.splitlines() if "access tokens" in line]
+    assert line.split()[-1] == "jwt"
+    assert changed["access_token_format"] == "opaque"
+    assert refused.exit_code == 2
+    assert services.oauth_clients.get(client["id"]).access_token_format.value == "opaque"
 
 
 def test_rotate_secret_replaces_the_secret(cli: Cli, services: Services) -> None:

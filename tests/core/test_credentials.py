@@ -12,6 +12,7 @@ from tessera.core.credentials import (
     CodeHasher,
     CredentialKind,
     PresentedCredential,
+    PresentedJwt,
     _parse_separated,
     new_code,
     parse_authorization,
@@ -51,8 +52,18 @@ def test_reads_kind_id_and_code(header: str, expected: PresentedCredential) -> N
 
 
 @pytest.mark.parametrize(
+    "header", ["Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln", "token eyJhbGciOiJSUzI1NiJ9.e30.c2ln"]
+)
+def test_a_bearer_jwt_is_handed_back_unverified(header: str) -> None:
+    # RFC 9068 access tokens (ADR 0051): the caller checks the signature, then the row.
+    assert parse_authorization(header) == PresentedJwt("eyJhbGciOiJSUzI1NiJ9.e30.c2ln")
+
+
+@pytest.mark.parametrize(
     ("header", "expected"),
     [
+        ("key eyJhbGciOiJSUzI1NiJ9.e30.c2ln", InvalidApiKey),  # a key is never a JWT
+        (basic("eyJhbGciOiJSUzI1NiJ9.e30.c2ln"), InvalidApiKey),
         ("key 1:XYZ invalid", MalformedAuthorizationHeader),  # three parts (Deskpro feature)
         ("key 91 XdfadfadfeYZ", MalformedAuthorizationHeader),
         ("key", MalformedAuthorizationHeader),
@@ -118,7 +129,7 @@ def test_short_secret_keys_are_refused() -> None:
         CodeHasher(b"short")
 
 
-def _result_of(parse: Callable[[str], PresentedCredential], header: str) -> object:
+def _result_of(parse: Callable[[str], PresentedCredential | PresentedJwt], header: str) -> object:
     try:
         return parse(header)
     except TesseraError as error:
@@ -130,7 +141,7 @@ _HEADER_PIECES = st.sampled_from(
     [
         "token", "key", "Bearer", "TOKEN", "Basic", "bogus", "\u212aey", " ", "  ", "\t",
         "\u00a0", "\u2028", ",", ":", "0", "7", "42", "123456789012345678", "1234567890123456789",
-        "ABC", "x" * 250, "é", "\n",
+        "ABC", "x" * 250, "é", "\n", "eyJ",
     ]
 )  # fmt: skip
 

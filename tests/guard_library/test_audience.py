@@ -6,16 +6,20 @@ a table that names none refuses every audience-bound token), a FastAPI app with 
 on loopback, tokens from the whole code flow over HTTP.
 """
 
+import base64
+import json
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from tessera.core.oauth_clients import AccessTokenFormat
 from tessera.guard import Guard
 from tessera.services.container import Services
 from tests.factories import key_header, make_key, make_oauth_client, make_person
 from tests.guard_library.apps import asgi_app
 from tests.guard_library.tessera_node import HELPDESK_ROUTES, TesseraNode, tessera_node
+from tests.guard_library.waiting import until
 from tests.live import serving
 from tests.oauth.flows import (
     WEB_CALLBACK,
@@ -30,6 +34,8 @@ from tests.oauth.flows import (
 API = "https://api.example.test/v1"
 MCP = "https://mcp.example.test/mcp"
 METADATA = "/.well-known/oauth-protected-resource/v1"
+#: A bound for a loaded machine (the feed is polled every 0.25 s), not a speed target.
+PROPAGATION_BOUND = 5.0
 
 
 @pytest.fixture(scope="module")
@@ -50,11 +56,14 @@ def api(node: TesseraNode) -> Iterator[httpx.Client]:
             yield client
 
 
-def oauth_token(node: TesseraNode, services: Services, *resources: str) -> str:
+def oauth_token(node: TesseraNode, services: Services, *resources: str, jwt: bool = False) -> str:
     for resource in resources:
         if services.resources.find(resource) is None:
             services.resources.create(resource, resource)
-    app = make_oauth_client(services, redirect_uris=[WEB_CALLBACK])
+    token_format = AccessTokenFormat.JWT if jwt else AccessTokenFormat.OPAQUE
+    app = make_oauth_client(
+        services, redirect_uris=[WEB_CALLBACK], access_token_format=token_format
+    )
     browser = signed_in(Browser(node.url), make_account(services))
     try:
         code, verifier = code_for(browser, app, *resources)
@@ -74,6 +83,34 @@ def test_a_token_for_this_api_is_let_in(
     answer = api.get("/tickets", headers=bearer(oauth_token(node, services, API)))
 
     assert answer.status_code == 200, answer.text
+
+
+def test_a_jwt_access_token_is_let_in_until_it_is_revoked(
+    api: httpx.Client, node: TesseraNode, services: Services
+) -> None:
+    # The library asks Tessera's door (no cache here): the JWT's row decides, as for any token.
+    token = oauth_token(node, services, API, jwt=True)
+    allowed = api.get("/tickets", headers=bearer(token))
+
+    services.api_tokens.revoke(int(str(_claims(token)["jti"])))
+
+    assert token.startswith("eyJ")
+    assert allowed.status_code == 200, allowed.text
+    # Revoked by another process: Tessera's node hears of it on its next poll of the feed.
+    assert until(PROPAGATION_BOUND, lambda: refused(api, token))
+
+
+def refused(api: httpx.Client, token: str) -> bool:
+    answer = api.get("/tickets", headers=bearer(token))
+    return answer.status_code == 401 and answer.json()["code"] == "invalid_api_token"
+
+
+def _claims(token: str) -> dict[str, object]:
+    payload = token.split(".")[1]
+    claims: dict[str, object] = json.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    )
+    return claims
 
 
 def test_a_token_for_another_resource_is_refused(

@@ -208,9 +208,14 @@ def test_the_metadata_lists_exactly_what_is_supported(api: httpx.Client, server:
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256"],
         "claims_supported": [
-            *("sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "amr"),
+            *("sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "acr", "amr"),
             *("name", "given_name", "family_name", "preferred_username", "zoneinfo"),
             *("updated_at", "email", "email_verified"),
+        ],
+        "acr_values_supported": [
+            "urn:tessera:acr:password",
+            "urn:tessera:acr:identity-provider",
+            "urn:tessera:acr:magic-link",
         ],
         "claims_parameter_supported": False,
         "request_parameter_supported": False,

@@ -286,3 +286,33 @@ def test_an_apps_id_token_algorithm_is_chosen_shown_and_changed(
     assert kept.value == "ES256"
     assert (changed.status_code, older_form.status_code) == (303, 303)
     assert services.oauth_clients.get(app.id).id_token_signed_response_alg.value == "RS256"
+
+
+def test_an_apps_access_token_format_is_chosen_shown_and_changed(
+    server: str, services: Services
+) -> None:
+    app_form = {
+        "name": "Reports",
+        "redirect_uris": "https://reports.example.test/callback",
+        "allowed_grant_type": "authorization_code",
+        "context": "agent",
+    }
+    with console_as(server, services) as admin:
+        blank = admin.get("/console/apps")
+        created = admin.post("/console/apps", app_form | {"access_token_format": "jwt"})
+        (app,) = services.oauth_clients.list_all()
+        page = admin.get(f"/console/apps/{app.id}")
+        forged = admin.post(f"/console/apps/{app.id}", app_form | {"access_token_format": "x"})
+        changed = admin.post(
+            f"/console/apps/{app.id}", app_form | {"access_token_format": "opaque"}
+        )
+        # A form without the field (a page from before it existed) leaves the choice alone.
+        older_form = admin.post(f"/console/apps/{app.id}", app_form)
+
+    assert selected_in(blank, "access_token_format") == "opaque"
+    assert created.status_code == 303, created.text
+    assert "Access tokens JWT (RFC 9068)" in text_of(page)
+    assert selected_in(page, "access_token_format") == "jwt"
+    assert forged.status_code == 400
+    assert (changed.status_code, older_form.status_code) == (303, 303)
+    assert services.oauth_clients.get(app.id).access_token_format.value == "opaque"

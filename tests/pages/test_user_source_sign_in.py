@@ -5,6 +5,8 @@ its own loopback port; Tessera runs with its public URL equal to its own loopbac
 the provider's redirects come back to it. The person signs in on the provider's own login form.
 """
 
+import base64
+import json
 import re
 import secrets
 from collections.abc import Iterator
@@ -20,6 +22,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from tessera.app import create_app
 from tessera.core.audit import AuditFilters
 from tessera.core.errors import NotFound
+from tessera.core.oauth_clients import AccessTokenFormat
 from tessera.core.paging import PageRequest
 from tessera.core.user_sources import OfferedTo, UserSource
 from tessera.services.container import Services
@@ -279,7 +282,13 @@ def test_an_app_gets_a_token_for_a_person_who_signed_in_at_the_provider(
     tessera: Tessera, connect: Any, page: Page, callback: Callback
 ) -> None:
     connected = connect()
-    app = make_oauth_client(tessera.services, name="Example App", redirect_uris=[callback.url])
+    # A JWT access token (ADR 0051) shows what the grant recorded of the sign-in: acr and amr.
+    app = make_oauth_client(
+        tessera.services,
+        name="Example App",
+        redirect_uris=[callback.url],
+        access_token_format=AccessTokenFormat.JWT,
+    )
     assert app.secret is not None
     flow = start_authorization(tessera.url, app, callback.url)
 
@@ -307,6 +316,10 @@ def test_an_app_gets_a_token_for_a_person_who_signed_in_at_the_provider(
         me = http.get("/api/v2/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
     assert me.status_code == 200, me.text
     assert me.json()["data"]["person"]["primary_email"] == connected.accounts["bob"]["email"]
+    # Its signature was checked by Tessera just now (/me accepted it): the payload is ours.
+    payload = tokens["access_token"].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert (claims["acr"], claims["amr"]) == ("urn:tessera:acr:identity-provider", ["fed"])
 
 
 # -- Deskpro's endpoints: an app's web view gets a token through the provider (E7–E9) -------

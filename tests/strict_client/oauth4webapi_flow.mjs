@@ -102,8 +102,24 @@ await run(async () => {
     check(again.at_hash === halfHash(refreshed.access_token), 'the refreshed at_hash')
   }
 
+  // 7. For a client opted into JWT access tokens: each access token as a resource server checks
+  //    it with the library (RFC 9068 §4: typ, signature against the JWKS, iss, aud, exp…).
+  let accessTokenClaims = null
+  if (settings.jwtAudience !== undefined) {
+    accessTokenClaims = []
+    for (const token of [granted.access_token, refreshed.access_token]) {
+      const request = new Request(new URL('/api/v2/me', issuer), {
+        headers: { authorization: `Bearer ${token}` },
+      })
+      accessTokenClaims.push(
+        await oauth.validateJwtAccessToken(as, request, settings.jwtAudience, insecure),
+      )
+    }
+  }
+
   return {
     issuer: as.issuer,
+    access_token_claims: accessTokenClaims,
     alg: verified.protectedHeader.alg,
     kid: verified.protectedHeader.kid,
     id_token_claims: claims,

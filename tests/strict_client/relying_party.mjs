@@ -9,7 +9,8 @@
 // Settings come from the environment (a secret is never put on a command line):
 //   TESSERA_ISSUER, TESSERA_CLIENT_ID, TESSERA_CLIENT_SECRET (absent: a public client, auth
 //   "none"), TESSERA_CLIENT_PRIVATE_JWK (a private JWK with its alg: private_key_jwt instead of
-//   a secret), TESSERA_REDIRECT_URI, TESSERA_SCOPE, TESSERA_ID_TOKEN_ALG (RS256 when absent).
+//   a secret), TESSERA_REDIRECT_URI, TESSERA_SCOPE, TESSERA_ID_TOKEN_ALG (RS256 when absent),
+//   TESSERA_JWT_AUDIENCE (set: the access tokens are RFC 9068 JWTs for this audience).
 
 import { createHash } from 'node:crypto'
 import { createInterface } from 'node:readline'
@@ -30,6 +31,7 @@ export const settings = {
   redirectUri: setting('TESSERA_REDIRECT_URI'),
   scope: setting('TESSERA_SCOPE', 'openid profile email offline_access'),
   alg: setting('TESSERA_ID_TOKEN_ALG', 'RS256'),
+  jwtAudience: process.env.TESSERA_JWT_AUDIENCE,
 }
 
 export function say(message) {

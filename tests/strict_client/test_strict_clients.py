@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tessera.core.oauth_clients import AccessTokenFormat
 from tessera.core.signing_keys import SigningAlgorithm
 from tessera.services.oauth_clients import IssuedOAuthClient
 from tests.factories import make_oauth_client
@@ -138,6 +139,37 @@ def test_a_client_signing_its_assertions_with_private_key_jwt(
     flow = run_flow("oauth4webapi_flow.mjs", settings, browser.approve, log=tmp_path / "stderr")
 
     assert_whole_flow(flow, issuer, app, account, "RS256")
+
+
+def test_jwt_access_tokens_pass_the_librarys_rfc_9068_validation(
+    issuer: Issuer, account: Account, browser: Browser, tmp_path: Path
+) -> None:
+    # ADR 0051: the library checks each access token as a resource server would (typ at+jwt,
+    # the signature against the JWKS, iss, aud = Tessera's API, exp, sub, client_id, jti…).
+    app = make_oauth_client(
+        issuer.services,
+        name="Strict JWT App",
+        redirect_uris=[WEB_CALLBACK],
+        access_token_format=AccessTokenFormat.JWT,
+    )
+    settings = {
+        "TESSERA_ISSUER": issuer.url,
+        "TESSERA_CLIENT_ID": app.client.client_id,
+        "TESSERA_REDIRECT_URI": WEB_CALLBACK,
+        "TESSERA_SCOPE": SCOPE,
+        "TESSERA_JWT_AUDIENCE": issuer.url,
+    } | ({} if app.secret is None else {"TESSERA_CLIENT_SECRET": app.secret})
+
+    flow = run_flow("oauth4webapi_flow.mjs", settings, browser.approve, log=tmp_path / "stderr")
+
+    result = assert_whole_flow(flow, issuer, app, account, "RS256")
+    first, refreshed = result["access_token_claims"]
+    for claims in (first, refreshed):
+        assert claims["iss"] == issuer.url
+        assert claims["aud"] == issuer.url
+        assert claims["sub"] == str(account.person.id)
+        assert claims["client_id"] == app.client.client_id
+    assert first["jti"] != refreshed["jti"]
 
 
 @pytest.mark.parametrize("public", [False, True], ids=["confidential", "public"])

@@ -6,11 +6,14 @@ refuses tokens bound elsewhere and, unless ``accept_unbound_tokens``, tokens ask
 and pass as before. A table that names no resource keeps the old rule and refuses bound tokens.
 """
 
+import base64
+import json
 from collections.abc import Iterator
 
 import pytest
 
 from tessera.core.errors import InvalidInput
+from tessera.core.oauth_clients import AccessTokenFormat
 from tessera.core.routes import parse_route_table
 from tessera.services.oauth_clients import IssuedOAuthClient
 from tests.conftest import wipe
@@ -68,13 +71,17 @@ def guard(strict: Guard) -> Iterator[Guard]:
     wipe(strict.runtime)
 
 
-def oauth_token(guard: Guard, *resources: str) -> str:
-    """An access token of the whole code flow on this server, for these resources."""
+def oauth_token(guard: Guard, *resources: str, jwt: bool = False) -> str:
+    """An access token of the whole code flow on this server, for these resources (a JWT
+    access token with ``jwt``, ADR 0051)."""
     services = guard.services
     for resource in resources:
         if services.resources.find(resource) is None:
             services.resources.create(resource, resource)
-    app: IssuedOAuthClient = make_oauth_client(services, redirect_uris=[WEB_CALLBACK])
+    token_format = AccessTokenFormat.JWT if jwt else AccessTokenFormat.OPAQUE
+    app: IssuedOAuthClient = make_oauth_client(
+        services, redirect_uris=[WEB_CALLBACK], access_token_format=token_format
+    )
     browser = signed_in(Browser(str(guard.http.base_url)), make_account(services))
     try:
         code, verifier = code_for(browser, app, *resources)
@@ -95,6 +102,27 @@ def test_a_token_for_this_api_is_allowed_and_its_audience_named(guard: Guard, do
 
     assert answer.status_code == 200, answer.text
     assert set(answer.headers["X-Tessera-Audience"].split()) == {API, MCP}
+
+
+@EVERY_DOOR
+def test_a_jwt_access_token_passes_the_doors_until_it_is_revoked(guard: Guard, door: str) -> None:
+    token = oauth_token(guard, API, jwt=True)
+    allowed = guard.ask(door, "GET", "/tickets", bearer(token))
+    for_another = guard.ask(door, "GET", "/tickets", bearer(oauth_token(guard, MCP, jwt=True)))
+
+    assert token.startswith("eyJ")
+    assert allowed.status_code == 200, allowed.text
+    assert allowed.headers["X-Tessera-Audience"] == API
+    assert for_another.status_code == 401
+    guard.services.api_tokens.revoke(int(_jti(token)))
+    refused = guard.ask(door, "GET", "/tickets", bearer(token))
+    assert (refused.status_code, refused.json()) == (401, envelope(401, "invalid_api_token"))
+
+
+def _jti(token: str) -> str:
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return str(claims["jti"])
 
 
 @EVERY_DOOR

@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 
 from tessera.app import create_app
 from tessera.bootstrap import Runtime
+from tessera.core.audit import AuditFilters, AuditKind
 from tessera.core.oauth_clients import ClientContext, GrantType
+from tessera.core.paging import PageRequest
 from tessera.services.container import Services
 from tessera.store.tables import ApiTokenRow, OAuthGrantRow
 from tests.conftest import extra_runtime
@@ -99,6 +101,7 @@ def test_create_answers_201_with_the_secret_once(api: httpx.Client, services: Se
         "token_endpoint_auth_method": "client_secret_basic",
         "jwks_uri": None,
         "jwks": None,
+        "access_token_format": "opaque",
         "auth_endpoint": "http://helpdesk.test/oauth/authorize",
         "token_endpoint": "http://helpdesk.test/oauth/token",
         "date_created": data["date_created"],
@@ -301,6 +304,7 @@ def test_create_refuses_invalid_input_as_deskpro_nests_it(
         # Symmetric (the client secret as key) and unsigned ID tokens are never offered.
         ("id_token_signed_response_alg", "HS256"),
         ("id_token_signed_response_alg", "none"),
+        ("access_token_format", "jwe"),
     ],
 )
 def test_create_refuses_unknown_choices(
@@ -373,6 +377,7 @@ def test_get_shows_a_client_without_its_secret(api: httpx.Client, services: Serv
         "token_endpoint_auth_method": "client_secret_basic",
         "jwks_uri": None,
         "jwks": None,
+        "access_token_format": "opaque",
         "auth_endpoint": "http://helpdesk.test/oauth/authorize",
         "token_endpoint": "http://helpdesk.test/oauth/token",
         "date_created": data["date_created"],
@@ -427,6 +432,28 @@ def test_the_id_token_algorithm_is_chosen_at_creation_and_changed_by_update(
     field_errors = refused.json()["errors"]["fields"]["id_token_signed_response_alg"]
     assert field_errors["errors"][0]["code"] == "invalid"
     assert data_of(api.get(path, headers=admin))["id_token_signed_response_alg"] == "RS256"
+
+
+def test_the_access_token_format_is_chosen_at_creation_changed_by_update_and_audited(
+    api: httpx.Client, services: Services
+) -> None:
+    admin = admin_key(services)
+    body = APP | {"access_token_format": "jwt"}
+
+    created = data_of(api.post("/api/v2/oauth_clients", json=body, headers=admin), 201)
+    received_secret(created)
+    path = f"/api/v2/oauth_clients/{created['id']}"
+    changed = api.put(path, json={"access_token_format": "opaque"}, headers=admin)
+    refused = api.put(path, json={"access_token_format": "paseto"}, headers=admin)
+
+    assert created["access_token_format"] == "jwt"
+    assert changed.status_code == 204
+    assert refused.status_code == 400
+    assert data_of(api.get(path, headers=admin))["access_token_format"] == "opaque"
+    [event] = services.audit.list(
+        AuditFilters(kind=AuditKind.OAUTH_CLIENT_CHANGED.value), PageRequest(1, 10)
+    ).items
+    assert event.detail["fields"] == ["access_token_format"]
 
 
 def test_update_refuses_bad_input_and_keeps_the_client(

@@ -30,6 +30,7 @@ from tessera.core.client_keys import ClientAuthMethod
 from tessera.core.client_registration import InitialAccessToken, RegistrationMode
 from tessera.core.errors import FieldError, FieldErrors, InvalidInput, NotFound
 from tessera.core.oauth_clients import (
+    AccessTokenFormat,
     ClientContext,
     ClientOrigin,
     GrantType,
@@ -61,6 +62,10 @@ ContextOption = Annotated[
 SIGNATURE_HELP = (
     "What signs its OpenID Connect ID tokens (id_token_signed_response_alg): RS256, which every "
     "library checks, or ES256 for an app that asks for it."
+)
+ACCESS_FORMAT_HELP = (
+    "What its access tokens look like: opaque (Deskpro's ID:CODE, the default) or jwt "
+    "(RFC 9068 JWTs signed with the keys at /oauth/jwks, still revocable at once)."
 )
 SCOPES_HELP = (
     "The API scopes it may be granted: session (all of the person's rights, the default) or "
@@ -148,6 +153,7 @@ def client_text(client: OAuthClient, services: Wiring) -> str:
             if client.jwks
             else ()
         ),
+        ("access tokens", client.access_token_format.value),
         ("status", "enabled" if client.is_enabled else "disabled"),
         *(("redirect URI", uri) for uri in client.redirect_uris),
         *(("after sign-out", uri) for uri in client.post_logout_redirect_uris),
@@ -233,6 +239,9 @@ def create(
     ] = None,
     jwks_uri: JwksUriOption = None,
     jwks_file: JwksFileOption = None,
+    access_tokens: Annotated[
+        AccessTokenFormat, typer.Option("--access-tokens", help=ACCESS_FORMAT_HELP)
+    ] = AccessTokenFormat.OPAQUE,
     as_json: JsonOption = False,
 ) -> None:
     """Register a client; print its client_id and, unless public or private_key_jwt, its
@@ -251,6 +260,7 @@ def create(
             token_endpoint_auth_method=auth_method,
             jwks_uri=jwks_uri,
             jwks=_read_jwks(jwks_file),
+            access_token_format=access_tokens,
         )
     )
     emit(
@@ -324,6 +334,9 @@ def update(
     id_token_alg: Annotated[
         SigningAlgorithm | None, typer.Option("--id-token-alg", help=SIGNATURE_HELP)
     ] = None,
+    access_tokens: Annotated[
+        AccessTokenFormat | None, typer.Option("--access-tokens", help=ACCESS_FORMAT_HELP)
+    ] = None,
     post_logout_redirect_uris: PostLogoutOption = None,
     no_post_logout_redirect_uris: Annotated[
         bool,
@@ -359,6 +372,7 @@ def update(
         token_endpoint_auth_method=auth_method,
         jwks_uri=jwks_uri,
         jwks=_read_jwks(jwks_file),
+        access_token_format=access_tokens,
     )
     with _naming(client_id):
         client = services.oauth_clients.change(client_id, changes)

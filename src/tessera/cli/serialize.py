@@ -96,6 +96,7 @@ def oauth_client_json(client: OAuthClient, site: SiteInfo) -> dict[str, Any]:
         "token_endpoint_auth_method": client.token_endpoint_auth_method.value,
         "jwks_uri": client.jwks_uri,
         "jwks": None if client.jwks is None else dict(client.jwks),
+        "access_token_format": client.access_token_format.value,
         "auth_endpoint": authorization_endpoint(site),
         "token_endpoint": token_endpoint(site),
         "date_created": iso(client.created_at),

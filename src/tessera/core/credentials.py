@@ -59,14 +59,28 @@ class PresentedCredential(NamedTuple):
     code: str
 
 
-def parse_authorization(header: str) -> PresentedCredential:
+#: Every JWS in compact form starts with its header, base64url of ``{"``: ``eyJ``. No
+#: ``ID:CODE`` does (ids are digits), so this first test is all the opaque path pays.
+JWT_START = "eyJ"
+
+
+class PresentedJwt(NamedTuple):
+    """A bearer token in JWT form (an RFC 9068 access token, ADR 0051), not yet verified."""
+
+    compact: str
+
+
+def parse_authorization(header: str) -> PresentedCredential | PresentedJwt:
     """Read an ``Authorization`` header value that is not empty.
+
+    A ``Bearer`` (or ``token``) value that starts like a JWT is handed back as such, for the
+    caller to verify; everything else must be ``ID:CODE``.
 
     Raises:
         MalformedAuthorizationHeader: the value does not split into exactly two parts, or a
             Basic value is not base64 of ``ID:CODE`` text.
         InvalidAuthorizationHeader: the scheme is not key, token, Bearer or Basic.
-        InvalidApiKey, InvalidApiToken: the value is not ``ID:CODE``.
+        InvalidApiKey, InvalidApiToken: the value is not ``ID:CODE`` (nor a JWT).
     """
     # The form every client sends, ``token 12:CODE``, in one match; anything else the long way.
     scheme, _, value = header.partition(" ")
@@ -78,7 +92,7 @@ def parse_authorization(header: str) -> PresentedCredential:
     return _parse_separated(header)
 
 
-def _parse_separated(header: str) -> PresentedCredential:
+def _parse_separated(header: str) -> PresentedCredential | PresentedJwt:
     """The general rule: ``scheme`` and value, split at any run of blanks or commas."""
     parts = _SEPARATORS.split(header.strip())
     if len(parts) != 2:
@@ -87,6 +101,8 @@ def _parse_separated(header: str) -> PresentedCredential:
     kind = _SCHEMES.get(scheme.lower())
     if kind is None:
         raise InvalidAuthorizationHeader()
+    if kind is CredentialKind.API_TOKEN and value.startswith(JWT_START):
+        return PresentedJwt(value)
     if kind is CredentialKind.EITHER:
         value = _decode_basic(value)
     return parse_credential(kind, value)

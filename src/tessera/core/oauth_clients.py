@@ -51,6 +51,19 @@ class GrantType(StrEnum):
         return self is not GrantType.DEVICE_CODE
 
 
+class AccessTokenFormat(StrEnum):
+    """What a client's access tokens look like (ADR 0051).
+
+    ``opaque``: Deskpro's ``ID:CODE``, what every client gets unless an operator opts it in.
+    ``jwt``: an RFC 9068 JWT signed with the server's keys, for resource servers that read the
+    token's claims themselves; it is still a row of Tessera's token store, checked and revoked
+    exactly like an opaque token.
+    """
+
+    OPAQUE = "opaque"
+    JWT = "jwt"
+
+
 class ClientOrigin(StrEnum):
     """How a client came to be (docs/oauth.md, ADRs 0044 and 0045)."""
 
@@ -99,6 +112,8 @@ class OAuthClient:
     post_logout_redirect_uris: tuple[str, ...] = ()
     #: The API scopes it may be granted (ADR 0042): ``session`` and tag patterns, as stored.
     allowed_scopes: str = SESSION_SCOPE
+    #: ``ID:CODE`` unless an operator opted the client into RFC 9068 JWT access tokens.
+    access_token_format: AccessTokenFormat = AccessTokenFormat.OPAQUE
     #: A confidential client that proves itself with a JWT signed by its key (ADR 0052)
     #: instead of a secret; its public keys are at ``jwks_uri`` or in ``jwks``.
     private_key_jwt: bool = False

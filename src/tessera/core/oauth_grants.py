@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from tessera.core.sign_in_methods import SignInMethod
+
 
 @dataclass(frozen=True, slots=True)
 class Grant:
@@ -18,6 +20,8 @@ class Grant:
     auth_time: datetime | None = None
     #: The resources (RFC 8707) the person approved; None: none named (Tessera's own API).
     resources: tuple[str, ...] | None = None
+    #: How the person had signed in before consenting (``acr``, ``amr``), if known.
+    sign_in_method: SignInMethod | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ CLAIMS_SUPPORTED = (
     "auth_time",
     "nonce",
     "at_hash",
+    "acr",
     "amr",
     "name",
     "given_name",

@@ -9,6 +9,7 @@ from tessera.core.credentials import CodeHasher
 from tessera.core.oauth_scopes import OWN_CATALOGUE, ScopeCatalogue
 from tessera.services.client_documents import ClientDocumentService
 from tessera.services.client_keys import ClientKeySets
+from tessera.services.jwt_access_tokens import JwtAccessTokens
 from tessera.services.signing_keys import SigningKeyService
 
 
@@ -42,6 +43,15 @@ class OAuthContext:
     client_documents: ClientDocumentService | None = None
     #: The key sets of private_key_jwt clients at their jwks_uri (ADR 0052); None: not fetched.
     client_keys: ClientKeySets | None = None
+    #: RFC 9068 access tokens for the clients opted in (ADR 0051); the same keys as ID tokens.
+    jwt_access_tokens: JwtAccessTokens | None = None
+
+    @property
+    def access_tokens(self) -> JwtAccessTokens:
+        """The JWT access tokens' signer and reader (made here when none was given)."""
+        if self.jwt_access_tokens is None:
+            return JwtAccessTokens(self.signing_keys, self.clock, self.issuer)
+        return self.jwt_access_tokens
 
     @property
     def own_resource(self) -> str:

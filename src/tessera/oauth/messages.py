@@ -6,6 +6,7 @@ from typing import Any
 
 from tessera.core.people import Person
 from tessera.core.scope_words import ScopeLine
+from tessera.core.sign_in_methods import SignInMethod
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,3 +87,5 @@ class SignedInPerson:
 
     person: Person
     signed_in_at: datetime
+    #: How (``acr``, ``amr``); None for a session from before it was kept.
+    method: SignInMethod | None = None

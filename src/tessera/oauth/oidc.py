@@ -20,8 +20,6 @@ from tessera.oauth.models import ClientModel
 from tessera.oauth.storage import OAuthStorage
 from tessera.services.signing_keys import Signer, SigningJwk
 
-#: How the person proved who they are (RFC 8176): a password, on the sign-in page.
-AUTHENTICATION_METHODS = ["pwd"]
 #: What the database keeps of a nonce; a longer one is refused, never cut.
 MAX_NONCE_LENGTH = 512
 
@@ -61,12 +59,16 @@ class _IdTokenClaims:
             "aud": request.client.get_client_id(),
             "iat": int(now.timestamp()),
             "exp": int((now + lifetime).timestamp()),
-            "amr": AUTHENTICATION_METHODS,
         }
         source = request.authorization_code or request.refresh_token
-        auth_time = source.grant.auth_time if source is not None else None
-        if auth_time is not None:
-            claims["auth_time"] = int(auth_time.timestamp())
+        grant = source.grant if source is not None else None
+        if grant is not None and grant.auth_time is not None:
+            claims["auth_time"] = int(grant.auth_time.timestamp())
+        # How the person signed in before consenting (ADR 0051); unknown for older grants.
+        method = grant.sign_in_method if grant is not None else None
+        if method is not None:
+            claims["acr"] = method.acr
+            claims["amr"] = list(method.amr)
         return claims
 
     def generate_user_info(self, user: Person, scope: str) -> UserInfo:

@@ -20,6 +20,7 @@ from tessera.core.client_registration import RegistrationMode
 from tessera.core.openid_claims import CLAIMS_SUPPORTED
 from tessera.core.people import Person
 from tessera.core.scope_words import describe_scope
+from tessera.core.sign_in_methods import ACR_VALUES_SUPPORTED, SignInMethod
 from tessera.core.signing_keys import NoSigningKeyYet, SigningAlgorithm, SigningKeyUnavailable
 from tessera.oauth.client_assertions import unverified_names
 from tessera.oauth.context import OAuthContext
@@ -112,7 +113,11 @@ class OAuthService:
         if silent:
             # prompt=none, and the person agreed to all of this before: no page.
             return self.decide(
-                request, signed_in.person, allow=True, signed_in_at=signed_in.signed_in_at
+                request,
+                signed_in.person,
+                allow=True,
+                signed_in_at=signed_in.signed_in_at,
+                signed_in_by=signed_in.method,
             )
         document_url = client.client.document_url
         redirect_uri = grant.redirect_uri or ""
@@ -134,10 +139,12 @@ class OAuthService:
         *,
         allow: bool,
         signed_in_at: datetime | None = None,
+        signed_in_by: SignInMethod | None = None,
     ) -> OAuthResponse | RefusedRequest | FormPost:
         """The person's answer on the consent page: a redirect with a code, or access_denied.
 
-        ``signed_in_at``: when the person signed in, the ``auth_time`` of the grant's ID tokens.
+        ``signed_in_at``: when the person signed in, the ``auth_time`` of the grant's ID tokens;
+        ``signed_in_by``: how, their ``acr`` and ``amr``.
         """
         unusable = self._document_refusal(request)
         if unusable is not None:
@@ -145,6 +152,7 @@ class OAuthService:
         with self._database.write() as session:
             server = TesseraAuthorizationServer(session, self.context)
             server.storage.auth_time = signed_in_at
+            server.storage.signed_in_by = signed_in_by
             try:
                 grant = server.get_consent_grant(request, end_user=person)
                 mode = _response_mode(grant.request, grant.redirect_uri)
@@ -191,10 +199,10 @@ class OAuthService:
                 return self._run_with_keys(lambda server: server.create_token_response(request))
         except SigningKeyUnavailable as problem:
             # Rolled back: the code is not spent, nothing was issued; the operator must act.
-            log.error("cannot sign an ID token: %s", problem)
+            log.error("cannot sign an ID token or a JWT access token: %s", problem)
             body = {
                 "error": "server_error",
-                "error_description": "The server cannot sign ID tokens now; its log says why.",
+                "error_description": "The server cannot sign tokens now; its log says why.",
             }
             return OAuthResponse(500, NO_STORE_JSON, json.dumps(body))
 
@@ -346,6 +354,8 @@ class OAuthService:
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": [alg.value for alg in SigningAlgorithm],
             "claims_supported": list(CLAIMS_SUPPORTED),
+            # How people sign in (ADR 0051): each ID token's acr is one of these.
+            "acr_values_supported": list(ACR_VALUES_SUPPORTED),
             "claims_parameter_supported": False,
             "request_parameter_supported": False,
             "request_uri_parameter_supported": False,

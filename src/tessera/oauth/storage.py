@@ -14,14 +14,21 @@ from sqlalchemy.orm import Session
 
 from tessera.core.audit import AuditKind, CredentialKind
 from tessera.core.credential_codes import API_TOKEN_CODE, REFRESH_TOKEN_CODE
+from tessera.core.credentials import (
+    JWT_START,
+    PresentedCredential,
+    format_credential,
+    parse_credential,
+)
 from tessera.core.credentials import CredentialKind as PresentedKind
-from tessera.core.credentials import format_credential, parse_credential
-from tessera.core.errors import TesseraError
+from tessera.core.errors import InvalidApiToken, TesseraError
 from tessera.core.ids import ApiTokenId, PersonId
+from tessera.core.oauth_clients import AccessTokenFormat
 from tessera.core.oauth_grants import AuthorizationCode, RefreshToken
 from tessera.core.oauth_scopes import SESSION_SCOPE, granted_scope, scope_values
 from tessera.core.people import Person
 from tessera.core.principals import TokenSource
+from tessera.core.sign_in_methods import SignInMethod
 from tessera.oauth.context import OAuthContext
 from tessera.oauth.models import (
     AccessTokenModel,
@@ -32,6 +39,7 @@ from tessera.oauth.models import (
 )
 from tessera.oauth.requests import SnapshotRequest
 from tessera.services.audit import record
+from tessera.services.jwt_access_tokens import access_token_claims
 from tessera.services.oauth_clients import client_by_client_id, secret_matches
 from tessera.store import api_tokens as stored_tokens
 from tessera.store import client_assertions as stored_assertions
@@ -54,6 +62,8 @@ class OAuthStorage:
         self._refresh_token_read: tuple[str, stored.WithParties[RefreshToken] | None] | None = None
         #: When the person consenting now signed in (set by the service for the consent step).
         self.auth_time: datetime | None = None
+        #: …and how (the ``acr`` and ``amr`` of the grant's tokens).
+        self.signed_in_by: SignInMethod | None = None
 
     # -- clients --------------------------------------------------------------------------
 
@@ -136,6 +146,7 @@ class OAuthStorage:
             now=now,
             auth_time=self.auth_time,
             resources=resources,
+            signed_in_by=self.signed_in_by,
         )
         stored.add_code(
             self.session,
@@ -254,8 +265,11 @@ class OAuthStorage:
                 scope=request.scope,
                 now=now,
                 resources=audience,
+                auth_time=self.auth_time,
+                signed_in_by=self.signed_in_by,
             )
         code = API_TOKEN_CODE.new()
+        expires_at = now + self.context.config.access_token_lifetime
         access = stored_tokens.add_api_token(
             self.session,
             code_digest=hasher.digest(code),
@@ -264,11 +278,33 @@ class OAuthStorage:
             scope=token["scope"],
             source=TokenSource.OAUTH,
             now=now,
-            expires_at=now + self.context.config.access_token_lifetime,
+            expires_at=expires_at,
             grant_id=grant.id,
             audience=audience,
         )
-        token["access_token"] = format_credential(access.id, code)
+        client: ClientModel = request.client
+        if client.client.access_token_format is AccessTokenFormat.JWT:
+            method = grant.sign_in_method
+            # RFC 9068: the JWT names this row; its signature replaces the code, whose digest
+            # the row keeps instead (the random code above was never shown to anyone).
+            claims = access_token_claims(
+                issuer=self.context.issuer,
+                token_id=access.id,
+                subject=str(grant.person_id),
+                client_id=client.get_client_id(),
+                audience=audience or (self.context.own_resource,),
+                scope=token["scope"],
+                issued_at=now,
+                expires_at=expires_at,
+                auth_time=grant.auth_time,
+                acr=None if method is None else method.acr,
+                amr=None if method is None else method.amr,
+            )
+            signed, signature = self.context.access_tokens.sign(claims)
+            stored_tokens.set_code_digest(self.session, access.id, hasher.digest(signature))
+            token["access_token"] = signed
+        else:
+            token["access_token"] = format_credential(access.id, code)
         record(
             self.session,
             AuditKind.API_TOKEN_ISSUED,
@@ -301,15 +337,16 @@ class OAuthStorage:
     # -- revocation and introspection -----------------------------------------------------
 
     def find_token(self, token_string: str) -> AccessTokenModel | RefreshTokenModel | None:
-        """An OAuth-issued access token (``ID:CODE``) or a refresh token; None for anything else.
+        """An OAuth-issued access token (``ID:CODE`` or a JWT) or a refresh token; None for
+        anything else.
 
-        The two look nothing alike, so no type hint is needed to tell them apart (RFC 7009
+        They look nothing alike, so no type hint is needed to tell them apart (RFC 7009
         §2.1 lets the server ignore it).
         """
         now = self.context.clock.now()
-        if ":" in token_string:
+        if ":" in token_string or token_string.startswith(JWT_START):
             try:
-                presented = parse_credential(PresentedKind.API_TOKEN, token_string)
+                presented = self._presented_access_token(token_string)
             except TesseraError:
                 return None
             found = stored_credentials.find_api_token(
@@ -322,6 +359,19 @@ class OAuthStorage:
             return AccessTokenModel(found, now)
         refresh = stored.find_refresh_token(self.session, self.context.hasher.digests(token_string))
         return None if refresh is None else RefreshTokenModel(refresh, now)
+
+    def _presented_access_token(self, token_string: str) -> PresentedCredential:
+        """The row an access token names and the code to compare (a JWT's: its signature).
+
+        Raises:
+            TesseraError: neither form, or a JWT not signed by us or expired.
+        """
+        if not token_string.startswith(JWT_START):
+            return parse_credential(PresentedKind.API_TOKEN, token_string)
+        presented = self.context.access_tokens.presented(token_string, may_read=True)
+        if presented is None:  # never with may_read; for the type checker
+            raise InvalidApiToken()
+        return presented
 
     def userinfo_token(self, token_string: str) -> UserInfoToken | None:
         """An OAuth access token presented at UserInfo, with its grant's scope; None if unknown."""

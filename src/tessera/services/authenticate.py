@@ -21,6 +21,7 @@ from tessera.core.credentials import (
     CodeHasher,
     CredentialKind,
     PresentedCredential,
+    PresentedJwt,
     parse_authorization,
     parse_credential,
 )
@@ -43,6 +44,7 @@ from tessera.core.sessions import SessionLimits
 from tessera.core.tags import TagPolicy
 from tessera.services.credential_cache import CredentialCache, Slot
 from tessera.services.credential_loader import CoalescingLoader
+from tessera.services.jwt_access_tokens import JwtAccessTokens
 from tessera.services.refusal_cache import RefusalCache
 from tessera.services.thread_capacity import ThreadCapacity
 from tessera.services.usage import UsageRecorder
@@ -96,6 +98,7 @@ class Authenticator:
         refusals: RefusalCache | None = None,
         allow_query_credentials: bool = False,
         threads: ThreadCapacity | None = None,
+        jwt_access_tokens: JwtAccessTokens | None = None,
     ) -> None:
         self._database = database
         self._hasher = hasher
@@ -107,6 +110,8 @@ class Authenticator:
         self._refusals = refusals if refusals is not None else RefusalCache(size=0)
         self._sessions = sessions
         self._allow_query_credentials = allow_query_credentials
+        #: RFC 9068 access tokens (ADR 0051); None: a JWT is refused like any unknown token.
+        self._jwts = jwt_access_tokens
         #: Misses arriving together on the event loop share one read (``verify_async``).
         #: Their threads are the check's own: work stuck elsewhere cannot hold them (ADR 0038).
         self._threads = threads or ThreadCapacity("credentials", 16)
@@ -137,7 +142,10 @@ class Authenticator:
         """
         if not self._cache.enabled and not self._refusals.enabled:
             return None
-        presented = self._presented(request)
+        try:
+            presented = self._presented(request, may_read=False)
+        except _KeyNotRead:
+            return None  # a JWT signed by a key this process has not read yet: ``verify``
         if presented is None:
             if request.session_cookie:
                 return None
@@ -199,7 +207,7 @@ class Authenticator:
         legacy aliases are read in Deskpro's v1 order; query parameters only when the operator
         allowed them (they end up in access logs).
         """
-        presented = self._presented(request)
+        presented = self._presented(request, may_read=True)
         if presented is None:
             if request.session_cookie:
                 return self._as_session(request)
@@ -214,9 +222,20 @@ class Authenticator:
             return self._as_key(presented, request)
         return self._as_token(presented, request)
 
-    def _presented(self, request: PresentedRequest) -> PresentedCredential | None:
+    def _presented(
+        self, request: PresentedRequest, *, may_read: bool
+    ) -> PresentedCredential | None:
+        """The credential the request carries; None: none.
+
+        Raises:
+            _KeyNotRead: with ``may_read`` False, a JWT whose key only the database knows yet
+                (the caller goes on where it may read).
+        """
         if request.authorization and request.authorization.strip():
-            return parse_authorization(request.authorization)
+            presented = parse_authorization(request.authorization)
+            if isinstance(presented, PresentedJwt):
+                return self._from_jwt(presented, may_read=may_read)
+            return presented
         candidates = [
             (CredentialKind.API_KEY, request.api_key_header),
             (CredentialKind.API_TOKEN, request.api_token_header),
@@ -230,6 +249,15 @@ class Authenticator:
             if value and value.strip():
                 return parse_credential(kind, value.strip())
         return None
+
+    def _from_jwt(self, presented: PresentedJwt, *, may_read: bool) -> PresentedCredential:
+        """A JWT access token as the token row it names (its signature, then the row decides)."""
+        if self._jwts is None:
+            raise InvalidApiToken()
+        found = self._jwts.presented(presented.compact, may_read=may_read)
+        if found is None:
+            raise _KeyNotRead()
+        return found
 
     def _as_key(self, presented: PresentedCredential, request: PresentedRequest) -> Principal:
         if is_forged(presented.code):
@@ -335,7 +363,10 @@ class Authenticator:
         digest compared and its own refusals. A superuser key's agent is read in a worker
         thread of its own; no credential or a session cookie runs ``verify`` in one.
         """
-        presented = self._presented(request)
+        try:
+            presented = self._presented(request, may_read=False)
+        except _KeyNotRead:
+            presented = None  # the key is read in ``verify``, in a worker thread
         if presented is None:
             return await self._threads.run(self.verify, request)
         if presented.kind is CredentialKind.API_TOKEN:
@@ -483,6 +514,10 @@ class Authenticator:
             may_admin=person.is_admin,
             app_id=app_id,
         )
+
+
+class _KeyNotRead(Exception):
+    """A JWT's signing key is not in memory yet, and this caller may not read the database."""
 
 
 #: A credential as a coalescing loader read it, with the cache ticket and time taken before.

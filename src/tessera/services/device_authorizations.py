@@ -19,6 +19,7 @@ from tessera.core.errors import NotFound
 from tessera.core.ids import PersonId
 from tessera.core.oauth_clients import person_may_authorize
 from tessera.core.people import Person
+from tessera.core.sign_in_methods import SignInMethod
 from tessera.services.audit import record
 from tessera.services.throttle import Throttle, ThrottleRule
 from tessera.store import device_authorizations as stored
@@ -93,9 +94,19 @@ class DeviceAuthorizationService:
         return self._judge(found, person, code)
 
     def decide(
-        self, person: Person, typed: str, client_address: str | None, *, allow: bool
+        self,
+        person: Person,
+        typed: str,
+        client_address: str | None,
+        *,
+        allow: bool,
+        signed_in_at: datetime | None = None,
+        signed_in_by: SignInMethod | None = None,
     ) -> DeviceRequest | CodeRefusal:
         """Approve (a grant for the device's tokens) or deny; once per code.
+
+        ``signed_in_at``, ``signed_in_by``: when and how the person signed in on the browser
+        that approves, the ``auth_time``, ``acr`` and ``amr`` of the grant's tokens.
 
         Raises:
             RateLimited: this person or address typed too many codes lately.
@@ -121,6 +132,8 @@ class DeviceAuthorizationService:
                     scope=device.scope,
                     now=now,
                     resources=device.resources,
+                    auth_time=signed_in_at,
+                    signed_in_by=signed_in_by,
                 )
                 stored.attach_grant(session, device.id, grant.id)
             record(

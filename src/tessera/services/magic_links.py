@@ -24,6 +24,7 @@ from tessera.core.errors import Forbidden, NotFound
 from tessera.core.ids import PersonId
 from tessera.core.magic_links import link_url, message, refusal_for, safe_target
 from tessera.core.people import Person, normalize_email
+from tessera.core.sign_in_methods import SignInMethod
 from tessera.services.audit import count_repeat, record
 from tessera.services.mail import Mailer, Outbox, describe_failure
 from tessera.services.throttle import Throttle, ThrottleRule
@@ -254,7 +255,9 @@ class MagicLinkService:
                 )
         if taken is None or person is None or refusal is not None:
             raise NotFound()
-        signed_in = self._web_sessions.open_session(person, client_address, user_agent)
+        signed_in = self._web_sessions.open_session(
+            person, client_address, user_agent, method=SignInMethod.MAGIC_LINK
+        )
         log.info("signed in by magic link", extra={"magic_link_id": taken.id})
         return UsedLink(signed_in, safe_target(taken.target))
 

@@ -30,6 +30,7 @@ from tessera.core.errors import (
 from tessera.core.ids import PersonId
 from tessera.core.oauth_clients import (
     TOO_FEW_REDIRECT_URIS,
+    AccessTokenFormat,
     ClientContext,
     GrantType,
     OAuthClient,
@@ -51,6 +52,8 @@ _MAX_NAME = 200
 #: The field (and column) of the algorithm that signs a client's ID tokens.
 SIGNATURE_FIELD = "id_token_signed_response_alg"
 AUTH_METHOD_FIELD = "token_endpoint_auth_method"
+#: The field (and column) of the form of a client's access tokens (ADR 0051).
+TOKEN_FORMAT_FIELD = "access_token_format"  # noqa: S105 (a field name)
 PUBLIC_CLIENT_HAS_NO_SECRET = FieldError(
     "public_client", "A public client has no secret: it proves itself with PKCE."
 )
@@ -96,6 +99,8 @@ class NewOAuthClient:
     token_endpoint_auth_method: ClientAuthMethod | str | None = None
     jwks_uri: str | None = None
     jwks: Mapping[str, Any] | None = None
+    #: Deskpro's ``ID:CODE`` unless the operator opts the app into RFC 9068 JWTs (ADR 0051).
+    access_token_format: AccessTokenFormat | str = AccessTokenFormat.OPAQUE
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +126,8 @@ class OAuthClientChanges:
     #: Either replaces the client's keys (the other is cleared); ``""``/``{}`` are not keys.
     jwks_uri: str | None = None
     jwks: Mapping[str, Any] | None = None
+    #: Counts from the next token issued; tokens already issued keep their form and work on.
+    access_token_format: AccessTokenFormat | str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +182,9 @@ class OAuthClientService:
             if method is None  # already a problem: the keys cannot be judged without it
             else check_client_keys(problems, method, new.jwks_uri, new.jwks)
         )
+        token_format = _check_choice(
+            problems, TOKEN_FORMAT_FIELD, AccessTokenFormat, new.access_token_format
+        )
         if (
             problems
             or uris is None
@@ -184,6 +194,7 @@ class OAuthClientService:
             or alg is None
             or allowed_scopes is None
             or method is None
+            or token_format is None
         ):
             raise InvalidInput(problems)
         key_jwt = method is ClientAuthMethod.PRIVATE_KEY_JWT
@@ -206,6 +217,7 @@ class OAuthClientService:
                 private_key_jwt=key_jwt,
                 jwks_uri=jwks_uri,
                 jwks=jwks,
+                access_token_format=token_format,
             )
             self._record(session, AuditKind.OAUTH_CLIENT_CREATED, client, actor)
         return IssuedOAuthClient(client, secret)
@@ -284,6 +296,11 @@ class OAuthClientService:
             columns[SIGNATURE_FIELD] = None if alg is None else alg.value
         if changes.allowed_scopes is not None:
             columns["allowed_scopes"] = check_allowed_scopes(problems, changes.allowed_scopes)
+        if changes.access_token_format is not None:
+            token_format = _check_choice(
+                problems, TOKEN_FORMAT_FIELD, AccessTokenFormat, changes.access_token_format
+            )
+            columns[TOKEN_FORMAT_FIELD] = None if token_format is None else token_format.value
         if problems:
             raise InvalidInput(problems)
         with self._database.write() as session:
@@ -484,7 +501,9 @@ def check_name(problems: FieldErrors, name: str) -> str:
     return name
 
 
-Choice = TypeVar("Choice", ClientContext, GrantType, SigningAlgorithm, ClientAuthMethod)
+Choice = TypeVar(
+    "Choice", ClientContext, GrantType, SigningAlgorithm, ClientAuthMethod, AccessTokenFormat
+)
 
 
 def _check_choice(

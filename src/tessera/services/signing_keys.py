@@ -112,6 +112,13 @@ class SigningKeyService:
                 keys = stored.published_keys(session, now=self._clock.now())
         return {"keys": [_public(key.public_jwk) for key in keys]}
 
+    def published_public_keys(self) -> list[dict[str, Any]]:
+        """The JWKS's keys as they are now, public parts only; a read, never a write (unlike
+        ``jwks``, which makes the first keys): for checking tokens presented to us."""
+        with self._database.read() as session:
+            keys = stored.published_keys(session, now=self._clock.now())
+        return [_public(key.public_jwk) for key in keys]
+
     def every_public_key(self) -> dict[str, Any]:
         """Every key Tessera ever signed with and still holds, public parts only (RFC 7517).
 

@@ -13,6 +13,7 @@ from tessera.core.credentials import CodeHasher, new_code
 from tessera.core.ids import PersonId
 from tessera.core.people import Person
 from tessera.core.sessions import SessionLimits
+from tessera.core.sign_in_methods import SignInMethod
 from tessera.services.audit import record
 from tessera.services.password_login import PasswordLogin
 from tessera.store import web_sessions as stored
@@ -75,19 +76,32 @@ class WebSessionService:
         person = await self._login.check(
             email, password, client_address, lambda _: True, device=device
         )
-        cookie = await anyio.to_thread.run_sync(self._open, person, client_address, user_agent)
+        cookie = await anyio.to_thread.run_sync(
+            self._open, person, client_address, user_agent, SignInMethod.PASSWORD
+        )
         return SignedIn(person, cookie, self._login.device_token(email))
 
     def open_session(
-        self, person: Person, client_address: str | None, user_agent: str | None = None
+        self,
+        person: Person,
+        client_address: str | None,
+        user_agent: str | None = None,
+        *,
+        method: SignInMethod,
     ) -> SignedIn:
-        """A session for a person who proved who they are another way (a magic link, an
-        identity provider): the same session, cookie and device token as a password sign-in
-        gives. Blocking: call it off the event loop."""
-        cookie = self._open(person, client_address, user_agent)
+        """A session for a person who proved who they are another way (``method``: a magic
+        link, an identity provider): the same session, cookie and device token as a password
+        sign-in gives. Blocking: call it off the event loop."""
+        cookie = self._open(person, client_address, user_agent, method)
         return SignedIn(person, cookie, self._login.device_token(person.primary_email))
 
-    def _open(self, person: Person, client_address: str | None, user_agent: str | None) -> str:
+    def _open(
+        self,
+        person: Person,
+        client_address: str | None,
+        user_agent: str | None,
+        method: SignInMethod,
+    ) -> str:
         cookie = new_code(SESSION_CODE_LENGTH)
         now = self._clock.now()
         with self._database.write() as session:
@@ -99,6 +113,7 @@ class WebSessionService:
                 expires_at=now + self.lifetime,
                 client_address=client_address,
                 user_agent=user_agent,
+                signed_in_by=method,
             )
         return cookie
 

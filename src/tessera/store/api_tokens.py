@@ -117,6 +117,14 @@ def add_api_token(
     )
 
 
+def set_code_digest(session: Session, token_id: ApiTokenId, code_digest: bytes) -> None:
+    """Give a token row just added its real code: a JWT access token's is its signature, known
+    only once the JWT naming the row is signed (ADR 0051). In the adding transaction."""
+    session.connection().execute(
+        update(_TOKENS).where(_TOKENS.c.id == token_id).values(code_digest=code_digest)
+    )
+
+
 def get_api_token(session: Session, token_id: ApiTokenId) -> ApiTokenInfo | None:
     """The token with the app that holds it."""
     if not 1 <= token_id <= MAX_ID:

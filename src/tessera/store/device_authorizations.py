@@ -16,6 +16,7 @@ from tessera.core.device_codes import (
 )
 from tessera.core.oauth_clients import OAuthClient
 from tessera.core.oauth_grants import Grant
+from tessera.core.sign_in_methods import sign_in_method
 from tessera.store.oauth_clients import client_columns, client_from_columns
 from tessera.store.tables import (
     ApiTokenRow,
@@ -179,6 +180,7 @@ def get_grant(session: Session, grant_id: int) -> Grant | None:
         revoked_at=row.revoked_at,
         auth_time=row.auth_time,
         resources=None if row.resources is None else tuple(row.resources),
+        sign_in_method=sign_in_method(row.sign_in_method),
     )
 
 

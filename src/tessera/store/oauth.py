@@ -26,6 +26,7 @@ from tessera.core.changes import ChangeKind
 from tessera.core.oauth_clients import public_client_id
 from tessera.core.oauth_grants import AuthorizationCode, ConnectedApp, Grant, RefreshToken
 from tessera.core.people import Person
+from tessera.core.sign_in_methods import SignInMethod, sign_in_method
 from tessera.store.changes import record_change, record_changes
 from tessera.store.mapping import person_from_row
 from tessera.store.oauth_clients import ClientWithSecret, client_columns, client_from_columns
@@ -113,6 +114,7 @@ def _grant(row: OAuthGrantRow) -> Grant:
         revoked_at=row.revoked_at,
         auth_time=row.auth_time,
         resources=_resources(row.resources),
+        sign_in_method=sign_in_method(row.sign_in_method),
     )
 
 
@@ -125,6 +127,7 @@ def add_grant(
     now: datetime,
     auth_time: datetime | None = None,
     resources: tuple[str, ...] | None = None,
+    signed_in_by: SignInMethod | None = None,
 ) -> Grant:
     row = OAuthGrantRow(
         client_id=client_id,
@@ -133,6 +136,7 @@ def add_grant(
         created_at=now,
         auth_time=auth_time,
         resources=None if resources is None else list(resources),
+        sign_in_method=None if signed_in_by is None else signed_in_by.value,
     )
     session.add(row)
     session.flush()
@@ -176,6 +180,7 @@ def _grant_of(row: Row[Any]) -> Grant:
         revoked_at=row.grant_revoked_at,
         auth_time=row.grant_auth_time,
         resources=_resources(row.grant_resources),
+        sign_in_method=sign_in_method(row.grant_sign_in_method),
     )
 
 

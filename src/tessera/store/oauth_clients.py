@@ -9,7 +9,13 @@ from sqlalchemy import Label, Row, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tessera.core.oauth_clients import ClientContext, ClientOrigin, GrantType, OAuthClient
+from tessera.core.oauth_clients import (
+    AccessTokenFormat,
+    ClientContext,
+    ClientOrigin,
+    GrantType,
+    OAuthClient,
+)
 from tessera.core.signing_keys import DEFAULT_ALGORITHM, SigningAlgorithm
 from tessera.store.rows import MAX_ID, row_by_id
 from tessera.store.tables import Base, OAuthClientRow
@@ -55,6 +61,7 @@ def _client_from(column: Callable[[str], Any]) -> OAuthClient:
         private_key_jwt=column("token_endpoint_auth_method") == "private_key_jwt",
         jwks_uri=column("jwks_uri"),
         jwks=column("jwks"),
+        access_token_format=AccessTokenFormat(column("access_token_format")),
     )
 
 
@@ -91,6 +98,7 @@ def add_client(
     private_key_jwt: bool = False,
     jwks_uri: str | None = None,
     jwks: Mapping[str, Any] | None = None,
+    access_token_format: AccessTokenFormat = AccessTokenFormat.OPAQUE,
 ) -> OAuthClient:
     row = OAuthClientRow(
         random_id=random_id,
@@ -112,6 +120,7 @@ def add_client(
         token_endpoint_auth_method="private_key_jwt" if private_key_jwt else None,
         jwks_uri=jwks_uri,
         jwks=None if jwks is None else dict(jwks),
+        access_token_format=access_token_format.value,
     )
     session.add(row)
     session.flush()

@@ -222,6 +222,8 @@ class OAuthClientRow(Base):
     registration_token_digest: Mapped[bytes | None] = mapped_column(LargeBinary(33))
     #: The API scopes it may be granted: "session" and tag patterns (ADR 0042).
     allowed_scopes: Mapped[str] = mapped_column(String(1000), server_default="session")
+    #: "opaque" (Deskpro's ID:CODE) or "jwt" (RFC 9068): what its access tokens look like.
+    access_token_format: Mapped[str] = mapped_column(String(16), server_default="opaque")
     #: "private_key_jwt" for a client that signs assertions with its key (ADR 0052); None: a
     #: secret (confidential) or nothing (public), as ``is_public`` says.
     token_endpoint_auth_method: Mapped[str | None] = mapped_column(String(32))
@@ -290,6 +292,9 @@ class OAuthGrantRow(Base):
     auth_time: Mapped[datetime | None] = mapped_column(UtcDateTime)
     #: The resources (RFC 8707) the person approved; None: none named (Tessera's own API).
     resources: Mapped[list[str] | None] = mapped_column(JSON)
+    #: How the person had signed in (``SignInMethod``): the ``acr`` and ``amr`` of its tokens.
+    #: None for grants from before it was kept.
+    sign_in_method: Mapped[str | None] = mapped_column(String(32))
 
 
 class OAuthCodeRow(Base):
@@ -376,6 +381,8 @@ class WebSessionRow(Base):
     #: The last request seen, written at most once per few minutes (the idle timeout's clock);
     #: None until the first such write, when ``created_at`` stands for it.
     last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: How the person signed in (``SignInMethod``); None for sessions from before it was kept.
+    sign_in_method: Mapped[str | None] = mapped_column(String(32))
 
 
 class ShownOnceRow(Base):

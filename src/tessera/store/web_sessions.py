@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from tessera.core.account import OpenSession
 from tessera.core.ids import PersonId
 from tessera.core.people import Person
+from tessera.core.sign_in_methods import SignInMethod, sign_in_method
 from tessera.store.mapping import person_from_row
 from tessera.store.tables import PersonRow, WebSessionRow
 
@@ -27,6 +28,7 @@ def add_web_session(
     expires_at: datetime,
     client_address: str | None = None,
     user_agent: str | None = None,
+    signed_in_by: SignInMethod | None = None,
 ) -> None:
     session.add(
         WebSessionRow(
@@ -36,6 +38,7 @@ def add_web_session(
             expires_at=expires_at,
             client_address=client_address[:MAX_ADDRESS] if client_address else None,
             user_agent=user_agent[:MAX_USER_AGENT] if user_agent else None,
+            sign_in_method=None if signed_in_by is None else signed_in_by.value,
         )
     )
     session.flush()
@@ -62,6 +65,8 @@ class LiveSession:
     last_seen_at: datetime
     #: When the person signed in (OpenID Connect's ``auth_time``).
     signed_in_at: datetime
+    #: How (OpenID Connect's ``acr`` and ``amr``); None for sessions from before it was kept.
+    sign_in_method: SignInMethod | None = None
 
 
 def find_live_session(
@@ -70,7 +75,11 @@ def find_live_session(
     """The session of one of these digests with its person, if it is live, or None."""
     found = session.execute(
         select(
-            PersonRow, WebSessionRow.id, _last_seen().label("last_seen"), WebSessionRow.created_at
+            PersonRow,
+            WebSessionRow.id,
+            _last_seen().label("last_seen"),
+            WebSessionRow.created_at,
+            WebSessionRow.sign_in_method,
         )
         .join(WebSessionRow, WebSessionRow.person_id == PersonRow.id)
         .where(WebSessionRow.token_digest.in_(token_digests), _live(now, idle_since))
@@ -79,7 +88,11 @@ def find_live_session(
         return None
     # coalesce() takes its type from the columns: the time comes back as an aware UTC datetime.
     return LiveSession(
-        id=found[1], person=person_from_row(found[0]), last_seen_at=found[2], signed_in_at=found[3]
+        id=found[1],
+        person=person_from_row(found[0]),
+        last_seen_at=found[2],
+        signed_in_at=found[3],
+        sign_in_method=sign_in_method(found[4]),
     )
 
 

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, Field, ValidationInfo
 from tessera.core.client_keys import ClientAuthMethod, check_jwks, check_jwks_uri
 from tessera.core.errors import FieldErrors
 from tessera.core.oauth_clients import (
+    AccessTokenFormat,
     ClientContext,
     GrantType,
     OAuthClient,
@@ -147,6 +148,8 @@ class NewOAuthClientIn(BaseModel):
     token_endpoint_auth_method: ClientAuthMethod | None = None
     jwks_uri: JwksUri | None = None
     jwks: Jwks | None = None
+    #: ``opaque`` (Deskpro's ``ID:CODE``, the default) or ``jwt`` (RFC 9068 JWT access tokens).
+    access_token_format: AccessTokenFormat = AccessTokenFormat.OPAQUE
 
 
 class OAuthClientChangesIn(BaseModel):
@@ -168,6 +171,8 @@ class OAuthClientChangesIn(BaseModel):
     #: Either replaces the client's keys (the other is cleared).
     jwks_uri: JwksUri | None = None
     jwks: Jwks | None = None
+    #: Counts from the next token issued; tokens already issued keep their form.
+    access_token_format: AccessTokenFormat | None = None
 
 
 class OAuthClientOut(BaseModel):
@@ -196,6 +201,8 @@ class OAuthClientOut(BaseModel):
     jwks_uri: str | None
     #: The public keys, as kept.
     jwks: dict[str, Any] | None
+    #: What its access tokens look like: ``opaque`` (``ID:CODE``) or ``jwt`` (RFC 9068).
+    access_token_format: AccessTokenFormat
     auth_endpoint: str
     token_endpoint: str
     date_created: datetime
@@ -220,6 +227,7 @@ class OAuthClientOut(BaseModel):
             token_endpoint_auth_method=client.token_endpoint_auth_method,
             jwks_uri=client.jwks_uri,
             jwks=None if client.jwks is None else dict(client.jwks),
+            access_token_format=client.access_token_format,
             auth_endpoint=authorization_endpoint(site),
             token_endpoint=token_endpoint(site),
             date_created=client.created_at,

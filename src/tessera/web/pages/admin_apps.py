@@ -14,6 +14,7 @@ from starlette.responses import Response
 from tessera.core.client_keys import ClientAuthMethod
 from tessera.core.errors import FieldError, FieldErrors, InvalidInput
 from tessera.core.oauth_clients import (
+    AccessTokenFormat,
     ClientContext,
     GrantType,
     OAuthClient,
@@ -27,6 +28,7 @@ from tessera.core.signing_keys import DEFAULT_ALGORITHM, SigningAlgorithm
 from tessera.services.oauth_clients import (
     AUTH_METHOD_FIELD,
     SIGNATURE_FIELD,
+    TOKEN_FORMAT_FIELD,
     IssuedOAuthClient,
     NewOAuthClient,
     OAuthClientChanges,
@@ -74,6 +76,12 @@ AUTH_METHODS = [
         "A JWT signed with its own key (private_key_jwt): no secret",
     ),
 ]
+
+#: The form of the app's access tokens (ADR 0051), in words.
+TOKEN_FORMAT_CHOICES = [
+    (AccessTokenFormat.OPAQUE.value, "Opaque ID:CODE (Deskpro's; the default)"),
+    (AccessTokenFormat.JWT.value, "JWT (RFC 9068; for APIs that read the token themselves)"),
+]
 FIELDS = (
     "name",
     "redirect_uris",
@@ -86,6 +94,7 @@ FIELDS = (
     AUTH_METHOD_FIELD,
     "jwks_uri",
     "jwks",
+    TOKEN_FORMAT_FIELD,
 )
 NOTICES = {
     "changed": "The changes were saved.",
@@ -105,6 +114,7 @@ BLANK_FORM = {
     AUTH_METHOD_FIELD: ClientAuthMethod.CLIENT_SECRET_BASIC.value,
     "jwks_uri": "",
     "jwks": "",
+    TOKEN_FORMAT_FIELD: AccessTokenFormat.OPAQUE.value,
 }
 NOT_JSON = FieldError("invalid_jwks", 'This is not JSON: paste the JWK Set, {"keys": [...]}.')
 
@@ -170,6 +180,7 @@ async def _apps_page(
         contexts=CONTEXTS,
         id_token_algs=SIGNATURE_CHOICES,
         auth_methods=AUTH_METHODS,
+        token_formats=TOKEN_FORMAT_CHOICES,
     )
 
 
@@ -201,6 +212,8 @@ async def create_app(request: Request, viewer: AdminViewer, form: CheckedForm) -
         # would allow nothing.
         allowed_scopes=typed["allowed_scopes"] if "allowed_scopes" in form else SESSION_SCOPE,
         **keys,
+        # Absent (a form of an older page): the default.
+        access_token_format=typed[TOKEN_FORMAT_FIELD] or AccessTokenFormat.OPAQUE,
     )
     try:
         issued = await call(services(request).oauth_clients.create, new, actor=viewer.id)
@@ -261,6 +274,7 @@ async def _app_page(
         AUTH_METHOD_FIELD: app.token_endpoint_auth_method.value,
         "jwks_uri": app.jwks_uri or "",
         "jwks": "" if app.jwks is None else json.dumps(dict(app.jwks), indent=2),
+        TOKEN_FORMAT_FIELD: app.access_token_format.value,
     }
     return render_admin(
         request,
@@ -280,6 +294,7 @@ async def _app_page(
         id_token_algs=SIGNATURE_CHOICES,
         auth_methods=AUTH_METHODS,
         key_ids=_key_ids(app),
+        token_formats=TOKEN_FORMAT_CHOICES,
         authorize_url=authorization_endpoint(site),
         token_url=token_endpoint(site),
     )
@@ -320,6 +335,8 @@ async def change_app(
         id_token_signed_response_alg=typed[SIGNATURE_FIELD] or None,
         allowed_scopes=typed["allowed_scopes"] if "allowed_scopes" in form else None,
         **keys,
+        # Absent: unchanged.
+        access_token_format=typed[TOKEN_FORMAT_FIELD] or None,
     )
     try:
         await call(services(request).oauth_clients.change, number, changes, actor=viewer.id)

@@ -73,7 +73,11 @@ def _sign_in_first(request: Request, needed: SignInRequired) -> Response:
 @router.get("/oauth/authorize")
 async def authorize(request: Request) -> Response:
     live = await run_in_threadpool(signed_in_session, request)
-    signed_in = None if live is None else SignedInPerson(live.person, live.signed_in_at)
+    signed_in = (
+        None
+        if live is None
+        else SignedInPerson(live.person, live.signed_in_at, live.sign_in_method)
+    )
     answer = await run_in_threadpool(
         oauth_service(request).check_authorization, snapshot(request), signed_in
     )
@@ -109,7 +113,11 @@ async def decide(request: Request) -> Response:
     allow = form.get("decision") == "accept"
     answer = await run_in_threadpool(
         lambda: oauth_service(request).decide(
-            snapshot(request, form), live.person, allow=allow, signed_in_at=live.signed_in_at
+            snapshot(request, form),
+            live.person,
+            allow=allow,
+            signed_in_at=live.signed_in_at,
+            signed_in_by=live.sign_in_method,
         )
     )
     return _answer(answer)

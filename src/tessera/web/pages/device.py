@@ -23,7 +23,7 @@ from tessera.web.deps import client_address
 from tessera.web.oauth_http import oauth_service
 from tessera.web.pages.csrf import CSRF_FIELD, csrf_ok, csrf_token, remember_csrf
 from tessera.web.pages.rendering import PAGE_HEADERS, render
-from tessera.web.pages.session import services_of, signed_in_person
+from tessera.web.pages.session import services_of, signed_in_person, signed_in_session
 
 router = APIRouter(include_in_schema=False)
 
@@ -138,9 +138,18 @@ async def decide(request: Request) -> Response:
     typed = str(form.get("user_code") or "")[: _MAX_TYPED * 5]
     allow = form.get("decision") == "accept"
     devices = services_of(request).device_authorizations
+    # When and how this browser signed in: the auth_time, acr and amr of the device's tokens.
+    live = await run_in_threadpool(signed_in_session, request)
     try:
         decided = await run_in_threadpool(
-            lambda: devices.decide(person, typed, client_address(request), allow=allow)
+            lambda: devices.decide(
+                person,
+                typed,
+                client_address(request),
+                allow=allow,
+                signed_in_at=None if live is None else live.signed_in_at,
+                signed_in_by=None if live is None else live.sign_in_method,
+            )
         )
     except RateLimited as limited:
         return _limited(request, person, typed, limited)

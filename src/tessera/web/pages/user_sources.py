@@ -11,10 +11,13 @@ Whatever goes wrong is a page that says so (the provider down, its answer refuse
 sign in), never a 500; nothing is written until the person is resolved.
 """
 
+from functools import partial
+
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
+from tessera.core.sign_in_methods import SignInMethod
 from tessera.core.user_sources import ClientSecretUnavailable, UserSource
 from tessera.oauth.user_sources import ProviderRefused, ProviderUnavailable
 from tessera.services.user_sources import SignInRefused
@@ -107,7 +110,13 @@ async def finish_sign_in(request: Request, source_id: int) -> Response:
     # Signing in replaces whatever session this browser had, as a password sign-in does.
     await run_in_threadpool(services.web_sessions.sign_out, session_cookie(request))
     signed_in = await run_in_threadpool(
-        services.web_sessions.open_session, person, client, request.headers.get("user-agent")
+        partial(
+            services.web_sessions.open_session,
+            person,
+            client,
+            request.headers.get("user-agent"),
+            method=SignInMethod.IDENTITY_PROVIDER,
+        )
     )
     cookie = signed_in.cookie
     next_url = safe_next(pending.get("next"))
