@@ -24,7 +24,9 @@ def split_name(name: str) -> tuple[str, str]:
     return first, last.strip()
 
 
-@dataclass(frozen=True, slots=True)
+# weakref_slot: a memo of a snapshot's JSON may hold it weakly, so that it ends with the
+# snapshot instead of keeping it alive (web.api.me).
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class Person:
     id: PersonId
     name: str

@@ -1,6 +1,7 @@
 """``/api/v2/me``: who the caller is, their profile, their tokens, and device setup."""
 
 import threading
+import weakref
 from datetime import datetime
 from typing import Annotated
 
@@ -66,21 +67,35 @@ def me_body(principal: Principal, client_type_header: str | None) -> bytes:
 
 
 #: A person's JSON by snapshot: a cache hit hands out the same ``Person`` object every time.
-#: Keyed by identity, checked with ``is`` (an id may be reused once its object is gone).
-_PERSON_JSON: dict[int, tuple[Person, bytes]] = {}
+#: Keyed by identity, checked with ``is`` (an id may be reused once its object is gone). The
+#: snapshot is held weakly: an entry ends when the credential cache lets its snapshot go, so
+#: the memo holds the people cached now, not the last 10,000 snapshots ever read (the soak
+#: showed a full memo keeping about 10,000 dropped snapshots alive, issue #16). The size is
+#: only a bound for a cache larger than it.
+_PERSON_JSON: dict[int, tuple[weakref.ref[Person], bytes]] = {}
 _PERSON_JSON_SIZE = 10_000
 _PERSON_JSON_LOCK = threading.Lock()
 
 
 def _person_json(person: Person) -> bytes:
     held = _PERSON_JSON.get(id(person))
-    if held is not None and held[0] is person:
+    if held is not None and held[0]() is person:
         return held[1]
     encoded = to_json(PersonOut.fields_of(person))
+    key = id(person)
+
+    def forget(gone: weakref.ref[Person]) -> None:
+        # May run in any thread, even inside the lock below (a collection): no lock here. A
+        # newer entry under the same id is left alone; losing one by a race only costs its
+        # JSON being made again.
+        found = _PERSON_JSON.get(key)
+        if found is not None and found[0] is gone:
+            _PERSON_JSON.pop(key, None)
+
     with _PERSON_JSON_LOCK:
         if len(_PERSON_JSON) >= _PERSON_JSON_SIZE:
-            del _PERSON_JSON[next(iter(_PERSON_JSON))]  # the oldest: a bound, not an LRU
-        _PERSON_JSON[id(person)] = (person, encoded)
+            _PERSON_JSON.pop(next(iter(_PERSON_JSON)), None)  # the oldest: a bound, not an LRU
+        _PERSON_JSON[key] = (weakref.ref(person, forget), encoded)
     return encoded
 
 
