@@ -8,7 +8,10 @@ from playwright.sync_api import Page, expect
 
 from tessera.core.audit import AuditFilters
 from tessera.core.paging import PageRequest
+from tessera.core.user_sources import SourceKind
 from tessera.services.container import Services
+from tessera.services.user_sources import SourceSettings
+from tests.core.test_saml_metadata import entity as idp_entity
 from tests.factories import make_person, new_password
 from tests.pages.console_kit import assert_accessible, open_console
 from tests.secrets_seen import remember
@@ -62,3 +65,21 @@ def test_an_admin_connects_switches_off_and_removes_a_provider(
         "user_source.created",
     ]
     assert all(e.actor_person_id == admin.id for e in events if e.kind.startswith("user_source"))
+
+
+def test_a_saml_source_is_listed_with_the_sp_metadata_to_give_the_idp(
+    page: Page, server: str, services: Services
+) -> None:
+    source = services.user_sources.create(
+        SourceSettings(title="Staff SAML", idp_metadata=idp_entity()), kind=SourceKind.SAML
+    )
+    password = new_password()
+    admin = make_person(services, admin=True, password=password, name="Ada Admin")
+
+    open_console(page, server, admin.primary_email, password, "/console/sign-in")
+
+    public_url = services.site.public_url.rstrip("/")
+    expected = f"SAML: give the IdP {public_url}/login/sources/{source.id}/metadata"
+    expect(page.get_by_text(expected)).to_be_visible()
+    expect(page.get_by_text("https://idp.example.test/saml")).to_be_visible()
+    assert_accessible(page)

@@ -468,3 +468,25 @@ def test_an_idp_whose_metadata_expired_gives_a_clear_page_and_writes_nothing(
     expect(page.get_by_text("Old IdP cannot be reached right now")).to_be_visible()
     assert events(tessera.services, "login.user_source") == []
     assert events(tessera.services, "login.user_source_refused") == []
+
+
+def test_an_idp_that_is_down_loses_nothing_here(tessera: Tessera, page: Page) -> None:
+    with running_saml_idp(accounts()) as idp:
+        metadata = idp.metadata()
+    # The IdP has stopped: its port answers nothing now. Tessera never calls it (the browser
+    # does), so the sign-in goes there and fails at the IdP; nothing is written here.
+    source = tessera.services.user_sources.create(
+        SourceSettings(title=TITLE, idp_metadata=metadata), kind=SourceKind.SAML
+    )
+
+    page.goto(f"{tessera.url}/login")
+    with page.expect_response(re.compile(rf"/login/sources/{source.id}(\?|$)")) as answer:
+        page.get_by_role("link", name=f"Sign in with {TITLE}").click()
+    page.goto(f"{tessera.url}/login")
+
+    assert answer.value.status == 303
+    assert answer.value.headers["location"].startswith(f"{idp.base_url}/sso?SAMLRequest=")
+    expect(page.get_by_role("link", name=f"Sign in with {TITLE}")).to_be_visible()
+    assert events(tessera.services, "login.user_source") == []
+    assert events(tessera.services, "login.user_source_refused") == []
+    assert tessera.services.user_sources.get(source.id).idp_metadata == metadata
