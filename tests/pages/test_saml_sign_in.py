@@ -490,3 +490,15 @@ def test_an_idp_that_is_down_loses_nothing_here(tessera: Tessera, page: Page) ->
     assert events(tessera.services, "login.user_source") == []
     assert events(tessera.services, "login.user_source_refused") == []
     assert tessera.services.user_sources.get(source.id).idp_metadata == metadata
+
+
+def test_a_response_in_the_url_is_refused(tessera: Tessera, connect: Any) -> None:
+    connected = connect()
+    real = answered(tessera, connected, "bob")
+
+    real.http.cookies.set(PENDING, real.pending)
+    answer = real.http.get(real.acs_url, params={"SAMLResponse": real.saml_response})
+
+    assert answer.status_code == 401
+    (refused,) = events(tessera.services, "login.user_source_refused")
+    assert "POST only" in str(refused.detail["reason"])

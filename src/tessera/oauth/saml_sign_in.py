@@ -152,6 +152,10 @@ class SamlSignIn:
             document = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
             raise ProviderRefused("the SAMLResponse is not base64") from None
+        try:
+            document.decode("utf-8")  # what SAML's HTTP-POST binding carries (no UTF-16 tricks)
+        except UnicodeDecodeError:
+            raise ProviderRefused("the SAMLResponse is not UTF-8 XML") from None
         squeezed = document.upper().replace(b" ", b"")
         if b"<!DOCTYPE" in squeezed or b"<!ENTITY" in squeezed:
             raise ProviderRefused("the SAMLResponse declares a DOCTYPE, which SAML never needs")
@@ -252,6 +256,9 @@ def _checked(
         raise ProviderRefused("the response answers no request of this browser (InResponseTo)")
     if outer.destination and outer.destination != return_url:
         raise ProviderRefused("the response is addressed elsewhere (Destination)")
+    if outer.signature is not None and not outer.destination:
+        # SAML bindings §3.5.5.2: a signed message names where it was meant to be delivered.
+        raise ProviderRefused("the signed response names no Destination")
     if response.issuer() not in ("", source.issuer):  # optional on the Response (§4.1.4.2)
         raise ProviderRefused("the response comes from another IdP (Issuer)")
     if len(response.assertions) != 1 or response.assertion is None:

@@ -135,6 +135,9 @@ async def complete(
         answer = {k: v for k, v in form.multi_items() if isinstance(v, str)}
     client = request.client.host if request.client else None
     try:
+        if source.kind is SourceKind.SAML and request.method != "POST":
+            # Only the HTTP-POST binding: a Response in a URL would end up in access logs.
+            raise ProviderRefused("a SAML Response is accepted by POST only")
         vouched = await run_in_threadpool(
             protocol.finish, source, secret, pending, return_url, answer
         )
