@@ -46,11 +46,7 @@ class IdpMetadata:
     certificates: tuple[x509.Certificate, ...]
 
 
-def looks_like_xml(text: str) -> bool:
-    return text.lstrip().startswith("<")
-
-
-def refuse_doctype(document: bytes) -> None:
+def _refuse_doctype(document: bytes) -> None:
     """No DOCTYPE, hence no entity declarations: SAML never needs one (SAML core §1.3)."""
     if b"<!DOCTYPE" in document.upper().replace(b" ", b""):
         raise MetadataProblem("The document declares a DOCTYPE, which SAML never needs.")
@@ -67,7 +63,7 @@ def read_idp_metadata(document: str | bytes) -> IdpMetadata:
     raw = document.encode() if isinstance(document, str) else document
     if len(raw) > MAX_METADATA_BYTES:
         raise MetadataProblem(f"The metadata is larger than {MAX_METADATA_BYTES // 1024} KiB.")
-    refuse_doctype(raw)
+    _refuse_doctype(raw)
     try:
         root = fromstring(raw, forbid_dtd=True)
     except (ParseError, DefusedXmlException, ValueError):
