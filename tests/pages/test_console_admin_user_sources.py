@@ -1,18 +1,20 @@
 """Identity providers in the console: connect one (a bad issuer first), see its redirect URI
-and its button on the sign-in page, switch it off and remove it; each change audited."""
+and its button on the sign-in page, change it (the secret never shown back, kept when left
+empty), switch it off and remove it after a confirmation each; each change audited."""
 
 import secrets
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from tessera.core.audit import AuditFilters
 from tessera.core.paging import PageRequest
-from tessera.core.user_sources import SourceKind
+from tessera.core.user_sources import ProviderIdentity, SourceKind
 from tessera.services.container import Services
 from tessera.services.user_sources import SourceSettings
 from tests.core.test_saml_metadata import entity as idp_entity
-from tests.factories import make_person, new_password
+from tests.factories import make_person, make_token, new_password, token_header
 from tests.pages.console_kit import assert_accessible, open_console
 from tests.secrets_seen import remember
 
@@ -32,14 +34,18 @@ def test_an_admin_connects_switches_off_and_removes_a_provider(
     page.get_by_label("Title").fill("Staff login")
     page.get_by_label("Issuer URL").fill("http://login.example.test")
     page.get_by_label("Client ID").fill("tessera")
+    page.get_by_label("Order").fill("first")
     page.get_by_role("button", name="Connect provider").click()
     expect(page.get_by_text("The issuer must be an https URL")).to_be_visible()
+    expect(page.get_by_text("The order is a whole number")).to_be_visible()
+    expect(page.get_by_label("Title")).to_have_value("Staff login")
     assert_accessible(page)
 
     secret = secrets.token_urlsafe(24)
     remember(secret)
     page.get_by_label("Issuer URL").fill(ISSUER)
-    page.get_by_label("Client secret").fill(secret)
+    page.get_by_label("Client secret", exact=True).fill(secret)
+    page.get_by_label("Order").fill("2")
     page.get_by_label("Groups claim (optional)").fill("groups")
     page.get_by_label("Admin groups").fill("it-admins")
     page.get_by_role("button", name="Connect provider").click()
@@ -49,12 +55,22 @@ def test_an_admin_connects_switches_off_and_removes_a_provider(
     expect(page.get_by_text(f"{public_url}/login/sources/{source.id}/callback")).to_be_visible()
     assert secret not in page.content()
     assert services.user_sources.client_secret(source) == secret
-    assert source.admin_groups == ("it-admins",)
+    assert (source.admin_groups, source.display_order) == (("it-admins",), 2)
     assert_accessible(page)
 
+    page.get_by_role("link", name="Switch off Staff login…").click()
+    expect(page.get_by_role("heading", name="Switch off Staff login?", level=1)).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("link", name="Cancel").click()
+    assert services.user_sources.get(source.id).is_enabled  # nothing without the button
+    page.goto(f"{server}/console/sign-in/{source.id}/disable")
     page.get_by_role("button", name="Switch off Staff login").click()
     expect(page.locator(".notice")).to_contain_text("switched off")
     assert not services.user_sources.get(source.id).is_enabled
+
+    page.goto(f"{server}/console/sign-in")
+    page.get_by_role("link", name="Remove Staff login…").click()
+    expect(page.get_by_role("heading", name="Remove Staff login?", level=1)).to_be_visible()
     page.get_by_role("button", name="Remove Staff login").click()
     expect(page.locator(".notice")).to_contain_text("was removed")
     assert services.user_sources.list() == []
@@ -65,6 +81,97 @@ def test_an_admin_connects_switches_off_and_removes_a_provider(
         "user_source.created",
     ]
     assert all(e.actor_person_id == admin.id for e in events if e.kind.startswith("user_source"))
+
+
+def test_an_admin_edits_a_provider_without_ever_seeing_its_secret(
+    page: Page, server: str, services: Services
+) -> None:
+    password = new_password()
+    admin = make_person(services, admin=True, password=password)
+    secret = secrets.token_urlsafe(24)
+    remember(secret)
+    source = services.user_sources.create(
+        SourceSettings(
+            title="Staff login", issuer=ISSUER, client_id="tessera", client_secret=secret
+        )
+    )
+    open_console(page, server, admin.primary_email, password, "/console/sign-in")
+    page.get_by_role("link", name="Staff login", exact=True).click()
+    expect(page.get_by_role("heading", name="Staff login", level=1)).to_be_visible()
+    expect(page.locator("#secret-state")).to_contain_text("Set")
+    expect(page.get_by_label("Client secret", exact=True)).to_have_value("")
+    assert secret not in page.content()
+    assert_accessible(page)
+
+    # A bad value: the form comes back with the problem, the others as typed, nothing saved.
+    page.get_by_label("Title").fill("Staff")
+    page.get_by_label("E-mail claim").fill("e mail")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_text("A claim name is 1 to 100 characters")).to_be_visible()
+    expect(page.get_by_label("Title")).to_have_value("Staff")
+    assert services.user_sources.get(source.id).title == "Staff login"
+    assert_accessible(page)
+
+    # Saved with the secret left empty: it stays. A new client_id keeps it too.
+    page.get_by_label("E-mail claim").fill("upn")
+    page.get_by_label("Client ID").fill("tessera-2")
+    page.get_by_label("Offered to").select_option("both")
+    page.get_by_label("Create unknown people at their first sign-in").check()
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator(".notice")).to_contain_text("The changes were saved")
+    changed = services.user_sources.get(source.id)
+    assert (changed.title, changed.email_claim, changed.client_id) == ("Staff", "upn", "tessera-2")
+    assert changed.offered_to.value == "both"
+    assert changed.create_unknown
+    assert services.user_sources.client_secret(changed) == secret
+    assert secret not in page.content()
+
+    # A new secret replaces it; then removing it makes a public client.
+    fresh = secrets.token_urlsafe(24)
+    remember(fresh)
+    page.get_by_label("Client secret", exact=True).fill(fresh)
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator(".notice")).to_contain_text("The changes were saved")
+    assert services.user_sources.client_secret(services.user_sources.get(source.id)) == fresh
+    assert fresh not in page.content()
+    page.get_by_label("Remove the client secret").check()
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator("#secret-state")).to_contain_text("public client")
+    assert not services.user_sources.get(source.id).has_secret
+    kinds = [e.kind for e in services.audit.list(AuditFilters(), PageRequest(1, 20)).items]
+    assert kinds.count("user_source.changed") == 3
+
+
+def test_switching_off_in_the_console_refuses_its_peoples_tokens_at_once(
+    page: Page, server: str, services: Services
+) -> None:
+    password = new_password()
+    admin = make_person(services, admin=True, password=password)
+    source = services.user_sources.create(
+        SourceSettings(title="Staff login", issuer=ISSUER, client_id="t", create_unknown=True)
+    )
+    person = services.user_sources.resolve(
+        source,
+        ProviderIdentity(
+            subject=secrets.token_hex(8),
+            email=f"sso-{secrets.token_hex(4)}@example.test",
+            email_verified=True,
+            name="Bob",
+            groups=(),
+        ),
+    )
+    theirs = token_header(make_token(services, person))
+    with httpx.Client(base_url=server, timeout=30) as http:
+        assert http.get("/api/v2/me", headers=theirs).status_code == 200
+        open_console(page, server, admin.primary_email, password, f"/console/sign-in/{source.id}")
+        page.get_by_role("link", name="Switch off…").click()
+        expect(page.get_by_text("1 person is signed out at once")).to_be_visible()
+        page.get_by_role("button", name="Switch off Staff login").click()
+        expect(page.locator(".notice")).to_contain_text("switched off")
+        assert http.get("/api/v2/me", headers=theirs).status_code == 401
+    page.get_by_role("button", name="Switch on").click()
+    expect(page.locator(".notice")).to_contain_text("switched on again")
+    assert services.user_sources.get(source.id).is_enabled
 
 
 def test_a_saml_source_is_listed_with_the_sp_metadata_to_give_the_idp(

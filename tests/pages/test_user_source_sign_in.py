@@ -8,12 +8,14 @@ the provider's redirects come back to it. The person signs in on the provider's 
 import re
 import secrets
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tessera.app import create_app
 from tessera.core.audit import AuditFilters
@@ -22,11 +24,12 @@ from tessera.core.paging import PageRequest
 from tessera.core.user_sources import OfferedTo, UserSource
 from tessera.services.container import Services
 from tessera.services.user_sources import SourceSettings
+from tests.cli.conftest import Cli, cli_environment
 from tests.conftest import extra_runtime
-from tests.factories import make_oauth_client
+from tests.factories import key_header, make_key, make_oauth_client, make_person
 from tests.identity_providers.provider import ProviderClient, running_provider
 from tests.live import loopback_socket, serving
-from tests.pages.conftest import Callback
+from tests.pages.conftest import VIEWPORT, Callback
 from tests.pages.test_browser_flow import arrived_at, expect_consent, start_authorization
 from tests.secrets_seen import remember
 
@@ -381,6 +384,33 @@ def test_the_default_hand_over_calls_send_payload_with_a_working_token(
     assert [token["app"]["kind"] for token in own.json()["data"]] == ["user_source"]
 
 
+def test_switching_the_source_off_through_the_api_refuses_its_token_at_the_next_request(
+    tessera: Tessera, connect: Any, page: Page, context: BrowserContext
+) -> None:
+    """A token an app got through the provider (E8/E9) dies with the admin API's PUT."""
+    connected = connect()
+    context.add_init_script("window.sendPayload = (payload) => { window.received = payload; };")
+    start_in_web_view(page, tessera, connected.source.id, "default")
+    page.wait_for_function("() => window.received !== undefined")
+    token = page.evaluate("() => window.received.token")
+    remember(token)
+    admin = key_header(make_key(tessera.services, make_person(tessera.services, admin=True)))
+    theirs = {"Authorization": f"token {token}"}
+    path = f"/api/v2/user_sources/{connected.source.id}"
+    with httpx.Client(base_url=tessera.url, timeout=30) as http:
+        assert http.get("/api/v2/me", headers=theirs).status_code == 200
+
+        off = http.put(path, json={"is_enabled": False}, headers=admin)
+
+        assert off.status_code == 204, off.text
+        refused = http.get("/api/v2/me", headers=theirs)
+        assert refused.status_code == 401
+        assert refused.json()["code"] == "invalid_api_token"
+        listed = http.get("/api/v2/api_tokens/user_sources/agent.json")
+    assert connected.source.id not in [source["id"] for source in listed.json()["data"]]
+    assert "user_source.changed" in audit_kinds(tessera.services)
+
+
 @pytest.mark.parametrize(
     ("hand_over", "scheme"),
     [("ios", "iOSDeskPro://?token="), ("deskpro_scheme", "deskpro://login_api_token?token=")],
@@ -450,3 +480,78 @@ def test_a_provider_answering_for_another_issuer_gives_a_clear_page(
     assert f"{TITLE} cannot be reached right now" in page.text
     assert e8.status_code == 400
     assert e8.json()["message"] == "Unable to redirect."
+
+
+def test_a_source_still_signs_people_in_after_its_secret_key_is_retired(
+    database_url: str, page: Page, browser: Browser, tmp_path: Path
+) -> None:
+    """ADR 0035's amendment, end to end: the client secret sealed under key 1; the operator
+    runs ``secret-keys rotate`` and ``retire 1 --force``; a server started on the key file
+    (only key 2 now) still takes the provider's answer, which needs that secret."""
+    key_file = tmp_path / "tessera.secret"
+    first_key = secrets.token_urlsafe(32)
+    remember(first_key)
+    key_file.write_text(first_key + "\n")
+    cli = Cli(cli_environment(database_url))
+    cli_env = {"TESSERA_SECRET_KEY": None, "TESSERA_SECRET_KEY_FILE": str(key_file)}
+    before_socket, before_url = loopback_socket()
+    after_socket, after_url = loopback_socket()
+    secret = secrets.token_urlsafe(32)
+    remember(secret)
+    with ExitStack() as stack:
+        before = stack.enter_context(
+            extra_runtime(
+                database_url, public_url=before_url, secret_key=None, secret_key_file=key_file
+            )
+        )
+        stack.enter_context(serving(create_app(runtime=before), bound=before_socket))
+        source = before.services.user_sources.create(
+            SourceSettings(
+                title=TITLE,
+                issuer="http://127.0.0.1:9",  # the provider's, once it runs
+                client_id=CLIENT_ID,
+                client_secret=secret,
+                create_unknown=True,
+            )
+        )
+        redirects = [f"{url}/login/sources/{source.id}/callback" for url in (before_url, after_url)]
+        issuer = stack.enter_context(
+            running_provider([ProviderClient(CLIENT_ID, secret, redirects)], accounts())
+        )
+        before.services.user_sources.update(source.id, SourceSettings(issuer=issuer))
+        page.goto(f"{before_url}/login")
+        page.get_by_role("link", name=f"Sign in with {TITLE}").click()
+        sign_in_at_provider(page, "bob")
+        expect(page).to_have_url(f"{before_url}/console")  # key 1 sealed a secret that works
+
+        for command in (["rotate"], ["retire", "1", "--force"]):
+            done = cli("secret-keys", *command, env=cli_env)
+            assert done.exit_code == 0, done.output
+        assert first_key not in key_file.read_text()
+
+        after = stack.enter_context(
+            extra_runtime(
+                database_url, public_url=after_url, secret_key=None, secret_key_file=key_file
+            )
+        )
+        stack.enter_context(serving(create_app(runtime=after), bound=after_socket))
+        fresh = stack.enter_context(_new_page(browser))
+        fresh.goto(f"{after_url}/login")
+        fresh.get_by_role("link", name=f"Sign in with {TITLE}").click()
+        sign_in_at_provider(fresh, "ada")
+        expect(fresh).to_have_url(f"{after_url}/console")
+        opened = after.services.user_sources.get(source.id)
+        assert opened.secret_key_version == 2
+        assert after.services.user_sources.client_secret(opened) == secret
+        remember(*(cookie.get("value", "") for cookie in fresh.context.cookies()))
+        remember(*(cookie.get("value", "") for cookie in page.context.cookies()))
+
+
+@contextmanager
+def _new_page(browser: Browser) -> Iterator[Page]:
+    """A page in a context of its own: no cookie of the provider's earlier sign-in."""
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()

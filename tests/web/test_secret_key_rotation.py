@@ -5,6 +5,7 @@ under an older key keep working while the key is kept, new codes use the active 
 retired key's codes stop working.
 """
 
+import json
 import secrets
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -16,8 +17,11 @@ import pytest
 from tessera.bootstrap import Runtime
 from tessera.core.clock import SystemClock
 from tessera.core.errors import InvalidInput
+from tessera.core.secret_keys import SecretKeyRing
 from tessera.services.secret_keys import SecretKeyService
-from tessera.store.tables import ApiKeyRow
+from tessera.services.user_sources import SourceSettings, UserSourceService
+from tessera.store.tables import ApiKeyRow, Base, SigningKeyRow, UserSourceRow
+from tests.cli.conftest import Cli, cli_environment
 from tests.conftest import served
 from tests.factories import key_header, make_key, make_oauth_client
 from tests.oauth.flows import (
@@ -30,6 +34,7 @@ from tests.oauth.flows import (
     signed_in,
     tokens_of,
 )
+from tests.oauth.test_openid import openid_tokens, verified_claims
 from tests.secrets_seen import remember
 
 
@@ -61,6 +66,15 @@ class _Servers:
 
     def keys(self, runtime: Runtime) -> SecretKeyService:
         return SecretKeyService(runtime.database, SystemClock(), self._key_file)
+
+    def cli(self, *args: str) -> dict[str, object]:
+        """``tessera secret-keys ARGS --json`` on the key file, as an operator runs it."""
+        cli = Cli(cli_environment(self._database_url))
+        env = {"TESSERA_SECRET_KEY": None, "TESSERA_SECRET_KEY_FILE": str(self._key_file)}
+        result = cli("secret-keys", *args, "--json", env=env)
+        assert result.exit_code == 0, result.output
+        answer: dict[str, object] = json.loads(result.stdout)
+        return answer
 
 
 def _me(api: httpx.Client, headers: dict[str, str]) -> int:
@@ -147,3 +161,119 @@ def test_the_environment_may_hold_the_versioned_form(database_url: str) -> None:
         assert _me(after_api, key_header(made_under_new)) == 200
         assert _me(after_api, key_header(made_under_old)) == 401
         assert _me(before_api, key_header(made_under_new)) == 401
+
+
+def _id_token_kid(runtime: Runtime, api: httpx.Client) -> str:
+    """Sign in, connect a new app asking for ``openid``: the kid of its checked ID token."""
+    account = make_account(runtime.services)
+    app = make_oauth_client(runtime.services, redirect_uris=[WEB_CALLBACK])
+    browser = signed_in(Browser(str(api.base_url)), account)
+    try:
+        body = openid_tokens(browser, api, app)
+    finally:
+        browser.close()
+    header, claims = verified_claims(api, str(body["id_token"]))
+    assert claims["sub"] == str(account.person.id)
+    return str(header["kid"])
+
+
+def _sealed_versions(runtime: Runtime) -> set[int]:
+    with runtime.database.read() as session:
+        keys = session.query(SigningKeyRow.secret_key_version).all()
+        sources = session.query(UserSourceRow.secret_key_version).all()
+    return {version for (version,) in [*keys, *sources] if version is not None}
+
+
+def test_retiring_a_key_seals_its_sealed_values_again_and_loses_none(
+    servers: _Servers, key_file: Path
+) -> None:
+    """The defect of ADR 0035's amendment: rotate, retire --force, restart; ID tokens are still
+    signed (by the same keys) and checked by the JWKS, and the provider's secret still opens."""
+    first, first_api = servers.start()
+    kid_before = _id_token_kid(first, first_api)
+    # A retired signing key is sealed too: it must survive as well.
+    first.oauth.context.signing_keys.rotate()
+    client_secret = secrets.token_urlsafe(24)
+    remember(client_secret)
+    source = first.services.user_sources.create(
+        SourceSettings(
+            title="Staff login",
+            issuer="https://login.example.test",
+            client_id="tessera",
+            client_secret=client_secret,
+        )
+    )
+    assert _sealed_versions(first) == {1}
+
+    assert servers.cli("rotate")["version"] == 2
+    second, second_api = servers.start()  # the restart: key 2 is active everywhere
+    kid_signing = _id_token_kid(second, second_api)
+    listed = servers.cli("list")["keys"]
+    assert isinstance(listed, list)
+    assert listed[0]["sealed"] == {"id token signing keys": 4, "identity provider secrets": 1}
+    assert listed[1]["sealed"] == {}
+
+    retired = servers.cli("retire", "1", "--force")
+    assert retired["resealed"] == {"id token signing keys": 4, "identity provider secrets": 1}
+    assert retired["unreadable"] == {}
+    assert "1 verify" not in key_file.read_text()
+
+    third, third_api = servers.start()  # only key 2 now
+    assert _sealed_versions(third) == {2}
+    assert third.oauth.context.signing_keys.check() == []
+    assert _id_token_kid(third, third_api) == kid_signing  # the same key pair signs
+    published = {key["kid"] for key in third_api.get("/oauth/jwks").json()["keys"]}
+    assert {kid_before, kid_signing} <= published  # the retired one still until its tokens end
+    assert (
+        third.services.user_sources.client_secret(third.services.user_sources.get(source.id))
+        == client_secret
+    )
+    # Credentials of key 1 ended (forced); nothing sealed did.
+    lost = servers.cli("list")["under_retired_keys"]
+    assert isinstance(lost, dict)
+    assert lost["oauth client secrets"] == 1
+    assert not {"id token signing keys", "identity provider secrets"} & set(lost)
+
+
+def test_a_sealed_value_that_never_opened_refuses_the_retirement_unless_forced(
+    servers: _Servers, key_file: Path
+) -> None:
+    first, _ = servers.start()
+    # A source sealed as version 1 by a process that held another value under that number.
+    other = secrets.token_urlsafe(30)
+    remember(other)
+    stray = UserSourceService(first.database, SystemClock(), SecretKeyRing.single(other.encode()))
+    source = stray.create(
+        SourceSettings(
+            title="Stray", issuer="https://login.example.test", client_id="c", client_secret="x"
+        )
+    )
+    servers.cli("rotate")
+    keys = servers.keys(first)
+
+    with pytest.raises(InvalidInput) as refused:
+        keys.retire(1)
+    (problem,) = refused.value.problems.fields["version"].errors
+    assert problem.code == "unreadable_sealed_values"
+    assert "1 identity provider secrets" in problem.message
+    assert "1 verify" in key_file.read_text()  # nothing changed: not the file,
+    assert _sealed_versions(first) == {1}  # nor the signing keys re-sealed before the refusal
+
+    forced = keys.retire(1, force=True)
+    assert forced.unreadable == {"identity provider secrets": 1}
+    assert forced.resealed == {"id token signing keys": 2}
+    assert keys.orphaned() == {"identity provider secrets": 1}
+    assert first.services.user_sources.get(source.id).secret_key_version == 1
+
+
+def test_every_column_sealed_under_a_secret_key_is_one_a_retirement_reseals() -> None:
+    """A new sealed column (a SAML source's private key, say) must join the re-sealing of
+    ``SecretKeyService._reseal`` and the counts of store/key_versions.py, then this list.
+    ``shown_once`` seals under the browser's cookie, not a secret key: nothing to re-seal."""
+    sealed = {
+        (table.name, column.name)
+        for table in Base.metadata.sorted_tables
+        for column in table.columns
+        if "sealed" in column.name and table.name != "shown_once"
+    }
+    assert sealed == {("signing_keys", "sealed"), ("user_sources", "client_secret_sealed")}

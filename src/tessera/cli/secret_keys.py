@@ -24,7 +24,7 @@ def list_keys(ctx: typer.Context, as_json: JsonOption = False) -> None:
     lost = service.orphaned()
     lines = [_line(status) for status in statuses]
     if lost:
-        lines.append(f"under retired keys (no longer accepted): {_uses(lost)}")
+        lines.append(f"under retired keys (no longer accepted or readable): {_uses(lost)}")
     emit(
         as_json,
         {"keys": [_json(status) for status in statuses], "under_retired_keys": lost},
@@ -76,19 +76,48 @@ def retire(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Forget an old key. Refused while live credentials use it, unless --force (they end)."""
+    """Forget an old key; what it sealed is sealed under the active key first. Refused while
+    live credentials use it, unless --force (they end)."""
     retired = state(ctx).services.secret_key_service.retire(version, force=force)
-    ended = f"; {retired.total_in_use} credentials or sessions no longer work" if force else ""
+    ended = retired.status.total_in_use
+    lines = [f"Key {version} is retired."]
+    if retired.resealed:
+        lines.append(f"Sealed again under the active key: {_uses(retired.resealed)}.")
+    if ended:
+        lines.append(f"{ended} credentials or sessions no longer work.")
+    if retired.unreadable:
+        lines.append(f"Already unreadable, left as they were: {_uses(retired.unreadable)}.")
+    lines.append(RESTART)
     emit(
         as_json,
-        {"version": version, "ended": retired.in_use},
-        f"Key {version} is retired{ended}. {RESTART}",
+        {
+            "version": version,
+            "ended": retired.status.in_use,
+            "resealed": retired.resealed,
+            "unreadable": retired.unreadable,
+        },
+        " ".join(lines),
+    )
+
+
+@app.command("reseal")
+@reports_errors
+def reseal(ctx: typer.Context, version: Version, as_json: JsonOption = False) -> None:
+    """Seal under the active key what a key sealed, keeping it (retire does this itself; with
+    keys in TESSERA_SECRET_KEY, run it before removing the key's line)."""
+    resealed = state(ctx).services.secret_key_service.reseal(version)
+    done = _uses(resealed) if resealed else "nothing was sealed under it"
+    emit(
+        as_json,
+        {"version": version, "resealed": resealed},
+        f"Key {version}: sealed again under the active key: {done}.",
     )
 
 
 def _line(status: KeyVersionStatus) -> str:
     in_use = _uses(status.in_use) if status.in_use else "nothing live"
-    return f"{status.version}  {status.state:<6}  {in_use}"
+    sealed = f"; sealed: {_uses(status.sealed)}" if status.sealed else ""
+    return f"{status.version}  {status.state:<6}  {in_use}{sealed}"
 
 
 def _uses(counts: dict[str, int]) -> str:
@@ -96,4 +125,9 @@ def _uses(counts: dict[str, int]) -> str:
 
 
 def _json(status: KeyVersionStatus) -> dict[str, object]:
-    return {"version": status.version, "state": str(status.state), "in_use": status.in_use}
+    return {
+        "version": status.version,
+        "state": str(status.state),
+        "in_use": status.in_use,
+        "sealed": status.sealed,
+    }

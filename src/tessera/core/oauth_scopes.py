@@ -357,6 +357,11 @@ OWN_TAGS = (
     "people.people.list",
     "people.people.post",
     "people.people.put",
+    "user_sources.user_sources.delete",
+    "user_sources.user_sources.get",
+    "user_sources.user_sources.list",
+    "user_sources.user_sources.post",
+    "user_sources.user_sources.put",
 )
 #: The catalogue when no guarded API adds its tags.
 OWN_CATALOGUE = ScopeCatalogue(OWN_TAGS)

@@ -32,6 +32,7 @@ _OWN_NOUNS = {
     "me.sign_ins": "your recent sign-ins",
     "oauth_clients.oauth_clients": "OAuth apps",
     "people.people": "people",
+    "user_sources.user_sources": "the identity providers people sign in through",
 }
 _READ, _CREATE, _CHANGE, _DELETE, _USE = "read", "create", "change", "delete", "use"
 _VERB_ORDER = (_READ, _CREATE, _CHANGE, _DELETE, _USE)

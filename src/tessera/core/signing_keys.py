@@ -110,3 +110,13 @@ def open_private_key(ring: SecretKeyRing, stored: StoredSigningKey) -> bytes:
             f"version {stored.secret_key_version}: this process has another key under that "
             "version than the process that sealed it"
         ) from None
+
+
+def reseal_private_key(ring: SecretKeyRing, stored: StoredSigningKey) -> tuple[int, bytes]:
+    """The same private key sealed anew under the active secret key (ADR 0035: before the key
+    that sealed it is retired). The ``kid`` and the key itself do not change.
+
+    Raises:
+        SigningKeyUnavailable: it does not open with the version that sealed it.
+    """
+    return seal_private_key(ring, stored.kid, open_private_key(ring, stored))

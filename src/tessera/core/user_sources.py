@@ -233,6 +233,17 @@ def open_client_secret(ring: SecretKeyRing, source: UserSource) -> str | None:
     return plain.decode()
 
 
+def reseal_client_secret(ring: SecretKeyRing, source: UserSource) -> tuple[int, bytes] | None:
+    """The source's client secret sealed anew under the active secret key (ADR 0035: before the
+    key that sealed it is retired); None when it has none.
+
+    Raises:
+        ClientSecretUnavailable: it does not open with the version that sealed it.
+    """
+    secret = open_client_secret(ring, source)
+    return None if secret is None else seal_client_secret(ring, source.client_id, secret)
+
+
 _PENDING_PURPOSE = b"tessera user source sign-in v1"
 
 

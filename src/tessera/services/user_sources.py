@@ -20,7 +20,6 @@ from tessera.core.audit import AuditKind, DetailValue
 from tessera.core.changes import ChangeKind
 from tessera.core.clock import Clock
 from tessera.core.errors import (
-    INVALID,
     REQUIRED,
     FieldError,
     FieldErrors,
@@ -55,12 +54,16 @@ from tessera.store.changes import record_change
 from tessera.store.database import Database
 
 TOO_LONG = FieldError("too_long", f"This value is too long ({MAX_TITLE_LENGTH} at most).")
+#: The column's width.
+MAX_CLIENT_ID_LENGTH = 500
+CLIENT_ID_TOO_LONG = FieldError(
+    "too_long", f"This value is too long ({MAX_CLIENT_ID_LENGTH} at most)."
+)
 NOT_FOR_KIND = FieldError("not_for_kind", "This setting does not apply to this kind of source.")
 NOT_FOR_SAML = FieldError(
     "not_for_saml",
     "SAML asserts no verified e-mail address: a SAML source links people by NameID only.",
 )
-MAX_ENTITY_ID_LENGTH = 500
 
 
 class SignInRefused(Exception):
@@ -162,6 +165,18 @@ class UserSourceService:
                 session, source.id, assertion_id, expires_at=expires_at
             )
 
+    def check(self, settings: SourceSettings) -> None:
+        """Check the settings given, storing nothing (a form with a problem of its own shows
+        every other field's at once).
+
+        Raises:
+            InvalidInput: per field.
+        """
+        problems = FieldErrors()
+        self._columns(problems, settings)
+        if problems:
+            raise InvalidInput(problems)
+
     def list(self, *, enabled_only: bool = False) -> list[UserSource]:
         with self._database.read() as session:
             return stored.list_sources(session, enabled_only=enabled_only)
@@ -172,6 +187,11 @@ class UserSourceService:
         if source is None:
             raise NotFound()
         return source
+
+    def linked_people(self, source_id: int) -> int:
+        """How many people signed in through the source (whose access ends if it goes off)."""
+        with self._database.read() as session:
+            return len(stored.linked_people(session, source_id))
 
     def seal_pending(self, values: dict[str, str]) -> str:
         """A sign-in under way, sealed for the browser to carry (core.user_sources)."""
@@ -419,6 +439,8 @@ class UserSourceService:
             client_id = settings.client_id.strip()
             if not client_id:
                 problems.add(("client_id",), REQUIRED)
+            elif len(client_id) > MAX_CLIENT_ID_LENGTH:
+                problems.add(("client_id",), CLIENT_ID_TOO_LONG)
             columns["client_id"] = client_id
         for name in ("email_claim", "name_claim"):
             value = getattr(settings, name)
@@ -458,8 +480,8 @@ class UserSourceService:
             entity_id = settings.sp_entity_id.strip()
             if not entity_id:
                 problems.add(("sp_entity_id",), REQUIRED)
-            elif len(entity_id) > MAX_ENTITY_ID_LENGTH:
-                problems.add(("sp_entity_id",), INVALID)
+            elif len(entity_id) > MAX_CLIENT_ID_LENGTH:
+                problems.add(("sp_entity_id",), CLIENT_ID_TOO_LONG)
             columns["client_id"] = entity_id
         if settings.client_secret is not None:
             client_id = str(columns.get("client_id") or current_client_id)

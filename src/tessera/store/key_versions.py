@@ -1,7 +1,9 @@
-"""How many live stored digests each secret key version still checks (ADR 0035).
+"""What each secret key version still serves (ADR 0035): live digests, and sealed values.
 
-A key may be retired only once nothing live depends on it: these counts say when. The version
-is read from the digest itself (32 bytes: version 1; otherwise its first byte).
+A key may be retired without --force only once no live digest depends on it: these counts say
+when. The version is read from the digest itself (32 bytes: version 1; otherwise its first
+byte). Sealed values (ID token signing keys, identity providers' client secrets) name their
+version in a column; they never stop a retirement, which seals them anew under the active key.
 """
 
 from collections import Counter
@@ -27,6 +29,9 @@ from tessera.store.tables import (
 )
 
 _DIGEST_SIZE = 32
+#: The kinds of sealed values, as counts and messages name them.
+SIGNING_KEYS = "id token signing keys"
+SOURCE_SECRETS = "identity provider secrets"
 
 
 def count_by_key_version(session: Session, *, now: datetime) -> dict[str, Counter[int]]:
@@ -73,30 +78,6 @@ def count_by_key_version(session: Session, *, now: datetime) -> dict[str, Counte
             found[1 if size == _DIGEST_SIZE else bytes(first_byte)[0]] += count
         if found:
             counts[kind] = found
-    # The ID token signing keys that sign now are sealed under a version (ADR 0039): retiring
-    # it would leave no process able to sign. Retired ones need no opening (their public part
-    # is stored in clear).
-    sealed = session.execute(
-        select(SigningKeyRow.secret_key_version, func.count())
-        .where(SigningKeyRow.signing_algorithm.is_not(None))
-        .group_by(SigningKeyRow.secret_key_version)
-    )
-    signing: Counter[int] = Counter({int(version): int(n) for version, n in sealed})
-    if signing:
-        counts["id token signing keys"] = signing
-    # Identity providers' client secrets are sealed the same way (ADR 0047): without the key,
-    # nobody could sign in through that provider.
-    sources = session.execute(
-        select(UserSourceRow.secret_key_version, func.count())
-        .where(
-            UserSourceRow.client_secret_sealed.is_not(None),
-            UserSourceRow.secret_key_version.is_not(None),
-        )
-        .group_by(UserSourceRow.secret_key_version)
-    )
-    secrets: Counter[int] = Counter({int(version or 0): int(n) for version, n in sources})
-    if secrets:
-        counts["identity provider secrets"] = secrets
     return counts
 
 
@@ -110,3 +91,36 @@ def _unused(
     row: type[OAuthCodeRow | DeviceSetupCodeRow | SetupCodeRow | MagicLinkRow], now: datetime
 ) -> ColumnElement[bool]:
     return and_(row.used_at.is_(None), row.expires_at > now)
+
+
+def count_sealed_by_key_version(session: Session) -> dict[str, Counter[int]]:
+    """Per kind of sealed value, how many each secret key version sealed (none: left out).
+
+    Every signing key counts, retired ones too: their private part is sealed like the others'
+    (ADR 0039), and a retirement re-seals them all rather than leave any unreadable.
+    """
+    signing = Counter(
+        {
+            int(version): int(n)
+            for version, n in session.execute(
+                select(SigningKeyRow.secret_key_version, func.count()).group_by(
+                    SigningKeyRow.secret_key_version
+                )
+            )
+        }
+    )
+    secrets = Counter(
+        {
+            int(version or 0): int(n)
+            for version, n in session.execute(
+                select(UserSourceRow.secret_key_version, func.count())
+                .where(
+                    UserSourceRow.client_secret_sealed.is_not(None),
+                    UserSourceRow.secret_key_version.is_not(None),
+                )
+                .group_by(UserSourceRow.secret_key_version)
+            )
+        }
+    )
+    counts = {SIGNING_KEYS: signing, SOURCE_SECRETS: secrets}
+    return {kind: found for kind, found in counts.items() if found}

@@ -103,3 +103,25 @@ def retire_signing_key(
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def sealed_under(session: Session, secret_key_version: int) -> list[StoredSigningKey]:
+    """Every key (signing or retired) sealed under this server secret key version, locked
+    until the transaction ends so that the re-sealing of ADR 0035 sees each one once."""
+    rows = session.scalars(
+        select(SigningKeyRow)
+        .where(SigningKeyRow.secret_key_version == secret_key_version)
+        .order_by(SigningKeyRow.id)
+        .with_for_update()
+    )
+    return [_stored(row) for row in rows]
+
+
+def reseal(session: Session, key_id: int, *, secret_key_version: int, sealed: bytes) -> None:
+    """Store the same private key sealed under another server secret key version."""
+    session.execute(
+        update(SigningKeyRow)
+        .where(SigningKeyRow.id == key_id)
+        .values(sealed=sealed, secret_key_version=secret_key_version)
+        .execution_options(synchronize_session=False)
+    )

@@ -203,3 +203,29 @@ def end_access_of(session: Session, people: Sequence[PersonId], *, now: datetime
     record_changes(session, ChangeKind.API_TOKEN, ended, now=now)
     record_changes(session, ChangeKind.PERSON, ids, now=now)
     return len(ended)
+
+
+def sealed_under(session: Session, secret_key_version: int) -> list[UserSource]:
+    """The sources whose client secret is sealed under this server secret key version, locked
+    until the transaction ends (the re-sealing of ADR 0035)."""
+    rows = session.scalars(
+        select(UserSourceRow)
+        .where(
+            UserSourceRow.secret_key_version == secret_key_version,
+            UserSourceRow.client_secret_sealed.is_not(None),
+        )
+        .order_by(UserSourceRow.id)
+        .with_for_update()
+    )
+    return [_source(row) for row in rows]
+
+
+def reseal(session: Session, source_id: int, *, secret_key_version: int, sealed: bytes) -> None:
+    """Store the same client secret sealed under another server secret key version (the
+    source's ``updated_at`` stays: its settings did not change)."""
+    session.execute(
+        update(UserSourceRow)
+        .where(UserSourceRow.id == source_id)
+        .values(client_secret_sealed=sealed, secret_key_version=secret_key_version)
+        .execution_options(synchronize_session=False)
+    )

@@ -30,6 +30,7 @@ from tessera.web.api import (
     people,
     protected_resources,
     secret_scanning,
+    user_sources_admin,
 )
 from tessera.web.api import user_sources as user_sources_api
 from tessera.web.authz import PREFIX, AuthzOptions, Door, ForwardAuth, door_for
@@ -173,6 +174,7 @@ def build_web_app(
             api_keys,
             people,
             oauth_clients,
+            user_sources_admin,
             audit,
             helpdesk,
             batch,

@@ -1,16 +1,20 @@
 """``/console/sign-in``: admins connect the identity providers people sign in through.
 
-One page: the connected sources (with the redirect URI to register at each provider), a form
-to connect another OpenID provider, and per source a button to switch it off or on and one to
-remove it. Switching a source off ends its people's sessions and tokens at once; every change
-is audited by the service (ADR 0047).
+The list (with the redirect URIs to register at each provider) and a form to connect another
+OpenID provider; each source's own page changes its settings, switches it off or on, removes
+it. Switching off and removing end the source's people's sessions and tokens at once, so each
+asks for confirmation on a page of its own first, as deleting an app does. The client secret is
+never shown back: its field is empty, and left empty it keeps the secret. Every change is
+audited by the service (ADR 0047).
 """
 
 from fastapi import APIRouter, Request
+from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from tessera.core.errors import InvalidInput
-from tessera.core.user_sources import OfferedTo
+from tessera.core.people import Person
+from tessera.core.user_sources import OfferedTo, UserSource
 from tessera.services.user_sources import SourceSettings
 from tessera.web.pages.admin_kit import call, field_problems, render_admin, resource_id, services
 from tessera.web.pages.console import AdminViewer, CheckedForm, back_to, field
@@ -31,9 +35,11 @@ FIELDS = (
     "offered_to",
     "create_unknown",
     "link_by_email",
+    "display_order",
 )
 NOTICES = {
     "added": "The identity provider is connected: its button is on the sign-in page.",
+    "changed": "The changes were saved.",
     "disabled": "The identity provider is switched off: its people were signed out everywhere.",
     "enabled": "The identity provider is switched on again.",
     "deleted": "The identity provider was removed: its people were signed out everywhere.",
@@ -50,16 +56,83 @@ BLANK_FORM = {
     "offered_to": OfferedTo.AGENTS.value,
     "create_unknown": "",
     "link_by_email": "",
+    "display_order": "0",
 }
 OFFERED = [
     (OfferedTo.AGENTS.value, "Agents"),
     (OfferedTo.USERS.value, "Users"),
     (OfferedTo.BOTH.value, "Agents and users"),
 ]
+ORDER_NOT_A_NUMBER = "The order is a whole number, such as 0 or 10."
 
 
 def _groups(text: str) -> list[str]:
     return [group for group in text.replace(",", " ").split() if group]
+
+
+def _offered(typed: dict[str, str]) -> OfferedTo:
+    known = {option.value for option in OfferedTo}
+    return OfferedTo(typed["offered_to"]) if typed["offered_to"] in known else OfferedTo.AGENTS
+
+
+def _order(text: str) -> int | None:
+    """The display order typed, or None when it is no number the column holds."""
+    try:
+        number = int(text or "0")
+    except ValueError:
+        return None
+    return number if -1_000_000 <= number <= 1_000_000 else None
+
+
+def _typed(form: FormData) -> dict[str, str]:
+    typed = {name: field(form, name) for name in FIELDS}
+    typed["make_public"] = field(form, "make_public")
+    return typed
+
+
+def _settings(typed: dict[str, str], order: int) -> SourceSettings:
+    """What the form says; the secret only when one was typed (or removal asked for)."""
+    if typed["make_public"] == "on":
+        secret: str | None = ""
+    else:
+        secret = typed["client_secret"] or None
+    return SourceSettings(
+        title=typed["title"],
+        issuer=typed["issuer"],
+        client_id=typed["client_id"],
+        client_secret=secret,
+        email_claim=typed["email_claim"] or "email",
+        name_claim=typed["name_claim"] or "name",
+        groups_claim=typed["groups_claim"],
+        agent_groups=_groups(typed["agent_groups"]),
+        admin_groups=_groups(typed["admin_groups"]),
+        offered_to=_offered(typed),
+        create_unknown=typed["create_unknown"] == "on",
+        link_by_email=typed["link_by_email"] == "on",
+        display_order=order,
+    )
+
+
+def _form_of(source: UserSource) -> dict[str, str]:
+    return {
+        "title": source.title,
+        "issuer": source.issuer,
+        "client_id": source.client_id,
+        "email_claim": source.email_claim,
+        "name_claim": source.name_claim,
+        "groups_claim": source.groups_claim or "",
+        "agent_groups": " ".join(source.agent_groups),
+        "admin_groups": " ".join(source.admin_groups),
+        "offered_to": source.offered_to.value,
+        "create_unknown": "on" if source.create_unknown else "",
+        "link_by_email": "on" if source.link_by_email else "",
+        "display_order": str(source.display_order),
+        "make_public": "",
+    }
+
+
+def _public_url(request: Request) -> str:
+    return services(request).site.public_url.rstrip("/")
 
 
 async def _page(
@@ -70,7 +143,6 @@ async def _page(
     problems: dict[str, list[str]] | None = None,
 ) -> Response:
     sources = await call(services(request).user_sources.list)
-    public_url = services(request).site.public_url.rstrip("/")
     return render_admin(
         request,
         "console/admin/user_sources.html",
@@ -78,11 +150,43 @@ async def _page(
         status=400 if problems else 200,
         notices=NOTICES,
         sources=sources,
-        public_url=public_url,
+        public_url=_public_url(request),
         offered=OFFERED,
         typed=typed or BLANK_FORM,
         problems=problems or {},
     )
+
+
+async def _source_page(
+    request: Request,
+    viewer: Person,
+    source: UserSource,
+    *,
+    typed: dict[str, str] | None = None,
+    problems: dict[str, list[str]] | None = None,
+) -> Response:
+    people = await call(services(request).user_sources.linked_people, source.id)
+    return render_admin(
+        request,
+        "console/admin/user_source.html",
+        viewer,
+        status=400 if problems else 200,
+        notices=NOTICES,
+        source=source,
+        people=people,
+        public_url=_public_url(request),
+        offered=OFFERED,
+        typed=typed or _form_of(source),
+        problems=problems or {},
+    )
+
+
+def _with_order_problem(
+    problems: dict[str, list[str]], typed: dict[str, str]
+) -> dict[str, list[str]]:
+    if _order(typed["display_order"]) is None:
+        return {**problems, "display_order": [ORDER_NOT_A_NUMBER]}
+    return problems
 
 
 @router.get(LIST)
@@ -92,43 +196,100 @@ async def user_sources_page(request: Request, viewer: AdminViewer) -> Response:
 
 @router.post(LIST)
 async def add_user_source(request: Request, viewer: AdminViewer, form: CheckedForm) -> Response:
-    typed = {name: field(form, name) for name in FIELDS}
-    known = {option.value for option in OfferedTo}
-    offered = typed["offered_to"] if typed["offered_to"] in known else OfferedTo.AGENTS.value
-    settings = SourceSettings(
-        title=typed["title"],
-        issuer=typed["issuer"],
-        client_id=typed["client_id"],
-        client_secret=typed["client_secret"] or None,
-        email_claim=typed["email_claim"] or "email",
-        name_claim=typed["name_claim"] or "name",
-        groups_claim=typed["groups_claim"],
-        agent_groups=_groups(typed["agent_groups"]),
-        admin_groups=_groups(typed["admin_groups"]),
-        offered_to=OfferedTo(offered),
-        create_unknown=typed["create_unknown"] == "on",
-        link_by_email=typed["link_by_email"] == "on",
-    )
+    typed = _typed(form)
+    typed["make_public"] = ""
+    order = _order(typed["display_order"])
+    settings = _settings(typed, order if order is not None else 0)
     typed["client_secret"] = ""  # never shown back
     try:
-        await call(services(request).user_sources.create, settings, actor=viewer.id)
+        if order is None:
+            # Checked by the service too, so that every other field's problem shows at once.
+            await call(services(request).user_sources.check, settings)
+            problems: dict[str, list[str]] = {}
+        else:
+            await call(services(request).user_sources.create, settings, actor=viewer.id)
+            return back_to(LIST, done="added")
     except InvalidInput as error:
-        return await _page(request, viewer, typed=typed, problems=field_problems(error, FIELDS))
-    return back_to(LIST, done="added")
+        problems = field_problems(error, FIELDS)
+    return await _page(request, viewer, typed=typed, problems=_with_order_problem(problems, typed))
 
 
-@router.post(LIST + "/{number}/enabled")
-async def switch_user_source(
+@router.get(LIST + "/{number}")
+async def user_source_page(request: Request, viewer: AdminViewer, number: str) -> Response:
+    source = await call(services(request).user_sources.get, resource_id(number))
+    return await _source_page(request, viewer, source)
+
+
+@router.post(LIST + "/{number}")
+async def change_user_source(
     request: Request, viewer: AdminViewer, form: CheckedForm, number: str
 ) -> Response:
-    enabled = field(form, "enabled") == "yes"
+    source_id = resource_id(number)
+    typed = _typed(form)
+    order = _order(typed["display_order"])
+    changes = _settings(typed, order if order is not None else 0)
+    typed["client_secret"] = ""  # never shown back
+    try:
+        if order is None:
+            await call(services(request).user_sources.check, changes)
+            problems: dict[str, list[str]] = {}
+        else:
+            await call(services(request).user_sources.update, source_id, changes, actor=viewer.id)
+            return back_to(f"{LIST}/{source_id}", done="changed")
+    except InvalidInput as error:
+        problems = field_problems(error, FIELDS)
+    source = await call(services(request).user_sources.get, source_id)
+    return await _source_page(
+        request, viewer, source, typed=typed, problems=_with_order_problem(problems, typed)
+    )
+
+
+async def _confirm(request: Request, viewer: Person, number: str, action: str) -> Response:
+    source = await call(services(request).user_sources.get, resource_id(number))
+    people = await call(services(request).user_sources.linked_people, source.id)
+    return render_admin(
+        request,
+        "console/admin/user_source_confirm.html",
+        viewer,
+        source=source,
+        people=people,
+        action=action,
+    )
+
+
+@router.get(LIST + "/{number}/disable")
+async def confirm_disable(request: Request, viewer: AdminViewer, number: str) -> Response:
+    return await _confirm(request, viewer, number, "disable")
+
+
+@router.get(LIST + "/{number}/delete")
+async def confirm_delete(request: Request, viewer: AdminViewer, number: str) -> Response:
+    return await _confirm(request, viewer, number, "delete")
+
+
+async def _switch(request: Request, viewer: Person, number: str, enabled: bool) -> Response:
+    source_id = resource_id(number)
     await call(
         services(request).user_sources.update,
-        resource_id(number),
+        source_id,
         SourceSettings(is_enabled=enabled),
         actor=viewer.id,
     )
-    return back_to(LIST, done="enabled" if enabled else "disabled")
+    return back_to(f"{LIST}/{source_id}", done="enabled" if enabled else "disabled")
+
+
+@router.post(LIST + "/{number}/disable")
+async def disable_user_source(
+    request: Request, viewer: AdminViewer, form: CheckedForm, number: str
+) -> Response:
+    return await _switch(request, viewer, number, False)
+
+
+@router.post(LIST + "/{number}/enable")
+async def enable_user_source(
+    request: Request, viewer: AdminViewer, form: CheckedForm, number: str
+) -> Response:
+    return await _switch(request, viewer, number, True)
 
 
 @router.post(LIST + "/{number}/delete")
