@@ -190,3 +190,15 @@ def test_a_saml_source_is_listed_with_the_sp_metadata_to_give_the_idp(
     expect(page.get_by_text(expected)).to_be_visible()
     expect(page.get_by_text("https://idp.example.test/saml")).to_be_visible()
     assert_accessible(page)
+
+    page.get_by_role("link", name="Staff SAML", exact=True).click()
+    expect(page.get_by_label("Issuer URL")).to_have_count(0)
+    page.get_by_label("E-mail attribute").fill("mail")
+    page.get_by_label("Groups attribute (optional)").fill("groups")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator(".notice")).to_be_visible()
+
+    changed = services.user_sources.get(source.id)
+    assert (changed.email_claim, changed.groups_claim) == ("mail", "groups")
+    assert (changed.issuer, changed.sp_entity_id) == (source.issuer, source.sp_entity_id)
+    assert_accessible(page)
