@@ -50,6 +50,12 @@ AXE = ExternalTool(
     ROOT / "node_modules" / "axe-core" / "axe.min.js",
     "install Node.js and npm, then run ./scripts/test (it runs `npm ci`)",
 )
+XMLSEC1 = ExternalTool(
+    "xmlsec1",
+    Path("/usr/bin/xmlsec1"),
+    "run ./scripts/test as root (it installs Debian's xmlsec1), or `sudo apt-get install"
+    " xmlsec1`; SAML user sources and their test IdP sign and verify with it",
+)
 NODE = ExternalTool(
     "npm",
     Path(shutil.which("node") or "/usr/bin/node"),

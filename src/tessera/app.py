@@ -24,6 +24,7 @@ from tessera.bootstrap import Runtime, build_runtime
 from tessera.core.networks import Networks
 from tessera.core.proxies import TrustedProxies
 from tessera.logs import configure_logging
+from tessera.oauth.sign_in import xmlsec1_missing
 from tessera.services.change_stream import ChangeStream
 from tessera.settings import Settings
 from tessera.web.application import build_web_app
@@ -59,6 +60,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 "TESSERA_OAUTH_ALLOW_INSECURE_REDIRECTS is on: OAuth clients may register plain "
                 "http redirect URIs to other hosts, where codes and tokens travel unencrypted"
             )
+        saml_problem = await anyio.to_thread.run_sync(_saml_problem, runtime)
+        if saml_problem is not None:
+            log.error(saml_problem)
         if runtime.throttle.shared and not await anyio.to_thread.run_sync(
             runtime.throttle.store_answers
         ):
@@ -112,6 +116,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.state.runtime = runtime
     return app
+
+
+def _saml_problem(runtime: Runtime) -> str | None:
+    """A SAML source without xmlsec1 to check its signatures: said loudly at start-up."""
+    try:
+        sources = runtime.services.user_sources.list()
+    except Exception:  # noqa: BLE001 - the database is not there yet: /readyz says so, not this
+        return None
+    return xmlsec1_missing(sources)
 
 
 #: The signals on which uvicorn stops serving.

@@ -474,7 +474,7 @@ class Wiring:
     def user_sources(self) -> UserSourceService:
         from tessera.services.user_sources import UserSourceService
 
-        return UserSourceService(self.database, self.clock, self.secret_keys)
+        return UserSourceService(self.database, self.clock, self.secret_keys, self.site.public_url)
 
     @cached_property
     def web_sessions(self) -> WebSessionService:

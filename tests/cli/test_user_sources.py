@@ -2,11 +2,13 @@
 
 import json
 import secrets
+from pathlib import Path
 
 from tessera.bootstrap import Runtime
 from tessera.core.audit import AuditFilters
 from tessera.core.paging import PageRequest
 from tests.cli.conftest import Cli
+from tests.identity_providers.saml_idp import running_saml_idp
 
 ISSUER = "https://login.example.test/realms/staff"
 
@@ -69,3 +71,92 @@ def test_an_unknown_source_is_a_clear_failure(cli: Cli) -> None:
 
     assert answer.exit_code != 0
     assert "no user source has id 424242" in answer.output
+
+
+# -- SAML 2.0 sources (ADR 0049) ------------------------------------------------------------
+
+
+def test_add_saml_fetches_the_metadata_and_says_what_to_give_the_idp(
+    cli: Cli, runtime: Runtime
+) -> None:
+    with running_saml_idp({}) as idp:
+        added = cli(
+            "user-sources",
+            "add-saml",
+            "--title",
+            "Staff SAML",
+            "--idp-metadata-url",
+            f"{idp.base_url}/metadata",
+            "--email-attribute",
+            "mail",
+            "--create-unknown",
+        )
+        described = cli.json("user-sources", "list")[0]
+
+    assert added.exit_code == 0, added.output
+    source_id = described["id"]
+    assert described["kind"] == "saml"
+    assert described["issuer"] == idp.entity_id
+    assert described["email_claim"] == "mail"
+    assert described["sp_entity_id"].endswith(f"/login/sources/{source_id}/metadata")
+    assert described["sp_entity_id"] == described["sp_metadata_url"]
+    assert len(described["acs_urls"]) == 4
+    for line in ("IdP entity id:", "SP entity id:", "ACS URL:", "NameID format:"):
+        assert line in added.output
+    assert f"{idp.base_url}/sso" in added.output
+
+
+def test_refreshing_from_an_idp_that_is_down_fails_clearly_and_keeps_the_metadata(
+    cli: Cli, runtime: Runtime
+) -> None:
+    with running_saml_idp({}) as idp:
+        source_id = cli.json(
+            "user-sources",
+            "add-saml",
+            "--title",
+            "S",
+            "--idp-metadata-url",
+            idp.base_url + "/metadata",
+        )["id"]
+    before = runtime.services.user_sources.get(source_id)
+
+    refreshed = cli("user-sources", "update", str(source_id), "--refresh-metadata")
+
+    assert refreshed.exit_code != 0
+    assert "could not be reached" in refreshed.output, refreshed.output
+    after = runtime.services.user_sources.get(source_id)
+    assert after.idp_metadata == before.idp_metadata
+    assert after.updated_at == before.updated_at
+
+
+def test_metadata_that_cannot_work_is_refused_with_the_reason(cli: Cli, tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.xml"
+    bomb.write_text('<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "a">]><r>&a;</r>')
+    not_saml = tmp_path / "other.xml"
+    not_saml.write_text("<html/>")
+
+    exploded = cli("user-sources", "add-saml", "--title", "S", "--idp-metadata-file", str(bomb))
+    other = cli("user-sources", "add-saml", "--title", "S", "--idp-metadata-file", str(not_saml))
+
+    assert exploded.exit_code != 0
+    assert "DOCTYPE" in exploded.output, exploded.output
+    assert other.exit_code != 0
+    assert "no EntityDescriptor" in other.output, other.output
+
+
+def test_config_check_says_when_a_saml_source_has_no_xmlsec1(cli: Cli) -> None:
+    with running_saml_idp({}) as idp:
+        cli.json(
+            "user-sources",
+            "add-saml",
+            "--title",
+            "S",
+            "--idp-metadata-url",
+            idp.base_url + "/metadata",
+        )
+
+    checked = cli("config", "check", env={"PATH": "/nonexistent"})
+    with_it = cli("config", "check")
+
+    assert "xmlsec1 is not installed" in checked.output, checked.output
+    assert "xmlsec1" not in with_it.output

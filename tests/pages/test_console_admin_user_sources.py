@@ -10,9 +10,10 @@ from playwright.sync_api import Page, expect
 
 from tessera.core.audit import AuditFilters
 from tessera.core.paging import PageRequest
-from tessera.core.user_sources import ProviderIdentity
+from tessera.core.user_sources import ProviderIdentity, SourceKind
 from tessera.services.container import Services
 from tessera.services.user_sources import SourceSettings
+from tests.core.test_saml_metadata import entity as idp_entity
 from tests.factories import make_person, make_token, new_password, token_header
 from tests.pages.console_kit import assert_accessible, open_console
 from tests.secrets_seen import remember
@@ -171,3 +172,33 @@ def test_switching_off_in_the_console_refuses_its_peoples_tokens_at_once(
     page.get_by_role("button", name="Switch on").click()
     expect(page.locator(".notice")).to_contain_text("switched on again")
     assert services.user_sources.get(source.id).is_enabled
+
+
+def test_a_saml_source_is_listed_with_the_sp_metadata_to_give_the_idp(
+    page: Page, server: str, services: Services
+) -> None:
+    source = services.user_sources.create(
+        SourceSettings(title="Staff SAML", idp_metadata=idp_entity()), kind=SourceKind.SAML
+    )
+    password = new_password()
+    admin = make_person(services, admin=True, password=password, name="Ada Admin")
+
+    open_console(page, server, admin.primary_email, password, "/console/sign-in")
+
+    public_url = services.site.public_url.rstrip("/")
+    expected = f"SAML: give the IdP {public_url}/login/sources/{source.id}/metadata"
+    expect(page.get_by_text(expected)).to_be_visible()
+    expect(page.get_by_text("https://idp.example.test/saml")).to_be_visible()
+    assert_accessible(page)
+
+    page.get_by_role("link", name="Staff SAML", exact=True).click()
+    expect(page.get_by_label("Issuer URL")).to_have_count(0)
+    page.get_by_label("E-mail attribute").fill("mail")
+    page.get_by_label("Groups attribute (optional)").fill("groups")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator(".notice")).to_be_visible()
+
+    changed = services.user_sources.get(source.id)
+    assert (changed.email_claim, changed.groups_claim) == ("mail", "groups")
+    assert (changed.issuer, changed.sp_entity_id) == (source.issuer, source.sp_entity_id)
+    assert_accessible(page)

@@ -3,18 +3,22 @@ created just in time or refused, roles from groups, and a disabled source ending
 
 import secrets
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from tessera.bootstrap import Runtime
 from tessera.core.audit import AuditFilters
 from tessera.core.errors import InvalidInput
 from tessera.core.paging import PageRequest
-from tessera.core.user_sources import OfferedTo, ProviderIdentity
+from tessera.core.user_sources import OfferedTo, ProviderIdentity, SourceKind
 from tessera.services.container import Services
 from tessera.services.user_sources import SignInRefused, SourceSettings
 from tessera.store.tables import UserSourceRow
+from tests.clock import ManualClock
+from tests.core.test_saml_metadata import entity as idp_entity
 from tests.factories import make_person, make_token, unique_email
 
 ISSUER = "https://login.example.test/realms/staff"
@@ -168,3 +172,57 @@ def test_disabling_a_source_ends_its_peoples_tokens_and_sign_ins(services: Servi
         services.user_sources.resolve(source, identity())
     kinds = [e.kind for e in services.audit.list(AuditFilters(), PageRequest(1, 50)).items]
     assert "user_source.changed" in kinds
+
+
+# -- SAML sources (ADR 0049) ----------------------------------------------------------------
+
+
+def saml_settings(**overrides: Any) -> SourceSettings:
+    return replace(SourceSettings(title="Staff SAML", idp_metadata=idp_entity()), **overrides)
+
+
+def test_a_saml_source_takes_its_issuer_from_the_metadata_and_defaults_its_entity_id(
+    services: Services,
+) -> None:
+    source = services.user_sources.create(saml_settings(), kind=SourceKind.SAML)
+
+    assert source.kind is SourceKind.SAML
+    assert source.issuer == "https://idp.example.test/saml"
+    assert source.sp_entity_id.endswith(f"/login/sources/{source.id}/metadata")
+    assert not source.has_secret
+
+
+def test_settings_of_the_other_kind_and_linking_by_email_are_refused_for_saml(
+    services: Services,
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        services.user_sources.create(
+            saml_settings(issuer=ISSUER, link_by_email=True), kind=SourceKind.SAML
+        )
+    with pytest.raises(InvalidInput) as oidc:
+        services.user_sources.create(settings(idp_metadata=idp_entity()))
+
+    fields = refused.value.problems.as_json()["fields"]
+    assert fields["issuer"]["errors"][0]["code"] == "not_for_kind"
+    assert fields["link_by_email"]["errors"][0]["code"] == "not_for_saml"
+    assert oidc.value.problems.as_json()["fields"]["idp_metadata"]["errors"][0]["code"] == (
+        "not_for_kind"
+    )
+
+
+def test_an_assertion_signs_in_once_and_is_forgotten_once_it_expired(
+    services: Services, runtime: Runtime, clock: ManualClock
+) -> None:
+    source = services.user_sources.create(saml_settings(), kind=SourceKind.SAML)
+    other = services.user_sources.create(saml_settings(), kind=SourceKind.SAML)
+    expires = clock.now() + timedelta(minutes=5)
+
+    first = services.user_sources.first_use(source, "_assertion-1", expires)
+    again = services.user_sources.first_use(source, "_assertion-1", expires)
+    elsewhere = services.user_sources.first_use(other, "_assertion-1", expires)
+    kept = runtime.housekeeping.run_round()["saml_assertions"]
+    clock.advance(timedelta(minutes=6))
+    pruned = runtime.housekeeping.run_round()["saml_assertions"]
+
+    assert (first, again, elsewhere) == (True, False, True)
+    assert (kept, pruned) == (0, 2)

@@ -15,6 +15,7 @@ from tessera.core.paging import PageRequest
 from tessera.core.user_sources import ProviderIdentity
 from tessera.services.container import Services
 from tessera.services.user_sources import SourceSettings
+from tests.core.test_saml_metadata import entity as idp_entity
 from tests.factories import key_header, make_key, make_person, make_token, token_header
 from tests.secrets_seen import remember
 from tests.web.envelopes import (
@@ -81,6 +82,7 @@ def test_an_admin_creates_lists_changes_and_removes_a_source_each_audited(
         "kind": "oidc",
         "title": "Staff login",
         "oidc": {"issuer": ISSUER, "client_id": "tessera", "has_client_secret": True},
+        "saml": None,
         "email_claim": "email",
         "name_claim": "name",
         "groups_claim": "groups",
@@ -251,3 +253,64 @@ def test_non_admins_may_not_manage_sources(
 def test_anonymous_callers_are_unauthorized(api: httpx.Client, services: Services) -> None:
     assert_error(api.get(PATH), UNAUTHORIZED)
     assert_error(api.post(PATH, json=new_source()), UNAUTHORIZED)
+
+
+# -- SAML sources (ADR 0049) ------------------------------------------------------------------
+
+
+def test_an_admin_connects_a_saml_idp_by_its_metadata(
+    api: httpx.Client, services: Services
+) -> None:
+    _, admin = admin_of(services)
+    body = {"kind": "saml", "title": "Staff SAML", "saml": {"idp_metadata": idp_entity()}}
+
+    created = data_of(api.post(PATH, json=body, headers=admin), 201)
+    source_id = created["id"]
+    changed = api.put(
+        f"{PATH}/{source_id}",
+        json={"saml": {"sp_entity_id": "https://tessera.example.test/sp"}, "name_claim": "cn"},
+        headers=admin,
+    )
+    after = data_of(api.get(f"{PATH}/{source_id}", headers=admin))
+
+    public_url = services.site.public_url.rstrip("/")
+    assert created["kind"] == "saml"
+    assert created["oidc"] is None
+    assert created["saml"] == {
+        "idp_entity_id": "https://idp.example.test/saml",
+        "sp_entity_id": f"{public_url}/login/sources/{source_id}/metadata",
+        "sp_metadata_url": f"{public_url}/login/sources/{source_id}/metadata",
+        "idp_metadata_url": None,
+    }
+    assert changed.status_code == 204, changed.text
+    assert after["saml"]["sp_entity_id"] == "https://tessera.example.test/sp"
+    assert after["name_claim"] == "cn"
+
+
+def test_saml_settings_are_checked_under_the_kind(api: httpx.Client, services: Services) -> None:
+    _, admin = admin_of(services)
+
+    missing = api.post(PATH, json={"kind": "saml", "title": "S"}, headers=admin)
+    not_saml = api.post(
+        PATH,
+        json={"kind": "saml", "title": "S", "saml": {"idp_metadata": "<html/>"}},
+        headers=admin,
+    )
+    linked = api.post(
+        PATH,
+        json={
+            "kind": "saml",
+            "title": "S",
+            "saml": {"idp_metadata": idp_entity()},
+            "link_by_email": True,
+        },
+        headers=admin,
+    )
+
+    assert_error(missing, invalid_input(saml=field(REQUIRED)))
+    assert not_saml.status_code == 400
+    problem = not_saml.json()["errors"]["fields"]["saml"]["fields"]["idp_metadata"]
+    assert problem["errors"][0]["code"] == "invalid_metadata"
+    assert linked.status_code == 400
+    assert linked.json()["errors"]["fields"]["link_by_email"]["errors"][0]["code"] == "not_for_saml"
+    assert services.user_sources.list() == []

@@ -189,6 +189,29 @@ def _redis_answers(settings: Settings) -> bool:
     return throttle.store_answers()
 
 
+def _saml_warnings(ctx: typer.Context) -> Iterator[str]:
+    """A SAML user source needs xmlsec1 to check its IdP's signatures (ADR 0049)."""
+    from sqlalchemy.engine import make_url
+
+    from tessera.oauth.sign_in import xmlsec1_missing
+    from tessera.store.user_sources import list_sources
+
+    settings = state(ctx).settings
+    try:
+        if is_sqlite(settings.database_url):
+            # Reading must not create the file (a check changes nothing).
+            path = make_url(settings.database_url).database
+            if not path or path == ":memory:" or not Path(path).is_file():
+                return
+        with state(ctx).services.database.read() as session:
+            sources = list_sources(session)
+    except Exception:  # noqa: BLE001 - no database to read yet: the settings are still worth checking
+        return
+    problem = xmlsec1_missing(sources)
+    if problem is not None:
+        yield problem
+
+
 def unknown_names(file_values: dict[str, Any]) -> Iterator[str]:
     """Misspelt settings are ignored by Settings; say so, since nothing else will."""
     known = {name.upper() for name in Settings.model_fields} | {"CONFIG"}
@@ -224,7 +247,7 @@ def check(ctx: typer.Context, as_json: JsonOption = False) -> None:
         }
         for name in Settings.model_fields
     ]
-    warnings = [*warnings_for(settings), *unknown_names(file_values)]
+    warnings = [*warnings_for(settings), *unknown_names(file_values), *_saml_warnings(ctx)]
     data = {
         "config_file": None if path is None else str(path),
         "settings": rows,

@@ -1,10 +1,13 @@
 """``tessera user-sources``: the external identity providers people sign in through.
 
 An OpenID provider (Okta, Entra ID, Google, Keycloak…) is connected by its issuer and the
-client registered there; docs/identity-providers.md walks through each (ADR 0047).
+client registered there (ADR 0047); a SAML 2.0 IdP by its metadata, from a file or fetched
+from a URL by this command (``add-saml``, ADR 0049). docs/identity-providers.md walks through
+each.
 """
 
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -20,8 +23,16 @@ from tessera.cli.output import (
     when,
 )
 from tessera.cli.state import state
-from tessera.core.errors import NotFound
-from tessera.core.user_sources import OfferedTo, UserSource
+from tessera.core.errors import FieldError, FieldErrors, InvalidInput, NotFound
+from tessera.core.saml_metadata import MAX_METADATA_BYTES, read_idp_metadata
+from tessera.core.user_sources import (
+    OfferedTo,
+    SourceKind,
+    UserSource,
+    return_urls,
+    sign_in_return_url,
+    sp_metadata_url,
+)
 from tessera.services.user_sources import SourceSettings
 
 app = typer.Typer(no_args_is_help=True, help=summary("user-sources"))
@@ -89,6 +100,66 @@ OrderOption = Annotated[
 ]
 
 
+MetadataFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--idp-metadata-file",
+        help="The IdP's SAML metadata (XML), as downloaded from it.",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+    ),
+]
+MetadataUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--idp-metadata-url",
+        help="Fetch the IdP's SAML metadata from this https URL now (and on --refresh-metadata).",
+    ),
+]
+SpEntityIdOption = Annotated[
+    str | None,
+    typer.Option(
+        "--sp-entity-id",
+        help="Tessera's entity id at the IdP (default: the URL of its SP metadata).",
+    ),
+]
+EmailAttributeOption = Annotated[
+    str | None, typer.Option("--email-attribute", help="The attribute holding the e-mail.")
+]
+NameAttributeOption = Annotated[
+    str | None, typer.Option("--name-attribute", help="The attribute holding the name.")
+]
+GroupsAttributeOption = Annotated[
+    str | None,
+    typer.Option("--groups-attribute", help="The attribute listing the groups ('' turns it off)."),
+]
+
+
+def _metadata(file: Path | None, url: str | None) -> str | None:
+    """The IdP metadata from the file, or fetched from the URL (bounded), or None."""
+    if file is not None:
+        if file.stat().st_size > MAX_METADATA_BYTES:
+            _metadata_problem("idp_metadata", "The file is larger than any IdP's metadata.")
+        return file.read_text(encoding="utf-8", errors="replace")
+    if url is None:
+        return None
+    # Only here: pysaml2 is slow to import, and every other command answers at once (ADR 0022).
+    from tessera.oauth.saml_sign_in import fetch_idp_metadata
+    from tessera.oauth.sign_in import ProviderUnavailable
+
+    try:
+        return fetch_idp_metadata(url)
+    except ProviderUnavailable as error:
+        _metadata_problem("idp_metadata_url", str(error))
+
+
+def _metadata_problem(field: str, message: str) -> NoReturn:
+    problems = FieldErrors()
+    problems.add((field,), FieldError("unusable_metadata", message))
+    raise InvalidInput(problems)
+
+
 def _secret(ask: bool) -> str | None:
     if not ask:
         return None
@@ -138,7 +209,50 @@ def add(
         f"Added user source {source.id}.",
         *_lines(source, state(ctx).services.site.public_url),
     ]
-    emit(as_json, _json(source), "\n".join(lines))
+    emit(as_json, _json(source, state(ctx).services.site.public_url), "\n".join(lines))
+
+
+@app.command("add-saml")
+@reports_errors
+def add_saml(
+    ctx: typer.Context,
+    title: TitleOption = None,
+    idp_metadata_file: MetadataFileOption = None,
+    idp_metadata_url: MetadataUrlOption = None,
+    sp_entity_id: SpEntityIdOption = None,
+    email_attribute: EmailAttributeOption = None,
+    name_attribute: NameAttributeOption = None,
+    groups_attribute: GroupsAttributeOption = None,
+    agent_groups: AgentGroupOption = None,
+    admin_groups: AdminGroupOption = None,
+    create_unknown: CreateOption = None,
+    offered_to: OfferedOption = None,
+    enabled: EnabledOption = None,
+    order: OrderOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Connect a SAML 2.0 IdP by its metadata; prints what to enter at the IdP."""
+    settings = SourceSettings(
+        title=title,
+        idp_metadata=_metadata(idp_metadata_file, idp_metadata_url),
+        idp_metadata_url=idp_metadata_url if idp_metadata_file is None else None,
+        sp_entity_id=sp_entity_id,
+        email_claim=email_attribute,
+        name_claim=name_attribute,
+        groups_claim=groups_attribute,
+        agent_groups=agent_groups,
+        admin_groups=admin_groups,
+        create_unknown=create_unknown,
+        offered_to=offered_to,
+        is_enabled=enabled,
+        display_order=order,
+    )
+    source = state(ctx).services.user_sources.create(settings, kind=SourceKind.SAML)
+    lines = [
+        f"Added user source {source.id}.",
+        *_lines(source, state(ctx).services.site.public_url),
+    ]
+    emit(as_json, _json(source, state(ctx).services.site.public_url), "\n".join(lines))
 
 
 @app.command("list")
@@ -158,7 +272,8 @@ def list_sources(ctx: typer.Context, as_json: JsonOption = False) -> None:
         for s in sources
     ]
     text = table(["ID", "KIND", "TITLE", "ISSUER", "OFFERED TO", "ENABLED"], rows)
-    emit(as_json, [_json(s) for s in sources], text)
+    public_url = state(ctx).services.site.public_url
+    emit(as_json, [_json(s, public_url) for s in sources], text)
 
 
 @app.command("update")
@@ -183,10 +298,31 @@ def update(
     offered_to: OfferedOption = None,
     enabled: EnabledOption = None,
     order: OrderOption = None,
+    idp_metadata_file: MetadataFileOption = None,
+    idp_metadata_url: MetadataUrlOption = None,
+    refresh_metadata: Annotated[
+        bool,
+        typer.Option(
+            "--refresh-metadata", help="SAML: fetch the metadata again from its URL (rollover)."
+        ),
+    ] = False,
+    sp_entity_id: SpEntityIdOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Change a source. ``--disabled`` ends every session and token of its people at once."""
+    """Change a source. ``--disabled`` ends every session and token of its people at once.
+
+    For a SAML source the claim options name its attributes."""
     secret = "" if remove_client_secret else _secret(client_secret)
+    if refresh_metadata and idp_metadata_url is None and idp_metadata_file is None:
+        try:
+            current = state(ctx).services.user_sources.get(source_id)
+        except NotFound as error:
+            raise CliFailure(Failure.of(error, f"no user source has id {source_id}")) from None
+        if not current.idp_metadata_url:
+            _metadata_problem(
+                "idp_metadata_url", "The source's metadata was not fetched from a URL."
+            )
+        idp_metadata_url = current.idp_metadata_url
     changes = SourceSettings(
         title=title,
         issuer=issuer,
@@ -202,6 +338,10 @@ def update(
         offered_to=offered_to,
         is_enabled=enabled,
         display_order=order,
+        idp_metadata=_metadata(idp_metadata_file, idp_metadata_url),
+        # A file replaces what was fetched: its URL is forgotten.
+        idp_metadata_url="" if idp_metadata_file is not None else idp_metadata_url,
+        sp_entity_id=sp_entity_id,
     )
     try:
         source = state(ctx).services.user_sources.update(source_id, changes)
@@ -211,7 +351,7 @@ def update(
         f"Updated user source {source.id}.",
         *_lines(source, state(ctx).services.site.public_url),
     ]
-    emit(as_json, _json(source), "\n".join(lines))
+    emit(as_json, _json(source, state(ctx).services.site.public_url), "\n".join(lines))
 
 
 @app.command("delete")
@@ -222,11 +362,8 @@ def delete(ctx: typer.Context, source_id: IdArgument, as_json: JsonOption = Fals
         source = state(ctx).services.user_sources.delete(source_id)
     except NotFound as error:
         raise CliFailure(Failure.of(error, f"no user source has id {source_id}")) from None
-    emit(as_json, _json(source), f"Deleted user source {source.id} ({source.title}).")
-
-
-def _redirect_uri(public_url: str, source: UserSource) -> str:
-    return f"{public_url.rstrip('/')}/login/sources/{source.id}/callback"
+    public_url = state(ctx).services.site.public_url
+    emit(as_json, _json(source, public_url), f"Deleted user source {source.id} ({source.title}).")
 
 
 def _groups(groups: tuple[str, ...]) -> str:
@@ -234,6 +371,8 @@ def _groups(groups: tuple[str, ...]) -> str:
 
 
 def _lines(source: UserSource, public_url: str) -> list[str]:
+    if source.kind is SourceKind.SAML:
+        return _saml_lines(source, public_url)
     return fields(
         [
             ("kind", source.kind.value),
@@ -241,24 +380,56 @@ def _lines(source: UserSource, public_url: str) -> list[str]:
             ("issuer", source.issuer),
             ("client_id", source.client_id),
             ("client secret", "set" if source.has_secret else "none (public client)"),
-            ("redirect URI", _redirect_uri(public_url, source)),
+            ("redirect URI", sign_in_return_url(public_url, source.id)),
             ("e-mail claim", source.email_claim),
             ("name claim", source.name_claim),
             ("groups claim", source.groups_claim or "-"),
-            ("agent groups", _groups(source.agent_groups)),
-            ("admin groups", _groups(source.admin_groups)),
-            ("create unknown", "yes" if source.create_unknown else "no"),
-            ("link by e-mail", "yes" if source.link_by_email else "no"),
-            ("offered to", source.offered_to.value),
-            ("enabled", "yes" if source.is_enabled else "no"),
-            ("order", str(source.display_order)),
-            ("created", when(source.created_at)),
+            *_common(source),
         ]
     )
 
 
-def _json(source: UserSource) -> dict[str, Any]:
-    return {
+def _saml_lines(source: UserSource, public_url: str) -> list[str]:
+    try:
+        sign_in_url = read_idp_metadata(source.idp_metadata or "").sign_in_url
+    except ValueError:
+        sign_in_url = "- (the metadata cannot be read)"
+    acs = return_urls(public_url, source.id)
+    return fields(
+        [
+            ("kind", source.kind.value),
+            ("title", source.title),
+            ("IdP entity id", source.issuer),
+            ("IdP sign-in URL", sign_in_url),
+            ("metadata URL", source.idp_metadata_url or "- (from a file)"),
+            ("SP entity id", source.sp_entity_id),
+            ("SP metadata", sp_metadata_url(public_url, source.id)),
+            ("ACS URL", acs[0]),
+            *(("ACS URL (app)", url) for url in acs[1:]),
+            ("NameID format", "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"),
+            ("e-mail attribute", source.email_claim),
+            ("name attribute", source.name_claim),
+            ("groups attribute", source.groups_claim or "-"),
+            *_common(source),
+        ]
+    )
+
+
+def _common(source: UserSource) -> list[tuple[str, str]]:
+    return [
+        ("agent groups", _groups(source.agent_groups)),
+        ("admin groups", _groups(source.admin_groups)),
+        ("create unknown", "yes" if source.create_unknown else "no"),
+        ("link by e-mail", "yes" if source.link_by_email else "no"),
+        ("offered to", source.offered_to.value),
+        ("enabled", "yes" if source.is_enabled else "no"),
+        ("order", str(source.display_order)),
+        ("created", when(source.created_at)),
+    ]
+
+
+def _json(source: UserSource, public_url: str) -> dict[str, Any]:
+    described: dict[str, Any] = {
         "id": source.id,
         "kind": source.kind.value,
         "title": source.title,
@@ -278,3 +449,11 @@ def _json(source: UserSource) -> dict[str, Any]:
         "created_at": when(source.created_at),
         "updated_at": when(source.updated_at),
     }
+    if source.kind is SourceKind.SAML:
+        described.update(
+            sp_entity_id=source.sp_entity_id,
+            sp_metadata_url=sp_metadata_url(public_url, source.id),
+            acs_urls=list(return_urls(public_url, source.id)),
+            idp_metadata_url=source.idp_metadata_url,
+        )
+    return described

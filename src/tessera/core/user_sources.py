@@ -1,14 +1,15 @@
 """User sources: external identity providers people sign in through instead of a password.
 
-Deskpro calls them "usersources" (spec §8.2). An operator connects one (an OpenID provider
-today; SAML fits the same record later, with its own kind) and says which claim carries the
+Deskpro calls them "usersources" (spec §8.2). An operator connects one (an OpenID provider, or
+a SAML 2.0 identity provider by its metadata) and says which claim (SAML: attribute) carries the
 e-mail address and the name, whether unknown people are created on first sign-in, which groups
 make an agent or an admin, and whether agents, users or both are offered the source.
 
 The client secret is kept sealed at rest like the ID token signing keys (ADR 0039): AES-256-GCM
 under a key derived from the active server secret key, whose version is stored beside it, and
 bound to the source's client_id. A person who signed in through a source is linked to it by the
-provider's subject (``sub``), never by e-mail alone (ADR 0047).
+provider's subject (``sub``; SAML: the persistent NameID), never by e-mail alone (ADR 0047,
+ADR 0049).
 """
 
 import base64
@@ -49,6 +50,9 @@ class SourceKind(StrEnum):
     """The protocol a source speaks (Deskpro's ``source_type``)."""
 
     OIDC = "oidc"
+    #: SAML 2.0 Web Browser SSO (ADR 0049): ``issuer`` is the IdP's entity id, ``client_id``
+    #: ours (the SP entity id, the audience its assertions must name).
+    SAML = "saml"
 
 
 class OfferedTo(StrEnum):
@@ -89,6 +93,15 @@ class UserSource:
     display_order: int
     created_at: datetime
     updated_at: datetime
+    #: SAML: the IdP's metadata document (its sign-in URL and signing certificates).
+    idp_metadata: str | None = None
+    #: SAML: where the metadata was fetched from, if it was (``tessera user-sources`` refetches).
+    idp_metadata_url: str | None = None
+
+    @property
+    def sp_entity_id(self) -> str:
+        """SAML: our entity id at this IdP (kept in ``client_id``: it is how the IdP knows us)."""
+        return self.client_id
 
     @property
     def has_secret(self) -> bool:
@@ -105,7 +118,8 @@ class UserSource:
 
 @dataclass(frozen=True, slots=True)
 class ProviderIdentity:
-    """Who the provider says signed in: checked claims of a validated ID token."""
+    """Who the provider says signed in: checked claims of a validated ID token, or the NameID
+    and attributes of a validated SAML assertion."""
 
     subject: str
     email: str | None
@@ -267,3 +281,34 @@ def open_pending(ring: SecretKeyRing, sealed: str) -> dict[str, str] | None:
         return None
     values = json.loads(plain)
     return {str(k): str(v) for k, v in values.items()} if isinstance(values, dict) else None
+
+
+#: Deskpro's E9 hand-over formats (spec §8.2), each with its own return URL.
+HAND_OVER_FORMATS = ("default", "ios", "deskpro_scheme")
+
+
+def sign_in_return_url(public_url: str, source_id: int) -> str:
+    """Where the provider sends the browser back for a console sign-in (the redirect URI of an
+    OpenID provider; a SAML assertion consumer service)."""
+    return f"{public_url.rstrip('/')}/login/sources/{source_id}/callback"
+
+
+def app_return_url(public_url: str, source_id: int, hand_over: str) -> str:
+    """Deskpro's E9 for one hand-over format (spec §8.2)."""
+    base = public_url.rstrip("/")
+    return f"{base}/api/v2/api_tokens/user_sources/{source_id}/callback/{hand_over}"
+
+
+def return_urls(public_url: str, source_id: int) -> tuple[str, ...]:
+    """Every URL the provider may send the browser back to for this source: the console's,
+    then E9's for each format (all registered at the provider)."""
+    return (
+        sign_in_return_url(public_url, source_id),
+        *(app_return_url(public_url, source_id, each) for each in HAND_OVER_FORMATS),
+    )
+
+
+def sp_metadata_url(public_url: str, source_id: int) -> str:
+    """A SAML source's service provider metadata, for the IdP's administrator; also the SP
+    entity id unless the operator chose another."""
+    return f"{public_url.rstrip('/')}/login/sources/{source_id}/metadata"

@@ -2,8 +2,9 @@
 
 import json
 import logging
+import threading
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from authlib.oauth2.rfc6749.errors import AccessDeniedError, InvalidRequestError, OAuth2Error
 from authlib.oauth2.rfc8628 import DEVICE_CODE_GRANT_TYPE
@@ -22,6 +23,7 @@ from tessera.core.people import Person
 from tessera.core.scope_words import describe_scope
 from tessera.core.sign_in_methods import ACR_VALUES_SUPPORTED, SignInMethod
 from tessera.core.signing_keys import NoSigningKeyYet, SigningAlgorithm, SigningKeyUnavailable
+from tessera.core.user_sources import SourceKind, UserSource
 from tessera.oauth.client_assertions import unverified_names
 from tessera.oauth.context import OAuthContext
 from tessera.oauth.grants import may_authorize
@@ -47,10 +49,14 @@ from tessera.oauth.response_modes import (
     requested_mode,
 )
 from tessera.oauth.server import TesseraAuthorizationServer
+from tessera.oauth.sign_in import SignInProtocol
 from tessera.oauth.sign_in_checks import HintReader, SignInChecks
 from tessera.oauth.user_sources import OpenIdSignIn
 from tessera.services.client_keys import KeysNeeded
 from tessera.store.database import Database
+
+if TYPE_CHECKING:
+    from tessera.oauth.saml_sign_in import SamlSignIn
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +74,23 @@ class OAuthService:
         self.context = context
         #: Tessera as the relying party of the OpenID providers people sign in through.
         self.user_sources = OpenIdSignIn()
+        self._saml: SamlSignIn | None = None
+        self._saml_lock = threading.Lock()
+
+    @property
+    def saml(self) -> "SamlSignIn":
+        """Tessera as the service provider of the SAML IdPs people sign in through; made (and
+        pysaml2 imported, a few MB per process) only where a SAML source is used."""
+        with self._saml_lock:
+            if self._saml is None:
+                from tessera.oauth.saml_sign_in import SamlSignIn
+
+                self._saml = SamlSignIn(self.context.issuer)
+            return self._saml
+
+    def sign_in_protocol(self, source: UserSource) -> SignInProtocol:
+        """How to sign in through ``source``: OpenID Connect or SAML 2.0."""
+        return self.saml if source.kind is SourceKind.SAML else self.user_sources
 
     def check_authorization(
         self, request: OAuthRequest, signed_in: SignedInPerson | None

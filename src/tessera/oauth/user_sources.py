@@ -17,7 +17,6 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import urlencode
 
@@ -33,6 +32,9 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, KeySetSerialization
 
 from tessera.core.user_sources import ProviderIdentity, UserSource
+from tessera.oauth.sign_in import Begun, ProviderRefused, ProviderUnavailable, Vouched
+
+__all__ = ["OpenIdSignIn", "ProviderRefused", "ProviderUnavailable"]
 
 #: Signature algorithms an ID token may use: asymmetric only (no ``none``, no shared secret).
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"]
@@ -44,24 +46,6 @@ LEEWAY_SECONDS = 60
 MAX_ANSWER_BYTES = 512 * 1024
 #: Scopes asked of every provider; the groups claim is asked for as a scope when offered.
 BASE_SCOPES = ("openid", "email", "profile")
-
-
-class ProviderUnavailable(Exception):
-    """The provider could not be reached or answered with something unusable."""
-
-
-class ProviderRefused(Exception):
-    """The provider's answer does not sign anybody in (an error, a forged or stale token)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Started:
-    """Where to send the browser, and what to keep until it comes back."""
-
-    url: str
-    state: str
-    nonce: str
-    code_verifier: str
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -78,12 +62,14 @@ class OpenIdSignIn:
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
 
-    def start(self, source: UserSource, redirect_uri: str) -> Started:
-        """The authorization request to send the browser to.
+    def start(self, source: UserSource, return_url: str) -> Begun:
+        """The authorization request to send the browser to (``return_url``: the redirect URI);
+        keeps the ``state``, ``nonce`` and PKCE verifier.
 
         Raises:
             ProviderUnavailable: discovery failed.
         """
+        redirect_uri = return_url
         metadata = self._discovery(source.issuer)
         state, nonce, verifier = generate_token(32), generate_token(32), generate_token(64)
         url = prepare_grant_uri(
@@ -97,33 +83,37 @@ class OpenIdSignIn:
             code_challenge=create_s256_code_challenge(verifier),
             code_challenge_method="S256",
         )
-        return Started(url, state, nonce, verifier)
+        return Begun(url, {"state": state, "nonce": nonce, "verifier": verifier})
 
     def finish(
         self,
         source: UserSource,
         client_secret: str | None,
-        started: Started,
-        redirect_uri: str,
-        callback_url: str,
-    ) -> ProviderIdentity:
-        """Who the provider says came back to ``callback_url`` (with its query).
+        kept: Mapping[str, str],
+        return_url: str,
+        answer: Mapping[str, str],
+    ) -> Vouched:
+        """Who the provider says came back to ``return_url`` (the redirect URI) with ``answer``
+        (its query, or its form with ``response_mode=form_post``).
 
         Raises:
             ProviderRefused: an error answer, a wrong ``state``, or an ID token that does not
                 check out.
             ProviderUnavailable: the provider could not be reached, or answered nonsense.
         """
+        redirect_uri = return_url
         try:
-            answer = parse_authorization_code_response(callback_url, state=started.state)
+            parsed = parse_authorization_code_response(
+                f"{redirect_uri}?{urlencode(answer)}", state=kept["state"]
+            )
         except AuthlibBaseError as error:
             raise ProviderRefused(f"the provider answered {error.error}") from None
         metadata = self._discovery(source.issuer)
         form = {
             "grant_type": "authorization_code",
-            "code": str(answer["code"]),
+            "code": str(parsed["code"]),
             "redirect_uri": redirect_uri,
-            "code_verifier": started.code_verifier,
+            "code_verifier": kept["verifier"],
         }
         headers = {"Accept": "application/json"}
         if client_secret:
@@ -140,12 +130,12 @@ class OpenIdSignIn:
         id_token = tokens.get("id_token")
         if not isinstance(id_token, str):
             raise ProviderRefused("the token answer has no ID token")
-        claims = self._checked_claims(source, metadata, id_token, started.nonce)
+        claims = self._checked_claims(source, metadata, id_token, kept["nonce"])
         userinfo = metadata.get("userinfo_endpoint")
         access_token = tokens.get("access_token")
         if isinstance(userinfo, str) and isinstance(access_token, str):
             claims = {**self._userinfo(userinfo, access_token, claims["sub"]), **claims}
-        return _identity(source, claims)
+        return Vouched(_identity(source, claims))
 
     def _checked_claims(
         self, source: UserSource, metadata: Mapping[str, Any], id_token: str, nonce: str

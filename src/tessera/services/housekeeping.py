@@ -38,6 +38,7 @@ PRUNERS: tuple[tuple[str, Pruner], ...] = (
     ("oauth_client_assertions", stored.prune_oauth_client_assertions),
     ("device_setup_codes", stored.prune_device_setup_codes),
     ("magic_links", stored.prune_magic_links),
+    ("saml_assertions", stored.prune_saml_assertions),
     ("shown_once", stored.prune_shown_once),
     ("web_sessions", stored.prune_web_sessions),
     ("setup_codes", stored.prune_setup_codes),

@@ -5,10 +5,14 @@ identity a provider vouched for into a person here: by the link of (source, subj
 by verified e-mail address when the source allows linking; else a new person when the source
 creates unknown people; else a refusal (ADR 0047). Disabling or removing a source ends at once
 every session and token of its people (the change feed carries it to every process).
+
+A SAML source (ADR 0049) is described by its IdP's metadata, checked when it is set; its
+assertions are noted as used (``first_use``) so that none signs anybody in twice.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -24,6 +28,7 @@ from tessera.core.errors import (
 )
 from tessera.core.ids import PersonId
 from tessera.core.people import Person, is_valid_email, normalize_email, split_name
+from tessera.core.saml_metadata import MetadataProblem, read_idp_metadata
 from tessera.core.secret_keys import SecretKeyRing
 from tessera.core.user_sources import (
     MAX_SUBJECT_LENGTH,
@@ -40,6 +45,7 @@ from tessera.core.user_sources import (
     roles_from_groups,
     seal_client_secret,
     seal_pending,
+    sp_metadata_url,
 )
 from tessera.services.audit import record
 from tessera.store import people as stored_people
@@ -52,6 +58,11 @@ TOO_LONG = FieldError("too_long", f"This value is too long ({MAX_TITLE_LENGTH} a
 MAX_CLIENT_ID_LENGTH = 500
 CLIENT_ID_TOO_LONG = FieldError(
     "too_long", f"This value is too long ({MAX_CLIENT_ID_LENGTH} at most)."
+)
+NOT_FOR_KIND = FieldError("not_for_kind", "This setting does not apply to this kind of source.")
+NOT_FOR_SAML = FieldError(
+    "not_for_saml",
+    "SAML asserts no verified e-mail address: a SAML source links people by NameID only.",
 )
 
 
@@ -84,6 +95,12 @@ class SourceSettings:
     offered_to: OfferedTo | None = None
     is_enabled: bool | None = None
     display_order: int | None = None
+    #: SAML: the IdP's metadata document (its entity id becomes the source's ``issuer``).
+    idp_metadata: str | None = None
+    #: SAML: where the metadata was fetched from (``""`` forgets it).
+    idp_metadata_url: str | None = None
+    #: SAML: our entity id at the IdP (the audience); by default our SP metadata's URL.
+    sp_entity_id: str | None = None
 
 
 #: What a new source has unless the operator says otherwise.
@@ -102,10 +119,13 @@ DEFAULTS = SourceSettings(
 
 
 class UserSourceService:
-    def __init__(self, database: Database, clock: Clock, ring: SecretKeyRing) -> None:
+    def __init__(
+        self, database: Database, clock: Clock, ring: SecretKeyRing, public_url: str = ""
+    ) -> None:
         self._database = database
         self._clock = clock
         self._ring = ring
+        self._public_url = public_url
 
     def create(
         self,
@@ -116,16 +136,34 @@ class UserSourceService:
     ) -> UserSource:
         merged = _merged(DEFAULTS, settings)
         problems = FieldErrors()
-        for name in ("title", "issuer", "client_id"):
+        required = ("title", "idp_metadata") if kind is SourceKind.SAML else _OIDC_REQUIRED
+        for name in required:
             if not (getattr(merged, name) or "").strip():
                 problems.add((name,), REQUIRED)
+        _kind_problems(problems, kind, merged)
         columns = self._columns(problems, merged)
+        if kind is SourceKind.SAML:
+            columns.setdefault("client_id", "")  # our entity id: its default needs the id
         if problems:
             raise InvalidInput(problems)
         with self._database.write() as session:
-            source = stored.add_source(session, kind=kind.value, now=self._clock.now(), **columns)
+            now = self._clock.now()
+            source = stored.add_source(session, kind=kind.value, now=now, **columns)
+            if kind is SourceKind.SAML and not source.client_id:
+                default = sp_metadata_url(self._public_url, source.id)
+                named = stored.update_source(session, source.id, now=now, client_id=default)
+                if named is None:  # pragma: no cover - added just above, in this transaction
+                    raise NotFound()
+                source = named
             self._record(session, AuditKind.USER_SOURCE_CREATED, source, actor)
         return source
+
+    def first_use(self, source: UserSource, assertion_id: str, expires_at: datetime) -> bool:
+        """Note a SAML assertion as used; False if it was before (a replay: refuse it)."""
+        with self._database.write() as session:
+            return stored.first_use_of_assertion(
+                session, source.id, assertion_id, expires_at=expires_at
+            )
 
     def check(self, settings: SourceSettings) -> None:
         """Check the settings given, storing nothing (a form with a problem of its own shows
@@ -178,6 +216,7 @@ class UserSourceService:
                 # The secret is bound to the client_id: a new client_id needs its secret anew.
                 secret = open_client_secret(self._ring, current)
                 changes = _merged(changes, SourceSettings(client_secret=secret or ""))
+            _kind_problems(problems, current.kind, changes)
             columns = self._columns(problems, changes, current.client_id)
             if problems:
                 raise InvalidInput(problems)
@@ -426,6 +465,24 @@ class UserSourceService:
                 columns[name] = value
         if settings.offered_to is not None:
             columns["offered_to"] = settings.offered_to.value
+        if settings.idp_metadata is not None:
+            try:
+                metadata = read_idp_metadata(settings.idp_metadata.strip())
+            except MetadataProblem as problem:
+                problems.add(("idp_metadata",), FieldError("invalid_metadata", str(problem)))
+            else:
+                columns.update(
+                    idp_metadata=settings.idp_metadata.strip(), issuer=metadata.entity_id
+                )
+        if settings.idp_metadata_url is not None:
+            columns["idp_metadata_url"] = settings.idp_metadata_url.strip()[:2000] or None
+        if settings.sp_entity_id is not None:
+            entity_id = settings.sp_entity_id.strip()
+            if not entity_id:
+                problems.add(("sp_entity_id",), REQUIRED)
+            elif len(entity_id) > MAX_CLIENT_ID_LENGTH:
+                problems.add(("sp_entity_id",), CLIENT_ID_TOO_LONG)
+            columns["client_id"] = entity_id
         if settings.client_secret is not None:
             client_id = str(columns.get("client_id") or current_client_id)
             if settings.client_secret == "":
@@ -447,6 +504,21 @@ class UserSourceService:
             "offered_to": source.offered_to.value,
         }
         record(session, kind, self._clock, actor=actor, detail=detail)
+
+
+_OIDC_REQUIRED = ("title", "issuer", "client_id")
+_OIDC_ONLY = ("issuer", "client_id", "client_secret")
+_SAML_ONLY = ("idp_metadata", "idp_metadata_url", "sp_entity_id")
+
+
+def _kind_problems(problems: FieldErrors, kind: SourceKind, settings: SourceSettings) -> None:
+    """Settings of the other kind are refused, not silently ignored."""
+    other = _OIDC_ONLY if kind is SourceKind.SAML else _SAML_ONLY
+    for name in other:
+        if getattr(settings, name):
+            problems.add((name,), NOT_FOR_KIND)
+    if kind is SourceKind.SAML and settings.link_by_email:
+        problems.add(("link_by_email",), NOT_FOR_SAML)
 
 
 def _merged(base: SourceSettings, over: SourceSettings) -> SourceSettings:

@@ -24,6 +24,7 @@ from tessera.store.tables import (
     OAuthDeviceAuthorizationRow,
     OAuthGrantRow,
     OAuthRefreshTokenRow,
+    SamlAssertionSeenRow,
     SetupCodeRow,
     ShownOnceRow,
     WebSessionRow,
@@ -146,6 +147,12 @@ def prune_web_sessions(session: Session, cutoffs: Cutoffs, limit: int) -> int:
     ended = cutoffs.ended_before
     condition = or_(WebSessionRow.revoked_at < ended, WebSessionRow.expires_at < ended)
     return _delete_batch(session, WebSessionRow, condition, limit)
+
+
+def prune_saml_assertions(session: Session, cutoffs: Cutoffs, limit: int) -> int:
+    # Kept until it expires: before then, a replay must find it.
+    condition = SamlAssertionSeenRow.expires_at < cutoffs.now
+    return _delete_batch(session, SamlAssertionSeenRow, condition, limit)
 
 
 def prune_shown_once(session: Session, cutoffs: Cutoffs, limit: int) -> int:

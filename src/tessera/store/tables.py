@@ -523,7 +523,7 @@ class UserSourceRow(Base):
     __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    #: ``oidc`` today; a ``saml`` source adds its own columns, all nullable.
+    #: ``oidc`` or ``saml``; a ``saml`` source adds its own columns, all nullable.
     kind: Mapped[str] = mapped_column(String(20))
     title: Mapped[str] = mapped_column(String(100))
     issuer: Mapped[str] = mapped_column(String(2000))
@@ -543,6 +543,23 @@ class UserSourceRow(Base):
     display_order: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: SAML: the IdP's metadata document, and the URL it was fetched from (if it was).
+    idp_metadata: Mapped[str | None] = mapped_column(Text)
+    idp_metadata_url: Mapped[str | None] = mapped_column(String(2000))
+
+
+class SamlAssertionSeenRow(Base):
+    """A SAML assertion already used to sign in, kept until it expires: a replay finds it here
+    whichever process it reaches (ADR 0049)."""
+
+    __tablename__ = "saml_assertions_seen"
+    __table_args__ = (UniqueConstraint("source_id", "assertion_id"), NEVER_REUSE_IDS)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source_id: Mapped[int] = mapped_column(Id, ForeignKey("user_sources.id", ondelete="CASCADE"))
+    assertion_id: Mapped[str] = mapped_column(String(255))
+    #: The assertion's own end of validity (plus the clock skew allowed): pruned after.
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
 class UserSourceLinkRow(Base):

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tessera.core.changes import ChangeKind
@@ -16,6 +17,7 @@ from tessera.store.tables import (
     ApiTokenRow,
     OAuthGrantRow,
     OAuthRefreshTokenRow,
+    SamlAssertionSeenRow,
     UserSourceLinkRow,
     UserSourceRow,
     WebSessionRow,
@@ -43,6 +45,8 @@ def _source(row: UserSourceRow) -> UserSource:
         display_order=row.display_order,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        idp_metadata=row.idp_metadata,
+        idp_metadata_url=row.idp_metadata_url,
     )
 
 
@@ -121,6 +125,27 @@ def note_sign_in(session: Session, source_id: int, subject: str, *, now: datetim
         .where(UserSourceLinkRow.source_id == source_id, UserSourceLinkRow.subject == subject)
         .values(last_sign_in_at=now)
     )
+
+
+def first_use_of_assertion(
+    session: Session, source_id: int, assertion_id: str, *, expires_at: datetime
+) -> bool:
+    """Note a SAML assertion as used; False when it already was (a replay).
+
+    The unique (source, assertion id) pair decides, so two processes given the same assertion
+    at once cannot both succeed.
+    """
+    try:
+        with session.begin_nested():
+            session.add(
+                SamlAssertionSeenRow(
+                    source_id=source_id, assertion_id=assertion_id, expires_at=expires_at
+                )
+            )
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
 
 
 def sources_of_person(session: Session, person_id: PersonId) -> list[int]:

@@ -7,11 +7,14 @@ with 408. Both answers are Deskpro's envelope (``PayloadTooLarge``, ``RequestTim
 the connection is not reused after them (the rest of the body may still be on the way).
 
 Limits by route: the endpoints that take credentials (the exchange, the OAuth token-side
-endpoints, sign-in forms) need only a few hundred bytes and get ``CREDENTIAL_BODY_BYTES``;
+endpoints, sign-in forms) need only a few hundred bytes and get ``CREDENTIAL_BODY_BYTES``; the
+callbacks of user sources, where a SAML IdP posts its signed Response, get
+``SIGN_IN_ANSWER_BYTES`` whatever the operator's setting (ADR 0049);
 ``/api/v2/batch`` has its own, larger bound (ADR 0018), and so has a secret-scanning partner's
 report (a thousand items); every other route gets the operator's ``TESSERA_MAX_BODY_KIB``.
 """
 
+import re
 from dataclasses import dataclass
 
 import anyio
@@ -32,6 +35,11 @@ _CREDENTIAL_PATHS = frozenset(
         "/oauth/introspect",
         "/login",
     }
+)
+#: A SAML Response posted to a user source's callback: a few KiB in practice, never more.
+SIGN_IN_ANSWER_BYTES = 128 * 1024
+_SIGN_IN_ANSWER_PATHS = re.compile(
+    r"/login/sources/\d{1,19}/callback|/api/v2/api_tokens/user_sources/\d{1,19}/callback/\w{1,20}"
 )
 _BATCH_PATH = "/api/v2/batch"
 #: A full secret-scanning report: ``MAX_REPORTED`` items with their URLs, and room to spare.
@@ -61,6 +69,8 @@ class BodyLimits:
             return MAX_BATCH_BYTES
         if path == secret_scanning.PATH:
             return SECRET_SCANNING_BODY_BYTES
+        if _SIGN_IN_ANSWER_PATHS.fullmatch(path):
+            return SIGN_IN_ANSWER_BYTES
         return self._max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

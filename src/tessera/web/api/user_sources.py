@@ -28,7 +28,7 @@ from tessera.core.errors import (
     UnsupportedUserSource,
 )
 from tessera.core.user_sources import ClientSecretUnavailable, OfferedTo, UserSource
-from tessera.oauth.user_sources import ProviderRefused, ProviderUnavailable
+from tessera.oauth.sign_in import ProviderRefused, ProviderUnavailable
 from tessera.services.api_tokens import IssuedToken
 from tessera.services.user_sources import SignInRefused
 from tessera.web.deps import ServicesDep, client_address

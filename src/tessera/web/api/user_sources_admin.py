@@ -4,8 +4,9 @@ The same operations as ``tessera user-sources`` and the console's *Sign-in metho
 the same service (so the same rules and the same audit events, with the admin as actor), in
 Deskpro's shapes: POST answers 201 with the source, PUT 204, DELETE 200 with the source as it
 was removed. What every kind of source shares sits at the top level; what one protocol needs
-sits in an object named by its kind (``oidc`` today; a SAML source brings ``saml``). The client
-secret is write-only: answers say whether one is set (``has_client_secret``), never what it is.
+sits in an object named by its kind (``oidc``, or ``saml``: the IdP's metadata, ADR 0049). The
+client secret is write-only: answers say whether one is set (``has_client_secret``), never what
+it is.
 Switching a source off (``is_enabled: false``) or removing it ends its people's sessions and
 tokens in the same transaction (ADR 0047).
 """
@@ -18,6 +19,7 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from tessera.core.errors import REQUIRED, FieldErrors, InvalidInput
 from tessera.core.principals import Principal
+from tessera.core.saml_metadata import MAX_METADATA_BYTES
 from tessera.core.user_sources import (
     MAX_TITLE_LENGTH,
     OfferedTo,
@@ -25,6 +27,7 @@ from tessera.core.user_sources import (
     UserSource,
     claim_problem,
     issuer_problem,
+    sp_metadata_url,
 )
 from tessera.services.user_sources import TOO_LONG, SourceSettings
 from tessera.web.deps import Access, ResourceId, ServicesDep
@@ -37,6 +40,7 @@ router = APIRouter(prefix="/api/v2", tags=["user_sources"])
 _PLAIN = r"^[^\x00-\x1f\x7f]*$"
 #: The protocol's own fields: the service reports them at the top level, the API under the kind.
 _OIDC_FIELDS = ("issuer", "client_id", "client_secret")
+_SAML_FIELDS = ("idp_metadata", "sp_entity_id")
 
 
 def _admin(operation: str) -> object:
@@ -114,12 +118,33 @@ class OidcChangesIn(BaseModel):
     client_secret: ClientSecret | None = None
 
 
+#: The IdP's SAML metadata document (XML), checked when set (core.saml_metadata).
+IdpMetadata = Annotated[str, Field(min_length=1, max_length=MAX_METADATA_BYTES)]
+#: Our entity id at the IdP; by default the URL of our SP metadata.
+SpEntityId = Annotated[str, Field(min_length=1, max_length=500, pattern=_PLAIN)]
+
+
+class SamlSettingsIn(BaseModel):
+    """A SAML 2.0 IdP: its metadata (entity id, sign-in URL, signing certificates)."""
+
+    idp_metadata: IdpMetadata
+    sp_entity_id: SpEntityId | None = None
+
+
+class SamlChangesIn(BaseModel):
+    #: New metadata (a certificate rollover).
+    idp_metadata: IdpMetadata | None = None
+    sp_entity_id: SpEntityId | None = None
+
+
 class NewUserSourceIn(BaseModel):
     #: Before the kinds' objects, whose rule reads it.
     kind: SourceKind = SourceKind.OIDC
     title: Title
     #: Required when ``kind`` is ``oidc``.
     oidc: OidcSettingsIn | None = Field(None, validate_default=True)
+    #: Required when ``kind`` is ``saml``.
+    saml: SamlSettingsIn | None = Field(None, validate_default=True)
     email_claim: EmailClaim = "email"
     name_claim: NameClaim = "name"
     groups_claim: GroupsClaim | None = None
@@ -141,6 +166,15 @@ class NewUserSourceIn(BaseModel):
             enforce(lambda problems: problems.add(("oidc",), REQUIRED))
         return oidc
 
+    @field_validator("saml")
+    @classmethod
+    def _saml_of_its_kind(
+        cls, saml: SamlSettingsIn | None, info: ValidationInfo
+    ) -> SamlSettingsIn | None:
+        if saml is None and info.data.get("kind") is SourceKind.SAML:
+            enforce(lambda problems: problems.add(("saml",), REQUIRED))
+        return saml
+
     def settings(self) -> SourceSettings:
         oidc = self.oidc
         return SourceSettings(
@@ -148,6 +182,8 @@ class NewUserSourceIn(BaseModel):
             issuer=oidc.issuer if oidc else None,
             client_id=oidc.client_id if oidc else None,
             client_secret=(oidc.client_secret or None) if oidc else None,
+            idp_metadata=self.saml.idp_metadata if self.saml else None,
+            sp_entity_id=self.saml.sp_entity_id if self.saml else None,
             email_claim=self.email_claim,
             name_claim=self.name_claim,
             groups_claim=self.groups_claim or "",
@@ -166,6 +202,7 @@ class UserSourceChangesIn(BaseModel):
 
     title: Title | None = None
     oidc: OidcChangesIn | None = None
+    saml: SamlChangesIn | None = None
     email_claim: EmailClaim | None = None
     name_claim: NameClaim | None = None
     groups_claim: GroupsClaim | None = None
@@ -181,11 +218,14 @@ class UserSourceChangesIn(BaseModel):
 
     def settings(self) -> SourceSettings:
         oidc = self.oidc or OidcChangesIn()
+        saml = self.saml or SamlChangesIn()
         return SourceSettings(
             title=self.title,
             issuer=oidc.issuer,
             client_id=oidc.client_id,
             client_secret=oidc.client_secret,
+            idp_metadata=saml.idp_metadata,
+            sp_entity_id=saml.sp_entity_id,
             email_claim=self.email_claim,
             name_claim=self.name_claim,
             groups_claim=self.groups_claim,
@@ -206,11 +246,23 @@ class OidcSettingsOut(BaseModel):
     has_client_secret: bool
 
 
+class SamlSettingsOut(BaseModel):
+    #: The IdP's entity id, from its metadata.
+    idp_entity_id: str
+    #: Ours at the IdP (the audience of its assertions).
+    sp_entity_id: str
+    #: Our SP metadata, for the IdP's administrator.
+    sp_metadata_url: str
+    #: Where the IdP's metadata was fetched from (the command line's --idp-metadata-url).
+    idp_metadata_url: str | None
+
+
 class UserSourceOut(BaseModel):
     id: int
     kind: SourceKind
     title: str
     oidc: OidcSettingsOut | None
+    saml: SamlSettingsOut | None
     #: Which claim holds the e-mail address, the name, the groups (null: no group mapping).
     email_claim: str
     name_claim: str
@@ -222,7 +274,8 @@ class UserSourceOut(BaseModel):
     offered_to: OfferedTo
     is_enabled: bool
     display_order: int
-    #: What to register at the provider: the console's callback, then E9's per hand-over.
+    #: What to register at the provider: the console's callback, then E9's per hand-over
+    #: (for SAML: the assertion consumer services, also listed in the SP metadata).
     redirect_uris: list[str]
     date_created: datetime
     date_updated: datetime
@@ -238,11 +291,22 @@ class UserSourceOut(BaseModel):
             if source.kind is SourceKind.OIDC
             else None
         )
+        saml = (
+            SamlSettingsOut(
+                idp_entity_id=source.issuer,
+                sp_entity_id=source.sp_entity_id,
+                sp_metadata_url=sp_metadata_url(public_url, source.id),
+                idp_metadata_url=source.idp_metadata_url,
+            )
+            if source.kind is SourceKind.SAML
+            else None
+        )
         return cls(
             id=source.id,
             kind=source.kind,
             title=source.title,
             oidc=oidc,
+            saml=saml,
             email_claim=source.email_claim,
             name_claim=source.name_claim,
             groups_claim=source.groups_claim,
@@ -271,7 +335,12 @@ def _under_kinds(error: InvalidInput) -> InvalidInput:
     """The service's problems with the protocol's fields, moved under the kind's object."""
     moved = FieldErrors(errors=list(error.problems.errors))
     for name, child in error.problems.fields.items():
-        merge_into(moved, child, ("oidc", name) if name in _OIDC_FIELDS else (name,))
+        if name in _OIDC_FIELDS:
+            merge_into(moved, child, ("oidc", name))
+        elif name in _SAML_FIELDS:
+            merge_into(moved, child, ("saml", name))
+        else:
+            merge_into(moved, child, (name,))
     return InvalidInput(moved)
 
 

@@ -8,13 +8,15 @@ never shown back: its field is empty, and left empty it keeps the secret. Every 
 audited by the service (ADR 0047).
 """
 
+from dataclasses import replace
+
 from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from tessera.core.errors import InvalidInput
 from tessera.core.people import Person
-from tessera.core.user_sources import OfferedTo, UserSource
+from tessera.core.user_sources import OfferedTo, SourceKind, UserSource
 from tessera.services.user_sources import SourceSettings
 from tessera.web.pages.admin_kit import call, field_problems, render_admin, resource_id, services
 from tessera.web.pages.console import AdminViewer, CheckedForm, back_to, field
@@ -228,6 +230,10 @@ async def change_user_source(
     typed = _typed(form)
     order = _order(typed["display_order"])
     changes = _settings(typed, order if order is not None else 0)
+    current = await call(services(request).user_sources.get, source_id)
+    if current.kind is SourceKind.SAML:
+        # A SAML source's form has no OpenID fields: its IdP comes from its metadata (ADR 0049).
+        changes = replace(changes, issuer=None, client_id=None, client_secret=None)
     typed["client_secret"] = ""  # never shown back
     try:
         if order is None:

@@ -7,6 +7,10 @@
             a session like a password sign-in's ──303──▶ ``next`` (the console, an app's
             /oauth/authorize, …)
 
+A SAML source goes the same way: the AuthnRequest by redirect to the IdP, its Response posted
+back to the same callback (the assertion consumer service), and our SP metadata for the IdP's
+administrator at ``/login/sources/{id}/metadata`` (ADR 0049).
+
 Whatever goes wrong is a page that says so (the provider down, its answer refused, nobody to
 sign in), never a 500; nothing is written until the person is resolved.
 """
@@ -17,9 +21,16 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
+from tessera.core.errors import NotFound
 from tessera.core.sign_in_methods import SignInMethod
-from tessera.core.user_sources import ClientSecretUnavailable, UserSource
-from tessera.oauth.user_sources import ProviderRefused, ProviderUnavailable
+from tessera.core.user_sources import (
+    ClientSecretUnavailable,
+    SourceKind,
+    UserSource,
+    sign_in_return_url,
+)
+from tessera.oauth.service import OAuthService
+from tessera.oauth.sign_in import ProviderRefused, ProviderUnavailable
 from tessera.services.user_sources import SignInRefused
 from tessera.web.pages.csrf import remember_csrf, rotate_csrf
 from tessera.web.pages.login import safe_next
@@ -38,9 +49,8 @@ router = APIRouter(include_in_schema=False)
 
 
 def callback_url(request: Request, source_id: int) -> str:
-    """The redirect URI registered at the provider for this source."""
-    public_url = services_of(request).site.public_url.rstrip("/")
-    return f"{public_url}/login/sources/{source_id}/callback"
+    """The redirect URI (SAML: the assertion consumer service) registered for this source."""
+    return sign_in_return_url(services_of(request).site.public_url, source_id)
 
 
 def _problem(status: int, error: str, description: str) -> Response:
@@ -75,7 +85,29 @@ async def start_sign_in(request: Request, source_id: int, next: str | None = Non
     return response
 
 
+@router.get("/login/sources/{source_id}/metadata")
+async def service_provider_metadata(request: Request, source_id: int) -> Response:
+    """A SAML source's SP metadata: what the IdP's administrator needs (ADR 0049)."""
+    try:
+        source = await run_in_threadpool(services_of(request).user_sources.get, source_id)
+    except NotFound:
+        return _not_available()
+    if source.kind is not SourceKind.SAML:
+        return _not_available()
+    oauth: OAuthService = request.app.state.oauth
+    try:
+        document = await run_in_threadpool(oauth.saml.sp_metadata, source)
+    except ProviderUnavailable:
+        return _unavailable(source)
+    return Response(
+        document,
+        media_type="application/samlmetadata+xml",
+        headers={"Content-Disposition": f'inline; filename="tessera-sp-{source.id}.xml"'},
+    )
+
+
 @router.get("/login/sources/{source_id}/callback")
+@router.post("/login/sources/{source_id}/callback")
 async def finish_sign_in(request: Request, source_id: int) -> Response:
     services = services_of(request)
     try:
