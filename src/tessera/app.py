@@ -209,8 +209,9 @@ def limit_heap_arenas(arenas: int = HEAP_ARENAS) -> bool:
     glibc gives each new thread an arena of its own, up to eight per core, and each keeps what
     it freed. Under the soak's steady load (issue #16) the heap in use stayed flat while its
     freed but held part grew by about 1.4 MiB a minute; with two arenas it stayed at about
-    2 MiB. Threads here run Python under the GIL, so they rarely allocate at once; the cost of
-    sharing is still to be measured on a quiet machine (ADR 0016's amendment).
+    2 MiB. Threads here run Python under the GIL, so they rarely allocate at once: where they
+    do (cold checks through the thread pool on PostgreSQL), two arenas showed no cost in CPU
+    per check against sixteen (ADR 0016's amendment).
     ``MALLOC_ARENA_MAX`` in the environment, when an operator set it, wins. False when nothing
     was changed (set by the environment, or not glibc).
     """
