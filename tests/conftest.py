@@ -128,6 +128,7 @@ def settings_for_tests(database_url: str, **overrides: object) -> Settings:
         "device_setup_rate_per_address": "100000/minute",
         "device_code_rate_per_address": "100000/minute",
         "device_authorization_rate_per_address": "100000/minute",
+        "sign_in_callback_rate_per_address": "100000/minute",
         # Tests flush last-used times themselves, when they want to see them.
         "usage_flush_seconds": 3600,
         # Tests move the clock by days: background pruning would race their assertions.

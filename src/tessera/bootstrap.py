@@ -472,9 +472,19 @@ class Wiring:
 
     @cached_property
     def user_sources(self) -> UserSourceService:
+        from tessera.services.throttle import ThrottleRule
         from tessera.services.user_sources import UserSourceService
 
-        return UserSourceService(self.database, self.clock, self.secret_keys, self.site.public_url)
+        return UserSourceService(
+            self.database,
+            self.clock,
+            self.secret_keys,
+            self.site.public_url,
+            throttle=self.throttle,
+            callbacks_per_address=ThrottleRule.parse(
+                "sign-in-callback-address", self.settings.sign_in_callback_rate_per_address
+            ),
+        )
 
     @cached_property
     def web_sessions(self) -> WebSessionService:

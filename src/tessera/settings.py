@@ -274,6 +274,12 @@ class Settings(BaseModel):
     device_code_rate_per_address: str = Field(
         "30/minute;300/hour", description="Codes typed on /device per client address."
     )
+    sign_in_callback_rate_per_address: str = Field(
+        "30/minute;300/hour",
+        description="Answers from identity providers (the OpenID and SAML sign-in callbacks,"
+        " the console's and E9's) per client address: each costs real work, a SAML signature"
+        " checked by xmlsec1 or a token exchange with the provider.",
+    )
     device_authorization_rate_per_address: str = Field(
         "30/minute;500/hour",
         description="Devices' requests for codes at /oauth/device_authorization per client"

@@ -47,10 +47,14 @@ class Tessera:
 
 
 @pytest.fixture
-def tessera(database_url: str) -> Iterator[Tessera]:
+def tessera(database_url: str, request: pytest.FixtureRequest) -> Iterator[Tessera]:
+    """Tessera on loopback; a test's own limit on answers by indirect parametrization."""
+    callbacks: str = getattr(request, "param", "100000/minute")
     bound, url = loopback_socket()
     with (
-        extra_runtime(database_url, public_url=url) as runtime,
+        extra_runtime(
+            database_url, public_url=url, sign_in_callback_rate_per_address=callbacks
+        ) as runtime,
         serving(create_app(runtime=runtime), bound=bound) as served,
     ):
         assert served == url
@@ -399,6 +403,30 @@ def test_bombs_and_huge_bodies_are_refused_before_parsing(tessera: Tessera, conn
     assert exploded.status_code == 401
     assert "DOCTYPE" in str(events(tessera.services, "login.user_source_refused")[0].detail)
     assert huge.status_code == 413
+
+
+@pytest.mark.parametrize("tessera", ["2/minute"], indirect=True)
+def test_answers_are_counted_per_address_before_any_is_checked(
+    tessera: Tessera, connect: Any
+) -> None:
+    # Checking a response costs xmlsec1 about 0.2 s, and anyone may start a sign-in and post.
+    connected = connect()
+    e9 = f"/api/v2/api_tokens/user_sources/{connected.source.id}/login?format=default"
+    first, second = answered(tessera, connected, "bob"), answered(tessera, connected, "bob")
+    third, fourth = answered(tessera, connected, "bob", e9), answered(tessera, connected, "bob")
+
+    refused = [post(first, encoded("<nothing/>")), post(second, encoded("<nothing/>"))]
+    to_e9, to_console = post(third), post(fourth)
+
+    assert [answer.status_code for answer in refused] == [401, 401]
+    assert to_e9.status_code == 429
+    assert to_e9.json()["code"] == "rate_limits"
+    assert to_console.status_code == 429
+    assert 0 < int(to_console.headers["Retry-After"]) <= 60
+    assert "Too many sign-ins" in to_console.text
+    # Valid answers, but not checked: nobody was signed in or created.
+    with pytest.raises(NotFound):
+        tessera.services.people.find(connected.idp.accounts["bob"]["email"])
 
 
 def test_a_disabled_source_is_refused(tessera: Tessera, connect: Any) -> None:

@@ -48,6 +48,7 @@ from tessera.core.user_sources import (
     sp_metadata_url,
 )
 from tessera.services.audit import record
+from tessera.services.throttle import Throttle, ThrottleRule
 from tessera.store import people as stored_people
 from tessera.store import user_sources as stored
 from tessera.store.changes import record_change
@@ -120,12 +121,32 @@ DEFAULTS = SourceSettings(
 
 class UserSourceService:
     def __init__(
-        self, database: Database, clock: Clock, ring: SecretKeyRing, public_url: str = ""
+        self,
+        database: Database,
+        clock: Clock,
+        ring: SecretKeyRing,
+        public_url: str = "",
+        *,
+        throttle: Throttle | None = None,
+        callbacks_per_address: ThrottleRule | None = None,
     ) -> None:
+        """``callbacks_per_address``: how many providers' answers one address may have checked
+        (a SAML response costs about 0.2 s of xmlsec1; anyone can start a sign-in and post)."""
         self._database = database
         self._clock = clock
         self._ring = ring
         self._public_url = public_url
+        self._throttle = throttle
+        self._callbacks_per_address = callbacks_per_address
+
+    def count_callback(self, client_address: str | None) -> None:
+        """Count one answer from a provider, before it is checked.
+
+        Raises:
+            RateLimited: this address had too many answers checked.
+        """
+        if self._throttle is not None and self._callbacks_per_address is not None:
+            self._throttle.hit(self._callbacks_per_address, client_address or "unknown")
 
     def create(
         self,

@@ -124,6 +124,7 @@ async def complete(
         ProviderRefused: its answer does not sign anybody in, or was used before (audited
             here).
         ProviderUnavailable, ClientSecretUnavailable: it could not be asked.
+        RateLimited: this address had too many answers checked.
     """
     services = _services(request)
     protocol = _oauth(request).sign_in_protocol(source)
@@ -134,6 +135,8 @@ async def complete(
         form = await request.form()
         answer = {k: v for k, v in form.multi_items() if isinstance(v, str)}
     client = request.client.host if request.client else None
+    # Before any work on the answer: checking one is what a flood would cost us.
+    await run_in_threadpool(services.user_sources.count_callback, client)
     try:
         if source.kind is SourceKind.SAML and request.method != "POST":
             # Only the HTTP-POST binding: a Response in a URL would end up in access logs.

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from tessera.core.errors import NotFound
+from tessera.core.errors import NotFound, RateLimited
 from tessera.core.sign_in_methods import SignInMethod
 from tessera.core.user_sources import (
     ClientSecretUnavailable,
@@ -133,6 +133,16 @@ async def finish_sign_in(request: Request, source_id: int) -> Response:
             "access_denied",
             f"Signing in with {source.title} did not succeed. Start again from the sign-in page.",
         )
+    except RateLimited as limited:
+        minutes = max(1, round(limited.retry_after_seconds / 60))
+        page = _problem(
+            429,
+            "rate_limits",
+            f"Too many sign-ins from this address: try again in {minutes} min, from the sign-in"
+            " page.",
+        )
+        page.headers["Retry-After"] = str(limited.retry_after_seconds)
+        return page
     try:
         person = await run_in_threadpool(
             services.user_sources.resolve, source, identity, client_address=client
