@@ -15,6 +15,7 @@ from tessera.services.container import Services
 from tessera.services.user_sources import SourceSettings
 from tests.core.test_saml_metadata import entity as idp_entity
 from tests.factories import make_person, make_token, new_password, token_header
+from tests.identity_providers.saml_idp import running_saml_idp
 from tests.pages.console_kit import assert_accessible, open_console
 from tests.secrets_seen import remember
 
@@ -202,3 +203,67 @@ def test_a_saml_source_is_listed_with_the_sp_metadata_to_give_the_idp(
     assert (changed.email_claim, changed.groups_claim) == ("mail", "groups")
     assert (changed.issuer, changed.sp_entity_id) == (source.issuer, source.sp_entity_id)
     assert_accessible(page)
+
+
+def test_an_admin_connects_a_saml_idp_by_pasting_its_metadata(
+    page: Page, server: str, services: Services
+) -> None:
+    password = new_password()
+    admin = make_person(services, admin=True, password=password, name="Ada Admin")
+    open_console(page, server, admin.primary_email, password, "/console/sign-in")
+    page.get_by_label("SAML 2.0").check()
+    expect(page.get_by_label("Issuer URL")).to_be_hidden()  # only the chosen protocol's fields
+
+    page.get_by_label("Title").fill("Staff SAML")
+    page.get_by_label("IdP metadata (XML)").fill("<md:EntityDescriptor>not metadata")
+    page.get_by_role("button", name="Connect provider").click()
+    problem = page.locator("#idp_metadata-problems")
+    expect(problem).to_be_visible()
+    expect(page.get_by_label("IdP metadata (XML)")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("SAML 2.0")).to_be_checked()  # the choice is kept
+    expect(page.get_by_label("Title")).to_have_value("Staff SAML")
+    assert services.user_sources.list() == []
+    assert_accessible(page)
+
+    with running_saml_idp({}) as idp:
+        page.get_by_label("IdP metadata (XML)").fill(idp.metadata())
+        page.get_by_label("E-mail attribute").fill("mail")
+        page.get_by_label("Groups attribute (optional)").fill("groups")
+        page.get_by_label("Admin groups").fill("it-admins")
+        page.get_by_role("button", name="Connect provider").click()
+        expect(page.locator(".notice")).to_contain_text("give it the SP metadata URL")
+        (source,) = services.user_sources.list()
+        assert source.kind is SourceKind.SAML
+        assert (source.issuer, source.email_claim, source.groups_claim) == (
+            idp.entity_id,
+            "mail",
+            "groups",
+        )
+        assert source.admin_groups == ("it-admins",)
+    public_url = services.site.public_url.rstrip("/")
+    expected = f"SAML: give the IdP {public_url}/login/sources/{source.id}/metadata"
+    expect(page.get_by_text(expected)).to_be_visible()
+    expect(page.get_by_role("link", name="Staff SAML", exact=True)).to_be_visible()
+    assert_accessible(page)
+    (event,) = [
+        e
+        for e in services.audit.list(AuditFilters(), PageRequest(1, 20)).items
+        if e.kind == "user_source.created"
+    ]
+    assert event.actor_person_id == admin.id
+    assert event.detail["kind"] == "saml"
+
+
+def test_a_saml_source_refuses_linking_by_email_on_the_add_form(
+    page: Page, server: str, services: Services
+) -> None:
+    password = new_password()
+    admin = make_person(services, admin=True, password=password)
+    open_console(page, server, admin.primary_email, password, "/console/sign-in")
+    page.get_by_label("SAML 2.0").check()
+    page.get_by_label("Title").fill("Staff SAML")
+    page.get_by_label("IdP metadata (XML)").fill(idp_entity())
+    page.get_by_label("Link existing people by their verified e-mail address").check()
+    page.get_by_role("button", name="Connect provider").click()
+    expect(page.get_by_text("a SAML source links people by NameID only")).to_be_visible()
+    assert services.user_sources.list() == []

@@ -18,6 +18,7 @@ from tests.clock import ManualClock
 from tests.conftest import extra_runtime
 from tests.factories import key_header, make_key, make_person, make_token, new_password
 from tests.live import serving
+from tests.oauth.keys import jwks, rsa_key
 from tests.secrets_seen import remember
 from tests.web.envelopes import INVALID, assert_error, data_of, envelope, field, invalid_input
 
@@ -267,3 +268,36 @@ def test_an_admins_changes_to_an_oauth_client_are_recorded_without_its_secret(
     trail = json.dumps(about)
     assert client["secret"] not in trail
     assert rotated["secret"] not in trail
+
+
+def test_a_new_clients_token_format_and_auth_method_are_recorded_without_its_keys(
+    api: httpx.Client, services: Services
+) -> None:
+    admin_person = make_person(services, admin=True)
+    admin = key_header(make_key(services, admin_person))
+    keys = jwks(rsa_key())
+    body = {
+        "name": "Reports",
+        "redirect_uris": ["https://reports.example.test/cb"],
+        "token_endpoint_auth_method": "private_key_jwt",
+        "jwks": keys,
+        "access_token_format": "jwt",
+    }
+    by_key = data_of(api.post("/api/v2/oauth_clients", json=body, headers=admin), 201)
+    plain = {"name": "Calendar", "redirect_uris": ["https://calendar.example.test/cb"]}
+    by_secret = data_of(api.post("/api/v2/oauth_clients", json=plain, headers=admin), 201)
+    remember(by_secret["secret"])
+
+    created = {
+        event["detail"]["oauth_client_id"]: event["detail"]
+        for event in events(api, admin)
+        if event["kind"] == "oauth_client.created"
+    }
+
+    assert created[by_key["id"]]["access_token_format"] == "jwt"
+    assert created[by_key["id"]]["token_endpoint_auth_method"] == "private_key_jwt"
+    assert created[by_secret["id"]]["access_token_format"] == "opaque"
+    assert created[by_secret["id"]]["token_endpoint_auth_method"] == "client_secret_basic"
+    trail = json.dumps(list(created.values()))
+    assert keys["keys"][0]["n"] not in trail
+    assert by_secret["secret"] not in trail

@@ -219,7 +219,12 @@ class OAuthClientService:
                 jwks=jwks,
                 access_token_format=token_format,
             )
-            self._record(session, AuditKind.OAUTH_CLIENT_CREATED, client, actor)
+            # How it proves itself and what its tokens look like, never its secret or keys.
+            how: dict[str, DetailValue] = {
+                TOKEN_FORMAT_FIELD: client.access_token_format.value,
+                "token_endpoint_auth_method": client.token_endpoint_auth_method.value,
+            }
+            self._record(session, AuditKind.OAUTH_CLIENT_CREATED, client, actor, how)
         return IssuedOAuthClient(client, secret)
 
     def _check_post_logout_uris(

@@ -1,7 +1,8 @@
 """``/console/sign-in``: admins connect the identity providers people sign in through.
 
-The list (with the redirect URIs to register at each provider) and a form to connect another
-OpenID provider; each source's own page changes its settings, switches it off or on, removes
+The list (with the redirect URIs to register at each provider, or a SAML IdP's SP metadata URL)
+and a form to connect another provider, by OpenID Connect or SAML 2.0 (its IdP metadata pasted,
+ADR 0049); each source's own page changes its settings, switches it off or on, removes
 it. Switching off and removing end the source's people's sessions and tokens at once, so each
 asks for confirmation on a page of its own first, as deleting an app does. The client secret is
 never shown back: its field is empty, and left empty it keeps the secret. Every change is
@@ -38,9 +39,25 @@ FIELDS = (
     "create_unknown",
     "link_by_email",
     "display_order",
+    "protocol",
+    "idp_metadata",
+    "email_attribute",
+    "name_attribute",
+    "groups_attribute",
 )
+#: The add form's SAML fields, each named apart from the OpenID field it stands for, as both
+#: groups are in the one form (only the chosen protocol's shows).
+SAML_NAMES = {
+    "email_claim": "email_attribute",
+    "name_claim": "name_attribute",
+    "groups_claim": "groups_attribute",
+}
 NOTICES = {
     "added": "The identity provider is connected: its button is on the sign-in page.",
+    "added_saml": (
+        "The SAML identity provider is connected: give it the SP metadata URL listed for it"
+        " below; its button is on the sign-in page."
+    ),
     "changed": "The changes were saved.",
     "disabled": "The identity provider is switched off: its people were signed out everywhere.",
     "enabled": "The identity provider is switched on again.",
@@ -59,6 +76,11 @@ BLANK_FORM = {
     "create_unknown": "",
     "link_by_email": "",
     "display_order": "0",
+    "protocol": "oidc",
+    "idp_metadata": "",
+    "email_attribute": "email",
+    "name_attribute": "name",
+    "groups_attribute": "",
 }
 OFFERED = [
     (OfferedTo.AGENTS.value, "Agents"),
@@ -113,6 +135,25 @@ def _settings(typed: dict[str, str], order: int) -> SourceSettings:
         link_by_email=typed["link_by_email"] == "on",
         display_order=order,
     )
+
+
+def _saml_settings(typed: dict[str, str], order: int) -> SourceSettings:
+    """The add form's SAML choice: its own fields, none of OpenID's (the service refuses them)."""
+    return replace(
+        _settings(typed, order),
+        issuer=None,
+        client_id=None,
+        client_secret=None,
+        email_claim=typed["email_attribute"] or "email",
+        name_claim=typed["name_attribute"] or "name",
+        groups_claim=typed["groups_attribute"],
+        idp_metadata=typed["idp_metadata"] or None,
+    )
+
+
+def _saml_problems(problems: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The service names SAML's attributes as claims; the add form's SAML fields are apart."""
+    return {SAML_NAMES.get(name, name): sentences for name, sentences in problems.items()}
 
 
 def _form_of(source: UserSource) -> dict[str, str]:
@@ -200,8 +241,12 @@ async def user_sources_page(request: Request, viewer: AdminViewer) -> Response:
 async def add_user_source(request: Request, viewer: AdminViewer, form: CheckedForm) -> Response:
     typed = _typed(form)
     typed["make_public"] = ""
+    saml = typed["protocol"] == "saml"
+    typed["protocol"] = "saml" if saml else "oidc"
     order = _order(typed["display_order"])
-    settings = _settings(typed, order if order is not None else 0)
+    build = _saml_settings if saml else _settings
+    settings = build(typed, order if order is not None else 0)
+    kind = SourceKind.SAML if saml else SourceKind.OIDC
     typed["client_secret"] = ""  # never shown back
     try:
         if order is None:
@@ -209,10 +254,12 @@ async def add_user_source(request: Request, viewer: AdminViewer, form: CheckedFo
             await call(services(request).user_sources.check, settings)
             problems: dict[str, list[str]] = {}
         else:
-            await call(services(request).user_sources.create, settings, actor=viewer.id)
-            return back_to(LIST, done="added")
+            await call(services(request).user_sources.create, settings, kind=kind, actor=viewer.id)
+            return back_to(LIST, done="added_saml" if saml else "added")
     except InvalidInput as error:
         problems = field_problems(error, FIELDS)
+        if saml:
+            problems = _saml_problems(problems)
     return await _page(request, viewer, typed=typed, problems=_with_order_problem(problems, typed))
 
 
