@@ -129,6 +129,27 @@ def test_an_error_for_the_app_goes_back_to_it_before_anyone_signs_in(
     assert callback_query(answer.headers["location"], APP_CALLBACK)["error"] == "invalid_request"
 
 
+@pytest.mark.parametrize("response_type", ["cod\u00e9", "code\x0c", "\U000f0000"])
+def test_an_unprintable_response_type_goes_back_to_the_app_as_unsupported(
+    new_browser: Callable[[], Browser], web_app: IssuedOAuthClient, response_type: str
+) -> None:
+    # Authlib echoes it into an error description that may not hold such characters (a 500).
+    answer = new_browser().authorize(code_request(web_app, response_type=response_type))
+
+    assert answer.status_code == 302
+    error = callback_query(answer.headers["location"], WEB_CALLBACK)
+    assert error["error"] == "unsupported_response_type"
+    assert error["state"] == "xyz"
+
+
+def test_an_unprintable_response_type_of_an_unknown_client_gets_the_error_page(
+    new_browser: Callable[[], Browser],
+) -> None:
+    answer = new_browser().authorize({"response_type": "\u00e9", "client_id": "nobody"})
+
+    assert is_error_page(answer)
+
+
 def test_a_valid_request_from_a_stranger_goes_to_the_sign_in_page(
     new_browser: Callable[[], Browser], web_app: IssuedOAuthClient
 ) -> None:

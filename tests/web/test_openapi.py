@@ -31,6 +31,11 @@ PUBLIC = {
     # An OAuth access token as RFC 6750 has it, answered in RFC 6750's errors.
     ("get", "/oauth/userinfo"),
     ("post", "/oauth/userinfo"),
+    # Browser endpoints of the authorization server: HTML pages and redirects.
+    ("get", "/oauth/authorize"),
+    ("post", "/oauth/authorize"),
+    ("get", "/oauth/logout"),
+    ("post", "/oauth/logout"),
     # What relying parties read before they hold anything.
     ("get", "/oauth/jwks"),
     ("get", "/.well-known/oauth-authorization-server"),
@@ -92,3 +97,32 @@ def test_the_scope_catalogue_knows_every_endpoint_tag(api: httpx.Client) -> None
     }
 
     assert documented == set(OWN_TAGS)
+
+
+def test_the_browser_endpoints_state_what_they_read_and_answer(api: httpx.Client) -> None:
+    paths = api.get("/openapi.json").json()["paths"]
+
+    authorize = paths["/oauth/authorize"]["get"]
+    read = {parameter["name"]: parameter for parameter in authorize["parameters"]}
+    assert {"response_type", "client_id", "redirect_uri", "code_challenge", "prompt"} <= set(read)
+    assert {"max_age", "id_token_hint", "login_hint", "response_mode", "nonce"} <= set(read)
+    assert read["resource"]["schema"]["type"] == "array"
+    assert read["resource"]["explode"] is True
+    assert "text/html" in authorize["responses"]["200"]["content"]
+    assert "text/html" in authorize["responses"]["400"]["content"]
+    assert "Location" in authorize["responses"]["302"]["headers"]
+    assert "Location" in authorize["responses"]["303"]["headers"]
+    decide = paths["/oauth/authorize"]["post"]["requestBody"]["content"]
+    fields = decide["application/x-www-form-urlencoded"]["schema"]["properties"]
+    assert {"csrf_token", "decision", "client_id", "resource"} <= set(fields)
+
+    logout = paths["/oauth/logout"]["get"]
+    assert {parameter["name"] for parameter in logout["parameters"]} == {
+        "id_token_hint",
+        "client_id",
+        "post_logout_redirect_uri",
+        "state",
+    }
+    assert "Location" in logout["responses"]["303"]["headers"]
+    assert "text/html" in paths["/oauth/logout"]["post"]["responses"]["403"]["content"]
+    assert "/oauth/error" not in paths

@@ -11,7 +11,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from authlib.common.urls import add_params_to_uri
+from authlib.oauth2.base import invalid_error_characters
 from authlib.oauth2.rfc6749 import AuthorizationServer
+from authlib.oauth2.rfc6749.errors import UnsupportedResponseTypeError
 from sqlalchemy.orm import Session
 
 from tessera.core.oauth_scopes import DEFAULT_SCOPE, refresh_token_due
@@ -65,6 +67,33 @@ class TesseraAuthorizationServer(AuthorizationServer):
 
     def query_client(self, client_id: str) -> ClientModel | None:
         return self.storage.query_client(client_id)
+
+    def get_authorization_grant(self, request: Any) -> Any:
+        """Authlib's, except for a ``response_type`` no grant could ever take.
+
+        Authlib puts the unsupported ``response_type`` in its error's description, whose
+        constructor raises ``ValueError`` on characters RFC 6749 §5.2 forbids there: any
+        control or non-ASCII character in the parameter would end in a 500.
+        """
+        response_type: str = request.payload.response_type or ""
+        if invalid_error_characters(response_type):
+            raise UnsupportedResponseTypeError(
+                "".join("?" if invalid_error_characters(c) else c for c in response_type),
+                redirect_uri=self._verified_redirect_uri(request),
+            )
+        return super().get_authorization_grant(request)
+
+    def _verified_redirect_uri(self, request: Any) -> str | None:
+        """RFC 6749 §4.1.2.1: an error goes to the redirect URI only once it is verified."""
+        client_id = request.payload.client_id
+        client = self.query_client(client_id) if client_id else None
+        if client is None:
+            return None
+        requested: str | None = request.payload.redirect_uri
+        if not requested:
+            default: str | None = client.get_default_redirect_uri()
+            return default
+        return requested if client.check_redirect_uri(requested) else None
 
     def authenticate_client(
         self, request: Any, methods: list[str], endpoint: str = "token"

@@ -184,7 +184,8 @@ def build_web_app(
     ]
     for router in routers:
         app.include_router(router)
-    # The OAuth protocol endpoints are described too; the pages are not part of the API.
+    # The OAuth protocol endpoints are described too; of the pages, only the authorization
+    # server's browser endpoints (/oauth/authorize, /oauth/logout).
     app.include_router(oauth.router)
     app.include_router(protected_resources.router)
     app.include_router(health_router)

@@ -35,10 +35,12 @@ from tessera.oauth.messages import (
 from tessera.web.oauth_http import oauth_service, snapshot, to_response
 from tessera.web.pages.csrf import CSRF_FIELD, csrf_ok, csrf_token, remember_csrf
 from tessera.web.pages.form_post import render_form_post
+from tessera.web.pages.oauth_pages_openapi import AUTHORIZE_GET, AUTHORIZE_POST
 from tessera.web.pages.rendering import PAGE_HEADERS, csp_source_of, render
 from tessera.web.pages.session import services_of, signed_in_session
 
-router = APIRouter(include_in_schema=False)
+#: Described in the OpenAPI document as browser endpoints (``oauth_pages_openapi``).
+router = APIRouter(tags=["oauth"])
 
 
 def _refused(refused: RefusedRequest, status: int = 400) -> Response:
@@ -70,7 +72,11 @@ def _sign_in_first(request: Request, needed: SignInRequired) -> Response:
     return RedirectResponse(str(login.path) + "?" + login.query, 303, headers=PAGE_HEADERS)
 
 
-@router.get("/oauth/authorize")
+@router.get(
+    "/oauth/authorize",
+    summary="Ask the person to authorize an app (browser endpoint)",
+    openapi_extra=AUTHORIZE_GET,
+)
 async def authorize(request: Request) -> Response:
     live = await run_in_threadpool(signed_in_session, request)
     signed_in = (
@@ -102,7 +108,11 @@ async def authorize(request: Request) -> Response:
     return response
 
 
-@router.post("/oauth/authorize")
+@router.post(
+    "/oauth/authorize",
+    summary="The person's decision on the consent page (browser endpoint)",
+    openapi_extra=AUTHORIZE_POST,
+)
 async def decide(request: Request) -> Response:
     form: FormData = await request.form()
     if not csrf_ok(request, str(form.get(CSRF_FIELD) or "")):
@@ -123,7 +133,7 @@ async def decide(request: Request) -> Response:
     return _answer(answer)
 
 
-@router.get("/oauth/error")
+@router.get("/oauth/error", include_in_schema=False)
 async def oauth_error(
     request: Request, error: str = "invalid_request", error_description: str | None = None
 ) -> Response:

@@ -22,6 +22,7 @@ from tessera.oauth.messages import OAuthRequest, RefusedRequest
 from tessera.web.deps import client_address
 from tessera.web.oauth_http import oauth_service, snapshot
 from tessera.web.pages.csrf import CSRF_FIELD, csrf_ok, csrf_token, remember_csrf
+from tessera.web.pages.oauth_pages_openapi import LOGOUT_GET, LOGOUT_POST
 from tessera.web.pages.rendering import PAGE_HEADERS, csp_source_of, render
 from tessera.web.pages.session import (
     forget_session_cookie,
@@ -30,7 +31,8 @@ from tessera.web.pages.session import (
     signed_in_session,
 )
 
-router = APIRouter(include_in_schema=False)
+#: Described in the OpenAPI document as a browser endpoint (``oauth_pages_openapi``).
+router = APIRouter(tags=["oauth"])
 
 LOGOUT = "/oauth/logout"
 #: The confirmation form's own field: the person's answer.
@@ -108,12 +110,18 @@ async def _logout(
     return response
 
 
-@router.get(LOGOUT)
+@router.get(
+    LOGOUT, summary="Sign out at an app's request (browser endpoint)", openapi_extra=LOGOUT_GET
+)
 async def logout_page(request: Request) -> Response:
     return await _logout(request, snapshot(request), decision=None)
 
 
-@router.post(LOGOUT)
+@router.post(
+    LOGOUT,
+    summary="An app's logout form, or the person's answer (browser endpoint)",
+    openapi_extra=LOGOUT_POST,
+)
 async def logout_form(request: Request) -> Response:
     form: FormData = await request.form()
     if CSRF_FIELD not in form:
