@@ -200,6 +200,7 @@ def test_the_metadata_lists_exactly_what_is_supported(api: httpx.Client, server:
             "me.*",
             "oauth_clients.*",
             "people.*",
+            "user_sources.*",
         ],
         "service_documentation": f"{issuer}/docs",
         "userinfo_endpoint": f"{issuer}/oauth/userinfo",
