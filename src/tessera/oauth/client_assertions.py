@@ -21,13 +21,13 @@ Ours, because Authlib leaves them to the server:
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from authlib.oauth2.rfc6749.errors import InvalidClientError
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from joserfc import jws, jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
-from joserfc.jwk import GuestProtocol, Key, KeySet
+from joserfc.jwk import GuestProtocol, Key, KeySet, KeySetSerialization
 
 from tessera.core.client_keys import (
     ASSERTION_ALGORITHMS,
@@ -115,13 +115,15 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         inline, uri = client.client.jwks, client.client.jwks_uri
         try:
             if inline is not None:
-                return KeySet.import_key_set(dict(inline))  # type: ignore[arg-type]
+                # Checked as a public JWK Set when an admin or the client gave it.
+                return KeySet.import_key_set(cast(KeySetSerialization, dict(inline)))
             key_sets = self._context.client_keys
             if uri is None or key_sets is None:
                 raise refused("The client has no public keys to check its assertion with.")
             # Kept only: a fetch would hold the transaction; KeysNeeded ends it, and the
             # service fetches the set and runs the step again.
-            return KeySet.import_key_set(key_sets.kept(uri, kid))  # type: ignore[arg-type]
+            kept = key_sets.kept(uri, kid)  # checked as a public JWK Set when fetched
+            return KeySet.import_key_set(cast(KeySetSerialization, kept))
         except KeysRefused as problem:
             raise refused(f"The client's JWK Set could not be used: {problem.reason}") from None
         except (JoseError, ValueError):
