@@ -15,8 +15,10 @@ As many keys are revoked as made, so the live keys stay about ``--pool``: a stea
 in a server that has run for a while (the audit trail still grows by every change).
 
 Any other answer, or a failed connection, is an error. Each minute prints the requests, errors,
-p50/p99 latency (client side: the load generator's own delay is in it, equally every minute)
-and the server's RSS; the last line is a JSON summary. Run from the repository's root:
+p50/p99 latency (client side: the load generator's own delay is in it, equally every minute),
+the server's RSS with its anonymous part (the heap: where a leak shows) apart from mapped files,
+and the entries of its bounded caches; the last line is a JSON summary. Run from the
+repository's root:
 
     .venv/bin/python bench/soak.py [--seconds 600] [--rate 200] [--pool 2000]
         [--database-url URL] [--no-writes] [--setting TESSERA_NAME=VALUE]
@@ -84,11 +86,18 @@ def seed(database_url: str, pool: int) -> Load:
     return Load(keys=keys, admin=admin_key.key_string, agent_id=people[0])
 
 
-def rss_mib(pid: int) -> float:
+def memory_mib(pid: int) -> dict[str, float]:
+    """The server's resident memory, and what it is made of: anonymous memory (the heap, where a
+    leak would show) apart from mapped files and shared memory (libraries paged in on first use,
+    SQLite's WAL index), which grow for other reasons."""
+    fields = {"VmRSS": "rss_mib", "RssAnon": "anon_mib", "RssFile": "file_mib"}
+    fields |= {"RssShmem": "shmem_mib"}
+    found: dict[str, float] = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+        name, _, rest = line.partition(":")
+        if name in fields:
+            found[fields[name]] = round(int(rest.split()[0]) / 1024, 1)
+    return found
 
 
 async def one_request(api: httpx.AsyncClient, load: Load, minute: Minute) -> None:
@@ -172,7 +181,7 @@ async def soak(
     async def reporter() -> None:
         for index, minute in enumerate(minutes):
             await asyncio.sleep(max(0.0, start + (index + 1) * 60 - time.monotonic()))
-            report.append(_summary(index + 1, minute, rss_mib(pid)) | await _caches(api))
+            report.append(_summary(index + 1, minute, memory_mib(pid)) | await _caches(api))
             print(_line(report[-1], minute), flush=True)
 
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as api:
@@ -196,7 +205,7 @@ async def _caches(api: httpx.AsyncClient) -> dict[str, float]:
     return found
 
 
-def _summary(number: int, minute: Minute, rss: float) -> dict[str, float]:
+def _summary(number: int, minute: Minute, memory: dict[str, float]) -> dict[str, float]:
     ordered = sorted(minute.latencies)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else 0.0
     return {
@@ -205,8 +214,7 @@ def _summary(number: int, minute: Minute, rss: float) -> dict[str, float]:
         "errors": len(minute.errors),
         "p50_ms": round(statistics.median(ordered) * 1000, 2) if ordered else 0.0,
         "p99_ms": round(p99 * 1000, 2),
-        "rss_mib": round(rss, 1),
-    }
+    } | memory
 
 
 def _line(summary: dict[str, float], minute: Minute) -> str:
@@ -215,6 +223,8 @@ def _line(summary: dict[str, float], minute: Minute) -> str:
         f"minute {summary['minute']:>3.0f}: {summary['requests']:>6.0f} requests,"
         f" {summary['errors']:.0f} errors, p50 {summary['p50_ms']:6.2f} ms,"
         f" p99 {summary['p99_ms']:7.2f} ms, RSS {summary['rss_mib']:6.1f} MiB"
+        f" (anon {summary.get('anon_mib', 0):.1f}, file {summary.get('file_mib', 0):.1f},"
+        f" shmem {summary.get('shmem_mib', 0):.1f})"
         f"{_cached(summary)}{first_error}"
     )
 
@@ -286,6 +296,7 @@ def main() -> None:
                     "requests": sum(minute["requests"] for minute in report),
                     "errors": errors,
                     "rss_first_last_mib": [rss[0], rss[-1]],
+                    "anon_first_last_mib": [report[0]["anon_mib"], report[-1]["anon_mib"]],
                     "p99_min_max_ms": [min(p99), max(p99)],
                     "database": "sqlite" if arguments.database_url is None else "given",
                 }

@@ -754,6 +754,7 @@ class Wiring:
             connect_timeout=min(3.0, settings.oauth_client_document_timeout_seconds),
             read_timeout=min(3.0, settings.oauth_client_document_timeout_seconds),
             allow_insecure_redirects=settings.oauth_allow_insecure_redirects,
+            concurrent_fetches=settings.oauth_client_document_concurrent_fetches,
         )
         return ClientDocumentService(self.database, self.clock, policy)
 

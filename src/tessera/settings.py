@@ -313,6 +313,14 @@ class Settings(BaseModel):
     oauth_client_document_timeout_seconds: float = Field(
         5.0, gt=0, le=30, description="The longest a metadata document fetch may take."
     )
+    oauth_client_document_concurrent_fetches: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="Metadata document fetches in progress at once (and as many JWK Set"
+        " fetches, counted apart); one more is refused at once, so slow URLs hold at most"
+        " these worker threads.",
+    )
     oauth_registration: Literal["off", "initial_token", "open"] = Field(
         "off",
         description="Dynamic client registration (RFC 7591) at /oauth/register: off, only with"

@@ -8,7 +8,7 @@ from pathlib import Path
 from tessera.core.secret_keys import SecretKeyRing
 from tessera.core.user_sources import open_client_secret
 from tessera.services.container import Services
-from tessera.services.user_sources import SourceSettings
+from tessera.services.user_source_settings import SourceSettings
 from tests.cli.conftest import Cli
 from tests.conftest import SECRET_KEY
 from tests.factories import make_person

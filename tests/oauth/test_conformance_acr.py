@@ -18,8 +18,8 @@ from tests.clock import ManualClock
 from tests.factories import make_oauth_client, make_person
 from tests.mail_server import MailSite, link_in, mail_site
 from tests.oauth.device_flows import approve, make_device_client, poll, start
-from tests.oauth.flows import WEB_CALLBACK, Browser
-from tests.oauth.test_conformance_basic_op import RelyingParty, code_flow, consent
+from tests.oauth.flows import WEB_CALLBACK, Account, Browser, refresh
+from tests.oauth.test_conformance_basic_op import RelyingParty, code_flow, consent, remembered
 from tests.oauth.test_jwt_access_tokens import validated
 
 PASSWORD = "urn:tessera:acr:password"
@@ -135,7 +135,7 @@ def test_oidcc_acr_and_amr_say_a_magic_link_was_used(site: MailSite, clock: Manu
 def test_the_device_grant_carries_the_sign_in_of_the_browser_that_approved(
     api: httpx.Client, browser: Browser, services: Services
 ) -> None:
-    # The device grant gives no ID token: its JWT access token shows what the grant recorded.
+    # Its JWT access token shows what the grant recorded (no openid asked: no ID token).
     device = make_device_client(services, access_token_format=AccessTokenFormat.JWT)
     started = start(api, device)
     approve(browser, started["user_code"])
@@ -145,3 +145,27 @@ def test_the_device_grant_carries_the_sign_in_of_the_browser_that_approved(
     claims = validated(api, token["access_token"])
     assert (claims["acr"], claims["amr"]) == (PASSWORD, ["pwd"])
     assert isinstance(claims["auth_time"], int)
+    assert "id_token" not in token
+
+
+def test_the_device_grant_gives_an_id_token_when_openid_is_granted(
+    server: str,
+    api: httpx.Client,
+    browser: Browser,
+    account: Account,
+    services: Services,
+    clock: ManualClock,
+) -> None:
+    device = make_device_client(services)
+    started = start(api, device, scope="openid email offline_access")
+    approve(browser, started["user_code"])
+
+    token = poll(api, device, started["device_code"]).json()
+    party = RelyingParty(server, api, device, clock)
+    claims = party.id_token_claims(remembered(token))
+    again = party.id_token_claims(remembered(refresh(api, device, token["refresh_token"]).json()))
+
+    assert (claims["acr"], claims["amr"]) == (PASSWORD, ["pwd"])
+    assert claims["email"] == account.email
+    assert "nonce" not in claims
+    assert (again["sub"], again["auth_time"]) == (claims["sub"], claims["auth_time"])

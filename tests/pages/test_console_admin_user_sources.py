@@ -10,9 +10,9 @@ from playwright.sync_api import Page, expect
 
 from tessera.core.audit import AuditFilters
 from tessera.core.paging import PageRequest
-from tessera.core.user_sources import ProviderIdentity, SourceKind
+from tessera.core.user_sources import ProviderIdentity, SourceKind, UserSource
 from tessera.services.container import Services
-from tessera.services.user_sources import SourceSettings
+from tessera.services.user_source_settings import SourceSettings
 from tests.core.test_saml_metadata import entity as idp_entity
 from tests.factories import make_person, make_token, new_password, token_header
 from tests.identity_providers.saml_idp import running_saml_idp
@@ -175,16 +175,23 @@ def test_switching_off_in_the_console_refuses_its_peoples_tokens_at_once(
     assert services.user_sources.get(source.id).is_enabled
 
 
-def test_a_saml_source_is_listed_with_the_sp_metadata_to_give_the_idp(
-    page: Page, server: str, services: Services
-) -> None:
+def saml_source_in_the_console(
+    page: Page, server: str, services: Services, path: str = "/console/sign-in"
+) -> UserSource:
+    """A SAML source, and an admin's console open at ``path`` (``{id}``: the source's)."""
     source = services.user_sources.create(
         SourceSettings(title="Staff SAML", idp_metadata=idp_entity()), kind=SourceKind.SAML
     )
     password = new_password()
     admin = make_person(services, admin=True, password=password, name="Ada Admin")
+    open_console(page, server, admin.primary_email, password, path.format(id=source.id))
+    return source
 
-    open_console(page, server, admin.primary_email, password, "/console/sign-in")
+
+def test_a_saml_source_is_listed_with_the_sp_metadata_to_give_the_idp(
+    page: Page, server: str, services: Services
+) -> None:
+    source = saml_source_in_the_console(page, server, services)
 
     public_url = services.site.public_url.rstrip("/")
     expected = f"SAML: give the IdP {public_url}/login/sources/{source.id}/metadata"
@@ -202,7 +209,41 @@ def test_a_saml_source_is_listed_with_the_sp_metadata_to_give_the_idp(
     changed = services.user_sources.get(source.id)
     assert (changed.email_claim, changed.groups_claim) == ("mail", "groups")
     assert (changed.issuer, changed.sp_entity_id) == (source.issuer, source.sp_entity_id)
+    assert changed.idp_metadata == source.idp_metadata  # left empty: kept
     assert_accessible(page)
+
+
+def test_an_admin_replaces_a_saml_sources_metadata_on_its_page(
+    page: Page, server: str, services: Services
+) -> None:
+    source = saml_source_in_the_console(page, server, services, "/console/sign-in/{id}")
+    field = page.get_by_label("New IdP metadata (XML, optional)")
+
+    field.fill("<md:EntityDescriptor>not metadata")
+    page.get_by_role("button", name="Save changes").click()
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#idp_metadata-problems")).to_be_visible()
+    assert services.user_sources.get(source.id).idp_metadata == source.idp_metadata
+    assert_accessible(page)
+
+    rolled_over = idp_entity(entity_id="https://idp.example.test/saml/2027")
+    field.fill(rolled_over)
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator(".notice")).to_be_visible()
+    expect(field).to_have_value("")
+
+    changed = services.user_sources.get(source.id)
+    assert (changed.idp_metadata, changed.issuer) == (
+        rolled_over,
+        "https://idp.example.test/saml/2027",
+    )
+    assert changed.sp_entity_id == source.sp_entity_id
+    (event,) = [
+        e
+        for e in services.audit.list(AuditFilters(), PageRequest(1, 20)).items
+        if e.kind == "user_source.changed"
+    ]
+    assert event.detail["fields"] == ["idp_metadata", "issuer"]
 
 
 def test_an_admin_connects_a_saml_idp_by_pasting_its_metadata(

@@ -25,7 +25,7 @@ from tessera.core.errors import NotFound
 from tessera.core.paging import PageRequest
 from tessera.core.user_sources import OfferedTo, SourceKind, UserSource
 from tessera.services.container import Services
-from tessera.services.user_sources import SourceSettings
+from tessera.services.user_source_settings import SourceSettings
 from tests.conftest import extra_runtime
 from tests.factories import make_oauth_client
 from tests.identity_providers.saml_idp import SamlIdp, decoded, encoded, running_saml_idp

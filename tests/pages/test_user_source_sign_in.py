@@ -26,7 +26,7 @@ from tessera.core.oauth_clients import AccessTokenFormat
 from tessera.core.paging import PageRequest
 from tessera.core.user_sources import OfferedTo, UserSource
 from tessera.services.container import Services
-from tessera.services.user_sources import SourceSettings
+from tessera.services.user_source_settings import SourceSettings
 from tests.cli.conftest import Cli, cli_environment
 from tests.conftest import extra_runtime
 from tests.factories import key_header, make_key, make_oauth_client, make_person

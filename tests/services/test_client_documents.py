@@ -7,8 +7,10 @@ deployment, to allow 127.0.0.1. Everything else the fetch refuses as it would in
 
 import ipaddress
 import json
+import threading
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -221,6 +223,35 @@ def test_a_host_that_does_not_resolve_is_refused(documents: DocumentServer) -> N
         DocumentFetcher(policy(documents), resolve=CountingResolver([])).fetch(
             "https://nowhere.test/client.json"
         )
+
+
+def test_fetches_beyond_the_bound_are_refused_at_once_and_a_slot_frees_when_one_ends(
+    documents: DocumentServer,
+) -> None:
+    path = "/bounded.json"
+    url = f"https://docs.test:{documents.port}{path}"
+    documents.serve(path, Answer(body=body_for(url), headers=JSON))
+    looking_up, go_on = threading.Event(), threading.Event()
+
+    def slow_resolver(host: str, port: int) -> list[IPAddress]:
+        looking_up.set()
+        go_on.wait(10)  # as a slow name server or a slow document server holds a fetch
+        return [ipaddress.ip_address("127.0.0.1")]
+
+    fetcher = DocumentFetcher(policy(documents, concurrent_fetches=1), resolve=slow_resolver)
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(fetcher.fetch, url)
+        assert looking_up.wait(10)
+        started = time.monotonic()
+        with pytest.raises(DocumentRefused, match="Too many fetches"):
+            fetcher.fetch(url)
+        refused_in = time.monotonic() - started
+        go_on.set()
+        assert json.loads(first.result(10).body)["client_id"] == url
+
+    assert refused_in < 1  # not queued behind the slow one
+    assert json.loads(fetcher.fetch(url).body)["client_id"] == url  # the slot was given back
+    assert len(documents.requests_for(path)) == 2
 
 
 # -- keeping documents as clients -------------------------------------------------------------

@@ -15,7 +15,8 @@ from tessera.core.errors import InvalidInput
 from tessera.core.paging import PageRequest
 from tessera.core.user_sources import OfferedTo, ProviderIdentity, SourceKind
 from tessera.services.container import Services
-from tessera.services.user_sources import SignInRefused, SourceSettings
+from tessera.services.user_source_settings import SourceSettings
+from tessera.services.user_sources import SignInRefused
 from tessera.store.tables import UserSourceRow
 from tests.clock import ManualClock
 from tests.core.test_saml_metadata import entity as idp_entity
@@ -172,6 +173,37 @@ def test_disabling_a_source_ends_its_peoples_tokens_and_sign_ins(services: Servi
         services.user_sources.resolve(source, identity())
     kinds = [e.kind for e in services.audit.list(AuditFilters(), PageRequest(1, 50)).items]
     assert "user_source.changed" in kinds
+
+
+def test_a_change_is_audited_with_the_names_of_what_changed_and_no_value(
+    services: Services,
+) -> None:
+    source = services.user_sources.create(settings(agent_groups=("staff",)))
+    saml = services.user_sources.create(saml_settings(), kind=SourceKind.SAML)
+    secret = secrets.token_urlsafe(24)
+
+    # As a form sends it: every field, most of them as they were.
+    services.user_sources.update(
+        source.id,
+        settings(
+            client_id=source.client_id,
+            agent_groups=("staff",),
+            is_enabled=False,
+            client_secret=secret,
+        ),
+    )
+    services.user_sources.update(saml.id, SourceSettings(sp_entity_id="https://sp.example.test"))
+
+    changes = [
+        e.detail
+        for e in services.audit.list(AuditFilters(), PageRequest(1, 50)).items
+        if e.kind == "user_source.changed"
+    ]
+    assert sorted((c["fields"] for c in changes), key=str) == [
+        ["client_secret", "is_enabled"],
+        ["sp_entity_id"],
+    ]
+    assert secret not in repr(changes)
 
 
 # -- SAML sources (ADR 0049) ----------------------------------------------------------------

@@ -6,7 +6,7 @@ import pytest
 
 from tessera.app import create_app
 from tessera.core.user_sources import SourceKind
-from tessera.services.user_sources import SourceSettings
+from tessera.services.user_source_settings import SourceSettings
 from tests.conftest import extra_runtime
 from tests.core.test_saml_metadata import entity as idp_entity
 from tests.live import serving

@@ -19,7 +19,8 @@ from tessera.core.clock import SystemClock
 from tessera.core.errors import InvalidInput
 from tessera.core.secret_keys import SecretKeyRing
 from tessera.services.secret_keys import SecretKeyService
-from tessera.services.user_sources import SourceSettings, UserSourceService
+from tessera.services.user_source_settings import SourceSettings
+from tessera.services.user_sources import UserSourceService
 from tessera.store.tables import ApiKeyRow, Base, SigningKeyRow, UserSourceRow
 from tests.cli.conftest import Cli, cli_environment
 from tests.conftest import served

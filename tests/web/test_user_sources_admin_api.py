@@ -14,7 +14,7 @@ from tessera.core.audit import AuditFilters
 from tessera.core.paging import PageRequest
 from tessera.core.user_sources import ProviderIdentity
 from tessera.services.container import Services
-from tessera.services.user_sources import SourceSettings
+from tessera.services.user_source_settings import SourceSettings
 from tests.core.test_saml_metadata import entity as idp_entity
 from tests.factories import key_header, make_key, make_person, make_token, token_header
 from tests.secrets_seen import remember

@@ -33,7 +33,7 @@ from tessera.core.user_sources import (
     sign_in_return_url,
     sp_metadata_url,
 )
-from tessera.services.user_sources import SourceSettings
+from tessera.services.user_source_settings import SourceSettings
 
 app = typer.Typer(no_args_is_help=True, help=summary("user-sources"))
 

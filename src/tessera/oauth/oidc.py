@@ -1,4 +1,5 @@
-"""OpenID Connect on Authlib's ``OpenIDCode``: ID tokens at the code exchange and at refresh.
+"""OpenID Connect on Authlib's ``OpenIDCode``: ID tokens at the code exchange, at refresh and
+for an approved device.
 
 Authlib decides when an ID token is due (``openid`` in the granted scope), checks the ``nonce``
 of the authorization request, computes ``at_hash`` and signs with joserfc. Ours: which key
@@ -13,6 +14,7 @@ from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oidc.core import UserInfo
 from authlib.oidc.core.grants import OpenIDCode, OpenIDToken
 
+from tessera.core.oauth_grants import Grant
 from tessera.core.openid_claims import person_claims
 from tessera.core.people import Person
 from tessera.oauth.context import OAuthContext
@@ -60,8 +62,7 @@ class _IdTokenClaims:
             "iat": int(now.timestamp()),
             "exp": int((now + lifetime).timestamp()),
         }
-        source = request.authorization_code or request.refresh_token
-        grant = source.grant if source is not None else None
+        grant = _consent_of(request)
         if grant is not None and grant.auth_time is not None:
             claims["auth_time"] = int(grant.auth_time.timestamp())
         # How the person signed in before consenting (ADR 0051); unknown for older grants.
@@ -73,6 +74,20 @@ class _IdTokenClaims:
 
     def generate_user_info(self, user: Person, scope: str) -> UserInfo:
         return UserInfo(person_claims(user, scope))
+
+
+def _consent_of(request: Any) -> Grant | None:
+    """The person's consent the tokens come from: the code's, the refresh token's, or the
+    approved device's (``DeviceCredential``, set by the device grant)."""
+    for source in (
+        request.authorization_code,
+        request.refresh_token,
+        getattr(request, "credential", None),
+    ):
+        if source is not None:
+            grant: Grant | None = source.grant
+            return grant
+    return None
 
 
 class OpenIDCodeExtension(_IdTokenClaims, OpenIDCode):
@@ -92,3 +107,11 @@ class OpenIDCodeExtension(_IdTokenClaims, OpenIDCode):
 class OpenIDRefreshExtension(_IdTokenClaims, OpenIDToken):
     """The refresh grant's extension: a new ID token with the original ``auth_time``, no nonce
     (OpenID Connect Core §12.2)."""
+
+
+class OpenIDDeviceExtension(_IdTokenClaims, OpenIDToken):
+    """The device grant's extension (ADR 0040's amendment): with ``openid`` granted, an ID token
+    for the person who approved, with the ``auth_time``, ``acr`` and ``amr`` of the browser's
+    sign-in; no nonce (the device authorization request has none). OpenID Connect defines no
+    device flow; Keycloak, Okta and Entra ID answer so, and a refresh of the same grant did
+    already."""

@@ -32,7 +32,11 @@ from tessera.oauth.grants import (
 )
 from tessera.oauth.messages import OAuthRequest
 from tessera.oauth.models import ClientModel
-from tessera.oauth.oidc import OpenIDCodeExtension, OpenIDRefreshExtension
+from tessera.oauth.oidc import (
+    OpenIDCodeExtension,
+    OpenIDDeviceExtension,
+    OpenIDRefreshExtension,
+)
 from tessera.oauth.registration import ConfigurationEndpoint, RegistrationEndpoint
 from tessera.oauth.requests import SnapshotJsonRequest, SnapshotRequest
 from tessera.oauth.storage import OAuthStorage
@@ -55,7 +59,7 @@ class TesseraAuthorizationServer(AuthorizationServer):
         self.register_grant(RefreshTokenGrant, [OpenIDRefreshExtension(context, self.storage)])
         self.register_grant(ImplicitGrant)
         self.register_grant(RefusedGrant)
-        self.register_grant(DeviceCodeGrant)
+        self.register_grant(DeviceCodeGrant, [OpenIDDeviceExtension(context, self.storage)])
         self.register_endpoint(DeviceAuthorizationEndpoint)
         self.register_endpoint(RevocationEndpoint)
         self.register_endpoint(IntrospectionEndpoint)

@@ -83,6 +83,9 @@ class DocumentPolicy:
     deadline: float = 5.0
     #: Plain http redirect URIs to other hosts (the operator's legacy switch, ADR 0019).
     allow_insecure_redirects: bool = False
+    #: Fetches in progress at once, per fetcher (documents; JWK Sets have their own); one more
+    #: is refused at once, so URLs that answer slowly hold at most this many threads.
+    concurrent_fetches: int = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +143,7 @@ class DocumentFetcher:
         self._resolve = resolve
         self._monotonic = monotonic
         self._tls = ssl.create_default_context(cafile=policy.ca_file)
+        self._in_flight = threading.BoundedSemaphore(policy.concurrent_fetches)
 
     def checked_addresses(
         self, url: str, purpose: FetchPurpose = DOCUMENT_FETCH
@@ -182,8 +186,23 @@ class DocumentFetcher:
 
         Raises:
             DocumentRefused: the URL, the address, the connection, the TLS certificate, the
-                status, the size or the time was wrong; the reason says which.
+                status, the size or the time was wrong, or ``concurrent_fetches`` were in
+                progress already; the reason says which.
         """
+        # Anyone may name a URL (a client_id, a jwks_uri) that answers as slowly as the
+        # deadline allows: without a bound, a flood of them would take every worker thread
+        # and the pages and the admin API with them. Refused rather than queued: a queue
+        # would hold the same threads.
+        if not self._in_flight.acquire(blocking=False):
+            raise DocumentRefused(
+                f"Too many fetches of a {purpose.what} are in progress; try again in a moment."
+            )
+        try:
+            return self._fetch(url, purpose)
+        finally:
+            self._in_flight.release()
+
+    def _fetch(self, url: str, purpose: FetchPurpose) -> FetchedDocument:
         started = self._monotonic()
         host, port, addresses = self.checked_addresses(url, purpose)
         address = addresses[0]

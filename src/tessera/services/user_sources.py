@@ -1,6 +1,7 @@
 """User sources: connect external identity providers, and resolve who signed in through one.
 
-An operator adds, changes and removes sources (each change audited). ``resolve`` turns the
+An operator adds, changes and removes sources (each change audited; the settings are checked by
+``services.user_source_settings``). ``resolve`` turns the
 identity a provider vouched for into a person here: by the link of (source, subject) first; else
 by verified e-mail address when the source allows linking; else a new person when the source
 creates unknown people; else a refusal (ADR 0047). Disabling or removing a source ends at once
@@ -10,8 +11,6 @@ A SAML source (ADR 0049) is described by its IdP's metadata, checked when it is 
 assertions are noted as used (``first_use``) so that none signs anybody in twice.
 """
 
-from collections.abc import Sequence
-from dataclasses import dataclass, fields
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -21,50 +20,40 @@ from tessera.core.changes import ChangeKind
 from tessera.core.clock import Clock
 from tessera.core.errors import (
     REQUIRED,
-    FieldError,
     FieldErrors,
     InvalidInput,
     NotFound,
 )
 from tessera.core.ids import PersonId
 from tessera.core.people import Person, is_valid_email, normalize_email, split_name
-from tessera.core.saml_metadata import MetadataProblem, read_idp_metadata
 from tessera.core.secret_keys import SecretKeyRing
 from tessera.core.user_sources import (
     MAX_SUBJECT_LENGTH,
-    MAX_TITLE_LENGTH,
     OfferedTo,
     ProviderIdentity,
     SourceKind,
     UserSource,
-    claim_problem,
-    clean_groups,
-    issuer_problem,
     open_client_secret,
     open_pending,
     roles_from_groups,
-    seal_client_secret,
     seal_pending,
     sp_metadata_url,
 )
 from tessera.services.audit import record
 from tessera.services.throttle import Throttle, ThrottleRule
+from tessera.services.user_source_settings import (
+    DEFAULTS,
+    REQUIRED_FOR,
+    SourceSettings,
+    changed_names,
+    checked_columns,
+    kind_problems,
+    merged,
+)
 from tessera.store import people as stored_people
 from tessera.store import user_sources as stored
 from tessera.store.changes import record_change
 from tessera.store.database import Database
-
-TOO_LONG = FieldError("too_long", f"This value is too long ({MAX_TITLE_LENGTH} at most).")
-#: The column's width.
-MAX_CLIENT_ID_LENGTH = 500
-CLIENT_ID_TOO_LONG = FieldError(
-    "too_long", f"This value is too long ({MAX_CLIENT_ID_LENGTH} at most)."
-)
-NOT_FOR_KIND = FieldError("not_for_kind", "This setting does not apply to this kind of source.")
-NOT_FOR_SAML = FieldError(
-    "not_for_saml",
-    "SAML asserts no verified e-mail address: a SAML source links people by NameID only.",
-)
 
 
 class SignInRefused(Exception):
@@ -74,49 +63,6 @@ class SignInRefused(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-@dataclass(frozen=True, slots=True)
-class SourceSettings:
-    """A source's settings; in ``update``, None leaves a value as it is."""
-
-    title: str | None = None
-    issuer: str | None = None
-    client_id: str | None = None
-    #: A new client secret; ``""`` removes it (a public client).
-    client_secret: str | None = None
-    email_claim: str | None = None
-    name_claim: str | None = None
-    #: ``""`` turns group mapping off.
-    groups_claim: str | None = None
-    agent_groups: Sequence[str] | None = None
-    admin_groups: Sequence[str] | None = None
-    create_unknown: bool | None = None
-    link_by_email: bool | None = None
-    offered_to: OfferedTo | None = None
-    is_enabled: bool | None = None
-    display_order: int | None = None
-    #: SAML: the IdP's metadata document (its entity id becomes the source's ``issuer``).
-    idp_metadata: str | None = None
-    #: SAML: where the metadata was fetched from (``""`` forgets it).
-    idp_metadata_url: str | None = None
-    #: SAML: our entity id at the IdP (the audience); by default our SP metadata's URL.
-    sp_entity_id: str | None = None
-
-
-#: What a new source has unless the operator says otherwise.
-DEFAULTS = SourceSettings(
-    email_claim="email",
-    name_claim="name",
-    groups_claim="",
-    agent_groups=(),
-    admin_groups=(),
-    create_unknown=False,
-    link_by_email=False,
-    offered_to=OfferedTo.AGENTS,
-    is_enabled=True,
-    display_order=0,
-)
 
 
 class UserSourceService:
@@ -155,14 +101,13 @@ class UserSourceService:
         kind: SourceKind = SourceKind.OIDC,
         actor: PersonId | None = None,
     ) -> UserSource:
-        merged = _merged(DEFAULTS, settings)
+        complete = merged(DEFAULTS, settings)
         problems = FieldErrors()
-        required = ("title", "idp_metadata") if kind is SourceKind.SAML else _OIDC_REQUIRED
-        for name in required:
-            if not (getattr(merged, name) or "").strip():
+        for name in REQUIRED_FOR[kind]:
+            if not (getattr(complete, name) or "").strip():
                 problems.add((name,), REQUIRED)
-        _kind_problems(problems, kind, merged)
-        columns = self._columns(problems, merged)
+        kind_problems(problems, kind, complete)
+        columns = checked_columns(problems, complete, self._ring)
         if kind is SourceKind.SAML:
             columns.setdefault("client_id", "")  # our entity id: its default needs the id
         if problems:
@@ -194,7 +139,7 @@ class UserSourceService:
             InvalidInput: per field.
         """
         problems = FieldErrors()
-        self._columns(problems, settings)
+        checked_columns(problems, settings, self._ring)
         if problems:
             raise InvalidInput(problems)
 
@@ -236,15 +181,16 @@ class UserSourceService:
             if changes.client_id is not None and changes.client_secret is None:
                 # The secret is bound to the client_id: a new client_id needs its secret anew.
                 secret = open_client_secret(self._ring, current)
-                changes = _merged(changes, SourceSettings(client_secret=secret or ""))
-            _kind_problems(problems, current.kind, changes)
-            columns = self._columns(problems, changes, current.client_id)
+                changes = merged(changes, SourceSettings(client_secret=secret or ""))
+            kind_problems(problems, current.kind, changes)
+            columns = checked_columns(problems, changes, self._ring, current.client_id)
             if problems:
                 raise InvalidInput(problems)
             source = stored.update_source(session, source_id, now=self._clock.now(), **columns)
             if source is None:  # pragma: no cover - read under the same lock just above
                 raise NotFound()
-            self._record(session, AuditKind.USER_SOURCE_CHANGED, source, actor)
+            changed: dict[str, DetailValue] = {"fields": changed_names(current, columns)}
+            self._record(session, AuditKind.USER_SOURCE_CHANGED, source, actor, changed)
             if current.is_enabled and not source.is_enabled:
                 stored.end_access_of(
                     session, stored.linked_people(session, source.id), now=self._clock.now()
@@ -438,85 +384,15 @@ class UserSourceService:
             },
         )
 
-    def _columns(
-        self, problems: FieldErrors, settings: SourceSettings, current_client_id: str = ""
-    ) -> dict[str, object]:
-        """The row's columns for the settings given (None: left out), checked into ``problems``."""
-        columns: dict[str, object] = {}
-        if settings.title is not None:
-            title = " ".join(settings.title.split())
-            if not title:
-                problems.add(("title",), REQUIRED)
-            elif len(title) > MAX_TITLE_LENGTH:
-                problems.add(("title",), TOO_LONG)
-            columns["title"] = title
-        if settings.issuer is not None:
-            issuer = settings.issuer.strip().rstrip("/")
-            problem = issuer_problem(issuer) if issuer else REQUIRED
-            if problem is not None:
-                problems.add(("issuer",), problem)
-            columns["issuer"] = issuer
-        if settings.client_id is not None:
-            client_id = settings.client_id.strip()
-            if not client_id:
-                problems.add(("client_id",), REQUIRED)
-            elif len(client_id) > MAX_CLIENT_ID_LENGTH:
-                problems.add(("client_id",), CLIENT_ID_TOO_LONG)
-            columns["client_id"] = client_id
-        for name in ("email_claim", "name_claim"):
-            value = getattr(settings, name)
-            if value is not None:
-                problem = claim_problem(value.strip())
-                if problem is not None:
-                    problems.add((name,), problem)
-                columns[name] = value.strip()
-        if settings.groups_claim is not None:
-            claim = settings.groups_claim.strip()
-            problem = claim_problem(claim) if claim else None
-            if problem is not None:
-                problems.add(("groups_claim",), problem)
-            columns["groups_claim"] = claim or None
-        for name in ("agent_groups", "admin_groups"):
-            groups = getattr(settings, name)
-            if groups is not None:
-                columns[name] = list(clean_groups(groups))
-        for name in ("create_unknown", "link_by_email", "is_enabled", "display_order"):
-            value = getattr(settings, name)
-            if value is not None:
-                columns[name] = value
-        if settings.offered_to is not None:
-            columns["offered_to"] = settings.offered_to.value
-        if settings.idp_metadata is not None:
-            try:
-                metadata = read_idp_metadata(settings.idp_metadata.strip())
-            except MetadataProblem as problem:
-                problems.add(("idp_metadata",), FieldError("invalid_metadata", str(problem)))
-            else:
-                columns.update(
-                    idp_metadata=settings.idp_metadata.strip(), issuer=metadata.entity_id
-                )
-        if settings.idp_metadata_url is not None:
-            columns["idp_metadata_url"] = settings.idp_metadata_url.strip()[:2000] or None
-        if settings.sp_entity_id is not None:
-            entity_id = settings.sp_entity_id.strip()
-            if not entity_id:
-                problems.add(("sp_entity_id",), REQUIRED)
-            elif len(entity_id) > MAX_CLIENT_ID_LENGTH:
-                problems.add(("sp_entity_id",), CLIENT_ID_TOO_LONG)
-            columns["client_id"] = entity_id
-        if settings.client_secret is not None:
-            client_id = str(columns.get("client_id") or current_client_id)
-            if settings.client_secret == "":
-                columns.update(client_secret_sealed=None, secret_key_version=None)
-            else:
-                version, sealed = seal_client_secret(self._ring, client_id, settings.client_secret)
-                columns.update(client_secret_sealed=sealed, secret_key_version=version)
-        return columns
-
     def _record(
-        self, session: Session, kind: AuditKind, source: UserSource, actor: PersonId | None
+        self,
+        session: Session,
+        kind: AuditKind,
+        source: UserSource,
+        actor: PersonId | None,
+        extra: dict[str, DetailValue] | None = None,
     ) -> None:
-        detail: dict[str, DetailValue] = {
+        detail: dict[str, DetailValue] = (extra or {}) | {
             "source_id": source.id,
             "kind": source.kind.value,
             "title": source.title,
@@ -525,29 +401,3 @@ class UserSourceService:
             "offered_to": source.offered_to.value,
         }
         record(session, kind, self._clock, actor=actor, detail=detail)
-
-
-_OIDC_REQUIRED = ("title", "issuer", "client_id")
-_OIDC_ONLY = ("issuer", "client_id", "client_secret")
-_SAML_ONLY = ("idp_metadata", "idp_metadata_url", "sp_entity_id")
-
-
-def _kind_problems(problems: FieldErrors, kind: SourceKind, settings: SourceSettings) -> None:
-    """Settings of the other kind are refused, not silently ignored."""
-    other = _OIDC_ONLY if kind is SourceKind.SAML else _SAML_ONLY
-    for name in other:
-        if getattr(settings, name):
-            problems.add((name,), NOT_FOR_KIND)
-    if kind is SourceKind.SAML and settings.link_by_email:
-        problems.add(("link_by_email",), NOT_FOR_SAML)
-
-
-def _merged(base: SourceSettings, over: SourceSettings) -> SourceSettings:
-    """``base`` with every value ``over`` sets."""
-    values = {
-        field.name: getattr(over, field.name)
-        if getattr(over, field.name) is not None
-        else getattr(base, field.name)
-        for field in fields(SourceSettings)
-    }
-    return SourceSettings(**values)

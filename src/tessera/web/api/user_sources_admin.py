@@ -29,7 +29,7 @@ from tessera.core.user_sources import (
     issuer_problem,
     sp_metadata_url,
 )
-from tessera.services.user_sources import TOO_LONG, SourceSettings
+from tessera.services.user_source_settings import TOO_LONG, SourceSettings
 from tessera.web.deps import Access, ResourceId, ServicesDep
 from tessera.web.envelope import Envelope
 from tessera.web.field_rules import checked, enforce, merge_into

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from tessera.core.errors import InvalidInput
 from tessera.core.people import Person
 from tessera.core.user_sources import OfferedTo, SourceKind, UserSource
-from tessera.services.user_sources import SourceSettings
+from tessera.services.user_source_settings import SourceSettings
 from tessera.web.pages.admin_kit import call, field_problems, render_admin, resource_id, services
 from tessera.web.pages.console import AdminViewer, CheckedForm, back_to, field
 
@@ -171,6 +171,7 @@ def _form_of(source: UserSource) -> dict[str, str]:
         "link_by_email": "on" if source.link_by_email else "",
         "display_order": str(source.display_order),
         "make_public": "",
+        "idp_metadata": "",  # SAML: only a replacement is typed here; the current one stays
     }
 
 
@@ -279,8 +280,17 @@ async def change_user_source(
     changes = _settings(typed, order if order is not None else 0)
     current = await call(services(request).user_sources.get, source_id)
     if current.kind is SourceKind.SAML:
-        # A SAML source's form has no OpenID fields: its IdP comes from its metadata (ADR 0049).
-        changes = replace(changes, issuer=None, client_id=None, client_secret=None)
+        # A SAML source's form has no OpenID fields: its IdP comes from its metadata (ADR 0049),
+        # replaced only when a new document is pasted (then no longer the one at a URL).
+        metadata = typed["idp_metadata"].strip() or None
+        changes = replace(
+            changes,
+            issuer=None,
+            client_id=None,
+            client_secret=None,
+            idp_metadata=metadata,
+            idp_metadata_url="" if metadata else None,
+        )
     typed["client_secret"] = ""  # never shown back
     try:
         if order is None:
