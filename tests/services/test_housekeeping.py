@@ -375,3 +375,30 @@ def _wait_until(condition: Callable[[], bool]) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def test_a_round_reads_each_table_by_its_time_index_not_whole(runtime: Runtime) -> None:
+    """Each batch's rows are found by an index (migration 0020): a scan of a whole table per
+    batch, inside a write transaction, held SQLite's one writer for longer as tables grew."""
+    if not runtime.database.engine.url.get_backend_name().startswith("sqlite"):
+        pytest.skip("the plans are SQLite's; PostgreSQL's planner decides by its statistics")
+    statements: list[tuple[str, Any]] = []
+
+    def seen(_c: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        if statement.lstrip().upper().startswith(("SELECT", "DELETE")):
+            statements.append((statement, parameters))
+
+    event.listen(runtime.database.engine, "before_cursor_execute", seen)
+    try:
+        runtime.housekeeping.run_round()
+    finally:
+        event.remove(runtime.database.engine, "before_cursor_execute", seen)
+
+    scanned = set()
+    with runtime.database.engine.connect() as connection:
+        for statement, parameters in statements:
+            plan = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+            scanned |= {str(step[3]).split()[1] for step in plan if str(step[3]).startswith("SCAN")}
+    # The API tokens' idle rule is on coalesce(last_used_at, created_at); setup codes are few.
+    assert scanned <= {"api_tokens", "setup_codes"}
+    assert len(statements) >= 15  # every pruner ran

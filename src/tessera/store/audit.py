@@ -161,10 +161,10 @@ def prune_events(session: Session, *, older_than: datetime, limit: int) -> int:
 
     Bounded, so that pruning a long-neglected trail never holds one huge transaction.
     """
+    # In no order: ordered by id, the trail is scanned whole instead of by its time index.
     ids = (
         select(AuditEventRow.id)
         .where(AuditEventRow.occurred_at < older_than)
-        .order_by(AuditEventRow.id)
         .limit(limit)
         .scalar_subquery()
     )

@@ -54,13 +54,11 @@ def _delete_batch(
     session: Session, row: type[Base], condition: ColumnElement[bool], limit: int
 ) -> int:
     id_column = row.__table__.c.id
+    # Any ``limit`` ended rows will do, in no order: ordered by id, the database scans the
+    # whole table in id order rather than use the index on the time (migration 0020).
     ids = list(
         session.scalars(
-            select(id_column)
-            .where(condition)
-            .order_by(id_column)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+            select(id_column).where(condition).limit(limit).with_for_update(skip_locked=True)
         )
     )
     if not ids:

@@ -115,7 +115,7 @@ class ApiKeyRow(Base):
     tags: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     regenerated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_used_address: Mapped[str | None] = mapped_column(String(64))
 
@@ -158,7 +158,7 @@ class DeviceSetupCodeRow(Base):
         Id, ForeignKey("people.id", ondelete="CASCADE"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     # Kept after use (not deleted) so the page that showed the code can tell it was redeemed.
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
@@ -178,7 +178,7 @@ class MagicLinkRow(Base):
     #: Where the browser goes once signed in: a path on this server, checked when stored.
     target: Mapped[str] = mapped_column(String(2000))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
@@ -285,8 +285,8 @@ class OAuthGrantRow(Base):
         Id, ForeignKey("people.id", ondelete="CASCADE"), index=True
     )
     scope: Mapped[str] = mapped_column(String(500))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     #: When the person signed in before consenting (OpenID Connect ``auth_time``): every ID
     #: token of the grant, refreshed ones included, carries it. None for older grants.
     auth_time: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -312,7 +312,7 @@ class OAuthCodeRow(Base):
     code_challenge: Mapped[str | None] = mapped_column(String(128))
     code_challenge_method: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     #: OpenID Connect's ``nonce``, echoed in the ID token; looked up to refuse a replayed one.
     nonce: Mapped[str | None] = mapped_column(String(512), index=True)
@@ -333,7 +333,7 @@ class OAuthRefreshTokenRow(Base):
         Id, ForeignKey("api_tokens.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     #: When it was exchanged for its successor (rotation); None while it is the newest.
     rotated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -373,8 +373,8 @@ class WebSessionRow(Base):
         Id, ForeignKey("people.id", ondelete="CASCADE"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     # What the person needs to recognise a browser in their list of open sessions.
     client_address: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(300))
@@ -483,7 +483,7 @@ class OAuthDeviceAuthorizationRow(Base):
     #: "pending", "approved" or "denied".
     state: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     #: Seconds between polls; grows at each slow_down, in the row so every process agrees.
     interval_seconds: Mapped[int] = mapped_column(Integer)
     last_polled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
