@@ -16,6 +16,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.secrets_seen import remember_log
+
 TESSERA = Path(sys.executable).parent / "tessera"
 _LISTENING = re.compile(rb"listening on (http://\S+)")
 #: Generous: on a loaded two-core machine, importing the app alone can take seconds.
@@ -95,3 +97,4 @@ def serving(
         yield Served(wait_until_serving(process, log), log, process)
     finally:
         stop(process)
+        remember_log(log)  # what it logged is checked for secrets with the run's own records
