@@ -34,7 +34,22 @@ def other_processes_log_lines() -> list[str]:
     lines: list[str] = []
     for path in paths:
         try:
-            lines += path.read_text(errors="replace").splitlines()
+            lines += _logged(path.read_text(errors="replace").splitlines())
         except FileNotFoundError:
             continue
     return lines
+
+
+#: ``tessera serve`` echoes the first-run link to the operator's terminal on purpose (shown
+#: once, never logged: cli/serve.py); the line after this one is that link, not a log line.
+_FIRST_RUN_LINK_FOLLOWS = "There is no admin yet. Open this one-time link"
+
+
+def _logged(output: list[str]) -> list[str]:
+    kept: list[str] = []
+    skip_next = False
+    for line in output:
+        if not skip_next:
+            kept.append(line)
+        skip_next = line.startswith(_FIRST_RUN_LINK_FOLLOWS)
+    return kept
