@@ -243,11 +243,12 @@ def test_rows_ended_past_the_grace_period_go_and_the_rest_stay(
     assert runtime.housekeeping.run_round() == dict.fromkeys(deleted, 0)
 
 
-def test_each_delete_takes_at_most_one_batch_and_a_round_at_most_its_batches(
-    runtime: Runtime, rows: Rows, clock: ManualClock
-) -> None:
-    pauses: list[float] = []
-    housekeeping = Housekeeping(
+def _housekeeping(
+    runtime: Runtime, clock: ManualClock, *, batch_size: int, sleep: Callable[[float], None]
+) -> Housekeeping:
+    """The runtime's housekeeping with the default retention, small batches, and ``sleep``
+    for its pauses (0.5 s each)."""
+    return Housekeeping(
         runtime.database,
         clock,
         runtime.services.api_tokens.policy.lifetime,
@@ -255,12 +256,19 @@ def test_each_delete_takes_at_most_one_batch_and_a_round_at_most_its_batches(
             grace=7 * DAY,
             revoked_key_retention=365 * DAY,
             change_retention=timedelta(hours=1),
-            batch_size=10,
+            batch_size=batch_size,
             pause_seconds=0.5,
         ),
         runtime.services.audit,
-        sleep=pauses.append,
+        sleep=sleep,
     )
+
+
+def test_each_delete_takes_at_most_one_batch_and_a_round_at_most_its_batches(
+    runtime: Runtime, rows: Rows, clock: ManualClock
+) -> None:
+    pauses: list[float] = []
+    housekeeping = _housekeeping(runtime, clock, batch_size=10, sleep=pauses.append)
     ended = {rows.token(revoked=-8 * DAY) for _ in range(25)}
 
     first = housekeeping.run_round(max_batches=2)["api_tokens"]
@@ -273,6 +281,26 @@ def test_each_delete_takes_at_most_one_batch_and_a_round_at_most_its_batches(
     assert pauses_in_first >= 1
     assert second == 5
     assert not rows.ids(ApiTokenRow) & ended
+
+
+def test_a_batch_of_tokens_takes_its_rows_from_each_rule_in_turn_never_more_than_its_size(
+    runtime: Runtime, rows: Rows, clock: ManualClock
+) -> None:
+    housekeeping = _housekeeping(runtime, clock, batch_size=4, sleep=lambda _seconds: None)
+    revoked = {rows.token(revoked=-8 * DAY) for _ in range(3)}
+    expired = {rows.token(expires=-8 * DAY) for _ in range(3)}
+    idle = {rows.token(created=-100 * DAY, used=-98 * DAY) for _ in range(3)}
+    kept = {rows.token(created=-100 * DAY, used=-95 * DAY), rows.token()}
+
+    first = housekeeping.run_round(max_batches=1)["api_tokens"]
+    left = rows.ids(ApiTokenRow) & (revoked | expired | idle)
+    rest = housekeeping.run_round()["api_tokens"]
+
+    assert first == 4
+    assert len(left) == 5
+    assert not left & revoked  # the rules in turn: all revoked ones, then one expired
+    assert rest == 5
+    assert rows.ids(ApiTokenRow) == kept
 
 
 def test_the_server_prunes_in_the_background(database_url: str, clock: ManualClock) -> None:
@@ -377,10 +405,11 @@ def _wait_until(condition: Callable[[], bool]) -> bool:
     return False
 
 
-def test_a_round_reads_each_table_by_its_time_index_not_whole(runtime: Runtime) -> None:
-    """Each batch's rows are found by an index (migration 0020): a scan of a whole table per
-    batch, inside a write transaction, held SQLite's one writer for longer as tables grew."""
-    if not runtime.database.engine.url.get_backend_name().startswith("sqlite"):
+def test_a_round_reads_each_table_by_its_time_index_not_whole(database_url: str) -> None:
+    """Each batch's rows are found by an index (migrations 0020 and 0021): a scan of a whole
+    table per batch, inside a write transaction, held SQLite's one writer for longer as tables
+    grew. Every rule of the API tokens runs here (an absolute lifetime is off by default)."""
+    if not database_url.startswith("sqlite"):
         pytest.skip("the plans are SQLite's; PostgreSQL's planner decides by its statistics")
     statements: list[tuple[str, Any]] = []
 
@@ -388,17 +417,24 @@ def test_a_round_reads_each_table_by_its_time_index_not_whole(runtime: Runtime) 
         if statement.lstrip().upper().startswith(("SELECT", "DELETE")):
             statements.append((statement, parameters))
 
-    event.listen(runtime.database.engine, "before_cursor_execute", seen)
-    try:
-        runtime.housekeeping.run_round()
-    finally:
-        event.remove(runtime.database.engine, "before_cursor_execute", seen)
+    with extra_runtime(database_url, token_max_age_days=365) as runtime:
+        event.listen(runtime.database.engine, "before_cursor_execute", seen)
+        try:
+            runtime.housekeeping.run_round()
+        finally:
+            event.remove(runtime.database.engine, "before_cursor_execute", seen)
 
-    scanned = set()
-    with runtime.database.engine.connect() as connection:
-        for statement, parameters in statements:
-            plan = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
-            scanned |= {str(step[3]).split()[1] for step in plan if str(step[3]).startswith("SCAN")}
-    # The API tokens' idle rule is on coalesce(last_used_at, created_at); setup codes are few.
-    assert scanned <= {"api_tokens", "setup_codes"}
-    assert len(statements) >= 15  # every pruner ran
+        scanned = set()
+        with runtime.database.engine.connect() as connection:
+            for statement, parameters in statements:
+                plan = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+                steps = [str(step[3]) for step in plan]
+                scanned |= {step.split()[1] for step in steps if step.startswith("SCAN")}
+    # Setup codes are a handful of rows (one per first run), and have no index on their times.
+    assert scanned <= {"setup_codes"}
+    token_rules = [
+        each for each, _ in statements if each.startswith("SELECT api_tokens.id \nFROM api_tokens")
+    ]
+    # Revoked, expired, idle (used, never used), too old: each on its own index.
+    assert len(token_rules) == 5
+    assert len(statements) >= 19  # every pruner ran

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, func, select, text
 from sqlalchemy.orm import Session
 
 from tessera.core.changes import ChangeKind, CredentialChange
+from tessera.store.id_lists import among_ids
 from tessera.store.tables import CredentialChangeRow
 
 _PENDING = "tessera_credential_changes"
@@ -56,7 +57,8 @@ def changes_after(
     """
     condition: Any = _TABLE.c.id > last_id
     if also:
-        condition = condition | _TABLE.c.id.in_(list(also))
+        # Ids still in flight, as many as there are: one parameter (store/id_lists.py).
+        condition = condition | among_ids(_TABLE.c.id, also, connection.dialect.name)
     rows = connection.execute(
         select(_TABLE.c.id, _TABLE.c.kind, _TABLE.c.subject_id)
         .where(condition)

@@ -8,13 +8,13 @@ of a check (bench/hot_path.py).
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, any_, bindparam, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Connection, bindparam, select
 
 from tessera.core.ids import ApiKeyId, ApiTokenId, PersonId
 from tessera.core.oauth_clients import public_client_id
 from tessera.core.people import Person
 from tessera.core.principals import ApiKeyRecord, ApiTokenRecord, TokenSource
+from tessera.store.id_lists import among, id_list_value, id_parameter
 from tessera.store.mapping import person_from_row
 from tessera.store.tables import ApiKeyRow, ApiTokenRow, OAuthClientRow, OAuthGrantRow, PersonRow
 
@@ -38,10 +38,6 @@ _KEY_SELECT = select(
     *_PERSON_COLUMNS,
 ).select_from(_KEY.outerjoin(_PERSON, _PERSON.c.id == _KEY.c.person_id))
 _FIND_KEY = _KEY_SELECT.where(_KEY.c.id == bindparam("credential_id"))
-#: The credential cache's refresher reads many at once (ADR 0010).
-_FIND_KEYS = _KEY_SELECT.where(_KEY.c.id.in_(bindparam("ids", expanding=True)))
-#: PostgreSQL: one array parameter instead (see ``_FIND_TOKENS_ARRAY``).
-_FIND_KEYS_ARRAY = _KEY_SELECT.where(_KEY.c.id == any_(bindparam("ids", type_=ARRAY(BigInteger()))))
 
 _TOKEN_SELECT = select(
     _TOKEN.c.id.label("token_id"),
@@ -65,15 +61,29 @@ _TOKEN_SELECT = select(
     .outerjoin(_CLIENT, _CLIENT.c.id == _GRANT.c.client_id)
 )
 _FIND_TOKEN = _TOKEN_SELECT.where(_TOKEN.c.id == bindparam("credential_id"))
-_FIND_TOKENS = _TOKEN_SELECT.where(_TOKEN.c.id.in_(bindparam("ids", expanding=True)))
-# PostgreSQL: one array parameter, so that every batch size is the same statement, prepared
-# once per connection by psycopg, instead of one text (and plan) per count of ids.
-_FIND_TOKENS_ARRAY = _TOKEN_SELECT.where(
-    _TOKEN.c.id == any_(bindparam("ids", type_=ARRAY(BigInteger())))
-)
 
 _FIND_PERSON = select(*_PERSON_COLUMNS).where(_PERSON.c.id == bindparam("person_id"))
-_FIND_PEOPLE = select(*_PERSON_COLUMNS).where(_PERSON.c.id.in_(bindparam("ids", expanding=True)))
+
+_DIALECTS = ("postgresql", "sqlite")
+# The loaders and the cache's refresher read many at once (ADR 0010), a batch of any size: one
+# statement per dialect whatever the count of ids (store/id_lists.py).
+_FIND_KEYS = {
+    name: _KEY_SELECT.where(among(_KEY.c.id, id_parameter("ids", name), name)) for name in _DIALECTS
+}
+_FIND_TOKENS = {
+    name: _TOKEN_SELECT.where(among(_TOKEN.c.id, id_parameter("ids", name), name))
+    for name in _DIALECTS
+}
+_FIND_PEOPLE = {
+    name: select(*_PERSON_COLUMNS).where(among(_PERSON.c.id, id_parameter("ids", name), name))
+    for name in _DIALECTS
+}
+
+
+def _many(statements: dict[str, Any], connection: Connection, ids: Sequence[int]) -> Any:
+    """The rows of the ids, by the statement made for the connection's dialect."""
+    dialect = connection.dialect.name
+    return connection.execute(statements[dialect], {"ids": id_list_value(ids, dialect)})
 
 
 def find_api_key(connection: Connection, key_id: ApiKeyId) -> ApiKeyRecord | None:
@@ -83,8 +93,7 @@ def find_api_key(connection: Connection, key_id: ApiKeyId) -> ApiKeyRecord | Non
 
 def find_api_keys(connection: Connection, key_ids: Sequence[int]) -> list[ApiKeyRecord]:
     """The keys of these ids that exist, in no particular order."""
-    statement = _FIND_KEYS_ARRAY if connection.dialect.name == "postgresql" else _FIND_KEYS
-    return [_key(row) for row in connection.execute(statement, {"ids": list(key_ids)})]
+    return [_key(row) for row in _many(_FIND_KEYS, connection, key_ids)]
 
 
 def _key(row: Any) -> ApiKeyRecord:
@@ -107,8 +116,7 @@ def find_api_token(connection: Connection, token_id: ApiTokenId) -> ApiTokenReco
 
 def find_api_tokens(connection: Connection, token_ids: Sequence[int]) -> list[ApiTokenRecord]:
     """The tokens of these ids that exist, in no particular order."""
-    statement = _FIND_TOKENS_ARRAY if connection.dialect.name == "postgresql" else _FIND_TOKENS
-    return [_token(row) for row in connection.execute(statement, {"ids": list(token_ids)})]
+    return [_token(row) for row in _many(_FIND_TOKENS, connection, token_ids)]
 
 
 def _token(row: Any) -> ApiTokenRecord:
@@ -140,7 +148,7 @@ def find_person(connection: Connection, person_id: PersonId) -> Person | None:
 
 def find_people(connection: Connection, person_ids: Sequence[int]) -> list[Person]:
     """The people of these ids that exist, in no particular order."""
-    return [_person(row) for row in connection.execute(_FIND_PEOPLE, {"ids": list(person_ids)})]
+    return [_person(row) for row in _many(_FIND_PEOPLE, connection, person_ids)]
 
 
 def _person(row: Any) -> Person:

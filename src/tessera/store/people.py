@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from tessera.core.ids import PersonId
 from tessera.core.people import Person
+from tessera.store.id_lists import among_ids
 from tessera.store.mapping import person_from_row
 from tessera.store.rows import row_by_id
 from tessera.store.tables import ApiKeyRow, PersonEmailRow, PersonRow
@@ -161,5 +162,8 @@ def count_admins(session: Session) -> int:
 def people_by_ids(session: Session, person_ids: Sequence[int]) -> dict[PersonId, Person]:
     if not person_ids:
         return {}
-    rows = session.scalars(select(PersonRow).where(PersonRow.id.in_(set(person_ids))))
+    dialect = session.get_bind().dialect.name
+    rows = session.scalars(
+        select(PersonRow).where(among_ids(PersonRow.id, set(person_ids), dialect))
+    )
     return {PersonId(row.id): person_from_row(row) for row in rows}

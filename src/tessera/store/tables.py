@@ -133,10 +133,11 @@ class ApiTokenRow(Base):
     #: ("session", "openid tickets.* -*.delete"): its tag limit (ADR 0042).
     scope: Mapped[str] = mapped_column(String(500))
     source: Mapped[str] = mapped_column(String(32))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The times are indexed for housekeeping's rules (migration 0021).
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     last_used_address: Mapped[str | None] = mapped_column(String(64))
     #: OAuth-issued tokens: the consent they descend from (None for exchange/device tokens).
     grant_id: Mapped[int | None] = mapped_column(

@@ -12,6 +12,7 @@ from tessera.core.changes import ChangeKind
 from tessera.core.ids import PersonId
 from tessera.core.user_sources import OfferedTo, SourceKind, UserSource
 from tessera.store.changes import record_changes
+from tessera.store.id_lists import among_ids
 from tessera.store.rows import row_by_id
 from tessera.store.tables import (
     ApiTokenRow,
@@ -172,16 +173,17 @@ def end_access_of(session: Session, people: Sequence[PersonId], *, now: datetime
     if not people:
         return 0
     ids = list(people)
+    dialect = session.get_bind().dialect.name
     session.execute(
         update(WebSessionRow)
         .where(
-            WebSessionRow.person_id.in_(ids),
+            among_ids(WebSessionRow.person_id, ids, dialect),
             WebSessionRow.revoked_at.is_(None),
             WebSessionRow.expires_at > now,
         )
         .values(revoked_at=now)
     )
-    grants = select(OAuthGrantRow.id).where(OAuthGrantRow.person_id.in_(ids))
+    grants = select(OAuthGrantRow.id).where(among_ids(OAuthGrantRow.person_id, ids, dialect))
     session.execute(
         update(OAuthRefreshTokenRow)
         .where(OAuthRefreshTokenRow.grant_id.in_(grants), OAuthRefreshTokenRow.revoked_at.is_(None))
@@ -189,13 +191,13 @@ def end_access_of(session: Session, people: Sequence[PersonId], *, now: datetime
     )
     session.execute(
         update(OAuthGrantRow)
-        .where(OAuthGrantRow.person_id.in_(ids), OAuthGrantRow.revoked_at.is_(None))
+        .where(among_ids(OAuthGrantRow.person_id, ids, dialect), OAuthGrantRow.revoked_at.is_(None))
         .values(revoked_at=now)
     )
     ended = list(
         session.scalars(
             update(ApiTokenRow)
-            .where(ApiTokenRow.person_id.in_(ids), ApiTokenRow.revoked_at.is_(None))
+            .where(among_ids(ApiTokenRow.person_id, ids, dialect), ApiTokenRow.revoked_at.is_(None))
             .values(revoked_at=now)
             .returning(ApiTokenRow.id)
         )
