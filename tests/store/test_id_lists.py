@@ -16,7 +16,7 @@ from tessera.bootstrap import Runtime
 from tessera.core.changes import ChangeKind
 from tessera.services.container import Services
 from tessera.store import credentials as stored
-from tessera.store.changes import record_changes
+from tessera.store.changes import changes_after, record_changes
 from tessera.store.housekeeping import Cutoffs, prune_credential_changes
 from tessera.store.tables import CredentialChangeRow
 from tests.conftest import select_statements
@@ -92,3 +92,35 @@ def test_a_prune_deletes_batches_of_every_size_by_one_statement(
     assert len(set(deletes)) == 1, "a new statement for each count of ids"
     with runtime.database.read() as session:
         assert session.scalar(select(func.count()).select_from(CredentialChangeRow)) == 0
+
+
+def test_the_change_feed_reads_its_holes_by_primary_key_beside_the_rows_above_its_cursor(
+    runtime: Runtime, services: Services
+) -> None:
+    """Ids still in flight are asked beside the range: in one ``OR``, SQLite scanned the table."""
+    with runtime.database.write() as session:
+        record_changes(session, ChangeKind.PERSON, list(range(1, 11)), now=datetime.now(UTC))
+    with runtime.database.read() as session:
+        ids = sorted(session.scalars(select(CredentialChangeRow.id)))
+    cursor, holes = ids[6], [ids[1], ids[3]]
+    sent: list[tuple[str, Any]] = []
+
+    def record(_c: object, _cursor: object, statement: str, parameters: Any, *_: object) -> None:
+        sent.append((statement, parameters))
+
+    engine = runtime.database.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with engine.connect() as connection:
+            found = changes_after(connection, cursor, also=holes, limit=4)
+            first_of_all = changes_after(connection, cursor, also=holes, limit=2)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+    assert [row_id for row_id, _ in found] == [ids[1], ids[3], ids[7], ids[8]]
+    assert [row_id for row_id, _ in first_of_all] == [ids[1], ids[3]]
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            for statement, parameters in sent:
+                plan = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+                assert not [step for step in plan if str(step[3]).startswith("SCAN credential")]
