@@ -15,9 +15,10 @@ As many keys are revoked as made, so the live keys stay about ``--pool``: a stea
 in a server that has run for a while (the audit trail still grows by every change).
 
 Any other answer, or a failed connection, is an error. Each minute prints the requests, errors,
-p50/p99 latency (client side: the load generator's own delay is in it, equally every minute),
-the server's RSS with its anonymous part (the heap: where a leak shows) apart from mapped files,
-and the entries of its bounded caches; the last line is a JSON summary. Run from the
+p50/p99 latency (client side: the load generator's own delays are in it), the server's own mean
+time per request (from its metrics: without the load generator), the server's RSS with its
+anonymous part (the heap: where a leak shows) apart from mapped files, and the entries of its
+bounded caches; the last line is a JSON summary. Run from the
 repository's root:
 
     .venv/bin/python bench/soak.py [--seconds 600] [--rate 200] [--pool 2000]
@@ -179,9 +180,13 @@ async def soak(
             await one_request(api, load, minutes[index])
 
     async def reporter() -> None:
+        before = await _server_figures(api)
         for index, minute in enumerate(minutes):
             await asyncio.sleep(max(0.0, start + (index + 1) * 60 - time.monotonic()))
-            report.append(_summary(index + 1, minute, memory_mib(pid)) | await _caches(api))
+            figures = await _server_figures(api)
+            summary = _summary(index + 1, minute, memory_mib(pid)) | figures
+            report.append(summary | _server_mean_ms(before, figures))
+            before = figures
             print(_line(report[-1], minute), flush=True)
 
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as api:
@@ -190,19 +195,35 @@ async def soak(
     return report
 
 
-async def _caches(api: httpx.AsyncClient) -> dict[str, float]:
-    """The server's bounded caches' entries (its metrics, open on loopback): RSS grows while
-    they fill, so a flat RSS is only expected once they are full."""
+async def _server_figures(api: httpx.AsyncClient) -> dict[str, float]:
+    """From the server's metrics (open on loopback): its bounded caches' entries (RSS grows
+    while they fill, so a flat RSS is only expected once they are full), and the total count
+    and seconds of the requests it answered, whose growth gives its own mean time."""
     try:
         answer = await api.get("/metrics")
     except httpx.HTTPError:
         return {}
-    found: dict[str, float] = {}
+    found: dict[str, float] = {"served": 0.0, "served_seconds": 0.0}
     for line in answer.text.splitlines():
+        name, _, value = line.rpartition(" ")
         if line.startswith("tessera_cache_entries{"):
-            name = line.split('cache="', 1)[1].split('"', 1)[0]
-            found[f"{name}_cached"] = float(line.rsplit(" ", 1)[1])
+            cache = line.split('cache="', 1)[1].split('"', 1)[0]
+            found[f"{cache}_cached"] = float(value)
+        elif name.startswith("tessera_http_request_duration_seconds_count{"):
+            found["served"] += float(value)
+        elif name.startswith("tessera_http_request_duration_seconds_sum{"):
+            found["served_seconds"] += float(value)
     return found
+
+
+def _server_mean_ms(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """The server's mean time per request over a minute, from arrival to the end of the answer:
+    the client's latencies also hold the load generator's own delays, this does not."""
+    served = after.get("served", 0.0) - before.get("served", 0.0)
+    if served <= 0:
+        return {}
+    seconds = after["served_seconds"] - before.get("served_seconds", 0.0)
+    return {"server_mean_ms": round(seconds / served * 1000, 2)}
 
 
 def _summary(number: int, minute: Minute, memory: dict[str, float]) -> dict[str, float]:
@@ -222,7 +243,8 @@ def _line(summary: dict[str, float], minute: Minute) -> str:
     return (
         f"minute {summary['minute']:>3.0f}: {summary['requests']:>6.0f} requests,"
         f" {summary['errors']:.0f} errors, p50 {summary['p50_ms']:6.2f} ms,"
-        f" p99 {summary['p99_ms']:7.2f} ms, RSS {summary['rss_mib']:6.1f} MiB"
+        f" p99 {summary['p99_ms']:7.2f} ms, server mean {summary.get('server_mean_ms', 0):5.2f} ms,"
+        f" RSS {summary['rss_mib']:6.1f} MiB"
         f" (anon {summary.get('anon_mib', 0):.1f}, file {summary.get('file_mib', 0):.1f},"
         f" shmem {summary.get('shmem_mib', 0):.1f})"
         f"{_cached(summary)}{first_error}"
@@ -286,6 +308,7 @@ def main() -> None:
         errors = sum(minute["errors"] for minute in report)
         rss = [minute["rss_mib"] for minute in report]
         p99 = [minute["p99_ms"] for minute in report]
+        server_mean = [minute.get("server_mean_ms", 0.0) for minute in report]
         print(
             "RESULT "
             + json.dumps(
@@ -298,6 +321,7 @@ def main() -> None:
                     "rss_first_last_mib": [rss[0], rss[-1]],
                     "anon_first_last_mib": [report[0]["anon_mib"], report[-1]["anon_mib"]],
                     "p99_min_max_ms": [min(p99), max(p99)],
+                    "server_mean_min_max_ms": [min(server_mean), max(server_mean)],
                     "database": "sqlite" if arguments.database_url is None else "given",
                 }
             )
